@@ -1,0 +1,120 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using MambaGen.Backends;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace MambaGen;
+
+/// <summary>
+/// The C# form of vLLM's <c>MambaBase</c> (model_executor/layers/mamba/abstract.py): a layer that keeps recurrent
+/// state declares it by shape and dtype and gets a <see cref="MambaSpec"/> that sizes its cache pages. Mark a
+/// <c>partial</c> subclass with <see cref="MambaLayerAttribute"/> and <see cref="StateTensorAttribute"/> members and
+/// the MambaGen generator writes the abstract members.
+/// </summary>
+public abstract class MambaBase : nn.Module
+{
+    /// <summary>Model types whose mamba layers may run with speculative decoding (vLLM's allow list at v0.15).</summary>
+    public static readonly IReadOnlyCollection<string> SpeculativeDecodingModelTypes = new HashSet<string>(StringComparer.Ordinal) { "qwen3_next" };
+
+    private Tensor[] _kvCache = Array.Empty<Tensor>();
+
+    protected MambaBase(string name, EngineConfig config)
+        : base(name)
+    {
+        Config = config ?? throw new ArgumentNullException(nameof(config));
+        StateDtypes = config.StateDtypes;
+    }
+
+    /// <summary>The engine config the layer was built with.</summary>
+    public EngineConfig Config { get; }
+
+    /// <summary>The conv and SSM state dtypes resolved from <see cref="Config"/>.</summary>
+    protected MambaStateDtypes StateDtypes { get; }
+
+    /// <summary>The layer's state tensors in <see cref="GetStateShape"/> order, each [num_blocks, ...per-block shape],
+    /// bound by the engine with <see cref="BindKvCache"/>. Empty until bound.</summary>
+    public IReadOnlyList<Tensor> KvCache => _kvCache;
+
+    /// <summary>Whether the engine has bound states to this layer.</summary>
+    public bool IsKvCacheBound => _kvCache.Length > 0;
+
+    /// <summary>vLLM's <c>mamba_type</c>: the key into the backend map.</summary>
+    public abstract string MambaType { get; }
+
+    /// <summary>Per-block shape of each state, without the leading block dimension.</summary>
+    public abstract IReadOnlyList<long[]> GetStateShape();
+
+    /// <summary>The dtype of each state, same length and order as <see cref="GetStateShape"/>.</summary>
+    public abstract IReadOnlyList<ScalarType> GetStateDtype();
+
+    /// <summary>The backend that builds this layer's per-step metadata.</summary>
+    public abstract MambaAttentionBackend GetAttnBackend();
+
+    /// <summary>vLLM's <c>get_kv_cache_spec</c>: the cache spec of this layer under <paramref name="config"/>.</summary>
+    public MambaSpec GetKvCacheSpec(EngineConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        if (config.Speculative is not null && !SpeculativeDecodingModelTypes.Contains(config.Model.ModelType))
+        {
+            throw new NotSupportedException("Mamba with speculative decoding is not supported yet.");
+        }
+
+        return new MambaSpec(
+            GetStateShape(),
+            GetStateDtype(),
+            config.MambaBlockSize,
+            config.Cache.MambaPageSizePadded,
+            MambaType,
+            config.Cache.MambaCacheMode,
+            config.Speculative?.NumSpeculativeTokens ?? 0);
+    }
+
+    /// <summary>Binds the layer's states. Each must be [num_blocks, ...GetStateShape()[i]] of GetStateDtype()[i],
+    /// all with the same number of blocks, on one device.</summary>
+    public void BindKvCache(IReadOnlyList<Tensor> states)
+    {
+        ArgumentNullException.ThrowIfNull(states);
+        var shapes = GetStateShape();
+        var dtypes = GetStateDtype();
+        if (states.Count != shapes.Count)
+        {
+            throw new ArgumentException($"Layer '{GetName()}' ({GetType().Name}) keeps {shapes.Count} states but {states.Count} tensors were bound.", nameof(states));
+        }
+
+        for (int i = 0; i < states.Count; i++)
+        {
+            var t = states[i] ?? throw new ArgumentException($"Layer '{GetName()}': state {i} is null.", nameof(states));
+            var perBlock = t.shape.Skip(1).ToArray();
+            if (t.dim() != shapes[i].Length + 1 || !perBlock.SequenceEqual(shapes[i]))
+            {
+                throw new ArgumentException(
+                    $"Layer '{GetName()}' ({GetType().Name}): state {i} must be [num_blocks, {string.Join(", ", shapes[i])}] but is [{string.Join(", ", t.shape)}].", nameof(states));
+            }
+
+            if (t.dtype != dtypes[i])
+            {
+                throw new ArgumentException($"Layer '{GetName()}' ({GetType().Name}): state {i} must be {dtypes[i]} but is {t.dtype}.", nameof(states));
+            }
+
+            if (t.shape[0] != states[0].shape[0] || t.device.ToString() != states[0].device.ToString())
+            {
+                throw new ArgumentException($"Layer '{GetName()}' ({GetType().Name}): all states need the same number of blocks on one device; state {i} has {t.shape[0]} blocks on {t.device}, state 0 {states[0].shape[0]} on {states[0].device}.", nameof(states));
+            }
+        }
+
+        _kvCache = states.ToArray();
+    }
+
+    /// <summary>The bound state at <paramref name="index"/>; a clear error when the engine has not bound any.</summary>
+    protected Tensor StateAt(int index)
+    {
+        if (_kvCache.Length == 0)
+        {
+            throw new InvalidOperationException($"Layer '{GetName()}' ({GetType().Name}) has no KV cache bound; the engine binds states with BindKvCache before a forward.");
+        }
+
+        return _kvCache[index];
+    }
+}
