@@ -1,0 +1,174 @@
+using System;
+using System.Diagnostics;
+using System.IO;
+using System.IO.Compression;
+using System.Linq;
+
+namespace MambaGen.Package.Tests;
+
+/// <summary>One PackageReference must bring the runtime, the generator, the analyzers and the native-library fix.</summary>
+public sealed class PackedPackageTests : IClassFixture<PackedPackageTests.PackedFeed>
+{
+    private readonly PackedFeed _feed;
+
+    public PackedPackageTests(PackedFeed feed) => _feed = feed;
+
+    [Fact]
+    public void Package_holds_runtime_in_lib_and_generator_analyzers_and_fixes_in_analyzers()
+    {
+        using var zip = ZipFile.OpenRead(_feed.PackagePath);
+        var names = zip.Entries.Select(e => e.FullName).ToHashSet();
+        Assert.Contains("lib/net10.0/MambaGen.dll", names);
+        Assert.Contains("analyzers/dotnet/cs/MambaGen.Generators.dll", names);
+        Assert.Contains("analyzers/dotnet/cs/MambaGen.Analyzers.dll", names);
+        Assert.Contains("analyzers/dotnet/cs/MambaGen.Analyzers.CodeFixes.dll", names);
+        Assert.Contains("buildTransitive/TorchSharpNativeFix.targets", names);
+    }
+
+    [Fact]
+    public void User_project_built_against_the_package_gets_generated_members_and_runs()
+    {
+        var dir = _feed.NewConsumer("""
+            using System;
+            using MambaGen;
+            using static TorchSharp.torch;
+
+            var config = new EngineConfig(new ModelConfig("mamba2", ScalarType.BFloat16, 4096));
+            var layer = new SpecOnly("layer", config);
+            var spec = layer.GetKvCacheSpec(config);
+            Console.WriteLine($"{layer.MambaType} {layer.GetAttnBackend().Name} {spec.PageSizeBytes}");
+
+            [MambaLayer("mamba2")]
+            public partial class SpecOnly : MambaBase
+            {
+                public SpecOnly(string name, EngineConfig config) : base(name, config) { }
+
+                [StateTensor] public long[] ConvState => MambaStateShapeCalculator.Mamba2(1, 5120, 1, 80, 64, 128, 4).Conv;
+                [StateTensor] public long[] SsmState => MambaStateShapeCalculator.Mamba2(1, 5120, 1, 80, 64, 128, 4).Ssm;
+            }
+            """);
+        var build = Dotnet(dir, "build", "-c", "Release", "-nologo");
+        Assert.True(build.ExitCode == 0, build.Output);
+        Assert.Contains("0 Warning(s)", build.Output);
+        var run = Dotnet(dir, "run", "-c", "Release", "--no-build");
+        Assert.True(run.ExitCode == 0, run.Output);
+        Assert.Contains("mamba2 MAMBA2_ATTN 1342976", run.Output);
+    }
+
+    [Fact]
+    public void User_project_built_against_the_package_gets_analyzer_errors_for_a_layer_that_is_not_partial()
+    {
+        var dir = _feed.NewConsumer("""
+            using MambaGen;
+
+            [MambaLayer("mamba2")]
+            public class NotPartial : MambaBase
+            {
+                public NotPartial(string name, EngineConfig config) : base(name, config) { }
+                [StateTensor] public long[] ConvState => new long[] { 3, 8 };
+                [StateTensor] public long[] SsmState => new long[] { 2, 4, 8 };
+            }
+            """);
+        var build = Dotnet(dir, "build", "-c", "Release", "-nologo");
+        Assert.NotEqual(0, build.ExitCode);
+        Assert.Contains("MG0002", build.Output);
+    }
+
+    private static (int ExitCode, string Output) Dotnet(string dir, params string[] args)
+    {
+        var psi = new ProcessStartInfo("dotnet") { WorkingDirectory = dir, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in args)
+        {
+            psi.ArgumentList.Add(a);
+        }
+
+        psi.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
+        psi.Environment["DOTNET_NOLOGO"] = "1";
+        using var p = Process.Start(psi)!;
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        p.WaitForExit();
+        return (p.ExitCode, stdout.Result + stderr.Result);
+    }
+
+    /// <summary>Packs the runtime once, with a version of its own so the NuGet cache never serves a stale copy.</summary>
+    public sealed class PackedFeed : IDisposable
+    {
+        public PackedFeed()
+        {
+            Root = Path.Combine(Path.GetTempPath(), "mambagen-pkg-" + Guid.NewGuid().ToString("N")[..8]);
+            Feed = Path.Combine(Root, "feed");
+            Directory.CreateDirectory(Feed);
+            Version = "0.0.0-test." + DateTime.UtcNow.ToString("yyyyMMddHHmmss") + "." + Environment.ProcessId;
+            var repo = RepoRoot();
+            var pack = Dotnet(repo, "pack", "src/Runtime/MambaGen.csproj", "-c", "Release", "-o", Feed, "-p:Version=" + Version, "-nologo");
+            Assert.True(pack.ExitCode == 0, pack.Output);
+            PackagePath = Path.Combine(Feed, $"MambaGen.{Version}.nupkg");
+            Assert.True(File.Exists(PackagePath), pack.Output);
+        }
+
+        public string Root { get; }
+
+        public string Feed { get; }
+
+        public string Version { get; }
+
+        public string PackagePath { get; }
+
+        public string NewConsumer(string program)
+        {
+            var dir = Path.Combine(Root, "consumer-" + Guid.NewGuid().ToString("N")[..8]);
+            Directory.CreateDirectory(dir);
+            File.WriteAllText(Path.Combine(dir, "Consumer.csproj"), $"""
+                <Project Sdk="Microsoft.NET.Sdk">
+                  <PropertyGroup>
+                    <OutputType>Exe</OutputType>
+                    <TargetFramework>net10.0</TargetFramework>
+                    <Nullable>enable</Nullable>
+                  </PropertyGroup>
+                  <ItemGroup>
+                    <PackageReference Include="MambaGen" Version="{Version}" />
+                    <PackageReference Include="libtorch-cpu-linux-x64" Version="2.10.0" />
+                  </ItemGroup>
+                </Project>
+                """);
+            File.WriteAllText(Path.Combine(dir, "Program.cs"), program);
+            File.WriteAllText(Path.Combine(dir, "nuget.config"), $"""
+                <?xml version="1.0" encoding="utf-8"?>
+                <configuration>
+                  <packageSources>
+                    <add key="mambagen-local" value="{Feed}" />
+                  </packageSources>
+                </configuration>
+                """);
+            // Keep the consumer outside the repo's Directory.Build.* files, as a user's project is.
+            File.WriteAllText(Path.Combine(dir, "Directory.Build.props"), "<Project />");
+            File.WriteAllText(Path.Combine(dir, "Directory.Build.targets"), "<Project />");
+            File.WriteAllText(Path.Combine(dir, "Directory.Packages.props"), "<Project />");
+            return dir;
+        }
+
+        public void Dispose()
+        {
+            try
+            {
+                Directory.Delete(Root, recursive: true);
+            }
+            catch (IOException)
+            {
+                // A leftover temp folder is harmless.
+            }
+        }
+
+        private static string RepoRoot()
+        {
+            var dir = new DirectoryInfo(AppContext.BaseDirectory);
+            while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "MambaGen.sln")))
+            {
+                dir = dir.Parent;
+            }
+
+            return dir?.FullName ?? throw new InvalidOperationException("MambaGen.sln not found above " + AppContext.BaseDirectory);
+        }
+    }
+}
