@@ -113,6 +113,7 @@ public sealed class MambaStateCache : IDisposable
         return checked(perRequest * numConcurrentRequests);
     }
 
+    /// <summary>Frees every layer's buffer; the layers' bound states are dead after this, so rebind before another forward.</summary>
     public void Dispose()
     {
         foreach (var l in _layers)
