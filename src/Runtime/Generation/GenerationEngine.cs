@@ -1,0 +1,146 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using MambaGen.Backends;
+using MambaGen.Cache;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace MambaGen.Generation;
+
+/// <summary>
+/// A generation engine in vLLM's style: requests are added at any time; each <see cref="Step"/> runs one mixed batch
+/// of decodes and (chunked) prefills over the state cache and returns each request's new token; a finished request
+/// gives its state block back.
+/// </summary>
+public sealed class GenerationEngine
+{
+    private readonly ICausalLanguageModel _model;
+    private readonly MambaBlockAllocator _blocks;
+    private readonly Scheduler _scheduler;
+    private readonly HashSet<string> _ids = new(StringComparer.Ordinal);
+    private int _nextId;
+
+    public GenerationEngine(ICausalLanguageModel model, MambaStateCache cache, SchedulerOptions? options = null)
+    {
+        _model = model ?? throw new ArgumentNullException(nameof(model));
+        _blocks = (cache ?? throw new ArgumentNullException(nameof(cache))).Blocks;
+        _scheduler = new Scheduler(options ?? new SchedulerOptions());
+    }
+
+    public bool HasUnfinishedRequests => _scheduler.HasUnfinished;
+
+    public int NumWaitingRequests => _scheduler.NumWaiting;
+
+    public int NumRunningRequests => _scheduler.NumRunning;
+
+    /// <summary>Queues a request; it starts when a state block is free. Returns its id.</summary>
+    public string AddRequest(IReadOnlyList<int> promptTokenIds, SamplingParams sampling, string? requestId = null)
+    {
+        ArgumentNullException.ThrowIfNull(promptTokenIds);
+        ArgumentNullException.ThrowIfNull(sampling);
+        sampling.Validate();
+        var id = requestId ?? $"req-{_nextId++}";
+        if (promptTokenIds.Count == 0)
+        {
+            throw new ArgumentException($"Request '{id}' has an empty prompt; a request needs at least one token.", nameof(promptTokenIds));
+        }
+
+        for (int i = 0; i < promptTokenIds.Count; i++)
+        {
+            if (promptTokenIds[i] < 0 || promptTokenIds[i] >= _model.VocabSize)
+            {
+                throw new ArgumentException($"Request '{id}': prompt token {i} is {promptTokenIds[i]}, outside the vocabulary [0, {_model.VocabSize}).", nameof(promptTokenIds));
+            }
+        }
+
+        if (!_ids.Add(id))
+        {
+            throw new ArgumentException($"A request with id '{id}' is already in the engine.", nameof(requestId));
+        }
+
+        var generator = sampling.Temperature > 0 ? new Generator(sampling.Seed ?? (ulong)Random.Shared.NextInt64(), torch.CPU) : null;
+        _scheduler.Add(new GenerationRequest(id, promptTokenIds.ToArray(), sampling, generator));
+        return id;
+    }
+
+    /// <summary>Runs one step; returns a token for every request whose known tokens were all computed in it.</summary>
+    public IReadOnlyList<RequestOutput> Step()
+    {
+        if (!_scheduler.HasUnfinished)
+        {
+            return Array.Empty<RequestOutput>();
+        }
+
+        var chunks = _scheduler.Schedule(r => _blocks.NumFreeBlocks > 0 ? _blocks.Allocate(r.Id) : -1);
+        if (chunks.Count == 0)
+        {
+            throw new InvalidOperationException($"No request could be scheduled: {_scheduler.NumWaiting} wait for a state block but all {_blocks.NumBlocks} blocks are held by {_scheduler.NumRunning} running requests.");
+        }
+
+        var ids = new long[chunks.Sum(c => c.NumTokens)];
+        int at = 0;
+        foreach (var c in chunks)
+        {
+            for (int i = 0; i < c.NumTokens; i++)
+            {
+                ids[at++] = c.Request.Tokens[c.Request.NumComputedTokens + i];
+            }
+        }
+
+        var step = new CommonAttentionMetadata(chunks.Select(c => new ScheduledRequest(c.Request.NumComputedTokens, c.NumTokens, c.Request.Block, c.Request.Id)).ToArray());
+        using var scope = torch.NewDisposeScope();
+        var logits = _model.Forward(torch.tensor(ids, dtype: ScalarType.Int64, device: _model.Device), step);
+
+        // Only requests that caught up with their known tokens sample; a prefill chunk in the middle of a prompt does not.
+        var rows = new List<int>();
+        foreach (var (c, row) in chunks.Select((c, i) => (c, i)))
+        {
+            c.Request.NumComputedTokens += c.NumTokens;
+            if (c.Request.NumPendingTokens == 0)
+            {
+                rows.Add(row);
+            }
+        }
+
+        if (rows.Count == 0)
+        {
+            return Array.Empty<RequestOutput>();
+        }
+
+        var picked = logits.index_select(0, torch.tensor(rows.Select(r => (long)r).ToArray(), device: logits.device));
+        var requests = rows.Select(r => chunks[r].Request).ToArray();
+        var tokens = Sampler.Sample(picked, requests.Select(r => r.Sampling).ToArray(), requests.Select(r => r.Generator).ToArray());
+        var outputs = new RequestOutput[requests.Length];
+        for (int i = 0; i < requests.Length; i++)
+        {
+            var r = requests[i];
+            r.Tokens.Add(tokens[i]);
+            FinishReason? finish = r.Sampling.StopTokenIds.Contains(tokens[i]) ? FinishReason.Stop
+                : r.NumOutputTokens >= r.Sampling.MaxTokens ? FinishReason.Length : null;
+            if (finish is not null)
+            {
+                _scheduler.Finish(r);
+                _blocks.Free(r.Id);
+                _ids.Remove(r.Id);
+                r.Generator?.Dispose();
+            }
+
+            outputs[i] = new RequestOutput(r.Id, tokens[i], finish);
+        }
+
+        return outputs;
+    }
+
+    /// <summary>Steps until every request has finished, yielding each new token as it comes.</summary>
+    public IEnumerable<RequestOutput> Run()
+    {
+        while (HasUnfinishedRequests)
+        {
+            foreach (var o in Step())
+            {
+                yield return o;
+            }
+        }
+    }
+}

@@ -1,0 +1,18 @@
+using MambaGen.Backends;
+using static TorchSharp.torch;
+
+namespace MambaGen.Generation;
+
+/// <summary>A model the <see cref="GenerationEngine"/> can drive: one varlen step over the mamba state cache.</summary>
+public interface ICausalLanguageModel
+{
+    int VocabSize { get; }
+
+    Device Device { get; }
+
+    /// <summary>Runs one step and returns the logits at each request's last scheduled token.</summary>
+    /// <param name="inputIds">[num_actual_tokens] int64 on <see cref="Device"/>: the requests' tokens back to back.</param>
+    /// <param name="step">The batch: decodes first, then prefills, with their state blocks.</param>
+    /// <returns>[num_reqs, vocab].</returns>
+    Tensor Forward(Tensor inputIds, CommonAttentionMetadata step);
+}
