@@ -99,7 +99,8 @@ public sealed class HuggingFaceBpeTokenizer : ITextTokenizer
     public int[] Encode(string text)
     {
         ArgumentNullException.ThrowIfNull(text);
-        if (_addPrefixSpace && text.Length > 0 && !char.IsWhiteSpace(text[0])) text = " " + text;
+        // As HF's ByteLevel pre-tokenizer: only a leading space (not any whitespace) makes the prefix unnecessary.
+        if (_addPrefixSpace && !text.StartsWith(' ')) text = " " + text;
         return _tokenizer.EncodeToIds(text).ToArray();
     }
 

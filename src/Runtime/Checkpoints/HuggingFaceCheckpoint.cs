@@ -35,8 +35,8 @@ public sealed class HuggingFaceCheckpoint
         return new HuggingFaceCheckpoint(folder, config, SafetensorsCheckpoint.Open(folder));
     }
 
-    /// <summary>The checkpoint's tokenizer; a checkpoint without tokenizer.json takes token ids only.</summary>
-    public ITextTokenizer Tokenizer => _tokenizer ??= HasTokenizer
+    /// <summary>The checkpoint's tokenizer, loaded once; a checkpoint without tokenizer.json takes token ids only.</summary>
+    public ITextTokenizer LoadTokenizer() => _tokenizer ??= HasTokenizer
         ? HuggingFaceBpeTokenizer.Load(TokenizerPath)
         : throw new CheckpointException(TokenizerPath, null,
             "no tokenizer.json in the checkpoint folder: text cannot be encoded or decoded; pass token ids instead");

@@ -21,7 +21,7 @@ public class HuggingFaceBpeTokenizerTests
     }
 
     /// <summary>A GPT-NeoX-shaped tokenizer.json: ids 0-255 are the bytes, then six merges and one special token.</summary>
-    private static string TinyTokenizerJson(bool mergesAsPairs, string modelType = "BPE", string preTokenizer = "ByteLevel")
+    private static string TinyTokenizerJson(bool mergesAsPairs, string modelType = "BPE", string preTokenizer = "ByteLevel", bool addPrefixSpace = false)
     {
         var table = ByteToChar();
         var vocab = new Dictionary<string, int>();
@@ -33,7 +33,7 @@ public class HuggingFaceBpeTokenizerTests
             ["version"] = "1.0",
             ["added_tokens"] = new[] { new { id = EndOfText, content = "<|endoftext|>", single_word = false, lstrip = false, rstrip = false, normalized = false, special = true } },
             ["normalizer"] = new { type = "NFC" },
-            ["pre_tokenizer"] = new { type = preTokenizer, add_prefix_space = false, trim_offsets = true, use_regex = true },
+            ["pre_tokenizer"] = new { type = preTokenizer, add_prefix_space = addPrefixSpace, trim_offsets = true, use_regex = true },
             ["post_processor"] = new { type = "ByteLevel", add_prefix_space = false, trim_offsets = true, use_regex = true },
             ["decoder"] = new { type = "ByteLevel", add_prefix_space = false, trim_offsets = true, use_regex = true },
             ["model"] = new Dictionary<string, object?>
@@ -74,6 +74,17 @@ public class HuggingFaceBpeTokenizerTests
         var ids = tokenizer.Encode(text);
         Assert.All(ids, id => Assert.InRange(id, 0, EndOfText));
         Assert.Equal(text, tokenizer.Decode(ids));
+    }
+
+    [Fact]
+    public void Add_prefix_space_encodes_a_leading_word_as_if_a_space_preceded_it()
+    {
+        using var scratch = new ScratchFolder();
+        string path = scratch.File("tokenizer.json");
+        File.WriteAllText(path, TinyTokenizerJson(false, addPrefixSpace: true));
+        var tokenizer = HuggingFaceBpeTokenizer.Load(path);
+        Assert.Equal(new[] { 258, 261 }, tokenizer.Encode("the cat"));
+        Assert.Equal(new[] { 258 }, tokenizer.Encode(" the"));
     }
 
     [Fact]
@@ -122,7 +133,7 @@ public class HuggingFaceBpeTokenizerTests
     {
         var checkpoint = HuggingFaceCheckpoint.Open(CheckpointFixtures.Mamba1);
         Assert.False(checkpoint.HasTokenizer);
-        var e = Assert.Throws<CheckpointException>(() => checkpoint.Tokenizer);
+        var e = Assert.Throws<CheckpointException>(() => checkpoint.LoadTokenizer());
         Assert.Contains("no tokenizer.json", e.Message);
     }
 
@@ -132,6 +143,6 @@ public class HuggingFaceBpeTokenizerTests
         using var scratch = ScratchFolder.CopyOf(CheckpointFixtures.Mamba2);
         File.WriteAllText(scratch.File("tokenizer.json"), TinyTokenizerJson(false));
         var checkpoint = HuggingFaceCheckpoint.Open(scratch.Path);
-        Assert.Equal(new[] { 258 }, checkpoint.Tokenizer.Encode(" the"));
+        Assert.Equal(new[] { 258 }, checkpoint.LoadTokenizer().Encode(" the"));
     }
 }
