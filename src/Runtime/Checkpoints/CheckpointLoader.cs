@@ -1,0 +1,113 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace MambaGen.Checkpoints;
+
+/// <summary>
+/// Fills a module's parameters and persistent buffers from a HuggingFace checkpoint, matching the module's
+/// state-dict names (e.g. <c>backbone.layers.0.mixer.in_proj.weight</c>) against the checkpoint's tensor names.
+/// </summary>
+/// <remarks>
+/// Everything is checked before anything is written: a missing tensor, an extra tensor, a shape mismatch or a
+/// dtype that cannot convert are all listed in one <see cref="CheckpointException"/>, and the model is left untouched.
+/// Floating-point weights (fp32, bf16, fp16) convert to the dtype of the model's tensor.
+/// </remarks>
+public static class CheckpointLoader
+{
+    /// <summary>The output projection that tied checkpoints leave out.</summary>
+    public const string OutputEmbeddingName = "lm_head.weight";
+
+    /// <summary>The input embedding a tied output projection shares.</summary>
+    public const string InputEmbeddingName = "backbone.embeddings.weight";
+
+    /// <summary>Loads the weights of a checkpoint folder, reading <c>tie_word_embeddings</c> from its config.json.</summary>
+    public static CheckpointLoadReport LoadInto(nn.Module model, string folder)
+    {
+        var config = MambaCheckpointConfig.Load(folder);
+        return LoadInto(model, SafetensorsCheckpoint.Open(folder), config.TieWordEmbeddings);
+    }
+
+    /// <summary>Loads <paramref name="weights"/> into <paramref name="model"/>.</summary>
+    /// <param name="model">The module whose state-dict names match the checkpoint's tensor names.</param>
+    /// <param name="weights">The opened checkpoint.</param>
+    /// <param name="tieWordEmbeddings">When true, a missing <paramref name="outputEmbeddingName"/> is filled from <paramref name="inputEmbeddingName"/>.</param>
+    /// <param name="outputEmbeddingName">The tied output projection's name.</param>
+    /// <param name="inputEmbeddingName">The input embedding's name.</param>
+    public static CheckpointLoadReport LoadInto(nn.Module model, SafetensorsCheckpoint weights, bool tieWordEmbeddings,
+        string outputEmbeddingName = OutputEmbeddingName, string inputEmbeddingName = InputEmbeddingName)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(weights);
+        var targets = model.state_dict();
+        var plan = new List<(string Target, string Source)>();
+        var tied = new List<string>();
+        var skippedTied = new List<string>();
+        var problems = new List<CheckpointProblem>();
+
+        foreach (var (name, target) in targets)
+        {
+            string source = name;
+            if (!weights.Contains(name))
+            {
+                if (tieWordEmbeddings && name == outputEmbeddingName && weights.Contains(inputEmbeddingName))
+                {
+                    source = inputEmbeddingName;
+                    tied.Add(name);
+                }
+                else
+                {
+                    string why = name == outputEmbeddingName && !tieWordEmbeddings
+                        ? " (config.json has tie_word_embeddings false, so the checkpoint must hold it)" : "";
+                    problems.Add(new CheckpointProblem(weights.SourcePath, name,
+                        $"missing from the checkpoint; the model expects {Describe(target.shape, target.dtype)}{why}"));
+                    continue;
+                }
+            }
+            var info = weights.Info(source);
+            if (!info.Shape.SequenceEqual(target.shape))
+                problems.Add(new CheckpointProblem(info.File, source,
+                    $"shape {info.ShapeText} does not match the model's {SafetensorsTensorInfo.FormatShape(target.shape)}" +
+                    (source != name ? $" (tied into '{name}')" : "")));
+            else if (!CanConvert(info.Dtype, target.dtype))
+                problems.Add(new CheckpointProblem(info.File, source,
+                    $"dtype {info.SafetensorsDtype} cannot be loaded into the model's {target.dtype} tensor"));
+            else
+                plan.Add((name, source));
+        }
+
+        foreach (string name in weights.TensorNames.Where(n => !targets.ContainsKey(n)).OrderBy(n => n, StringComparer.Ordinal))
+        {
+            // A model that shares lm_head with the embedding may not list it; the checkpoint's copy is the same weight.
+            if (tieWordEmbeddings && name == outputEmbeddingName && targets.ContainsKey(inputEmbeddingName))
+            {
+                skippedTied.Add(name);
+                continue;
+            }
+            var info = weights.Info(name);
+            problems.Add(new CheckpointProblem(info.File, name,
+                $"not a tensor of the model ({info.SafetensorsDtype} {info.ShapeText}): wrong architecture or config?"));
+        }
+
+        if (problems.Count > 0) throw new CheckpointException(problems);
+
+        using (no_grad())
+        {
+            foreach (var (target, source) in plan)
+            {
+                using var scope = NewDisposeScope();
+                var data = weights.Read(source);
+                targets[target].copy_(data);
+            }
+        }
+        return new CheckpointLoadReport(plan.Where(p => p.Target == p.Source).Select(p => p.Target).ToList(), tied, skippedTied);
+    }
+
+    /// <summary>Floats convert among themselves; integers load only into the same integer type, never into floats.</summary>
+    private static bool CanConvert(ScalarType from, ScalarType to) =>
+        SafetensorsDtypes.IsFloating(from) ? SafetensorsDtypes.IsFloating(to) : from == to;
+
+    private static string Describe(long[] shape, ScalarType dtype) => $"{dtype} {SafetensorsTensorInfo.FormatShape(shape)}";
+}

@@ -1,0 +1,47 @@
+using System.IO;
+
+namespace MambaGen.Checkpoints;
+
+/// <summary>
+/// A HuggingFace Mamba or Mamba2 checkpoint folder: config.json, the safetensors weights (checked on open) and,
+/// when present, tokenizer.json (loaded on first use).
+/// </summary>
+public sealed class HuggingFaceCheckpoint
+{
+    private HuggingFaceBpeTokenizer? _tokenizer;
+
+    private HuggingFaceCheckpoint(string folder, MambaCheckpointConfig config, SafetensorsCheckpoint weights)
+    {
+        Folder = folder;
+        Config = config;
+        Weights = weights;
+    }
+
+    public string Folder { get; }
+
+    public MambaCheckpointConfig Config { get; }
+
+    public SafetensorsCheckpoint Weights { get; }
+
+    public string TokenizerPath => Path.Combine(Folder, HuggingFaceBpeTokenizer.FileName);
+
+    public bool HasTokenizer => File.Exists(TokenizerPath);
+
+    /// <summary>Reads config.json and checks every weight file's header.</summary>
+    public static HuggingFaceCheckpoint Open(string folder)
+    {
+        if (!Directory.Exists(folder)) throw new CheckpointException(folder, null, "checkpoint folder not found");
+        var config = MambaCheckpointConfig.Load(folder);
+        return new HuggingFaceCheckpoint(folder, config, SafetensorsCheckpoint.Open(folder));
+    }
+
+    /// <summary>The checkpoint's tokenizer, loaded once; a checkpoint without tokenizer.json takes token ids only.</summary>
+    public ITextTokenizer LoadTokenizer() => _tokenizer ??= HasTokenizer
+        ? HuggingFaceBpeTokenizer.Load(TokenizerPath)
+        : throw new CheckpointException(TokenizerPath, null,
+            "no tokenizer.json in the checkpoint folder: text cannot be encoded or decoded; pass token ids instead");
+
+    /// <summary>Fills <paramref name="model"/> from <see cref="Weights"/>, tying lm_head as config.json says.</summary>
+    public CheckpointLoadReport LoadInto(TorchSharp.torch.nn.Module model) =>
+        CheckpointLoader.LoadInto(model, Weights, Config.TieWordEmbeddings);
+}
