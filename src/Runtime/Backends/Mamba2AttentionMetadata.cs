@@ -16,6 +16,7 @@ public sealed class Mamba2AttentionMetadata : MambaAttentionMetadata
         {
             ChunkSize = chunkSize;
             var layout = Mamba2ChunkLayout.Compute(NumComputedTokensP, NumPrefillTokensOfEach(), chunkSize);
+            ChunkLayout = layout;
             CuChunkSeqlenP = layout.CuChunkSeqlen;
             SeqIdxP = layout.SeqIdx;
             LastChunkIndicesP = layout.LastChunkIndices;
@@ -31,6 +32,9 @@ public sealed class Mamba2AttentionMetadata : MambaAttentionMetadata
             throw;
         }
     }
+
+    /// <summary>The chunks of this step's prefills, as the SSD op takes them.</summary>
+    public Mamba2ChunkLayout ChunkLayout { get; }
 
     /// <summary>The SSD chunk size, a power of two.</summary>
     public int ChunkSize { get; }

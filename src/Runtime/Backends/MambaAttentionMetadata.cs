@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
+using MambaGen.Ops;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -53,6 +54,8 @@ public class MambaAttentionMetadata : IDisposable
         StateIndicesTensor = Own(StateIndices);
         StateIndicesDTensor = Own(StateIndicesTensor.narrow(0, 0, NumDecodes));
         StateIndicesPTensor = Own(StateIndicesTensor.narrow(0, NumDecodes, NumPrefills));
+        DecodeSlots = StateSlots.FromHost(StateIndicesD, Device);
+        PrefillSlots = StateSlots.FromHost(StateIndicesP, Device);
     }
 
     /// <summary>The device of the <c>...Tensor</c> members.</summary>
@@ -115,6 +118,12 @@ public class MambaAttentionMetadata : IDisposable
     /// <summary>int64 [num_prefills], a view of <see cref="StateIndicesTensor"/>.</summary>
     public Tensor StateIndicesPTensor { get; }
 
+    /// <summary>The decodes' state blocks as the ops read and write them, built once per step for every layer.</summary>
+    public StateSlots DecodeSlots { get; }
+
+    /// <summary>The prefills' state blocks as the ops read and write them.</summary>
+    public StateSlots PrefillSlots { get; }
+
     public void Dispose()
     {
         Dispose(true);
@@ -140,6 +149,9 @@ public class MambaAttentionMetadata : IDisposable
             {
                 t.Dispose();
             }
+
+            DecodeSlots?.Dispose();
+            PrefillSlots?.Dispose();
 
             _tensors.Clear();
         }

@@ -1,0 +1,34 @@
+using System;
+using MambaGen.Backends;
+using static TorchSharp.torch;
+
+namespace MambaGen.Layers;
+
+/// <summary>Checks a layer's input before any kernel runs, so bad input names the layer and the tensor at fault.</summary>
+internal static class LayerChecks
+{
+    public static void Input(MambaBase layer, Tensor hidden, int hiddenSize, MambaAttentionMetadata metadata)
+    {
+        ArgumentNullException.ThrowIfNull(hidden);
+        ArgumentNullException.ThrowIfNull(metadata);
+        if (layer.Config.Parallel.TensorParallelSize != 1)
+        {
+            throw new NotSupportedException($"Layer '{layer.GetName()}' ({layer.GetType().Name}) runs on one device; its state specs follow tensor-parallel size {layer.Config.Parallel.TensorParallelSize}, but sharded weights are not supported.");
+        }
+
+        if (hidden.dim() != 2 || hidden.shape[1] != hiddenSize)
+        {
+            throw new ArgumentException($"Layer '{layer.GetName()}' ({layer.GetType().Name}): hidden states must be [tokens, {hiddenSize}] but are [{string.Join(", ", hidden.shape)}].", nameof(hidden));
+        }
+
+        if (hidden.shape[0] != metadata.NumActualTokens)
+        {
+            throw new ArgumentException($"Layer '{layer.GetName()}' ({layer.GetType().Name}): the step's metadata schedules {metadata.NumActualTokens} tokens but the hidden states hold {hidden.shape[0]}.", nameof(metadata));
+        }
+
+        if (!layer.IsKvCacheBound)
+        {
+            throw new InvalidOperationException($"Layer '{layer.GetName()}' ({layer.GetType().Name}) has no KV cache bound; allocate a MambaStateCache for it before a forward.");
+        }
+    }
+}

@@ -1,0 +1,102 @@
+using System;
+using MambaGen.Backends;
+using MambaGen.Ops;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace MambaGen.Layers;
+
+/// <summary>
+/// vLLM's <c>MambaMixer</c> (Mamba-1): in_proj → [x | z], causal conv over x with SiLU, x_proj → [dt | B | C],
+/// dt_proj (its bias goes into the scan before softplus), selective scan gated by z, out_proj. Parameter names are
+/// HuggingFace's, so a checkpoint's <c>mixer.*</c> tensors load unchanged.
+/// </summary>
+[MambaLayer("mamba1")]
+public sealed partial class Mamba1Mixer : MambaBase
+{
+    private readonly Linear in_proj;
+    private readonly Conv1d conv1d;
+    private readonly Linear x_proj;
+    private readonly Linear dt_proj;
+    private readonly Parameter A_log;
+    private readonly Parameter D;
+    private readonly Linear out_proj;
+
+    public Mamba1Mixer(string name, EngineConfig config, Mamba1MixerOptions options)
+        : base(name, config)
+    {
+        Options = options ?? throw new ArgumentNullException(nameof(options));
+        var dtype = config.Model.Dtype;
+        int inner = options.IntermediateSize;
+        in_proj = nn.Linear(options.HiddenSize, 2 * inner, hasBias: options.UseBias, dtype: dtype);
+        conv1d = nn.Conv1d(inner, inner, options.ConvKernel, groups: inner, padding: options.ConvKernel - 1, bias: options.UseConvBias, dtype: dtype);
+        x_proj = nn.Linear(inner, options.TimeStepRank + 2 * options.StateSize, hasBias: false, dtype: dtype);
+        dt_proj = nn.Linear(options.TimeStepRank, inner, hasBias: true, dtype: dtype);
+        A_log = nn.Parameter(torch.log(torch.arange(1, options.StateSize + 1, dtype: ScalarType.Float32)).expand(inner, options.StateSize).contiguous().to(dtype));
+        D = nn.Parameter(torch.ones(inner, dtype: dtype));
+        out_proj = nn.Linear(inner, options.HiddenSize, hasBias: options.UseBias, dtype: dtype);
+        RegisterComponents();
+    }
+
+    public Mamba1MixerOptions Options { get; }
+
+    /// <summary>The last W-1 pre-conv x inputs: [W-1, d_inner / tp].</summary>
+    [StateTensor]
+    public long[] ConvState => StateShapes.Conv;
+
+    /// <summary>The SSM state: [d_inner / tp, state_size].</summary>
+    [StateTensor]
+    public long[] SsmState => StateShapes.Ssm;
+
+    private (long[] Conv, long[] Ssm) StateShapes =>
+        MambaStateShapeCalculator.Mamba1(Config.Parallel.TensorParallelSize, Options.IntermediateSize, Options.StateSize, Options.ConvKernel);
+
+    /// <summary>One step over the batch.</summary>
+    /// <param name="hidden">[num_actual_tokens, hidden], decodes first, then prefills.</param>
+    /// <param name="metadata">The step's metadata (from <see cref="Mamba1AttentionBackend"/>).</param>
+    /// <returns>[num_actual_tokens, hidden].</returns>
+    public Tensor Forward(Tensor hidden, MambaAttentionMetadata metadata)
+    {
+        LayerChecks.Input(this, hidden, Options.HiddenSize, metadata);
+        using var scope = torch.NewDisposeScope();
+        var o = Options;
+        int inner = o.IntermediateSize;
+        var xz = in_proj.forward(hidden);
+        var x = xz.narrow(1, 0, inner);
+        var z = xz.narrow(1, inner, inner);
+        var weight = conv1d.weight!.view(inner, o.ConvKernel);
+        var a = -torch.exp(A_log.to(ScalarType.Float32));
+        int nd = metadata.NumDecodeTokens, np = metadata.NumPrefillTokens;
+        var parts = new Tensor[(nd > 0 ? 1 : 0) + (np > 0 ? 1 : 0)];
+        int part = 0;
+        if (nd > 0)
+        {
+            var xc = CausalConv1d.Update(x.narrow(0, 0, nd), weight, conv1d.bias, true, ConvStateTensor, metadata.DecodeSlots);
+            var (dt, b, c) = Project(xc);
+            parts[part++] = SelectiveScan.Update(SsmStateTensor, xc, dt, a, b, c, D, z.narrow(0, 0, nd), dt_proj.bias, true, metadata.DecodeSlots);
+        }
+
+        if (np > 0)
+        {
+            var xc = CausalConv1d.Forward(x.narrow(0, nd, np), weight, conv1d.bias, true, ConvStateTensor, metadata.QueryStartLocP, metadata.PrefillSlots, metadata.HasInitialStatesPTensor);
+            var (dt, b, c) = Project(xc);
+            parts[part++] = SelectiveScan.Forward(xc, dt, a, b, c, D, z.narrow(0, nd, np), dt_proj.bias, true,
+                SsmStateTensor, metadata.QueryStartLocP, metadata.PrefillSlots, metadata.HasInitialStatesPTensor);
+        }
+
+        var y = parts.Length == 1 ? parts[0] : torch.cat(parts, 0);
+        return out_proj.forward(y.to(hidden.dtype)).MoveToOuterDisposeScope();
+
+        // dt without its bias: the scan adds dt_proj.bias before softplus, as mamba_ssm's delta_bias.
+        (Tensor Dt, Tensor B, Tensor C) Project(Tensor xc)
+        {
+            var xdbl = x_proj.forward(xc);
+            var dtLow = xdbl.narrow(1, 0, o.TimeStepRank);
+            return (
+                nn.functional.linear(dtLow, dt_proj.weight!),
+                xdbl.narrow(1, o.TimeStepRank, o.StateSize),
+                xdbl.narrow(1, o.TimeStepRank + o.StateSize, o.StateSize));
+        }
+    }
+}

@@ -1,0 +1,104 @@
+using System;
+using MambaGen.Backends;
+using MambaGen.Ops;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace MambaGen.Layers;
+
+/// <summary>
+/// vLLM's <c>MambaMixer2</c>: in_proj → [z | xBC | dt], causal conv over xBC with SiLU, SSD over x with B and C,
+/// gated RMSNorm with z, out_proj. Decodes take the single-step paths, prefills the chunked scan. Parameter names
+/// are HuggingFace's, so a checkpoint's <c>mixer.*</c> tensors load unchanged.
+/// </summary>
+[MambaLayer("mamba2")]
+public sealed partial class Mamba2Mixer : MambaBase
+{
+    private readonly Linear in_proj;
+    private readonly Conv1d conv1d;
+    private readonly Parameter dt_bias;
+    private readonly Parameter A_log;
+    private readonly Parameter D;
+    private readonly MixerRmsNormGated norm;
+    private readonly Linear out_proj;
+
+    public Mamba2Mixer(string name, EngineConfig config, Mamba2MixerOptions options)
+        : base(name, config)
+    {
+        Options = options ?? throw new ArgumentNullException(nameof(options));
+        if (options.NumHeads % options.NGroups != 0)
+        {
+            throw new ArgumentException($"Layer '{name}': {options.NumHeads} heads do not split into {options.NGroups} groups.", nameof(options));
+        }
+
+        var dtype = config.Model.Dtype;
+        int inner = options.IntermediateSize;
+        in_proj = nn.Linear(options.HiddenSize, 2 * inner + 2 * options.NGroups * options.StateSize + options.NumHeads, hasBias: options.UseBias, dtype: dtype);
+        conv1d = nn.Conv1d(options.ConvDim, options.ConvDim, options.ConvKernel, groups: options.ConvDim, padding: options.ConvKernel - 1, bias: options.UseConvBias, dtype: dtype);
+        dt_bias = nn.Parameter(torch.ones(options.NumHeads, dtype: dtype));
+        A_log = nn.Parameter(torch.log(torch.arange(1, options.NumHeads + 1, dtype: ScalarType.Float32)).to(dtype));
+        D = nn.Parameter(torch.ones(options.NumHeads, dtype: dtype));
+        norm = new MixerRmsNormGated("norm", inner, inner / options.NGroups, options.LayerNormEpsilon, dtype);
+        out_proj = nn.Linear(inner, options.HiddenSize, hasBias: options.UseBias, dtype: dtype);
+        RegisterComponents();
+    }
+
+    public Mamba2MixerOptions Options { get; }
+
+    private int Tp => Config.Parallel.TensorParallelSize;
+
+    /// <summary>The last W-1 pre-conv xBC inputs: [W-1, conv_dim / tp].</summary>
+    [StateTensor]
+    public long[] ConvState => StateShapes.Conv;
+
+    /// <summary>The SSM state: [heads / tp, head_dim, state_size].</summary>
+    [StateTensor]
+    public long[] SsmState => StateShapes.Ssm;
+
+    private (long[] Conv, long[] Ssm) StateShapes =>
+        MambaStateShapeCalculator.Mamba2(Tp, Options.IntermediateSize, Options.NGroups, Options.NumHeads, Options.HeadDim, Options.StateSize, Options.ConvKernel);
+
+    /// <summary>One step over the batch.</summary>
+    /// <param name="hidden">[num_actual_tokens, hidden], decodes first, then prefills.</param>
+    /// <param name="metadata">The step's Mamba2 metadata (from <see cref="Mamba2AttentionBackend"/>).</param>
+    /// <returns>[num_actual_tokens, hidden].</returns>
+    public Tensor Forward(Tensor hidden, Mamba2AttentionMetadata metadata)
+    {
+        LayerChecks.Input(this, hidden, Options.HiddenSize, metadata);
+        using var scope = torch.NewDisposeScope();
+        var o = Options;
+        int inner = o.IntermediateSize, groupState = o.NGroups * o.StateSize;
+        var zxbcdt = in_proj.forward(hidden);
+        var z = zxbcdt.narrow(1, 0, inner);
+        var xBC = zxbcdt.narrow(1, inner, o.ConvDim);
+        var dt = zxbcdt.narrow(1, inner + o.ConvDim, o.NumHeads);
+        var weight = conv1d.weight!.view(o.ConvDim, o.ConvKernel);
+        var a = -torch.exp(A_log.to(ScalarType.Float32));
+        int nd = metadata.NumDecodeTokens, np = metadata.NumPrefillTokens;
+        var parts = new Tensor[(nd > 0 ? 1 : 0) + (np > 0 ? 1 : 0)];
+        int part = 0;
+        if (nd > 0)
+        {
+            var conv = CausalConv1d.Update(xBC.narrow(0, 0, nd), weight, conv1d.bias, true, ConvStateTensor, metadata.DecodeSlots);
+            var (x, b, c) = Split(conv, nd);
+            parts[part++] = Ssd.StateUpdate(SsmStateTensor, x, dt.narrow(0, 0, nd), a, b, c, D, dt_bias, true, o.TimeStepLimit, metadata.DecodeSlots).view(nd, inner);
+        }
+
+        if (np > 0)
+        {
+            var conv = CausalConv1d.Forward(xBC.narrow(0, nd, np), weight, conv1d.bias, true, ConvStateTensor, metadata.QueryStartLocP, metadata.PrefillSlots, metadata.HasInitialStatesPTensor);
+            var (x, b, c) = Split(conv, np);
+            parts[part++] = Ssd.ChunkScan(x, dt.narrow(0, nd, np), a, b, c, D, dt_bias, true, o.TimeStepLimit, metadata.ChunkLayout,
+                SsmStateTensor, metadata.PrefillSlots, metadata.HasInitialStatesPTensor).view(np, inner);
+        }
+
+        var y = parts.Length == 1 ? parts[0] : torch.cat(parts, 0);
+        return out_proj.forward(norm.forward(y.to(hidden.dtype), z)).MoveToOuterDisposeScope();
+
+        (Tensor X, Tensor B, Tensor C) Split(Tensor xbc, int tokens) => (
+            xbc.narrow(1, 0, inner).view(tokens, o.NumHeads, o.HeadDim),
+            xbc.narrow(1, inner, groupState).view(tokens, o.NGroups, o.StateSize),
+            xbc.narrow(1, inner + groupState, groupState).view(tokens, o.NGroups, o.StateSize));
+    }
+}

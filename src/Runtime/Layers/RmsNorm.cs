@@ -1,0 +1,30 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace MambaGen.Layers;
+
+/// <summary>RMSNorm as HF's MambaRMSNorm: normalised in fp32, cast back to the input dtype, then scaled by <c>weight</c>.</summary>
+public sealed class RmsNorm : nn.Module<Tensor, Tensor>
+{
+    private readonly Parameter weight;
+    private readonly double _eps;
+
+    public RmsNorm(string name, long size, double eps, ScalarType dtype = ScalarType.Float32)
+        : base(name)
+    {
+        weight = nn.Parameter(torch.ones(size, dtype: dtype));
+        _eps = eps;
+        RegisterComponents();
+    }
+
+    public Parameter Weight => weight;
+
+    public override Tensor forward(Tensor x)
+    {
+        using var scope = torch.NewDisposeScope();
+        var h = x.to(ScalarType.Float32);
+        h = h * torch.rsqrt(h.pow(2).mean(new long[] { -1 }, keepdim: true) + _eps);
+        return (weight * h.to(x.dtype)).MoveToOuterDisposeScope();
+    }
+}

@@ -1,0 +1,70 @@
+using System;
+using MambaGen.Backends;
+using MambaGen.Ops;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace MambaGen.Layers;
+
+/// <summary>
+/// vLLM's <c>ShortConv</c> (LFM2): in_proj → [B | C | x], y = C ⊙ conv(B ⊙ x) with no activation, out_proj. The conv
+/// state is the last L_cache-1 values of B ⊙ x. Parameter names follow HuggingFace's Lfm2ShortConv.
+/// </summary>
+[MambaLayer("short_conv")]
+public sealed partial class ShortConv : MambaBase
+{
+    private readonly Linear in_proj;
+    private readonly Conv1d conv;
+    private readonly Linear out_proj;
+
+    public ShortConv(string name, EngineConfig config, int hiddenSize, int convKernel, bool bias = false)
+        : base(name, config)
+    {
+        HiddenSize = hiddenSize;
+        ConvKernel = convKernel;
+        var dtype = config.Model.Dtype;
+        in_proj = nn.Linear(hiddenSize, 3 * hiddenSize, hasBias: bias, dtype: dtype);
+        conv = nn.Conv1d(hiddenSize, hiddenSize, convKernel, groups: hiddenSize, padding: convKernel - 1, bias: bias, dtype: dtype);
+        out_proj = nn.Linear(hiddenSize, hiddenSize, hasBias: bias, dtype: dtype);
+        RegisterComponents();
+    }
+
+    public int HiddenSize { get; }
+
+    /// <summary>LFM2's <c>conv_L_cache</c>.</summary>
+    public int ConvKernel { get; }
+
+    /// <summary>The last L_cache-1 values of B ⊙ x: [L_cache-1, hidden / tp].</summary>
+    [StateTensor]
+    public long[] ConvState => MambaStateShapeCalculator.ShortConv(Config.Parallel.TensorParallelSize, HiddenSize, ConvKernel);
+
+    /// <summary>One step over the batch.</summary>
+    /// <param name="hidden">[num_actual_tokens, hidden], decodes first, then prefills.</param>
+    /// <param name="metadata">The step's metadata (from <see cref="ShortConvAttentionBackend"/>).</param>
+    /// <returns>[num_actual_tokens, hidden].</returns>
+    public Tensor Forward(Tensor hidden, MambaAttentionMetadata metadata)
+    {
+        LayerChecks.Input(this, hidden, HiddenSize, metadata);
+        using var scope = torch.NewDisposeScope();
+        var bcx = in_proj.forward(hidden);
+        var bx = bcx.narrow(1, 0, HiddenSize) * bcx.narrow(1, 2 * HiddenSize, HiddenSize);
+        var c = bcx.narrow(1, HiddenSize, HiddenSize);
+        var weight = conv.weight!.view(HiddenSize, ConvKernel);
+        int nd = metadata.NumDecodeTokens, np = metadata.NumPrefillTokens;
+        var parts = new Tensor[(nd > 0 ? 1 : 0) + (np > 0 ? 1 : 0)];
+        int part = 0;
+        if (nd > 0)
+        {
+            parts[part++] = CausalConv1d.Update(bx.narrow(0, 0, nd), weight, conv.bias, false, ConvStateTensor, metadata.DecodeSlots);
+        }
+
+        if (np > 0)
+        {
+            parts[part++] = CausalConv1d.Forward(bx.narrow(0, nd, np), weight, conv.bias, false, ConvStateTensor, metadata.QueryStartLocP, metadata.PrefillSlots, metadata.HasInitialStatesPTensor);
+        }
+
+        var y = parts.Length == 1 ? parts[0] : torch.cat(parts, 0);
+        return out_proj.forward((c * y.to(c.dtype)).to(hidden.dtype)).MoveToOuterDisposeScope();
+    }
+}

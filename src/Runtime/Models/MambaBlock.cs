@@ -1,0 +1,44 @@
+using MambaGen.Backends;
+using MambaGen.Layers;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace MambaGen.Models;
+
+/// <summary>
+/// One residual block, as HF's MambaBlock / Mamba2Block: h = residual + mixer(norm(h)), the residual kept in fp32
+/// when the config says so. Field names give the keys <c>norm.weight</c> and <c>mixer.*</c>.
+/// </summary>
+public sealed class MambaBlock : nn.Module
+{
+    private readonly RmsNorm norm;
+    private readonly MambaBase mixer;
+    private readonly bool _residualInFp32;
+
+    public MambaBlock(string name, RmsNorm norm, MambaBase mixer, bool residualInFp32)
+        : base(name)
+    {
+        this.norm = norm;
+        this.mixer = mixer;
+        _residualInFp32 = residualInFp32;
+        RegisterComponents();
+    }
+
+    public MambaBase Mixer => mixer;
+
+    /// <param name="hidden">[tokens, hidden], in the residual dtype.</param>
+    /// <param name="metadata">The step's metadata of the mixer's backend.</param>
+    public Tensor Forward(Tensor hidden, MambaAttentionMetadata metadata)
+    {
+        var normed = norm.forward(hidden.to(norm.Weight.dtype));
+        var mixed = mixer switch
+        {
+            Mamba2Mixer m2 => m2.Forward(normed, (Mamba2AttentionMetadata)metadata),
+            Mamba1Mixer m1 => m1.Forward(normed, metadata),
+            ShortConv sc => sc.Forward(normed, metadata),
+            _ => throw new System.NotSupportedException($"Block '{GetName()}' has a {mixer.GetType().Name} mixer, which MambaLanguageModel cannot run."),
+        };
+        var residual = _residualInFp32 ? hidden.to(ScalarType.Float32) : hidden;
+        return residual + mixed.to(residual.dtype);
+    }
+}

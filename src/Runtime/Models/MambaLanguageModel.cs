@@ -1,0 +1,150 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using MambaGen.Backends;
+using MambaGen.Checkpoints;
+using MambaGen.Generation;
+using MambaGen.Layers;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace MambaGen.Models;
+
+/// <summary>
+/// HF's MambaForCausalLM / Mamba2ForCausalLM on the MambaGen runtime: backbone and LM head (tied to the embeddings
+/// when the config says so), run one varlen step at a time over the state cache.
+/// </summary>
+public sealed class MambaLanguageModel : nn.Module, ICausalLanguageModel
+{
+    private readonly MambaBackbone backbone;
+    private readonly Linear? lm_head;
+    private readonly MambaMetadataBuilder _metadataBuilder;
+    private readonly int _chunkSize;
+
+    private MambaLanguageModel(MambaCheckpointConfig checkpointConfig, EngineConfig engineConfig, MambaBackbone backbone, Linear? lmHead)
+        : base("model")
+    {
+        CheckpointConfig = checkpointConfig;
+        EngineConfig = engineConfig;
+        this.backbone = backbone;
+        lm_head = lmHead;
+        RegisterComponents();
+        Mixers = backbone.Blocks.Select(b => b.Mixer).ToArray();
+        _chunkSize = checkpointConfig is Mamba2CheckpointConfig m2 ? m2.ChunkSize : Mamba2MetadataBuilder.DefaultChunkSize;
+        _metadataBuilder = Mixers[0].GetAttnBackend().CreateMetadataBuilder(torch.CPU, _chunkSize);
+    }
+
+    public MambaCheckpointConfig CheckpointConfig { get; }
+
+    public EngineConfig EngineConfig { get; }
+
+    /// <summary>The mamba layers, in order: what the state cache allocates for.</summary>
+    public IReadOnlyList<MambaBase> Mixers { get; }
+
+    public int VocabSize => CheckpointConfig.VocabSize;
+
+    public Device Device => backbone.Embeddings.weight!.device;
+
+    private MambaMetadataBuilder Builder =>
+        _metadataBuilder.Device.ToString() == Device.ToString() ? _metadataBuilder : Mixers[0].GetAttnBackend().CreateMetadataBuilder(Device, _chunkSize);
+
+    /// <summary>Builds the model of <paramref name="config"/> with default weights, in the engine config's dtype, on the CPU.</summary>
+    public static MambaLanguageModel Create(MambaCheckpointConfig config, EngineConfig engineConfig)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        ArgumentNullException.ThrowIfNull(engineConfig);
+        if (config is Mamba2CheckpointConfig { RmsNorm: false } or Mamba2CheckpointConfig { NormBeforeGate: true })
+        {
+            throw new NotSupportedException($"{config.SourcePath}: MambaGen's Mamba2 mixer gates before a group RMSNorm (rms_norm true, norm_before_gate false), as mamba2 checkpoints do; this config asks for another norm.");
+        }
+
+        var dtype = engineConfig.Model.Dtype;
+        var blocks = Enumerable.Range(0, config.NumHiddenLayers).Select(i => new MambaBlock(
+            i.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            new RmsNorm("norm", config.HiddenSize, config.LayerNormEpsilon, dtype),
+            CreateMixer(config, engineConfig, $"backbone.layers.{i}.mixer"),
+            config.ResidualInFp32));
+        var backbone = new MambaBackbone("backbone", nn.Embedding(config.VocabSize, config.HiddenSize, dtype: dtype), blocks,
+            new RmsNorm("norm_f", config.HiddenSize, config.LayerNormEpsilon, dtype));
+        var lmHead = config.TieWordEmbeddings ? null : nn.Linear(config.HiddenSize, config.VocabSize, hasBias: false, dtype: dtype);
+        return new MambaLanguageModel(config, engineConfig, backbone, lmHead);
+    }
+
+    /// <summary>Opens a HuggingFace checkpoint folder, builds its model in <paramref name="dtype"/>, loads the weights
+    /// (converting their dtype) and moves the model to <paramref name="device"/>.</summary>
+    public static MambaLanguageModel Load(HuggingFaceCheckpoint checkpoint, Device device, ScalarType dtype = ScalarType.Float32,
+        MambaCacheDtype ssmCacheDtype = MambaCacheDtype.Auto, int maxModelLen = 2048)
+    {
+        ArgumentNullException.ThrowIfNull(checkpoint);
+        var engine = new EngineConfig(
+            new ModelConfig(checkpoint.Config.ModelType, dtype, maxModelLen),
+            new CacheConfig { MambaSsmCacheDtype = ssmCacheDtype },
+            new ParallelConfig(1));
+        var model = Create(checkpoint.Config, engine);
+        checkpoint.LoadInto(model);
+        model.to(device);
+        model.eval();
+        return model;
+    }
+
+    /// <summary>The logits at each request's last scheduled token: [num_reqs, vocab], fp32.</summary>
+    public Tensor Forward(Tensor inputIds, CommonAttentionMetadata step) => Run(inputIds, step, allTokens: false);
+
+    /// <summary>The logits at every scheduled token: [num_actual_tokens, vocab], fp32.</summary>
+    public Tensor ForwardAllTokens(Tensor inputIds, CommonAttentionMetadata step) => Run(inputIds, step, allTokens: true);
+
+    private Tensor Run(Tensor inputIds, CommonAttentionMetadata step, bool allTokens)
+    {
+        ArgumentNullException.ThrowIfNull(inputIds);
+        ArgumentNullException.ThrowIfNull(step);
+        if (inputIds.dim() != 1 || inputIds.shape[0] != step.NumActualTokens)
+        {
+            throw new ArgumentException($"Model input ids must be [{step.NumActualTokens}] (the step's tokens) but are [{string.Join(", ", inputIds.shape)}].", nameof(inputIds));
+        }
+
+        using var noGrad = torch.no_grad();
+        using var scope = torch.NewDisposeScope();
+        using var metadata = Builder.Build(step);
+        var h = backbone.Forward(inputIds.to(Device), metadata);
+        if (!allTokens)
+        {
+            // Only each request's last token needs the LM head.
+            var last = step.QueryStartLoc.Skip(1).Select(q => (long)q - 1).ToArray();
+            h = h.index_select(0, torch.tensor(last, device: h.device));
+        }
+
+        var weight = lm_head?.weight ?? backbone.Embeddings.weight!;
+        return nn.functional.linear(h.to(weight.dtype), weight).to(ScalarType.Float32).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>The mixer of the config's model type, named as in the checkpoint.</summary>
+    private static MambaBase CreateMixer(MambaCheckpointConfig config, EngineConfig engine, string name) => config switch
+    {
+        Mamba2CheckpointConfig m2 => new Mamba2Mixer(name, engine, new Mamba2MixerOptions
+        {
+            HiddenSize = m2.HiddenSize,
+            NumHeads = m2.NumHeads,
+            HeadDim = m2.HeadDim,
+            NGroups = m2.NGroups,
+            StateSize = m2.StateSize,
+            ConvKernel = m2.ConvKernel,
+            ChunkSize = m2.ChunkSize,
+            UseBias = m2.UseBias,
+            UseConvBias = m2.UseConvBias,
+            LayerNormEpsilon = m2.LayerNormEpsilon,
+            TimeStepLimit = (m2.TimeStepLimitMin, m2.TimeStepLimitMax),
+        }),
+        Mamba1CheckpointConfig m1 => new Mamba1Mixer(name, engine, new Mamba1MixerOptions
+        {
+            HiddenSize = m1.HiddenSize,
+            IntermediateSize = m1.IntermediateSize,
+            StateSize = m1.StateSize,
+            ConvKernel = m1.ConvKernel,
+            TimeStepRank = m1.TimeStepRank,
+            UseBias = m1.UseBias,
+            UseConvBias = m1.UseConvBias,
+        }),
+        _ => throw new NotSupportedException($"{config.SourcePath}: model_type '{config.ModelType}' has no MambaGen model."),
+    };
+}
