@@ -70,8 +70,8 @@ public sealed class AddMambaLayerCodeFix : CodeFixProvider
 
     private static TypeDeclarationSyntax WithMambaLayer(TypeDeclarationSyntax declaration, string mambaType, SyntaxTrivia endOfLine)
     {
-        // Written qualified, then simplified and imported by the code action's cleanup.
-        var name = SyntaxFactory.ParseName("MambaGen.MambaLayer").WithAdditionalAnnotations(Simplifier.Annotation, Simplifier.AddImportsAnnotation);
+        // Written qualified; the code action's cleanup shortens it where a MambaGen using is in scope.
+        var name = SyntaxFactory.ParseName("MambaGen.MambaLayer").WithAdditionalAnnotations(Simplifier.Annotation);
         var argument = SyntaxFactory.AttributeArgument(SyntaxFactory.LiteralExpression(SyntaxKind.StringLiteralExpression, SyntaxFactory.Literal(mambaType)));
         var attribute = SyntaxFactory.Attribute(name, SyntaxFactory.AttributeArgumentList(SyntaxFactory.SingletonSeparatedList(argument)));
 

@@ -5,8 +5,8 @@ using System.Threading.Tasks;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CodeActions;
 using Microsoft.CodeAnalysis.CodeFixes;
+using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
-using Microsoft.CodeAnalysis.Editing;
 
 namespace MambaGen.Analyzers.CodeFixes;
 
@@ -42,8 +42,17 @@ public sealed class MakeStateInstanceCodeFix : CodeFixProvider
             return document;
         }
 
-        var generator = SyntaxGenerator.GetGenerator(document);
-        var instance = generator.WithModifiers(member, generator.GetModifiers(member).WithIsStatic(false));
-        return document.WithSyntaxRoot(root.ReplaceNode(member, instance));
+        var index = member.Modifiers.IndexOf(SyntaxKind.StaticKeyword);
+        if (index < 0)
+        {
+            return document;
+        }
+
+        // The token after 'static' inherits its leading trivia (the indentation when 'static' came first).
+        var staticToken = member.Modifiers[index];
+        var next = staticToken.GetNextToken();
+        var edited = member.ReplaceToken(next, next.WithLeadingTrivia(staticToken.LeadingTrivia.AddRange(next.LeadingTrivia)));
+        edited = edited.WithModifiers(edited.Modifiers.RemoveAt(index));
+        return document.WithSyntaxRoot(root.ReplaceNode(member, edited));
     }
 }

@@ -14,6 +14,9 @@ internal static class GeneratedMemberNames
     /// <summary>The parameterless methods the generator overrides.</summary>
     public static readonly ImmutableArray<string> OverriddenMethods = ImmutableArray.Create(GetStateShape, GetStateDtype, GetAttnBackend);
 
+    /// <summary>The overrides in the order the generator writes them, which is the order diagnostics list them in.</summary>
+    public static readonly ImmutableArray<string> InWrittenOrder = ImmutableArray.Create(MambaType, GetStateShape, GetStateDtype, GetAttnBackend);
+
     private const string ShapeSuffix = "Shape";
     private const string AccessorSuffix = "Tensor";
 

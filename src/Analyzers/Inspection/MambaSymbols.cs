@@ -40,7 +40,8 @@ internal sealed class MambaSymbols
 
     private static bool DerivesFrom(ITypeSymbol type, INamedTypeSymbol baseType)
     {
-        for (var t = type.BaseType; t is not null; t = t.BaseType)
+        // The definition, so that an open generic such as typeof(Backend<>) still shows its base class.
+        for (var t = type.OriginalDefinition.BaseType; t is not null; t = t.BaseType)
         {
             if (SymbolEqualityComparer.Default.Equals(t.OriginalDefinition, baseType))
             {

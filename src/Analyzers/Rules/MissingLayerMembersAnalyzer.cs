@@ -22,6 +22,7 @@ public sealed class MissingLayerMembersAnalyzer : MambaAnalyzer
         // Only MambaBase's own abstract members are the generator's to write.
         var missing = UnimplementedMembers.Of(type)
             .Where(m => SymbolEqualityComparer.Default.Equals(m.ContainingType, symbols.MambaBase))
+            .OrderBy(m => GeneratedMemberNames.InWrittenOrder.IndexOf(m.Name))
             .Select(m => m is IMethodSymbol ? m.Name + "()" : m.Name)
             .ToList();
         var location = GeneratedCodeDetector.FirstHandWrittenLocation(type, context.CancellationToken);
