@@ -105,6 +105,22 @@ public static class DiagnosticDescriptors
         DiagnosticSeverity.Error,
         "The generated GetAttnBackend() creates one shared instance of the backend with new(), which needs a concrete, closed class with a public parameterless constructor.");
 
+    public static readonly DiagnosticDescriptor StateTensorOutsideLayer = Create(
+        DiagnosticIds.StateTensorOutsideLayer,
+        "[StateTensor] outside a [MambaLayer] class has no effect",
+        "[StateTensor] on '{0}' has no effect: '{1}' is not marked [MambaLayer]",
+        DiagnosticCategories.Usage,
+        DiagnosticSeverity.Warning,
+        "The generator reads [StateTensor] members of [MambaLayer] classes only; elsewhere the attribute is ignored, which usually means [MambaLayer] was forgotten.");
+
+    public static readonly DiagnosticDescriptor DuplicateStateAccessor = Create(
+        DiagnosticIds.DuplicateStateAccessor,
+        "Two states get the same accessor name",
+        "States '{0}' and '{1}' would both get the accessor '{2}'; rename one of them",
+        DiagnosticCategories.Usage,
+        DiagnosticSeverity.Error,
+        "The generator names each state's accessor after its member, without a trailing \"Shape\", plus \"Tensor\"; two states whose names differ only by that suffix would get one accessor twice.");
+
     private static DiagnosticDescriptor Create(string id, string title, string message, string category, DiagnosticSeverity severity, string description) =>
         new(id, title, message, category, severity, isEnabledByDefault: true, description, HelpLinkBase + id + ".md");
 }

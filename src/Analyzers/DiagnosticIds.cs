@@ -15,4 +15,6 @@ public static class DiagnosticIds
     public const string StateCountMismatch = "MG0010";
     public const string BackendNotMambaAttentionBackend = "MG0011";
     public const string BackendNotConstructible = "MG0012";
+    public const string StateTensorOutsideLayer = "MG0013";
+    public const string DuplicateStateAccessor = "MG0014";
 }
