@@ -1,0 +1,126 @@
+using Microsoft.CodeAnalysis;
+
+namespace MambaGen.Analyzers;
+
+/// <summary>Every MambaGen diagnostic. The generator reports nothing; these explain why it wrote nothing or what it
+/// wrote does not fit.</summary>
+public static class DiagnosticDescriptors
+{
+    /// <summary>Where the docs pages live; a descriptor's help link is this plus "{ID}.md".</summary>
+    public const string HelpLinkBase = "https://github.com/mambagen/mambagen/blob/main/docs/diagnostics/";
+
+    public static readonly DiagnosticDescriptor MambaBaseMembersMissing = Create(
+        DiagnosticIds.MambaBaseMembersMissing,
+        "MambaBase subclass implements neither the layer members nor [MambaLayer]",
+        "'{0}' derives from MambaBase but does not implement {1}; mark it [MambaLayer(\"<mamba type>\")] and partial so the generator writes them",
+        DiagnosticCategories.Usage,
+        DiagnosticSeverity.Error,
+        "A concrete class deriving from MambaBase must implement MambaType, GetStateShape(), GetStateDtype() and GetAttnBackend(). The MambaGen generator writes them for classes marked [MambaLayer].");
+
+    public static readonly DiagnosticDescriptor LayerNotPartial = Create(
+        DiagnosticIds.LayerNotPartial,
+        "A [MambaLayer] class and its containing types must be partial",
+        "'{0}' is a [MambaLayer] layer but {1} not partial; the generator can only add members to partial types",
+        DiagnosticCategories.Usage,
+        DiagnosticSeverity.Error,
+        "The generator writes the layer's members in a second part of the class, which needs the class and every type containing it to be declared partial.");
+
+    public static readonly DiagnosticDescriptor LayerNotMambaBase = Create(
+        DiagnosticIds.LayerNotMambaBase,
+        "[MambaLayer] on a class that does not derive from MambaBase",
+        "'{0}' is marked [MambaLayer] but does not derive from MambaGen.MambaBase; the generator only writes layers that do",
+        DiagnosticCategories.Usage,
+        DiagnosticSeverity.Error,
+        "The members the generator writes override MambaBase's abstract members, so a [MambaLayer] class must derive from MambaGen.MambaBase.");
+
+    public static readonly DiagnosticDescriptor UnknownMambaType = Create(
+        DiagnosticIds.UnknownMambaType,
+        "Unknown mamba type",
+        "Unknown mamba type '{0}'; did you mean '{1}'? Known types: {2}. A custom type name needs Backend = typeof(...).",
+        DiagnosticCategories.Usage,
+        DiagnosticSeverity.Error,
+        "Without a custom Backend, the mamba type picks the built-in backend, as vLLM's MAMBA_TYPE_TO_BACKEND_MAP does, so it must be one of the known types.");
+
+    public static readonly DiagnosticDescriptor StaticStateTensor = Create(
+        DiagnosticIds.StaticStateTensor,
+        "[StateTensor] on a static member",
+        "State '{0}' is static; a [StateTensor] member must be an instance member, since a state's shape comes from the layer's own sizes",
+        DiagnosticCategories.Usage,
+        DiagnosticSeverity.Error,
+        "The generator reads each state's shape from the layer instance, which holds the sizes the shape depends on; a static member cannot see them.");
+
+    public static readonly DiagnosticDescriptor UnsupportedStateShape = Create(
+        DiagnosticIds.UnsupportedStateShape,
+        "[StateTensor] member cannot give a shape",
+        "State '{0}' cannot give a shape: it {1}; a [StateTensor] member must be a field, readable property or parameterless method of type long[], int[] or a tuple of int/long",
+        DiagnosticCategories.Usage,
+        DiagnosticSeverity.Error,
+        "The generator turns each state's shape into a long[]; it reads it from a field, a readable property or a parameterless, non-generic method whose type is long[], int[] or a tuple of int/long.");
+
+    public static readonly DiagnosticDescriptor LayerWithoutStates = Create(
+        DiagnosticIds.LayerWithoutStates,
+        "[MambaLayer] layer declares no state",
+        "'{0}' is a [MambaLayer] layer but declares no [StateTensor] member; a mamba layer keeps at least one state",
+        DiagnosticCategories.Usage,
+        DiagnosticSeverity.Error,
+        "A mamba layer's cache page holds its states; a layer with none has nothing to cache, and GetStateShape() would be empty.");
+
+    public static readonly DiagnosticDescriptor DuplicateStateOrder = Create(
+        DiagnosticIds.DuplicateStateOrder,
+        "Two states have the same Order",
+        "State '{0}' has Order = {1}, as does state '{2}'; each explicit Order must be unique",
+        DiagnosticCategories.Usage,
+        DiagnosticSeverity.Error,
+        "Order is a state's position in GetStateShape(); two states cannot take the same position.");
+
+    public static readonly DiagnosticDescriptor GeneratedMemberCollision = Create(
+        DiagnosticIds.GeneratedMemberCollision,
+        "Hand-written member collides with a generated one",
+        "'{0}' is also written by the generator ({1}); remove the hand-written member",
+        DiagnosticCategories.Usage,
+        DiagnosticSeverity.Error,
+        "For a [MambaLayer] class the generator writes MambaType, GetStateShape(), GetStateDtype(), GetAttnBackend() and one <state>Tensor accessor per state; a hand-written member of the same name makes two definitions.");
+
+    public static readonly DiagnosticDescriptor StateCountMismatch = Create(
+        DiagnosticIds.StateCountMismatch,
+        "Number of states does not fit the mamba type",
+        "Mamba type '{0}' keeps {1} state(s) but '{2}' declares {3}",
+        DiagnosticCategories.Design,
+        DiagnosticSeverity.Warning,
+        "Each built-in backend expects its mamba type's states (mamba1, mamba2, gdn_attention: conv and SSM state; short_conv, linear_attention: one state). A layer with a different number will not match its backend's metadata.");
+
+    public static readonly DiagnosticDescriptor BackendNotMambaAttentionBackend = Create(
+        DiagnosticIds.BackendNotMambaAttentionBackend,
+        "Custom backend does not derive from MambaAttentionBackend",
+        "Backend '{0}' of '{1}' does not derive from MambaGen.Backends.MambaAttentionBackend",
+        DiagnosticCategories.Usage,
+        DiagnosticSeverity.Error,
+        "GetAttnBackend() returns a MambaAttentionBackend, so a custom Backend type must derive from MambaGen.Backends.MambaAttentionBackend.");
+
+    public static readonly DiagnosticDescriptor BackendNotConstructible = Create(
+        DiagnosticIds.BackendNotConstructible,
+        "Custom backend cannot be constructed",
+        "Backend '{0}' of '{1}' {2}; a custom backend must be a non-abstract, non-generic class with a public parameterless constructor",
+        DiagnosticCategories.Usage,
+        DiagnosticSeverity.Error,
+        "The generated GetAttnBackend() creates one shared instance of the backend with new(), which needs a concrete, closed class with a public parameterless constructor.");
+
+    public static readonly DiagnosticDescriptor StateTensorOutsideLayer = Create(
+        DiagnosticIds.StateTensorOutsideLayer,
+        "[StateTensor] outside a [MambaLayer] class has no effect",
+        "[StateTensor] on '{0}' has no effect: '{1}' is not marked [MambaLayer]",
+        DiagnosticCategories.Usage,
+        DiagnosticSeverity.Warning,
+        "The generator reads [StateTensor] members of [MambaLayer] classes only; elsewhere the attribute is ignored, which usually means [MambaLayer] was forgotten.");
+
+    public static readonly DiagnosticDescriptor DuplicateStateAccessor = Create(
+        DiagnosticIds.DuplicateStateAccessor,
+        "Two states get the same accessor name",
+        "States '{0}' and '{1}' would both get the accessor '{2}'; rename one of them",
+        DiagnosticCategories.Usage,
+        DiagnosticSeverity.Error,
+        "The generator names each state's accessor after its member, without a trailing \"Shape\", plus \"Tensor\"; two states whose names differ only by that suffix would get one accessor twice.");
+
+    private static DiagnosticDescriptor Create(string id, string title, string message, string category, DiagnosticSeverity severity, string description) =>
+        new(id, title, message, category, severity, isEnabledByDefault: true, description, HelpLinkBase + id + ".md");
+}

@@ -1,0 +1,20 @@
+namespace MambaGen.Analyzers;
+
+/// <summary>The IDs of every MambaGen diagnostic; each has a page at docs/diagnostics/{ID}.md.</summary>
+public static class DiagnosticIds
+{
+    public const string MambaBaseMembersMissing = "MG0001";
+    public const string LayerNotPartial = "MG0002";
+    public const string LayerNotMambaBase = "MG0003";
+    public const string UnknownMambaType = "MG0004";
+    public const string StaticStateTensor = "MG0005";
+    public const string UnsupportedStateShape = "MG0006";
+    public const string LayerWithoutStates = "MG0007";
+    public const string DuplicateStateOrder = "MG0008";
+    public const string GeneratedMemberCollision = "MG0009";
+    public const string StateCountMismatch = "MG0010";
+    public const string BackendNotMambaAttentionBackend = "MG0011";
+    public const string BackendNotConstructible = "MG0012";
+    public const string StateTensorOutsideLayer = "MG0013";
+    public const string DuplicateStateAccessor = "MG0014";
+}
