@@ -40,14 +40,31 @@ internal static class GeneratorHarness
         return run;
     }
 
-    /// <summary>Runs the generator on input it must skip: no output, no exception, no diagnostic.</summary>
-    public static void AssertNothingGenerated(params string[] sources)
+    // A valid layer beside the invalid one: its output proves the run itself worked, so "nothing for the invalid
+    // layer" is not an artefact of a broken setup.
+    private const string CompanionLayer = """
+        namespace Companion
+        {
+            [global::MambaGen.MambaLayer("short_conv")]
+            public partial class CompanionLayer : global::MambaGen.MambaBase
+            {
+                public CompanionLayer(global::MambaGen.EngineConfig config) : base("companion", config) { }
+
+                [global::MambaGen.StateTensor]
+                public long[] ConvState => new long[] { 1 };
+            }
+        }
+        """;
+
+    /// <summary>Runs the generator on a layer it must skip: it writes nothing for it, throws nothing and reports nothing.</summary>
+    public static void AssertNothingGenerated(string source)
     {
-        var driver = CreateDriver().RunGenerators(TestCompilation.Create(sources));
+        var driver = CreateDriver().RunGenerators(TestCompilation.Create(source, CompanionLayer));
         var run = driver.GetRunResult();
         AssertNoException(run);
         Assert.Empty(run.Diagnostics);
-        Assert.Empty(run.GeneratedTrees);
+        var tree = Assert.Single(run.GeneratedTrees);
+        Assert.EndsWith("Companion.CompanionLayer.g.cs", tree.FilePath);
     }
 
     public static void AssertNoException(GeneratorDriverRunResult run)
