@@ -30,8 +30,14 @@ public sealed class MambaLayerGenerator : IIncrementalGenerator
             .Select(static (layer, _) => layer!)
             .WithTrackingName(TrackingNames.RemovingNulls);
 
+        // Give layers whose names differ only in case distinct files; unchanged layers stay equal, so stay cached.
+        var files = layers
+            .Collect()
+            .SelectMany(static (all, _) => UniqueHintNames.Assign(all))
+            .WithTrackingName(TrackingNames.AssigningHintNames);
+
         // One file per layer. Not the "Implementation" variant: the output overrides abstract members the IDE must see.
-        context.RegisterSourceOutput(layers, static (context, layer) => Write(context, layer));
+        context.RegisterSourceOutput(files, static (context, layer) => Write(context, layer));
     }
 
     private static void Write(SourceProductionContext context, LayerModel layer)

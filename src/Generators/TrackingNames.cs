@@ -8,4 +8,7 @@ internal static class TrackingNames
 
     /// <summary>The valid layers only: invalid ones are left to the analyzer.</summary>
     public const string RemovingNulls = nameof(RemovingNulls);
+
+    /// <summary>The valid layers again, one by one, with hint names unique ignoring case.</summary>
+    public const string AssigningHintNames = nameof(AssigningHintNames);
 }

@@ -323,6 +323,38 @@ public class LayerGeneratorSnapshotTests
     }
 
     [Fact]
+    public void Layers_whose_names_differ_only_in_case_get_distinct_files()
+    {
+        // Hint names are compared ignoring case (file systems may), so these two must not share one.
+        var run = GeneratorHarness.RunValid("""
+            using MambaGen;
+
+            namespace MyModels;
+
+            [MambaLayer("short_conv")]
+            public partial class Mixer : MambaBase
+            {
+                public Mixer(EngineConfig config) : base("upper", config) { }
+
+                [StateTensor]
+                public long[] ConvState => new long[] { 4, 3 };
+            }
+
+            [MambaLayer("short_conv")]
+            public partial class MIXER : MambaBase
+            {
+                public MIXER(EngineConfig config) : base("shouting", config) { }
+
+                [StateTensor]
+                public long[] ConvState => new long[] { 8, 3 };
+            }
+            """);
+
+        Assert.Equal(2, run.GeneratedTrees.Length);
+        SnapshotVerifier.Verify(run);
+    }
+
+    [Fact]
     public void Layer_split_over_two_partial_files_reads_states_from_both()
     {
         var run = GeneratorHarness.RunValid(

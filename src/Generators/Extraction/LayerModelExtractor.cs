@@ -14,6 +14,9 @@ namespace MambaGen.Generators.Extraction;
 /// </summary>
 internal static class LayerModelExtractor
 {
+    /// <summary>Ending of every generated file's hint name.</summary>
+    public const string HintNameSuffix = ".g.cs";
+
     public static LayerModel? Extract(GeneratorAttributeSyntaxContext context, CancellationToken cancellationToken)
     {
         if (context.TargetSymbol is not INamedTypeSymbol { TypeKind: TypeKind.Class, IsFileLocal: false } layer
@@ -44,7 +47,7 @@ internal static class LayerModelExtractor
         }
 
         return new LayerModel(
-            SymbolNames.MetadataName(layer) + ".g.cs",
+            SymbolNames.MetadataName(layer) + HintNameSuffix,
             SymbolNames.NamespaceDeclaration(layer.ContainingNamespace),
             ContainingTypes(layer),
             new TypeDeclarationModel("class", SymbolNames.DeclarationName(layer)),

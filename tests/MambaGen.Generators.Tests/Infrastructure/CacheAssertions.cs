@@ -10,7 +10,7 @@ namespace MambaGen.Generators.Tests.Infrastructure;
 /// <summary>Checks that the generator's pipeline caches: equal models, no symbols or syntax kept alive.</summary>
 internal static class CacheAssertions
 {
-    public static readonly string[] TrackedStepNames = { TrackingNames.InitialExtraction, TrackingNames.RemovingNulls };
+    public static readonly string[] TrackedStepNames = { TrackingNames.InitialExtraction, TrackingNames.RemovingNulls, TrackingNames.AssigningHintNames };
 
     /// <summary>Re-runs <paramref name="driver"/> on a clone of <paramref name="compilation"/>: nothing may be recomputed.</summary>
     public static void SecondRunIsFullyCached(GeneratorDriver driver, Compilation compilation)
