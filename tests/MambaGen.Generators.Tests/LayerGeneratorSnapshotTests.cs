@@ -391,6 +391,64 @@ public class LayerGeneratorSnapshotTests
     }
 
     [Fact]
+    public void Layer_under_a_user_base_class_skips_the_overrides_that_base_sealed()
+    {
+        var run = GeneratorHarness.RunValid("""
+            using MambaGen;
+
+            namespace MyModels;
+
+            public abstract class ConvMixerBase : MambaBase
+            {
+                protected ConvMixerBase(string name, EngineConfig config)
+                    : base(name, config)
+                {
+                }
+
+                public sealed override string MambaType => "short_conv";
+            }
+
+            [MambaLayer("short_conv")]
+            public partial class GatedConv : ConvMixerBase
+            {
+                public GatedConv(EngineConfig config)
+                    : base("conv", config)
+                {
+                }
+
+                [StateTensor]
+                public long[] ConvState => new long[] { 64, 3 };
+            }
+            """);
+
+        SnapshotVerifier.Verify(run);
+    }
+
+    [Fact]
+    public void Keyword_named_namespace_and_state_member_are_escaped()
+    {
+        var run = GeneratorHarness.RunValid("""
+            using MambaGen;
+
+            namespace MyModels.@checked;
+
+            [MambaLayer("linear_attention")]
+            public partial class Retention : MambaBase
+            {
+                public Retention(EngineConfig config)
+                    : base("retention", config)
+                {
+                }
+
+                [StateTensor]
+                public long[] @fixed => new long[] { 8, 32, 32 };
+            }
+            """);
+
+        SnapshotVerifier.Verify(run);
+    }
+
+    [Fact]
     public void Hand_written_members_are_not_generated_again()
     {
         var run = GeneratorHarness.RunValid("""
