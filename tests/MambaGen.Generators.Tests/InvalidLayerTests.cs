@@ -72,6 +72,22 @@ public class InvalidLayerTests
                 [StateTensor] public long[] ConvState => new long[] { 1 };
             }
             """),
+        Case("array_mamba_type", $$"""
+            [MambaLayer(new[] { "mamba1" })]
+            public partial class Layer : MambaBase
+            {
+            {{Ctor}}
+                [StateTensor] public long[] ConvState => new long[] { 1 };
+            }
+            """),
+        Case("array_order", $$"""
+            [MambaLayer("mamba1")]
+            public partial class Layer : MambaBase
+            {
+            {{Ctor}}
+                [StateTensor(Order = new[] { 0 })] public long[] ConvState => new long[] { 1 };
+            }
+            """),
         Case("no_state_tensor", $$"""
             [MambaLayer("mamba1")]
             public partial class Layer : MambaBase

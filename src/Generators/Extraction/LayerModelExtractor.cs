@@ -29,7 +29,10 @@ internal static class LayerModelExtractor
         }
 
         var attribute = context.Attributes[0];
-        if (attribute.ConstructorArguments.Length != 1 || attribute.ConstructorArguments[0].Value is not string { Length: > 0 } mambaType)
+        // Kind first: TypedConstant.Value throws for arrays, which broken code can produce.
+        if (attribute.ConstructorArguments.Length != 1
+            || attribute.ConstructorArguments[0].Kind != TypedConstantKind.Primitive
+            || attribute.ConstructorArguments[0].Value is not string { Length: > 0 } mambaType)
         {
             return null;
         }

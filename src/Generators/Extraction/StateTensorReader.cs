@@ -22,7 +22,8 @@ internal static class StateTensorReader
         int order = -1;
         foreach (var argument in attribute.NamedArguments)
         {
-            if (argument.Value.Kind == TypedConstantKind.Error || argument.Value.Value is not int value)
+            // Kind first: TypedConstant.Value throws for arrays, which broken code can produce.
+            if (argument.Value.Kind is not (TypedConstantKind.Enum or TypedConstantKind.Primitive) || argument.Value.Value is not int value)
             {
                 return null;
             }
