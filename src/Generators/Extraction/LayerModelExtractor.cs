@@ -29,6 +29,7 @@ internal static class LayerModelExtractor
         }
 
         var attribute = context.Attributes[0];
+
         // Kind first: TypedConstant.Value throws for arrays, which broken code can produce.
         if (attribute.ConstructorArguments.Length != 1
             || attribute.ConstructorArguments[0].Kind != TypedConstantKind.Primitive
