@@ -1,0 +1,31 @@
+using System;
+using System.Globalization;
+
+namespace MambaGen.Generators.Extraction;
+
+/// <summary>
+/// The naming rule of the typed KV-cache accessors: drop a trailing <c>Shape</c>, add <c>Tensor</c>, and make a field
+/// name public-looking (leading underscores dropped, first letter upper case): <c>ConvState</c>,
+/// <c>ConvStateShape</c> → <c>ConvStateTensor</c>; <c>_convShape</c> → <c>ConvTensor</c>.
+/// </summary>
+internal static class AccessorNames
+{
+    private const string ShapeSuffix = "Shape";
+    private const string TensorSuffix = "Tensor";
+
+    public static string For(string memberName)
+    {
+        string stem = memberName.TrimStart('_');
+        if (stem.EndsWith(ShapeSuffix, StringComparison.Ordinal))
+        {
+            stem = stem.Substring(0, stem.Length - ShapeSuffix.Length);
+        }
+
+        if (stem.Length > 0)
+        {
+            stem = char.ToUpper(stem[0], CultureInfo.InvariantCulture) + stem.Substring(1);
+        }
+
+        return stem + TensorSuffix;
+    }
+}

@@ -1,0 +1,48 @@
+using System.Text;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
+using Microsoft.CodeAnalysis.Text;
+using MambaGen.Generators.Emit;
+using MambaGen.Generators.Extraction;
+using MambaGen.Generators.Model;
+
+namespace MambaGen.Generators;
+
+/// <summary>
+/// Completes every <c>partial</c> <c>[MambaLayer]</c> class deriving from <c>MambaBase</c>: <c>MambaType</c>,
+/// <c>GetStateShape()</c>, <c>GetStateDtype()</c>, <c>GetAttnBackend()</c> and a typed accessor per state.
+/// </summary>
+[Generator(LanguageNames.CSharp)]
+public sealed class MambaLayerGenerator : IIncrementalGenerator
+{
+    public void Initialize(IncrementalGeneratorInitializationContext context)
+    {
+        // Gather every class carrying [MambaLayer] into an equatable model; invalid ones become null.
+        var layers = context.SyntaxProvider
+            .ForAttributeWithMetadataName(
+                TypeNames.MambaLayerAttribute,
+                predicate: static (node, _) => node is ClassDeclarationSyntax,
+                transform: static (context, cancellationToken) => LayerModelExtractor.Extract(context, cancellationToken))
+            .WithTrackingName(TrackingNames.InitialExtraction)
+
+            // Drop the invalid layers: the analyzer reports them, the generator writes nothing.
+            .Where(static layer => layer is not null)
+            .Select(static (layer, _) => layer!)
+            .WithTrackingName(TrackingNames.RemovingNulls);
+
+        // Give layers whose names differ only in case distinct files; unchanged layers stay equal, so stay cached.
+        var files = layers
+            .Collect()
+            .SelectMany(static (all, _) => UniqueHintNames.Assign(all))
+            .WithTrackingName(TrackingNames.AssigningHintNames);
+
+        // One file per layer. Not the "Implementation" variant: the output overrides abstract members the IDE must see.
+        context.RegisterSourceOutput(files, static (context, layer) => Write(context, layer));
+    }
+
+    private static void Write(SourceProductionContext context, LayerModel layer)
+    {
+        context.CancellationToken.ThrowIfCancellationRequested();
+        context.AddSource(layer.HintName, SourceText.From(LayerSourceEmitter.Emit(layer), Encoding.UTF8));
+    }
+}

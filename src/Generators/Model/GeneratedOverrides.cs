@@ -1,0 +1,15 @@
+using System;
+
+namespace MambaGen.Generators.Model;
+
+/// <summary>Which of the <c>MambaBase</c> overrides the generator writes for a layer.</summary>
+[Flags]
+internal enum GeneratedOverrides
+{
+    None = 0,
+    MambaType = 1,
+    GetStateShape = 2,
+    GetStateDtype = 4,
+    GetAttnBackend = 8,
+    All = MambaType | GetStateShape | GetStateDtype | GetAttnBackend,
+}

@@ -1,0 +1,14 @@
+namespace MambaGen.Generators;
+
+/// <summary>Names of the generator's pipeline steps, so tests can check each step's run reasons.</summary>
+internal static class TrackingNames
+{
+    /// <summary>The transform of every <c>[MambaLayer]</c> class into a <see cref="Model.LayerModel"/> (null when invalid).</summary>
+    public const string InitialExtraction = nameof(InitialExtraction);
+
+    /// <summary>The valid layers only: invalid ones are left to the analyzer.</summary>
+    public const string RemovingNulls = nameof(RemovingNulls);
+
+    /// <summary>The valid layers again, one by one, with hint names unique ignoring case.</summary>
+    public const string AssigningHintNames = nameof(AssigningHintNames);
+}

@@ -1,0 +1,17 @@
+namespace MambaGen.Generators;
+
+/// <summary>Metadata names of the runtime types the generator reads or writes against.</summary>
+internal static class TypeNames
+{
+    public const string MambaLayerAttribute = "MambaGen.MambaLayerAttribute";
+    public const string StateTensorAttribute = "MambaGen.StateTensorAttribute";
+    public const string MambaBase = "MambaGen.MambaBase";
+    public const string MambaAttentionBackend = "MambaGen.Backends.MambaAttentionBackend";
+
+    /// <summary>Named argument of <c>[MambaLayer]</c> holding a custom backend type.</summary>
+    public const string BackendArgument = "Backend";
+
+    /// <summary>Named arguments of <c>[StateTensor]</c>.</summary>
+    public const string DtypeArgument = "Dtype";
+    public const string OrderArgument = "Order";
+}

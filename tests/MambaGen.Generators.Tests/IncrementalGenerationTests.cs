@@ -1,0 +1,195 @@
+using System.Linq;
+using Microsoft.CodeAnalysis;
+using MambaGen.Generators.Tests.Infrastructure;
+
+namespace MambaGen.Generators.Tests;
+
+/// <summary>
+/// What the generator recomputes after an edit: nothing for edits that do not change a layer's declaration, the
+/// edited layer only for edits that do.
+/// </summary>
+public class IncrementalGenerationTests
+{
+    private const string LayerSource = """
+        using MambaGen;
+
+        namespace MyModels;
+
+        [MambaLayer("mamba2")]
+        public partial class Mixer : MambaBase
+        {
+            public Mixer(EngineConfig config)
+                : base("mixer", config)
+            {
+            }
+
+            [StateTensor]
+            public long[] ConvState => new long[] { 3, 256 };
+
+            [StateTensor]
+            public long[] SsmState => new long[] { 4, 64, 16 };
+        }
+        """;
+
+    private const string SecondLayerSource = """
+        using MambaGen;
+
+        namespace MyModels;
+
+        [MambaLayer("short_conv")]
+        public partial class ShortConv : MambaBase
+        {
+            public ShortConv(EngineConfig config)
+                : base("conv", config)
+            {
+            }
+
+            [StateTensor]
+            public long[] ConvState => new long[] { 128, 2 };
+        }
+        """;
+
+    [Fact]
+    public void Adding_an_unrelated_file_keeps_the_layer_output_cached()
+    {
+        var (driver, compilation, firstText) = FirstRun(LayerSource);
+
+        var edited = compilation.AddSyntaxTrees(TestCompilation.Parse("namespace MyModels; public class Tokenizer { }", "Tokenizer.cs"));
+        var second = Rerun(driver, edited);
+
+        AssertReasons(second, TrackingNames.InitialExtraction, IncrementalStepRunReason.Unchanged);
+        AssertReasons(second, TrackingNames.RemovingNulls, IncrementalStepRunReason.Cached);
+        AssertOutputReasons(second, IncrementalStepRunReason.Cached);
+        Assert.Equal(firstText, GeneratedText(second, "MyModels.Mixer.g.cs"));
+    }
+
+    [Fact]
+    public void Adding_an_unrelated_member_to_the_layer_file_leaves_the_output_unchanged()
+    {
+        var (driver, compilation, firstText) = FirstRun(LayerSource);
+
+        var edited = ReplaceSource(compilation, LayerSource.Replace(
+            "    [StateTensor]\n    public long[] ConvState",
+            "    public int HeadCount => 8;\n\n    [StateTensor]\n    public long[] ConvState"));
+        var second = Rerun(driver, edited);
+
+        AssertReasons(second, TrackingNames.InitialExtraction, IncrementalStepRunReason.Unchanged);
+        AssertReasons(second, TrackingNames.RemovingNulls, IncrementalStepRunReason.Cached);
+        AssertOutputReasons(second, IncrementalStepRunReason.Cached);
+        Assert.Equal(firstText, GeneratedText(second, "MyModels.Mixer.g.cs"));
+    }
+
+    [Fact]
+    public void Editing_the_expression_of_a_state_shape_leaves_the_output_unchanged()
+    {
+        var (driver, compilation, firstText) = FirstRun(LayerSource);
+
+        // The generated code reads the member; its body is not part of the model.
+        var edited = ReplaceSource(compilation, LayerSource.Replace("new long[] { 3, 256 }", "new long[] { 3, 512 }"));
+        var second = Rerun(driver, edited);
+
+        AssertReasons(second, TrackingNames.InitialExtraction, IncrementalStepRunReason.Unchanged);
+        AssertOutputReasons(second, IncrementalStepRunReason.Cached);
+        Assert.Equal(firstText, GeneratedText(second, "MyModels.Mixer.g.cs"));
+    }
+
+    [Fact]
+    public void Changing_a_state_tensor_shape_member_regenerates_the_layer()
+    {
+        var (driver, compilation, firstText) = FirstRun(LayerSource);
+
+        var edited = ReplaceSource(compilation, LayerSource.Replace(
+            "public long[] SsmState => new long[] { 4, 64, 16 };",
+            "public (int, int, int) SsmState => (4, 64, 16);"));
+        var second = Rerun(driver, edited);
+
+        AssertReasons(second, TrackingNames.InitialExtraction, IncrementalStepRunReason.Modified);
+        AssertReasons(second, TrackingNames.RemovingNulls, IncrementalStepRunReason.Modified);
+        AssertOutputReasons(second, IncrementalStepRunReason.Modified);
+        string secondText = GeneratedText(second, "MyModels.Mixer.g.cs");
+        Assert.NotEqual(firstText, secondText);
+        Assert.Contains("new long[] { shape1.Item1, shape1.Item2, shape1.Item3 }", secondText);
+    }
+
+    [Fact]
+    public void Changing_a_state_in_the_other_partial_file_regenerates_the_layer()
+    {
+        const string statesPart = """
+            using MambaGen;
+
+            namespace MyModels;
+
+            public partial class Mixer
+            {
+                [StateTensor]
+                public long[] ExtraState => new long[] { 1 };
+            }
+            """;
+        var (driver, compilation, firstText) = FirstRun(LayerSource, statesPart);
+
+        var oldTree = compilation.SyntaxTrees.Single(t => t.FilePath == "Source1.cs");
+        var edited = compilation.ReplaceSyntaxTree(oldTree, TestCompilation.Parse(statesPart.Replace("[StateTensor]", "[StateTensor(Dtype = StateDtype.Float32)]"), oldTree.FilePath));
+        var second = Rerun(driver, edited);
+
+        AssertReasons(second, TrackingNames.InitialExtraction, IncrementalStepRunReason.Modified);
+        AssertOutputReasons(second, IncrementalStepRunReason.Modified);
+        Assert.Contains("global::TorchSharp.torch.ScalarType.Float32", GeneratedText(second, "MyModels.Mixer.g.cs"));
+        Assert.DoesNotContain("ScalarType.Float32", firstText);
+    }
+
+    [Fact]
+    public void Adding_a_second_layer_leaves_the_first_unchanged()
+    {
+        var (driver, compilation, firstText) = FirstRun(LayerSource);
+
+        var edited = compilation.AddSyntaxTrees(TestCompilation.Parse(SecondLayerSource, "ShortConv.cs"));
+        var second = Rerun(driver, edited);
+
+        var extraction = CacheAssertions.Outputs(second, TrackingNames.InitialExtraction).Select(o => o.Reason).OrderBy(r => r).ToArray();
+        Assert.Equal(new[] { IncrementalStepRunReason.New, IncrementalStepRunReason.Unchanged }, extraction);
+        var outputs = second.TrackedOutputSteps.SelectMany(s => s.Value).SelectMany(s => s.Outputs).Select(o => o.Reason).OrderBy(r => r).ToArray();
+        Assert.Equal(new[] { IncrementalStepRunReason.New, IncrementalStepRunReason.Cached }, outputs);
+        Assert.Equal(firstText, GeneratedText(second, "MyModels.Mixer.g.cs"));
+        Assert.Contains("ShortConvAttentionBackend", GeneratedText(second, "MyModels.ShortConv.g.cs"));
+    }
+
+    private static (GeneratorDriver Driver, Compilation Compilation, string Text) FirstRun(params string[] sources)
+    {
+        var compilation = TestCompilation.Create(sources);
+        var driver = GeneratorHarness.CreateDriver().RunGenerators(compilation);
+        var result = driver.GetRunResult().Results.Single();
+        Assert.Null(result.Exception);
+        return (driver, compilation, GeneratedText(result, "MyModels.Mixer.g.cs"));
+    }
+
+    private static GeneratorRunResult Rerun(GeneratorDriver driver, Compilation edited)
+    {
+        var result = driver.RunGenerators(edited).GetRunResult().Results.Single();
+        Assert.Null(result.Exception);
+        return result;
+    }
+
+    private static Compilation ReplaceSource(Compilation compilation, string newSource)
+    {
+        var oldTree = compilation.SyntaxTrees.Single(t => t.FilePath == "Source0.cs");
+        Assert.NotEqual(oldTree.ToString(), newSource.ReplaceLineEndings("\n"));
+        return compilation.ReplaceSyntaxTree(oldTree, TestCompilation.Parse(newSource, oldTree.FilePath));
+    }
+
+    private static string GeneratedText(GeneratorRunResult result, string hintName) =>
+        result.GeneratedSources.Single(s => s.HintName == hintName).SourceText.ToString();
+
+    private static void AssertReasons(GeneratorRunResult result, string stepName, IncrementalStepRunReason expected)
+    {
+        var outputs = CacheAssertions.Outputs(result, stepName);
+        Assert.NotEmpty(outputs);
+        Assert.All(outputs, o => Assert.Equal(expected, o.Reason));
+    }
+
+    private static void AssertOutputReasons(GeneratorRunResult result, IncrementalStepRunReason expected)
+    {
+        var outputs = result.TrackedOutputSteps.SelectMany(s => s.Value).SelectMany(s => s.Outputs).ToArray();
+        Assert.NotEmpty(outputs);
+        Assert.All(outputs, o => Assert.Equal(expected, o.Reason));
+    }
+}
