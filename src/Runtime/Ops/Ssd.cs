@@ -21,7 +21,7 @@ namespace MambaGen.Ops;
 public static class Ssd
 {
     /// <summary>Elements of one intra-chunk [chunks, H, Q, Q] slice computed at a time, to bound memory.</summary>
-    private const long IntraChunkBudget = 1L << 26;
+    internal const long IntraChunkBudget = 1L << 26;
 
     /// <summary>
     /// Prefill with explicit initial states: intra-chunk outputs as batched matmuls over a padded [chunks, Q, ...] layout
@@ -41,7 +41,12 @@ public static class Ssd
     /// <param name="initialStates">[B, H, P, N] (any float dtype) or null for zeros.</param>
     /// <returns>y [tokens, H, P] in x's dtype, and each sequence's final state [B, H, P, N] in fp32.</returns>
     public static (Tensor Y, Tensor FinalStates) ChunkScan(Tensor x, Tensor dt, Tensor a, Tensor b, Tensor c, Tensor? d, Tensor? dtBias, bool dtSoftplus,
-        (double Min, double Max) dtLimit, Mamba2ChunkLayout layout, Tensor? initialStates)
+        (double Min, double Max) dtLimit, Mamba2ChunkLayout layout, Tensor? initialStates) =>
+        ChunkScan(x, dt, a, b, c, d, dtBias, dtSoftplus, dtLimit, layout, initialStates, IntraChunkBudget);
+
+    /// <summary>As the public overload, with the intra-chunk slice budget exposed so tests can force slicing.</summary>
+    internal static (Tensor Y, Tensor FinalStates) ChunkScan(Tensor x, Tensor dt, Tensor a, Tensor b, Tensor c, Tensor? d, Tensor? dtBias, bool dtSoftplus,
+        (double Min, double Max) dtLimit, Mamba2ChunkLayout layout, Tensor? initialStates, long intraChunkBudget)
     {
         var (heads, headDim, stateDim) = Check(x, dt, a, b, c, d, dtBias, x.shape[0]);
         int numSeqs = CheckLayout(layout, x.shape[0]);
@@ -53,7 +58,7 @@ public static class Ssd
 
         using var scope = torch.NewDisposeScope();
         var init = initialStates?.to(ScalarType.Float32) ?? torch.zeros(numSeqs, heads, headDim, stateDim, dtype: ScalarType.Float32, device: x.device);
-        var (y, final) = Scan(x, dt, a, b, c, d, dtBias, dtSoftplus, dtLimit, layout, init);
+        var (y, final) = Scan(x, dt, a, b, c, d, dtBias, dtSoftplus, dtLimit, layout, init, intraChunkBudget);
         return (y.MoveToOuterDisposeScope(), final.MoveToOuterDisposeScope());
     }
 
@@ -87,7 +92,7 @@ public static class Ssd
         using var scope = torch.NewDisposeScope();
         var gathered = slots.Gather(ssmStates);
         var init = slots.Masked(gathered, hasInitialState).to(ScalarType.Float32);
-        var (y, final) = Scan(x, dt, a, b, c, d, dtBias, dtSoftplus, dtLimit, layout, init);
+        var (y, final) = Scan(x, dt, a, b, c, d, dtBias, dtSoftplus, dtLimit, layout, init, IntraChunkBudget);
         slots.Scatter(ssmStates, final, gathered);
         return y.MoveToOuterDisposeScope();
     }
@@ -136,7 +141,7 @@ public static class Ssd
     }
 
     private static (Tensor Y, Tensor Final) Scan(Tensor x, Tensor dt, Tensor a, Tensor b, Tensor c, Tensor? d, Tensor? dtBias, bool dtSoftplus,
-        (double Min, double Max) dtLimit, Mamba2ChunkLayout layout, Tensor init)
+        (double Min, double Max) dtLimit, Mamba2ChunkLayout layout, Tensor init, long intraChunkBudget)
     {
         long numTokens = x.shape[0], heads = x.shape[1], headDim = x.shape[2];
         long groups = b.shape[1], stateDim = b.shape[2], perGroup = heads / groups;
@@ -207,7 +212,7 @@ public static class Ssd
             .view(numChunks, heads, headDim, width).mul_(logDecayT.exp().unsqueeze(2));
 
         // Intra-chunk output, [chunks, H, Q, P], in slices of chunks to bound the [.., H, Q, Q] temporaries.
-        long sliceChunks = Math.Max(1, IntraChunkBudget / (heads * width * (long)width));
+        long sliceChunks = Math.Max(1, intraChunkBudget / (heads * width * (long)width));
         var causal = torch.ones(width, width, dtype: ScalarType.Bool, device: device).triu(1);
         var parts = new System.Collections.Generic.List<Tensor>();
         for (long k0 = 0; k0 < numChunks; k0 += sliceChunks)
