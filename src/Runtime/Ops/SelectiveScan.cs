@@ -86,12 +86,11 @@ public static class SelectiveScan
         slots.Check(x.shape[0], ssmStates, nameof(ssmStates));
 
         using var scope = torch.NewDisposeScope();
-        var xf = x.to(ScalarType.Float32);
         var dt = Delta(delta, deltaBias, deltaSoftplus);
         var gathered = slots.Gather(ssmStates);
-        var h = gathered.to(ScalarType.Float32) * (dt.unsqueeze(2) * a.to(ScalarType.Float32)).exp_();
-        h.addcmul_((dt * xf).unsqueeze(2), b.to(ScalarType.Float32).unsqueeze(1), 1);
-        var y = Output(h, xf, c, d, z);
+        var h = slots.Fp32Working(gathered).mul_((dt.unsqueeze(2) * a).exp_());
+        h.addcmul_((dt * x).unsqueeze(2), b.unsqueeze(1), 1);
+        var y = Output(h, x, c, d, z);
         slots.Scatter(ssmStates, h, gathered);
         return y.to(x.dtype).MoveToOuterDisposeScope();
     }

@@ -99,7 +99,8 @@ public static class Ssd
 
     /// <summary>
     /// Decode: one token per sequence, the state advanced in the cache in place (vLLM's <c>selective_state_update</c>
-    /// with per-head dt and A). No host sync; about fifteen kernels, plus two when <paramref name="slots"/> may hold padding.
+    /// with per-head dt and A). No host sync; about a dozen kernels (inputs of another dtype are promoted to fp32 inside them), plus two
+    /// when <paramref name="slots"/> may hold padding.
     /// </summary>
     /// <param name="ssmStates">Cache [blocks, H, P, N].</param>
     /// <param name="x">[batch, H, P].</param>
@@ -125,15 +126,15 @@ public static class Ssd
         using var scope = torch.NewDisposeScope();
         var step = ProcessDt(dt, dtBias, dtSoftplus, dtLimit);
         var gathered = slots.Gather(ssmStates);
-        var state = gathered.to(ScalarType.Float32, copy: true);
-        state.mul_((step * a.to(ScalarType.Float32)).exp_().view(batch, heads, 1, 1));
+        var state = slots.Fp32Working(gathered);
+        state.mul_((step * a).exp_().view(batch, heads, 1, 1));
+        // Groups stay un-repeated: each group's B/C row serves its heads through a grouped view of the state.
         var grouped = state.view(batch, groups, groupWidth, stateDim);
-        var xf = x.to(ScalarType.Float32);
-        grouped.addcmul_((xf * step.unsqueeze(2)).view(batch, groups, groupWidth, 1), b.to(ScalarType.Float32).unsqueeze(2), 1);
+        grouped.addcmul_((x * step.unsqueeze(2)).view(batch, groups, groupWidth, 1), b.unsqueeze(2), 1);
         var y = grouped.matmul(c.to(ScalarType.Float32).unsqueeze(3)).view(batch, heads, headDim);
         if (d is not null)
         {
-            y.addcmul_(xf, SkipWeights(d, heads), 1);
+            y.addcmul_(x, SkipWeights(d, heads), 1);
         }
 
         slots.Scatter(ssmStates, state, gathered);

@@ -118,6 +118,15 @@ public sealed class StateSlots : IDisposable
         return slots;
     }
 
+    /// <summary>Whether <see cref="Scatter"/> needs the gathered states unchanged (only when padding may be present).</summary>
+    internal bool NeedsGatheredStates => WriteRows is not null;
+
+    /// <summary>
+    /// The gathered states as fp32, safe to update in place: the gathered copy itself when nothing else needs it.
+    /// </summary>
+    internal Tensor Fp32Working(Tensor gathered) =>
+        gathered.dtype == ScalarType.Float32 && NeedsGatheredStates ? gathered.clone() : gathered.to(ScalarType.Float32);
+
     /// <summary>Each row's stored state (a copy; padding rows read block 0): [batch, ...].</summary>
     internal Tensor Gather(Tensor cache) => cache.index_select(0, ReadIndices);
 

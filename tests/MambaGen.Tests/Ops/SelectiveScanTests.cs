@@ -181,4 +181,21 @@ public class SelectiveScanTests
         // The state is accumulated in fp32 from the same bf16 inputs, so it stays fp32-accurate.
         OpsAssert.Close(expectedStates, p.States, 1e-4, 1e-4, "fp32 SSM states");
     }
+
+    [Fact]
+    public void Bf16_decode_update_with_fp32_state_matches_one_reference_step()
+    {
+        using var scope = torch.NewDisposeScope();
+        int[] blocks = { 4, 1 };
+        var p = Make(blocks.Length, 16, ScalarType.BFloat16);
+        var expectedStates = p.States.clone();
+        var expected = Reference(p, true, true, expectedStates, OpsAssert.StartLoc(1, 1), blocks, new[] { true, true });
+
+        using var slots = StateSlots.FromHost(blocks, p.U.device);
+        var y = SelectiveScan.Update(p.States, p.U, p.Delta, p.A, p.B, p.C, p.D, p.Z, p.DeltaBias, true, slots);
+
+        Assert.Equal(ScalarType.BFloat16, y.dtype);
+        OpsAssert.Close(expected, y, 1e-2, 2e-2, "bf16 update output");
+        OpsAssert.Close(expectedStates, p.States, 1e-5, 1e-5, "fp32 SSM states");
+    }
 }

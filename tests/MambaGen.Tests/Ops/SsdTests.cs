@@ -231,6 +231,23 @@ public class SsdTests
     }
 
     [Fact]
+    public void Bf16_state_update_with_fp32_state_matches_one_reference_step()
+    {
+        using var scope = torch.NewDisposeScope();
+        int[] blocks = { 3, 0, 6 };
+        var p = Make(blocks.Length, 31, ScalarType.BFloat16);
+        var expectedStates = p.States.clone();
+        var expected = Reference(p, OpsAssert.StartLoc(1, 1, 1), expectedStates, blocks, new[] { true, true, true });
+
+        using var slots = StateSlots.FromHost(blocks, p.X.device);
+        var y = Ssd.StateUpdate(p.States, p.X, p.Dt, p.A, p.B, p.C, p.D, p.DtBias, true, NoLimit, slots);
+
+        Assert.Equal(ScalarType.BFloat16, y.dtype);
+        OpsAssert.Close(expected, y, 1e-2, 3e-2, "bf16 update output");
+        OpsAssert.Close(expectedStates, p.States, 1e-5, 1e-5, "fp32 SSM states");
+    }
+
+    [Fact]
     public void Layout_that_does_not_cover_the_tokens_is_refused_by_name()
     {
         using var scope = torch.NewDisposeScope();
