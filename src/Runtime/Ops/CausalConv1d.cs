@@ -37,24 +37,25 @@ public static class CausalConv1d
         long numTokens = x.shape[0];
         slots.Check(numSeqs, convStates, nameof(convStates));
 
-        // Source rows: each sequence's starting window (B·(W-1) rows), then the tokens. A sequence's extended
-        // position e (window entries first, then its tokens) maps to one row of this source.
-        long Row(int seq, int e) => e < k ? (long)seq * k + e : (long)numSeqs * k + queryStartLoc[seq] + e - k;
-        var taps = new long[width * numTokens];
+        // Each sequence's starting window laid right before its tokens, so every tap is one contiguous slice:
+        // sequence s occupies rows [s·K + qsl[s], s·K + qsl[s+1] + K) of this extended input (K = W-1).
+        long extended = (long)numSeqs * k + numTokens;
+        var order = new long[extended];
+        var outputRows = new long[numTokens];
         var tail = new long[numSeqs * k];
         for (int s = 0; s < numSeqs; s++)
         {
-            for (int l = 0; l < lengths[s]; l++)
-            {
-                for (int j = 0; j < width; j++)
-                {
-                    taps[j * numTokens + queryStartLoc[s] + l] = Row(s, l + j);
-                }
-            }
-
+            long start = (long)s * k + queryStartLoc[s];
             for (int j = 0; j < k; j++)
             {
-                tail[s * k + j] = Row(s, lengths[s] + j);
+                order[start + j] = (long)s * k + j;
+                tail[s * k + j] = (long)s * k + queryStartLoc[s + 1] + j;
+            }
+
+            for (int t = queryStartLoc[s]; t < queryStartLoc[s + 1]; t++)
+            {
+                order[(long)s * k + k + t] = (long)numSeqs * k + t;
+                outputRows[t] = (long)s * k + t;
             }
         }
 
@@ -62,18 +63,26 @@ public static class CausalConv1d
         var device = x.device;
         var gathered = slots.Gather(convStates);
         var window = slots.Masked(gathered, hasInitialState).to(x.dtype).view(numSeqs * k, dim);
-        var source = torch.cat(new[] { window, x }, 0);
-        var tapRows = torch.tensor(taps, device: device).view(width, numTokens);
+        var ext = torch.cat(new[] { window, x }, 0).index_select(0, torch.tensor(order, device: device));
+
+        // Row i of acc is the output at extended row i + K; rows that end inside a starting window are dropped below.
+        long rows = extended - k;
         var w = weight.to(ScalarType.Float32).t();
-        var acc = bias is null ? torch.zeros(numTokens, dim, dtype: ScalarType.Float32, device: device) : bias.to(ScalarType.Float32).expand(numTokens, dim).clone();
-        for (int j = 0; j < width; j++)
+        var acc = ext.narrow(0, 0, rows) * w[0];
+        for (int j = 1; j < width; j++)
         {
-            acc.addcmul_(source.index_select(0, tapRows[j]), w[j], 1);
+            acc.addcmul_(ext.narrow(0, j, rows), w[j], 1);
         }
 
-        var newStates = source.index_select(0, torch.tensor(tail, device: device)).view(numSeqs, k, dim);
+        if (bias is not null)
+        {
+            acc.add_(bias.to(ScalarType.Float32));
+        }
+
+        var y = acc.index_select(0, torch.tensor(outputRows, device: device));
+        var newStates = ext.index_select(0, torch.tensor(tail, device: device)).view(numSeqs, k, dim);
         slots.Scatter(convStates, newStates, gathered);
-        return Finish(acc, silu, x.dtype).MoveToOuterDisposeScope();
+        return Finish(y, silu, x.dtype).MoveToOuterDisposeScope();
     }
 
     /// <summary>Decode: one token per sequence, with the window read from and shifted in the cache, in place.</summary>
