@@ -11,10 +11,12 @@ internal static class OpArgs
 
     public static void Dims(Tensor t, string name, params long[] expected)
     {
-        bool ok = t.dim() == expected.Length;
+        // One shape read: each read of Tensor.shape crosses into native code.
+        var shape = t.shape;
+        bool ok = shape.Length == expected.Length;
         for (int i = 0; ok && i < expected.Length; i++)
         {
-            ok = expected[i] < 0 || t.shape[i] == expected[i];
+            ok = expected[i] < 0 || shape[i] == expected[i];
         }
 
         if (!ok)

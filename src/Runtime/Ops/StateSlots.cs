@@ -27,10 +27,11 @@ public sealed class StateSlots : IDisposable
         WriteRows = writeRows;
         WriteIndices = writeIndices;
         AnyValid = anyValid;
+        Count = readIndices.shape[0];
     }
 
     /// <summary>Number of batch rows (real and padding).</summary>
-    public long Count => ReadIndices.shape[0];
+    public long Count { get; }
 
     /// <summary>The device the indices live on (the device of the caches they address).</summary>
     public Device Device => ReadIndices.device;
