@@ -1,0 +1,68 @@
+using System;
+using System.Linq;
+using static TorchSharp.torch;
+
+namespace MambaGen.Ops;
+
+/// <summary>Argument checks shared by the ops, so bad input fails with the name of the tensor at fault.</summary>
+internal static class OpArgs
+{
+    public static string Shape(Tensor t) => "[" + string.Join(", ", t.shape) + "]";
+
+    public static void Dims(Tensor t, string name, params long[] expected)
+    {
+        // One shape read: each read of Tensor.shape crosses into native code.
+        var shape = t.shape;
+        bool ok = shape.Length == expected.Length;
+        for (int i = 0; ok && i < expected.Length; i++)
+        {
+            ok = expected[i] < 0 || shape[i] == expected[i];
+        }
+
+        if (!ok)
+        {
+            var want = "[" + string.Join(", ", expected.Select(e => e < 0 ? "*" : e.ToString())) + "]";
+            throw new ArgumentException($"{name} must have shape {want}; got {Shape(t)}.", name);
+        }
+    }
+
+    public static void Floating(Tensor t, string name)
+    {
+        if (!t.is_floating_point())
+        {
+            throw new ArgumentException($"{name} must be a floating-point tensor; got {t.dtype}.", name);
+        }
+    }
+
+    public static void SameDevice(Tensor reference, Tensor? t, string name)
+    {
+        if (t is not null && (t.device_type != reference.device_type || t.device_index != reference.device_index))
+        {
+            throw new ArgumentException($"{name} is on {t.device} but the op runs on {reference.device}.", name);
+        }
+    }
+
+    /// <summary>Checks prefill-local cumulative offsets [B+1] against the token count; every sequence needs a token.</summary>
+    public static int[] Lengths(int[] queryStartLoc, long numTokens)
+    {
+        if (queryStartLoc.Length < 2 || queryStartLoc[0] != 0 || queryStartLoc[^1] != numTokens)
+        {
+            throw new ArgumentException($"queryStartLoc must run from 0 to the token count {numTokens} with one entry per sequence plus one; got [{string.Join(", ", queryStartLoc)}].", nameof(queryStartLoc));
+        }
+
+        var lengths = new int[queryStartLoc.Length - 1];
+        for (int i = 0; i < lengths.Length; i++)
+        {
+            lengths[i] = queryStartLoc[i + 1] - queryStartLoc[i];
+            if (lengths[i] <= 0)
+            {
+                throw new ArgumentException($"queryStartLoc gives sequence {i} {lengths[i]} tokens; a prefill sequence needs at least one.", nameof(queryStartLoc));
+            }
+        }
+
+        return lengths;
+    }
+
+    /// <summary>vLLM's softplus: log1p(exp(v)) for v &lt;= 20, v above (PyTorch's threshold 20).</summary>
+    public static Tensor Softplus(Tensor v) => nn.functional.softplus(v, 1, 20);
+}
