@@ -2,6 +2,7 @@ using System;
 using System.Linq;
 using CustomLayers;
 using MambaGen;
+using TorchSharp;
 using static TorchSharp.torch;
 
 // Declared layers → generated state specs → a forward on TorchSharp.

@@ -26,7 +26,7 @@ public sealed class MambaBackbone : nn.Module
 
     public Embedding Embeddings => embeddings;
 
-    public IReadOnlyList<MambaBlock> Blocks => layers;
+    public IReadOnlyList<MambaBlock> Blocks => layers.ToArray();
 
     /// <summary>Hidden states after the final norm: [tokens, hidden].</summary>
     public Tensor Forward(Tensor inputIds, MambaAttentionMetadata metadata)

@@ -1,0 +1,102 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using MambaGen.Backends;
+using MambaGen.Cache;
+using MambaGen.Checkpoints;
+using MambaGen.Generation;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace MambaGen.Models;
+
+/// <summary>
+/// Compares a model with references computed by another implementation: the full-forward logits, the logits of each
+/// decode step through the recurrent state (teacher-forced on the reference tokens, so one early difference does not
+/// cascade), and the greedy tokens the engine generates when it batches the requests, when it prefills them in small
+/// chunks, and when it runs them one at a time.
+/// </summary>
+public static class ReferenceCheck
+{
+    public static ReferenceCheckReport Run(MambaLanguageModel model, ExpectedOutputs expected, double tolerance = 1e-3)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(expected);
+        double logitDiff = FullForwardDiff(model, expected);
+        double stepDiff = StepLogitsDiff(model, expected);
+        int mismatches = 0, compared = 0;
+        var prompts = Rows(expected.GenPrompt);
+        var reference = Rows(expected.GenTokens).Select((r, i) => r.Skip(prompts[i].Length).ToArray()).ToArray();
+        int newTokens = (int)expected.NewTokenCount;
+        // Batched together; prefilled in chunks of 3 tokens; one request at a time.
+        foreach (var options in new[] { new SchedulerOptions(), new SchedulerOptions(MaxNumBatchedTokens: 3), new SchedulerOptions(MaxNumSeqs: 1) })
+        {
+            var generated = GenerateGreedy(model, prompts, newTokens, options);
+            for (int r = 0; r < prompts.Length; r++)
+            {
+                compared += reference[r].Length;
+                mismatches += reference[r].Zip(generated[r]).Count(p => p.First != p.Second) + Math.Abs(reference[r].Length - generated[r].Length);
+            }
+        }
+
+        return new ReferenceCheckReport(logitDiff, stepDiff, mismatches, compared, tolerance);
+    }
+
+    /// <summary>Greedy generation of every prompt through the engine, with its own state cache.</summary>
+    public static int[][] GenerateGreedy(MambaLanguageModel model, IReadOnlyList<int[]> prompts, int maxTokens, SchedulerOptions options)
+    {
+        using var cache = MambaStateCache.Allocate(model.Mixers, prompts.Count, model.Device);
+        var engine = new GenerationEngine(model, cache, options);
+        var ids = prompts.Select(p => engine.AddRequest(p, SamplingParams.Greedy(maxTokens))).ToArray();
+        var outputs = ids.ToDictionary(id => id, _ => new List<int>());
+        foreach (var o in engine.Run())
+        {
+            outputs[o.RequestId].Add(o.Token);
+        }
+
+        return ids.Select(id => outputs[id].ToArray()).ToArray();
+    }
+
+    private static double FullForwardDiff(MambaLanguageModel model, ExpectedOutputs expected)
+    {
+        using var scope = torch.NewDisposeScope();
+        var rows = Rows(expected.InputIds);
+        using var cache = MambaStateCache.Allocate(model.Mixers, rows.Length, model.Device);
+        var step = new CommonAttentionMetadata(rows.Select((r, i) => new ScheduledRequest(0, r.Length, i, $"row {i}")).ToArray());
+        var logits = model.ForwardAllTokens(expected.InputIds.reshape(-1), step);
+        return MaxAbsDiff(logits.view(expected.Logits.shape), expected.Logits);
+    }
+
+    private static double StepLogitsDiff(MambaLanguageModel model, ExpectedOutputs expected)
+    {
+        using var scope = torch.NewDisposeScope();
+        var prompts = Rows(expected.GenPrompt);
+        var tokens = Rows(expected.GenTokens);
+        int p = prompts[0].Length;
+        using var cache = MambaStateCache.Allocate(model.Mixers, prompts.Length, model.Device);
+        double worst = 0;
+        // Step 0: prefill the prompts; step k: decode reference token p+k-1 on top of the state.
+        var prefill = new CommonAttentionMetadata(prompts.Select((r, i) => new ScheduledRequest(0, r.Length, i, $"row {i}")).ToArray());
+        var logits = model.Forward(expected.GenPrompt.reshape(-1), prefill);
+        worst = Math.Max(worst, MaxAbsDiff(logits, expected.GenLogits.select(1, 0)));
+        for (int k = 1; k < expected.NewTokenCount; k++)
+        {
+            var decode = new CommonAttentionMetadata(prompts.Select((r, i) => new ScheduledRequest(p + k - 1, 1, i, $"row {i}")).ToArray());
+            var ids = torch.tensor(tokens.Select(t => (long)t[p + k - 1]).ToArray());
+            logits = model.Forward(ids, decode);
+            worst = Math.Max(worst, MaxAbsDiff(logits, expected.GenLogits.select(1, k)));
+        }
+
+        return worst;
+    }
+
+    private static double MaxAbsDiff(Tensor actual, Tensor expected) =>
+        (actual.cpu().to(ScalarType.Float64) - expected.to(ScalarType.Float64)).abs().max().item<double>();
+
+    private static int[][] Rows(Tensor ids)
+    {
+        var flat = ids.to(ScalarType.Int64).cpu().data<long>().ToArray();
+        int cols = (int)ids.shape[1];
+        return Enumerable.Range(0, (int)ids.shape[0]).Select(r => flat.Skip(r * cols).Take(cols).Select(v => (int)v).ToArray()).ToArray();
+    }
+}
