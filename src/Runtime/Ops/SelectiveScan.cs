@@ -102,8 +102,8 @@ public static class SelectiveScan
             var input = (dtPart * uPart).unsqueeze(2) * b.narrow(0, t0, t1 - t0).unsqueeze(1);
 
             // At each restart the recurrence begins from its initial state: b += a·h_init, then a = 0.
-            var at = torch.tensor(restarts.ToArray(), device: device);
-            var inits = torch.cat(new[] { carry ?? h0.narrow(0, 0, 1), h0 }, 0).index_select(0, torch.tensor(sources.ToArray(), device: device));
+            var at = OpArgs.Upload(restarts.ToArray(), device);
+            var inits = torch.cat(new[] { carry ?? h0.narrow(0, 0, 1), h0 }, 0).index_select(0, OpArgs.Upload(sources.ToArray(), device));
             input.index_copy_(0, at, input.index_select(0, at).addcmul_(decay.index_select(0, at), inits, 1));
             decay.index_fill_(0, at, 0);
 
@@ -111,7 +111,7 @@ public static class SelectiveScan
             parts.Add(Output(h, uPart, c.narrow(0, t0, t1 - t0), d, z?.narrow(0, t0, t1 - t0)).to(u.dtype).MoveToOuterDisposeScope());
             if (endRows.Count > 0)
             {
-                final.index_copy_(0, torch.tensor(endSeqs.ToArray(), device: device), h.index_select(0, torch.tensor(endRows.ToArray(), device: device)));
+                final.index_copy_(0, OpArgs.Upload(endSeqs.ToArray(), device), h.index_select(0, OpArgs.Upload(endRows.ToArray(), device)));
             }
 
             carry?.Dispose();
