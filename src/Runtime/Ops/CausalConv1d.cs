@@ -63,7 +63,7 @@ public static class CausalConv1d
         var device = x.device;
         var gathered = slots.Gather(convStates);
         var window = slots.Masked(gathered, hasInitialState).to(x.dtype).view(numSeqs * k, dim);
-        var ext = torch.cat(new[] { window, x }, 0).index_select(0, torch.tensor(order, device: device));
+        var ext = torch.cat(new[] { window, x }, 0).index_select(0, OpArgs.Upload(order, device));
 
         // Row i of acc is the output at extended row i + K; rows that end inside a starting window are dropped below.
         long rows = extended - k;
@@ -79,8 +79,8 @@ public static class CausalConv1d
             acc.add_(bias.to(ScalarType.Float32));
         }
 
-        var y = acc.index_select(0, torch.tensor(outputRows, device: device));
-        var newStates = ext.index_select(0, torch.tensor(tail, device: device)).view(numSeqs, k, dim);
+        var y = acc.index_select(0, OpArgs.Upload(outputRows, device));
+        var newStates = ext.index_select(0, OpArgs.Upload(tail, device)).view(numSeqs, k, dim);
         slots.Scatter(convStates, newStates, gathered);
         return Finish(y, silu, x.dtype).MoveToOuterDisposeScope();
     }

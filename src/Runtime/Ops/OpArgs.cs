@@ -1,5 +1,6 @@
 using System;
 using System.Linq;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace MambaGen.Ops;
@@ -65,4 +66,31 @@ internal static class OpArgs
 
     /// <summary>vLLM's softplus: log1p(exp(v)) for v &lt;= 20, v above (PyTorch's threshold 20).</summary>
     public static Tensor Softplus(Tensor v) => nn.functional.softplus(v, 1, 20);
+
+    /// <summary>
+    /// Host metadata to the device without stalling it: on an accelerator the array goes through pinned memory with an
+    /// asynchronous copy (a plain copy from pageable memory would wait for the device's queued work).
+    /// </summary>
+    public static Tensor Upload(long[] data, Device device) => Move(torch.tensor(data), device);
+
+    /// <inheritdoc cref="Upload(long[], Device)"/>
+    public static Tensor Upload(bool[] data, Device device) => Move(torch.tensor(data), device);
+
+    /// <inheritdoc cref="Upload(long[], Device)"/>
+    public static Tensor Upload(float[] data, Device device) => Move(torch.tensor(data), device);
+
+    private static Tensor Move(Tensor host, Device device)
+    {
+        if (device.type == DeviceType.CPU)
+        {
+            return host;
+        }
+
+        using (host)
+        {
+            // The caching host allocator keeps the pinned block until the copy has run, so it may be released at once.
+            using var pinned = host.pin_memory();
+            return pinned.to(device, non_blocking: true);
+        }
+    }
 }

@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.Linq;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -18,9 +19,13 @@ namespace MambaGen.Ops;
 /// </remarks>
 public static class SelectiveScan
 {
+    /// <summary>Elements of one [tokens, D, N] scan tensor processed at a time; longer prefills go segment by segment.</summary>
+    internal const long ScanBudget = 1L << 25;
+
     /// <summary>
     /// Prefill: scans every sequence of a packed batch (a log2(longest sequence)-round parallel scan, no loop over
-    /// tokens) and stores each sequence's final state. Memory is O(tokens·D·N) fp32.
+    /// tokens) and stores each sequence's final state. The packed tokens are cut into segments of about 2^25 / (D·N)
+    /// tokens scanned one after the other (the state carried across), which bounds the fp32 [tokens, D, N] temporaries.
     /// </summary>
     /// <param name="u">Inputs [tokens, D] (post-conv x).</param>
     /// <param name="delta">Time steps before bias and softplus [tokens, D].</param>
@@ -37,7 +42,12 @@ public static class SelectiveScan
     /// <param name="hasInitialState">bool [B] on the device: start from the stored state or from zeros.</param>
     /// <returns>y [tokens, D] in u's dtype.</returns>
     public static Tensor Forward(Tensor u, Tensor delta, Tensor a, Tensor b, Tensor c, Tensor? d, Tensor? z, Tensor? deltaBias, bool deltaSoftplus,
-        Tensor ssmStates, int[] queryStartLoc, StateSlots slots, Tensor hasInitialState)
+        Tensor ssmStates, int[] queryStartLoc, StateSlots slots, Tensor hasInitialState) =>
+        Forward(u, delta, a, b, c, d, z, deltaBias, deltaSoftplus, ssmStates, queryStartLoc, slots, hasInitialState, ScanBudget);
+
+    /// <summary>As the public overload, with the segment budget exposed so tests can force several segments.</summary>
+    internal static Tensor Forward(Tensor u, Tensor delta, Tensor a, Tensor b, Tensor c, Tensor? d, Tensor? z, Tensor? deltaBias, bool deltaSoftplus,
+        Tensor ssmStates, int[] queryStartLoc, StateSlots slots, Tensor hasInitialState, long scanBudget)
     {
         long numTokens = u.shape[0];
         Check(u, delta, a, b, c, d, z, deltaBias, ssmStates, numTokens);
@@ -45,26 +55,72 @@ public static class SelectiveScan
         int numSeqs = lengths.Length;
         OpArgs.Dims(hasInitialState, nameof(hasInitialState), numSeqs);
         slots.Check(numSeqs, ssmStates, nameof(ssmStates));
+        long channels = a.shape[0], stateDim = a.shape[1];
+        int segment = (int)Math.Clamp(scanBudget / (channels * stateDim), 1, int.MaxValue);
 
         using var scope = torch.NewDisposeScope();
         var device = u.device;
-        var uf = u.to(ScalarType.Float32);
+        var af = a.to(ScalarType.Float32);
         var dt = Delta(delta, deltaBias, deltaSoftplus);
-        var decay = (dt.unsqueeze(2) * a.to(ScalarType.Float32)).exp_();
-        var input = (dt * uf).unsqueeze(2) * b.to(ScalarType.Float32).unsqueeze(1);
-
-        // Each sequence's first token restarts the recurrence from its initial state: b += a·h0, then a = 0.
-        var starts = torch.tensor(queryStartLoc.Take(numSeqs).Select(s => (long)s).ToArray(), device: device);
         var gathered = slots.Gather(ssmStates);
         var h0 = slots.Masked(gathered, hasInitialState).to(ScalarType.Float32);
-        input.index_copy_(0, starts, input.index_select(0, starts).addcmul_(decay.index_select(0, starts), h0, 1));
-        decay.index_fill_(0, starts, 0);
+        var final = torch.empty_like(h0);
+        var parts = new List<Tensor>();
+        Tensor? carry = null;
+        for (int t0 = 0, seq = 0; t0 < numTokens; t0 += segment)
+        {
+            int t1 = (int)Math.Min(numTokens, (long)t0 + segment);
+            while (queryStartLoc[seq + 1] <= t0)
+            {
+                seq++;
+            }
 
-        var h = LinearScan.Inclusive(decay, input, lengths.Max());
-        var y = Output(h, uf, c, d, z);
-        var ends = torch.tensor(queryStartLoc.Skip(1).Select(s => (long)s - 1).ToArray(), device: device);
-        slots.Scatter(ssmStates, h.index_select(0, ends), gathered);
-        return y.to(u.dtype).MoveToOuterDisposeScope();
+            // Where the recurrence restarts in this segment, and from what: row 0 of `sources` is the state carried
+            // from the previous segment, row 1 + s sequence s's initial state.
+            var restarts = new List<long>();
+            var sources = new List<long>();
+            var endRows = new List<long>();
+            var endSeqs = new List<long>();
+            int longestRun = 0;
+            for (int s = seq; s < numSeqs && queryStartLoc[s] < t1; s++)
+            {
+                int from = Math.Max(queryStartLoc[s], t0), to = Math.Min(queryStartLoc[s + 1], t1);
+                restarts.Add(from - t0);
+                sources.Add(queryStartLoc[s] < t0 ? 0 : 1 + s);
+                longestRun = Math.Max(longestRun, to - from);
+                if (queryStartLoc[s + 1] <= t1)
+                {
+                    endRows.Add(queryStartLoc[s + 1] - 1 - t0);
+                    endSeqs.Add(s);
+                }
+            }
+
+            using var segmentScope = torch.NewDisposeScope();
+            var dtPart = dt.narrow(0, t0, t1 - t0);
+            var uPart = u.narrow(0, t0, t1 - t0);
+            var decay = (dtPart.unsqueeze(2) * af).exp_();
+            var input = (dtPart * uPart).unsqueeze(2) * b.narrow(0, t0, t1 - t0).unsqueeze(1);
+
+            // At each restart the recurrence begins from its initial state: b += a·h_init, then a = 0.
+            var at = OpArgs.Upload(restarts.ToArray(), device);
+            var inits = torch.cat(new[] { carry ?? h0.narrow(0, 0, 1), h0 }, 0).index_select(0, OpArgs.Upload(sources.ToArray(), device));
+            input.index_copy_(0, at, input.index_select(0, at).addcmul_(decay.index_select(0, at), inits, 1));
+            decay.index_fill_(0, at, 0);
+
+            var h = LinearScan.Inclusive(decay, input, longestRun);
+            parts.Add(Output(h, uPart, c.narrow(0, t0, t1 - t0), d, z?.narrow(0, t0, t1 - t0)).to(u.dtype).MoveToOuterDisposeScope());
+            if (endRows.Count > 0)
+            {
+                final.index_copy_(0, OpArgs.Upload(endSeqs.ToArray(), device), h.index_select(0, OpArgs.Upload(endRows.ToArray(), device)));
+            }
+
+            carry?.Dispose();
+            carry = t1 < numTokens ? h.narrow(0, t1 - t0 - 1, 1).clone().MoveToOuterDisposeScope() : null;
+        }
+
+        slots.Scatter(ssmStates, final, gathered);
+        var y = parts.Count == 1 ? parts[0] : torch.cat(parts, 0);
+        return y.MoveToOuterDisposeScope();
     }
 
     /// <summary>Decode: one token per sequence, the state advanced in the cache in place. No host sync.</summary>
@@ -106,7 +162,7 @@ public static class SelectiveScan
         return softplus ? OpArgs.Softplus(dt) : dt;
     }
 
-    /// <summary>y = h·C + D·u, gated by silu(z): h [rows, D, N] fp32, u [rows, D] fp32.</summary>
+    /// <summary>y = h·C + D·u, gated by silu(z), in fp32: h [rows, D, N] fp32, u [rows, D] (promoted).</summary>
     private static Tensor Output(Tensor h, Tensor u, Tensor c, Tensor? d, Tensor? z)
     {
         var y = h.bmm(c.to(ScalarType.Float32).unsqueeze(2)).squeeze(2);

@@ -181,9 +181,9 @@ public static class Ssd
             }
         }
 
-        var gatherT = torch.tensor(gather, device: device);
+        var gatherT = OpArgs.Upload(gather, device);
         var step = ProcessDt(dt, dtBias, dtSoftplus, dtLimit).index_select(0, gatherT).view(numChunks, width, heads)
-            .mul_(torch.tensor(real, device: device).view(numChunks, width, 1));
+            .mul_(OpArgs.Upload(real, device).view(numChunks, width, 1));
         var xs = x.index_select(0, gatherT).to(ScalarType.Float32).view(numChunks, width, heads, headDim);
         var bs = b.index_select(0, gatherT).to(ScalarType.Float32).view(numChunks, width, groups, stateDim);
         var cs = c.index_select(0, gatherT).to(ScalarType.Float32).view(numChunks, width, groups, stateDim);
@@ -200,13 +200,13 @@ public static class Ssd
 
         // State passing: end_k = exp(total_k)·end_{k-1} + own_k, restarted from the initial state at each first chunk.
         var chunkDecay = total.exp().view(numChunks, heads, 1, 1).clone();
-        var firstT = torch.tensor(firstChunks.ToArray(), device: device);
-        var initFirst = init.index_select(0, torch.tensor(firstSeqs.ToArray(), device: device));
+        var firstT = OpArgs.Upload(firstChunks.ToArray(), device);
+        var initFirst = init.index_select(0, OpArgs.Upload(firstSeqs.ToArray(), device));
         own.index_copy_(0, firstT, own.index_select(0, firstT).addcmul_(chunkDecay.index_select(0, firstT), initFirst, 1));
         chunkDecay.index_fill_(0, firstT, 0);
         var ends = LinearScan.Inclusive(chunkDecay, own, longestRun);
-        var final = ends.index_select(0, torch.tensor(layout.LastChunkIndices.Select(i => (long)i).ToArray(), device: device));
-        var before = torch.cat(new[] { ends, init }, 0).index_select(0, torch.tensor(chunkBefore, device: device));
+        var final = ends.index_select(0, OpArgs.Upload(layout.LastChunkIndices.Select(i => (long)i).ToArray(), device));
+        var before = torch.cat(new[] { ends, init }, 0).index_select(0, OpArgs.Upload(chunkBefore, device));
 
         // Output from the state entering each chunk: exp(cum_l)·C_l·S_before, as [chunks, H, P, Q].
         var fromState = before.view(numChunks, groups, perGroup * headDim, stateDim).matmul(cs.permute(0, 2, 3, 1))
@@ -230,7 +230,7 @@ public static class Ssd
 
         var intra = parts.Count == 1 ? parts[0] : torch.cat(parts, 0);
         var y = intra.add_(fromState.transpose(2, 3)).permute(0, 2, 1, 3).reshape(numChunks * (long)width, heads, headDim)
-            .index_select(0, torch.tensor(unpad, device: device));
+            .index_select(0, OpArgs.Upload(unpad, device));
         if (d is not null)
         {
             y.addcmul_(x.to(ScalarType.Float32), SkipWeights(d, heads), 1);

@@ -7,7 +7,8 @@ namespace MambaGen.Ops;
 /// <summary>
 /// The cache blocks a batch reads its states from and writes them back to, built once per step from vLLM's
 /// <c>state_indices_tensor</c> ([batch], int32/int64, a row of <see cref="PadSlotId"/> is padding) and shared by every
-/// layer of the step. Padding rows are no-ops: their state is neither read (it reads as zeros) nor written.
+/// layer of the step. Padding rows are no-ops for the caches: their state is never written, and never used as an
+/// initial state in prefill (it reads as zeros there); their outputs are unspecified (decode computes them from block 0).
 /// </summary>
 /// <remarks>
 /// Writing back without a host sync: an <c>index_copy_</c> cannot skip rows, so each padding row is redirected to
@@ -51,7 +52,7 @@ public sealed class StateSlots : IDisposable
     /// <summary>Known on the host only when built from host indices: false means nothing is written at all.</summary>
     internal bool? AnyValid { get; }
 
-    /// <summary>Slots from host state indices (no device work: four small uploads at most).</summary>
+    /// <summary>Slots from host state indices: no kernels, two to four small asynchronous uploads (pinned memory).</summary>
     /// <param name="stateIndices">Block of each batch row, or <see cref="PadSlotId"/>.</param>
     /// <param name="device">The device of the state caches.</param>
     public static StateSlots FromHost(ReadOnlySpan<int> stateIndices, Device device)
@@ -76,8 +77,8 @@ public sealed class StateSlots : IDisposable
             }
         }
 
-        var readT = torch.tensor(read, device: device);
-        var validT = torch.tensor(valid, device: device);
+        var readT = OpArgs.Upload(read, device);
+        var validT = OpArgs.Upload(valid, device);
         if (firstValid < 0 || Array.TrueForAll(valid, v => v))
         {
             return new StateSlots(readT, validT, null, null, firstValid >= 0);
@@ -91,7 +92,7 @@ public sealed class StateSlots : IDisposable
             write[i] = read[rows[i]];
         }
 
-        return new StateSlots(readT, validT, torch.tensor(rows, device: device), torch.tensor(write, device: device), true);
+        return new StateSlots(readT, validT, OpArgs.Upload(rows, device), OpArgs.Upload(write, device), true);
     }
 
     /// <summary>Slots from device state indices, without a host sync (a handful of tiny kernels; build once per step).</summary>

@@ -90,6 +90,28 @@ public class SelectiveScanTests
         OpsAssert.Close(expectedStates, p.States, 1e-4, 1e-5, "SSM states");
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(4)]
+    [InlineData(5)]
+    public void Prefill_scanned_in_segments_that_cut_through_sequences_matches_sequential_reference(int segmentTokens)
+    {
+        using var scope = torch.NewDisposeScope();
+        int[] lengths = { 6, 1, 9, 3 }, blocks = { 2, 7, -1, 4 };
+        bool[] hasInit = { true, false, true, true };
+        var qsl = OpsAssert.StartLoc(lengths);
+        var p = Make(qsl[^1], 17);
+        var expectedStates = p.States.clone();
+        var expected = Reference(p, true, true, expectedStates, qsl, blocks, hasInit);
+
+        using var slots = StateSlots.FromHost(blocks, p.U.device);
+        var y = SelectiveScan.Forward(p.U, p.Delta, p.A, p.B, p.C, p.D, p.Z, p.DeltaBias, true, p.States, qsl, slots, torch.tensor(hasInit),
+            scanBudget: (long)segmentTokens * Channels * StateDim);
+
+        OpsAssert.Close(expected, y, 1e-4, 1e-5, "segmented scan output");
+        OpsAssert.Close(expectedStates, p.States, 1e-4, 1e-5, "SSM states");
+    }
+
     [Fact]
     public void Prefill_without_gate_skip_or_softplus_matches_sequential_reference()
     {
