@@ -1,0 +1,61 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using MambaGen.Backends;
+using MambaGen.Checkpoints;
+using MambaGen.Layers;
+using MambaGen.Models;
+using static TorchSharp.torch;
+
+namespace MambaGen.Bench;
+
+/// <summary>
+/// Equivalence on a device: each mixer against the same mixer on the CPU (whose ops the test suite checks against
+/// sequential references) over prefill, mixed and padded decode steps from dirty blocks; then whole models against
+/// HuggingFace references.
+/// </summary>
+internal static class Verify
+{
+    private const double LayerTolerance = 1e-4;
+
+    public static bool Run(Device device, IReadOnlyList<string> referenceFolders, TextWriter output)
+    {
+        bool ok = true;
+        var mixers = new (string Name, Func<EngineConfig, MambaBase> Create, int Hidden, int Chunk)[]
+        {
+            ("Mamba2Mixer", c => new Mamba2Mixer("mixer", c, new Mamba2MixerOptions { HiddenSize = 256, NumHeads = 8, HeadDim = 64, NGroups = 2, StateSize = 64, ChunkSize = 64 }), 256, 64),
+            ("Mamba1Mixer", c => new Mamba1Mixer("mixer", c, new Mamba1MixerOptions { HiddenSize = 128, IntermediateSize = 256, StateSize = 16, TimeStepRank = 8 }), 128, 64),
+            ("ShortConv", c => new ShortConv("conv", c, 128, 3), 128, 64),
+        };
+        var config = new EngineConfig(new ModelConfig("verify", ScalarType.Float32, 4096));
+        foreach (var (name, create, hidden, chunk) in mixers)
+        {
+            using var pair = new LayerPair(() => create(config), device, numBlocks: 6, chunk);
+            var steps = new (string What, ScheduledRequest[] Batch)[]
+            {
+                ("prefill 300+77+5 from dirty blocks", new[] { new ScheduledRequest(0, 300, 2), new ScheduledRequest(0, 77, 0), new ScheduledRequest(0, 5, 5) }),
+                ("2 decodes + resumed and new prefills", new[] { new ScheduledRequest(300, 1, 2), new ScheduledRequest(77, 1, 0), new ScheduledRequest(5, 40, 5), new ScheduledRequest(0, 130, 1) }),
+                ("decodes with a padding row", new[] { new ScheduledRequest(301, 1, 2), ScheduledRequest.Padding(), new ScheduledRequest(78, 1, 0), new ScheduledRequest(45, 1, 5) }),
+            };
+            foreach (var (what, batch) in steps)
+            {
+                var (y, states) = pair.Step(batch, hidden);
+                bool pass = y <= LayerTolerance && states <= LayerTolerance;
+                ok &= pass;
+                output.WriteLine($"{(pass ? "PASS" : "FAIL")}  {name,-12} {what,-40} rel diff output {y:E2}, states {states:E2}");
+            }
+        }
+
+        foreach (var folder in referenceFolders)
+        {
+            var checkpoint = HuggingFaceCheckpoint.Open(folder);
+            using var model = MambaLanguageModel.Load(checkpoint, device);
+            using var expected = ExpectedOutputs.Load(folder, checkpoint.Config.VocabSize);
+            var report = ReferenceCheck.Run(model, expected);
+            ok &= report.Pass;
+            output.WriteLine($"{(report.Pass ? "PASS" : "FAIL")}  {Path.GetFileName(Path.TrimEndingDirectorySeparator(folder)),-12} logits {report.MaxLogitDiff:E2}, step logits {report.MaxStepLogitDiff:E2}, greedy token mismatches {report.TokenMismatches}/{report.TokensCompared}");
+        }
+
+        return ok;
+    }
+}
