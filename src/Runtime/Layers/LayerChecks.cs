@@ -30,5 +30,15 @@ internal static class LayerChecks
         {
             throw new InvalidOperationException($"Layer '{layer.GetName()}' ({layer.GetType().Name}) has no KV cache bound; allocate a MambaStateCache for it before a forward.");
         }
+
+        // An index past the cache would fail deep inside a gather with no name attached, or write another layer's page.
+        long numBlocks = layer.KvCache[0].shape[0];
+        for (int i = 0; i < metadata.StateIndices.Length; i++)
+        {
+            if (metadata.StateIndices[i] >= numBlocks)
+            {
+                throw new ArgumentException($"Layer '{layer.GetName()}' ({layer.GetType().Name}): batch row {i} asks for state block {metadata.StateIndices[i]} but the bound cache has {numBlocks} blocks.", nameof(metadata));
+            }
+        }
     }
 }
