@@ -21,6 +21,12 @@ internal static class LayerChecks
             throw new ArgumentException($"Layer '{layer.GetName()}' ({layer.GetType().Name}): hidden states must be [tokens, {hiddenSize}] but are [{string.Join(", ", hidden.shape)}].", nameof(hidden));
         }
 
+        // The projections would fail on a dtype mix with a native error that names no layer.
+        if (hidden.dtype != layer.Config.Model.Dtype)
+        {
+            throw new ArgumentException($"Layer '{layer.GetName()}' ({layer.GetType().Name}): hidden states are {hidden.dtype} but the layer's weights are {layer.Config.Model.Dtype}.", nameof(hidden));
+        }
+
         if (hidden.shape[0] != metadata.NumActualTokens)
         {
             throw new ArgumentException($"Layer '{layer.GetName()}' ({layer.GetType().Name}): the step's metadata schedules {metadata.NumActualTokens} tokens but the hidden states hold {hidden.shape[0]}.", nameof(metadata));

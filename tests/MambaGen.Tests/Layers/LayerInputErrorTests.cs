@@ -29,6 +29,33 @@ public class LayerInputErrorTests
 
     [Theory]
     [MemberData(nameof(MixerUnderTest.AllKinds), MemberType = typeof(MixerUnderTest))]
+    public void Hidden_states_of_another_dtype_than_the_weights_name_the_layer_and_both_dtypes(string kind)
+    {
+        using var scope = torch.NewDisposeScope();
+        var mixer = MixerUnderTest.Create(kind, dtype: ScalarType.BFloat16, name: LayerName);
+        using var cache = mixer.Allocate(1);
+
+        var e = Assert.Throws<ArgumentException>(() => mixer.Step(mixer.Hidden(1, 3), new ScheduledRequest(0, 3, 0, "r")));
+        Assert.Contains(LayerName, e.Message);
+        Assert.Contains("hidden states are Float32 but the layer's weights are BFloat16", e.Message);
+    }
+
+    [Fact]
+    public void A_mamba2_block_given_metadata_without_chunks_names_the_block_and_the_metadata_it_needs()
+    {
+        using var scope = torch.NewDisposeScope();
+        var mixer = MixerUnderTest.Create(MixerUnderTest.Mamba2, name: LayerName);
+        using var cache = mixer.Allocate(1);
+        var block = new MambaGen.Models.MambaBlock("3", new RmsNorm("norm", mixer.HiddenSize, 1e-5), mixer.Layer, residualInFp32: true);
+        using var metadata = new MambaMetadataBuilder(CPU).Build(new CommonAttentionMetadata(new[] { new ScheduledRequest(0, 3, 0, "r") }));
+
+        var e = Assert.Throws<ArgumentException>(() => block.Forward(mixer.Hidden(1, 3), metadata));
+        Assert.Contains("Block '3'", e.Message);
+        Assert.Contains("Mamba2AttentionMetadata", e.Message);
+    }
+
+    [Theory]
+    [MemberData(nameof(MixerUnderTest.AllKinds), MemberType = typeof(MixerUnderTest))]
     public void Hidden_states_with_more_tokens_than_the_metadata_schedules_name_the_layer_and_both_counts(string kind)
     {
         using var scope = torch.NewDisposeScope();
