@@ -10,7 +10,7 @@ namespace MambaGen.Tests.Layers;
 /// <summary>bf16 weights with the SSM state kept in fp32 because the cache config asks for it (vLLM's mamba_ssm_cache_dtype).</summary>
 public class MixedPrecisionStateTests
 {
-    // bf16 keeps 8 bits of mantissa; a few projections deep the outputs drift by about a percent of their size.
+    // bf16 keeps 8 bits of mantissa, and the errors add up over the projections: a loose tolerance, relative and absolute.
     private const double Rtol = 0.05, Atol = 0.05;
 
     [Theory]
