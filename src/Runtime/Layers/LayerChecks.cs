@@ -21,6 +21,12 @@ internal static class LayerChecks
             throw new ArgumentException($"Layer '{layer.GetName()}' ({layer.GetType().Name}): hidden states must be [tokens, {hiddenSize}] but are [{string.Join(", ", hidden.shape)}].", nameof(hidden));
         }
 
+        // The projections would fail on a dtype mix with a native error that names no layer.
+        if (hidden.dtype != layer.Config.Model.Dtype)
+        {
+            throw new ArgumentException($"Layer '{layer.GetName()}' ({layer.GetType().Name}): hidden states are {hidden.dtype} but the layer's weights are {layer.Config.Model.Dtype}.", nameof(hidden));
+        }
+
         if (hidden.shape[0] != metadata.NumActualTokens)
         {
             throw new ArgumentException($"Layer '{layer.GetName()}' ({layer.GetType().Name}): the step's metadata schedules {metadata.NumActualTokens} tokens but the hidden states hold {hidden.shape[0]}.", nameof(metadata));
@@ -29,6 +35,16 @@ internal static class LayerChecks
         if (!layer.IsKvCacheBound)
         {
             throw new InvalidOperationException($"Layer '{layer.GetName()}' ({layer.GetType().Name}) has no KV cache bound; allocate a MambaStateCache for it before a forward.");
+        }
+
+        // An index past the cache would fail deep inside a gather with no name attached, or write another layer's page.
+        long numBlocks = layer.KvCache[0].shape[0];
+        for (int i = 0; i < metadata.StateIndices.Length; i++)
+        {
+            if (metadata.StateIndices[i] >= numBlocks)
+            {
+                throw new ArgumentException($"Layer '{layer.GetName()}' ({layer.GetType().Name}): batch row {i} asks for state block {metadata.StateIndices[i]} but the bound cache has {numBlocks} blocks.", nameof(metadata));
+            }
         }
     }
 }

@@ -33,7 +33,8 @@ public sealed class MambaBlock : nn.Module
         var normed = norm.forward(hidden.to(norm.Weight.dtype));
         var mixed = mixer switch
         {
-            Mamba2Mixer m2 => m2.Forward(normed, (Mamba2AttentionMetadata)metadata),
+            Mamba2Mixer m2 => m2.Forward(normed, metadata as Mamba2AttentionMetadata ?? throw new System.ArgumentException(
+                $"Block '{GetName()}' has a Mamba2 mixer, which needs Mamba2AttentionMetadata (from its backend's builder) but got {metadata.GetType().Name}.", nameof(metadata))),
             Mamba1Mixer m1 => m1.Forward(normed, metadata),
             ShortConv sc => sc.Forward(normed, metadata),
             _ => throw new System.NotSupportedException($"Block '{GetName()}' has a {mixer.GetType().Name} mixer, which MambaLanguageModel cannot run."),

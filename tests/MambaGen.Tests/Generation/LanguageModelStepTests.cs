@@ -1,0 +1,54 @@
+using System;
+using System.Linq;
+using MambaGen.Backends;
+using MambaGen.Cache;
+using MambaGen.Checkpoints;
+using MambaGen.Models;
+using MambaGen.Tests.Layers;
+using MambaGen.Tests.Ops;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace MambaGen.Tests.Generation;
+
+/// <summary>One model step as the engine drives it: input checks, and a bf16 model keeping its SSM state in fp32.</summary>
+public class LanguageModelStepTests
+{
+    [Fact]
+    public void Input_ids_that_do_not_match_the_step_are_refused_with_both_shapes()
+    {
+        using var model = TinyLanguageModel.Create();
+        using var cache = MambaStateCache.Allocate(model.Mixers, 1, model.Device);
+
+        var e = Assert.Throws<ArgumentException>(() => model.Forward(torch.tensor(new long[] { 1, 2, 3 }), new CommonAttentionMetadata(new[] { new ScheduledRequest(0, 4, 0, "r") })));
+        Assert.Contains("[4]", e.Message);
+        Assert.Contains("[3]", e.Message);
+    }
+
+    [Fact]
+    public void Bf16_model_with_an_fp32_ssm_cache_gives_logits_close_to_the_fp32_model()
+    {
+        using var scope = torch.NewDisposeScope();
+        using var fp32 = TinyLanguageModel.Create("mamba2", seed: 5);
+        var config = (Mamba2CheckpointConfig)fp32.CheckpointConfig;
+        using var bf16 = MambaLanguageModel.Create(config, new EngineConfig(
+            new ModelConfig(config.ModelType, ScalarType.BFloat16, 128), new CacheConfig { MambaSsmCacheDtype = MambaCacheDtype.Float32 }, new ParallelConfig()));
+        MixerUnderTest.SeedWeights(bf16, 5, scale: 0.5);
+        using var fp32Cache = MambaStateCache.Allocate(fp32.Mixers, 2, fp32.Device);
+        using var bf16Cache = MambaStateCache.Allocate(bf16.Mixers, 2, bf16.Device);
+
+        Assert.All(bf16.Mixers, m => Assert.Equal(new[] { ScalarType.BFloat16, ScalarType.Float32 }, m.GetStateDtype()));
+        long Elements(long[] shape) => shape.Aggregate(1L, (p, d) => p * d);
+        Assert.Equal(bf16.Mixers.Sum(m => Elements(m.GetStateShape()[0]) * 2 + Elements(m.GetStateShape()[1]) * 4), bf16Cache.BytesPerBlock);
+        Assert.Equal(fp32.Mixers.Sum(m => (Elements(m.GetStateShape()[0]) + Elements(m.GetStateShape()[1])) * 4), fp32Cache.BytesPerBlock);
+        var prompts = TinyLanguageModel.Prompts(9, 6, 3);
+        var ids = torch.tensor(prompts.SelectMany(p => p).Select(t => (long)t).ToArray());
+        var step = new CommonAttentionMetadata(new[] { new ScheduledRequest(0, 6, 0, "a"), new ScheduledRequest(0, 3, 1, "b") });
+
+        var expected = fp32.Forward(ids, step);
+        var actual = bf16.Forward(ids, step);
+        double spread = expected.abs().max().item<float>();
+        OpsAssert.Close(expected, actual, 0.05, 0.05 * spread, "bf16 model logits against fp32");
+        Assert.Equal(expected.argmax(-1).data<long>().ToArray(), actual.argmax(-1).data<long>().ToArray());
+    }
+}
