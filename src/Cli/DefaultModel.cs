@@ -66,11 +66,19 @@ public static class DefaultModel
         }
     }
 
-    /// <summary>$MAMBAGEN_CACHE_DIR, else $XDG_CACHE_HOME, else the user's local app data, else the temp folder; plus mambagen/models.</summary>
+    /// <summary>$MAMBAGEN_CACHE_DIR, else $XDG_CACHE_HOME, else ~/.cache (Linux, macOS) or the local app data folder (Windows),
+    /// else the temp folder when that is not writable; plus mambagen/models.</summary>
     public static string ModelsRoot()
     {
         string? root = Environment.GetEnvironmentVariable(CacheEnvironmentVariable);
         if (string.IsNullOrEmpty(root)) root = Environment.GetEnvironmentVariable("XDG_CACHE_HOME");
+        if (string.IsNullOrEmpty(root) && !OperatingSystem.IsWindows())
+        {
+            // XDG's default cache folder; .NET's LocalApplicationData is ~/.local/share, meant for data, not caches.
+            string home = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile, Environment.SpecialFolderOption.DoNotVerify);
+            if (!string.IsNullOrEmpty(home)) root = Path.Combine(home, ".cache");
+        }
+
         if (string.IsNullOrEmpty(root)) root = Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData, Environment.SpecialFolderOption.DoNotVerify);
         if (string.IsNullOrEmpty(root) || !IsWritable(root)) root = Path.GetTempPath();
         return Path.Combine(root, "mambagen", "models");
