@@ -1,5 +1,6 @@
 using System;
 using System.CommandLine;
+using System.CommandLine.Help;
 using System.IO;
 using System.Linq;
 using MambaGen.Checkpoints;
@@ -16,17 +17,20 @@ public static class CliApp
         ArgumentNullException.ThrowIfNull(output);
         ArgumentNullException.ThrowIfNull(error);
         bool interactiveErr = ReferenceEquals(error, Console.Error) && !Console.IsErrorRedirected;
-        var root = new RootCommand("mambagen: run Mamba and Mamba-2 language models on the MambaGen runtime (TorchSharp).")
+        // A plain command named mambagen rather than a RootCommand, which would name itself after the assembly (MambaGen.Cli).
+        var root = new Command("mambagen", "Run Mamba and Mamba-2 language models on the MambaGen runtime (TorchSharp).")
         {
             new GenerateCommand(output, error, interactiveErr).Command,
             new CheckCommand(output).Command,
             new InfoCommand(output).Command,
+            new HelpOption(),
+            new VersionOption(),
         };
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)
         {
             foreach (var e in parse.Errors) error.WriteLine($"error: {e.Message}");
-            string command = string.Join(' ', parse.CommandResult.Command is RootCommand ? Array.Empty<string>() : new[] { parse.CommandResult.Command.Name });
+            string command = string.Join(' ', ReferenceEquals(parse.CommandResult.Command, root) ? Array.Empty<string>() : new[] { parse.CommandResult.Command.Name });
             error.WriteLine($"Run 'mambagen {command}{(command.Length > 0 ? " " : string.Empty)}--help' for the options.");
             return ExitCodes.BadInput;
         }
