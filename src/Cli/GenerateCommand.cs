@@ -13,7 +13,7 @@ namespace MambaGen.Cli;
 
 /// <summary>
 /// <c>mambagen generate</c>: one prompt is streamed token by token; several prompts (--prompts-file) run batched
-/// through the engine and each text is printed when its request finishes. Statistics go to stderr.
+/// through the engine and each text is printed on one line, numbered, when its request finishes. Statistics go to stderr.
 /// </summary>
 internal sealed class GenerateCommand
 {
@@ -139,7 +139,7 @@ internal sealed class GenerateCommand
         return stats;
     }
 
-    /// <summary>Several prompts: runs them batched and prints each full text (prompt + completion) when it finishes.</summary>
+    /// <summary>Several prompts: runs them batched and prints each full text (prompt + completion) on one line when it finishes.</summary>
     private GenerationStats Batch(LoadedModel loaded, ITextTokenizer tokenizer, IReadOnlyList<string> prompts, int[][] ids, SamplingParams sampling)
     {
         using var cache = MambaStateCache.Allocate(loaded.Model.Mixers, Math.Min(prompts.Count, MaxConcurrentRequests), loaded.Model.Device);
@@ -163,7 +163,7 @@ internal sealed class GenerateCommand
                 stats.Finished(o);
                 done++;
                 if (_interactiveErr) _err.Write("\r" + new string(' ', 60) + "\r");
-                _out.WriteLine($"[{i + 1}] {prompts[i]}{tokenizer.Decode(tokens[i])}");
+                _out.WriteLine($"[{i + 1}] {OneLine(prompts[i] + tokenizer.Decode(tokens[i]))}");
                 _out.Flush();
             }
 
@@ -192,6 +192,11 @@ internal sealed class GenerateCommand
 
         return watch.Elapsed;
     }
+
+    /// <summary>A text on one line (backslash, newline, carriage return and tab escaped as in C#), so each prompt of a file gets one line of output.</summary>
+    internal static string OneLine(string text) =>
+        text.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\n", "\\n", StringComparison.Ordinal)
+            .Replace("\r", "\\r", StringComparison.Ordinal).Replace("\t", "\\t", StringComparison.Ordinal);
 
     internal static string Seconds(TimeSpan t) => t.TotalSeconds.ToString("0.000", CultureInfo.InvariantCulture) + " s";
 }
