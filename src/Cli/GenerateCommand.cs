@@ -30,6 +30,7 @@ internal sealed class GenerateCommand
     private readonly Option<double> _temperature = new("--temperature", "-t") { Description = "0 picks the most likely token (greedy); above 0 samples.", DefaultValueFactory = _ => 0.0 };
     private readonly Option<double> _topP = new("--top-p") { Description = "Nucleus sampling: keep the most likely tokens up to this probability mass (0, 1].", DefaultValueFactory = _ => 1.0 };
     private readonly Option<ulong?> _seed = new("--seed") { Description = "Seed for sampling (with --temperature above 0), so a run repeats." };
+    private readonly Option<int?> _threads = new("--threads") { Description = "CPU threads for TorchSharp (default: its own choice, one per core)." };
     private readonly Option<bool> _noBos = new("--no-bos") { Description = "Do not start the prompt with the model's bos token." };
 
     private readonly TextWriter _out;
@@ -43,7 +44,7 @@ internal sealed class GenerateCommand
         _interactiveErr = interactiveErr;
         Command = new Command("generate", "Generate text from a prompt (streamed) or from a file of prompts (batched).")
         {
-            _prompt, _promptOption, _promptsFile, _model, _device, _dtype, _maxTokens, _temperature, _topP, _seed, _noBos,
+            _prompt, _promptOption, _promptsFile, _model, _device, _dtype, _maxTokens, _temperature, _topP, _seed, _threads, _noBos,
         };
         Command.SetAction(Execute);
     }
@@ -58,6 +59,12 @@ internal sealed class GenerateCommand
         if (maxTokens < 1) throw new CliInputException($"--max-tokens must be at least 1 (got {maxTokens}).");
         if (temperature < 0 || double.IsNaN(temperature)) throw new CliInputException($"--temperature must be 0 (greedy) or positive (got {temperature.ToString(CultureInfo.InvariantCulture)}).");
         if (!(topP > 0 && topP <= 1)) throw new CliInputException($"--top-p must be in (0, 1] (got {topP.ToString(CultureInfo.InvariantCulture)}).");
+
+        if (parse.GetValue(_threads) is int threads)
+        {
+            if (threads < 1) throw new CliInputException($"--threads must be at least 1 (got {threads}).");
+            TorchSharp.torch.set_num_threads(threads);
+        }
 
         var device = DeviceSelection.Open(parse.GetValue(_device)!);
         var dtype = DeviceSelection.Dtype(parse.GetValue(_dtype)!);
@@ -80,7 +87,7 @@ internal sealed class GenerateCommand
         };
         _err.WriteLine($"model: {loaded.Description}, {config.ModelType}, {loaded.Model.Mixers.Count} layers, {dtype.ToString().ToLowerInvariant()} on {device.type.ToString().ToLowerInvariant()}, loaded in {Seconds(loaded.LoadTime)}");
 
-        _err.WriteLine($"warm-up: {Seconds(WarmUp(loaded, promptIds[0][0]))} (one prefill and one decode step, not counted below)");
+        _err.WriteLine($"warm-up: {Seconds(WarmUp(loaded, promptIds[0]))} (one prefill and one decode step, not counted below)");
         var stats = prompts.Count == 1
             ? Stream(loaded, tokenizer, prompts[0], promptIds[0], sampling)
             : Batch(loaded, tokenizer, prompts, promptIds, sampling);
@@ -179,13 +186,14 @@ internal sealed class GenerateCommand
         return stats;
     }
 
-    /// <summary>Runs a one-token prompt for two tokens, so one-time costs (kernel selection, allocator growth) stay out of the figures.</summary>
-    private static TimeSpan WarmUp(LoadedModel loaded, int token)
+    /// <summary>Runs (the start of) the first prompt for two tokens, so one-time costs of the prefill and decode paths
+    /// (kernel selection, allocator growth) stay out of the figures.</summary>
+    private static TimeSpan WarmUp(LoadedModel loaded, int[] prompt)
     {
         var watch = Stopwatch.StartNew();
         using var cache = MambaStateCache.Allocate(loaded.Model.Mixers, 1, loaded.Model.Device);
         var engine = new GenerationEngine(loaded.Model, cache);
-        engine.AddRequest(new[] { token }, SamplingParams.Greedy(2), "warm-up");
+        engine.AddRequest(prompt.Take(64).ToArray(), SamplingParams.Greedy(2), "warm-up");
         foreach (var _ in engine.Run())
         {
         }

@@ -97,6 +97,7 @@ public class GenerateCommandTests
     [InlineData(new[] { "generate", "a", "--max-tokens", "0" }, "--max-tokens must be at least 1")]
     [InlineData(new[] { "generate", "a", "--top-p", "1.5" }, "--top-p must be in (0, 1]")]
     [InlineData(new[] { "generate", "a", "--temperature", "-1" }, "--temperature must be 0")]
+    [InlineData(new[] { "generate", "a", "--threads", "0" }, "--threads must be at least 1")]
     [InlineData(new[] { "generate", "a", "--no-such-option" }, "--no-such-option")]
     [InlineData(new[] { "generate", "--prompts-file", "/no/such/prompts.txt" }, "/no/such/prompts.txt")]
     [InlineData(new string[0], "Required command")]
