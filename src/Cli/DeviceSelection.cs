@@ -22,7 +22,7 @@ internal static class DeviceSelection
         }
         catch (Exception e)
         {
-            throw new CliInputException($"CUDA is not available: TorchSharp could not load its CUDA backend ({e.Message.Trim()}). mambagen ships with CPU libtorch; run with --device cpu, or reference a libtorch-cuda package and run on a machine with an NVIDIA GPU.", e);
+            throw new CliInputException($"CUDA is not available: TorchSharp could not load its CUDA backend ({Reason(e)}). mambagen ships with CPU libtorch; run with --device cpu, or reference a libtorch-cuda package and run on a machine with an NVIDIA GPU.", e);
         }
 
         if (!torch.cuda.is_available())
@@ -31,6 +31,14 @@ internal static class DeviceSelection
         }
 
         return torch.CUDA;
+    }
+
+    /// <summary>TorchSharp's reason without the native-loader trace it appends.</summary>
+    private static string Reason(Exception e)
+    {
+        string message = e.Message.Split('\n')[0];
+        int trace = message.IndexOf("Trace from", StringComparison.Ordinal);
+        return (trace > 0 ? message[..trace] : message).Trim().TrimEnd('.');
     }
 
     public static ScalarType Dtype(string name) => name switch
