@@ -160,6 +160,7 @@ internal sealed class GenerateCommand
 
         var stats = new GenerationStats(prompts.Count, ids.Sum(p => p.Length));
         int done = 0;
+        var shown = TimeSpan.FromSeconds(-1);
         while (engine.HasUnfinishedRequests)
         {
             foreach (var o in stats.TimeStep(engine))
@@ -174,9 +175,10 @@ internal sealed class GenerateCommand
                 _out.Flush();
             }
 
-            if (_interactiveErr)
+            if (_interactiveErr && stats.Elapsed - shown >= TimeSpan.FromSeconds(0.1))
             {
-                // A status line that rewrites itself; only on a terminal, where it does not litter a log.
+                // A status line that rewrites itself, ten times a second at most; only on a terminal, where it does not litter a log.
+                shown = stats.Elapsed;
                 _err.Write($"\rgenerating: {done}/{prompts.Count} prompts done, {stats.GeneratedTokens} tokens, {Seconds(stats.Elapsed)}");
                 _err.Flush();
             }
