@@ -23,7 +23,10 @@ public static class DefaultModel
     private static readonly object Gate = new();
 
     /// <summary>The folder holding the extracted default model, extracting it first if needed.</summary>
-    public static string EnsureExtracted()
+    public static string EnsureExtracted() => EnsureExtracted(ModelsRoot());
+
+    /// <summary>The default model's folder under <paramref name="modelsRoot"/>, extracting it (and removing older ones) first if needed.</summary>
+    public static string EnsureExtracted(string modelsRoot)
     {
         lock (Gate)
         {
@@ -41,7 +44,6 @@ public static class DefaultModel
                 hash = Convert.ToHexStringLower(sha.GetHashAndReset())[..16];
             }
 
-            var modelsRoot = ModelsRoot();
             string target = Path.Combine(modelsRoot, "default-" + hash);
             if (Files.All(f => File.Exists(Path.Combine(target, f)))) return target;
 

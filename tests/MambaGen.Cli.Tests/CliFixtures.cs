@@ -12,12 +12,20 @@ internal static class CliFixtures
 
     public static string Mamba1 => Path.Combine(Root.Value, "dev-mamba1");
 
-    /// <summary>Walks up to the folder holding MambaGen.sln, then looks for shared/fixtures in it and its ancestors.</summary>
-    private static string FindRoot()
+    /// <summary>The repository's models/default, which the CLI embeds.</summary>
+    public static string DefaultModelSource => Path.Combine(RepoRoot().FullName, "models", "default");
+
+    private static DirectoryInfo RepoRoot()
     {
         var dir = new DirectoryInfo(AppContext.BaseDirectory);
         while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "MambaGen.sln"))) dir = dir.Parent;
-        if (dir is null) throw new DirectoryNotFoundException($"No folder holding MambaGen.sln above {AppContext.BaseDirectory}.");
+        return dir ?? throw new DirectoryNotFoundException($"No folder holding MambaGen.sln above {AppContext.BaseDirectory}.");
+    }
+
+    /// <summary>Walks up to the folder holding MambaGen.sln, then looks for shared/fixtures in it and its ancestors.</summary>
+    private static string FindRoot()
+    {
+        var dir = RepoRoot();
         var tried = new List<string>();
         for (var candidate = dir; candidate is not null; candidate = candidate.Parent)
         {
