@@ -42,6 +42,31 @@ public static class ReferenceCheck
         return new ReferenceCheckReport(logitDiff, stepDiff, mismatches, compared, tolerance);
     }
 
+    /// <summary>
+    /// Checks the reference against itself: for each row whose <c>input_ids</c> start with its <c>gen_prompt</c> (P
+    /// tokens), the logits that picked the first generated token (<c>gen_logits[r, 0]</c>) must equal the full
+    /// forward's logits at the prompt's last token (<c>logits[r, P - 1]</c>), since both see the same P tokens. When
+    /// they differ, the reference generated from something else than its prompt (e.g. transformers' generate() masked a
+    /// prompt token equal to pad_token_id), and the step-logit and token comparisons of that row cannot pass.
+    /// </summary>
+    public static ReferenceConsistencyReport ReferenceSelfConsistency(ExpectedOutputs expected, double tolerance = 1e-3)
+    {
+        ArgumentNullException.ThrowIfNull(expected);
+        using var scope = torch.NewDisposeScope();
+        var inputs = Rows(expected.InputIds);
+        var prompts = Rows(expected.GenPrompt);
+        int p = prompts.Length > 0 ? prompts[0].Length : 0;
+        var diffs = new double?[prompts.Length];
+        for (int r = 0; r < prompts.Length; r++)
+        {
+            // Only a row whose full-forward input begins with the prompt saw the same tokens in both runs.
+            if (r >= inputs.Length || p == 0 || inputs[r].Length < p || !inputs[r].AsSpan(0, p).SequenceEqual(prompts[r])) continue;
+            diffs[r] = MaxAbsDiff(expected.GenLogits[r, 0], expected.Logits[r, p - 1]);
+        }
+
+        return new ReferenceConsistencyReport(diffs, p, tolerance);
+    }
+
     /// <summary>Greedy generation of every prompt through the engine, with its own state cache.</summary>
     public static int[][] GenerateGreedy(MambaLanguageModel model, IReadOnlyList<int[]> prompts, int maxTokens, SchedulerOptions options)
     {

@@ -1,0 +1,62 @@
+using System;
+using System.CommandLine;
+using System.Globalization;
+using System.IO;
+using System.Linq;
+using MambaGen.Cache;
+
+namespace MambaGen.Cli;
+
+/// <summary><c>mambagen info</c>: the model's layers, their state specs and what the state cache costs.</summary>
+internal sealed class InfoCommand
+{
+    private readonly Option<string?> _model = CommonOptions.Model();
+    private readonly Option<int> _requests = new("--requests", "-r") { Description = "Concurrent requests to size the state cache for.", DefaultValueFactory = _ => 1 };
+    private readonly Option<string> _dtype = CommonOptions.Dtype();
+    private readonly TextWriter _out;
+
+    public InfoCommand(TextWriter output)
+    {
+        _out = output;
+        Command = new Command("info", "Show the model's layers, mamba types, backends, state shapes and dtypes, page bytes and state-cache memory.")
+        {
+            _model, _requests, _dtype,
+        };
+        Command.SetAction(Execute);
+    }
+
+    public Command Command { get; }
+
+    private int Execute(ParseResult parse)
+    {
+        int requests = parse.GetValue(_requests);
+        if (requests < 1) throw new CliInputException($"--requests must be at least 1 (got {requests}).");
+        var dtype = DeviceSelection.Dtype(parse.GetValue(_dtype)!);
+        var (checkpoint, isDefault) = LoadedModel.Open(parse.GetValue(_model));
+        using var loaded = LoadedModel.Load(checkpoint, isDefault, TorchSharp.torch.CPU, dtype);
+        var model = loaded.Model;
+        var config = checkpoint.Config;
+        long parameters = model.parameters().Sum(p => p.numel());
+
+        _out.WriteLine($"model:       {loaded.Description}");
+        _out.WriteLine($"model type:  {config.ModelType}, {config.NumHiddenLayers} layers, hidden {config.HiddenSize}, vocab {config.VocabSize}, tied embeddings {(config.TieWordEmbeddings ? "yes" : "no")}");
+        _out.WriteLine($"parameters:  {N(parameters)} ({dtype.ToString().ToLowerInvariant()})");
+        _out.WriteLine($"eos tokens:  {(config.EosTokenIds.Count == 0 ? "none" : string.Join(", ", config.EosTokenIds))}; bos {config.BosTokenId?.ToString(CultureInfo.InvariantCulture) ?? "none"}; pad {config.PadTokenId?.ToString(CultureInfo.InvariantCulture) ?? "none"}");
+        _out.WriteLine("layers:");
+        foreach (var layer in model.Mixers)
+        {
+            var spec = layer.GetKvCacheSpec(model.EngineConfig);
+            var states = string.Join(", ", spec.Shapes.Select((s, i) => $"[{string.Join(", ", s)}] {spec.Dtypes[i].ToString().ToLowerInvariant()}"));
+            _out.WriteLine($"  {layer.GetName()}: mamba type {layer.MambaType}, backend {layer.GetAttnBackend().Name}, states {states}, page {N(spec.PageSizeBytes)} bytes");
+        }
+
+        long perRequest = MambaStateCache.MemoryBytes(model.Mixers, 1);
+        long total = MambaStateCache.MemoryBytes(model.Mixers, requests);
+        _out.WriteLine($"state cache: {N(perRequest)} bytes per request; {N(total)} bytes ({MiB(total)}) for {requests} concurrent request(s)");
+        return ExitCodes.Success;
+    }
+
+    private static string N(long value) => value.ToString("N0", CultureInfo.InvariantCulture);
+
+    private static string MiB(long bytes) => (bytes / (1024.0 * 1024.0)).ToString("0.00", CultureInfo.InvariantCulture) + " MiB";
+}

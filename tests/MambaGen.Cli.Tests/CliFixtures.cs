@@ -1,0 +1,69 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+
+namespace MambaGen.Cli.Tests;
+
+/// <summary>The shared reference checkpoints (shared/fixtures beside the repository clone) and scratch copies of them.</summary>
+internal static class CliFixtures
+{
+    private static readonly Lazy<string> Root = new(FindRoot);
+
+    public static string Mamba1 => Path.Combine(Root.Value, "dev-mamba1");
+
+    /// <summary>The repository's models/default, which the CLI embeds.</summary>
+    public static string DefaultModelSource => Path.Combine(RepoRoot().FullName, "models", "default");
+
+    private static DirectoryInfo RepoRoot()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "MambaGen.sln"))) dir = dir.Parent;
+        return dir ?? throw new DirectoryNotFoundException($"No folder holding MambaGen.sln above {AppContext.BaseDirectory}.");
+    }
+
+    /// <summary>Walks up to the folder holding MambaGen.sln, then looks for shared/fixtures in it and its ancestors.</summary>
+    private static string FindRoot()
+    {
+        var dir = RepoRoot();
+        var tried = new List<string>();
+        for (var candidate = dir; candidate is not null; candidate = candidate.Parent)
+        {
+            string fixtures = Path.Combine(candidate.FullName, "shared", "fixtures");
+            tried.Add(fixtures);
+            if (Directory.Exists(Path.Combine(fixtures, "dev-mamba1"))) return fixtures;
+        }
+        throw new DirectoryNotFoundException("shared/fixtures not found; tried " + string.Join(", ", tried));
+    }
+}
+
+/// <summary>A temporary folder, deleted on dispose; broken checkpoints and references are written here.</summary>
+internal sealed class ScratchFolder : IDisposable
+{
+    public ScratchFolder() => Path = Directory.CreateTempSubdirectory("mambagen-cli-").FullName;
+
+    public string Path { get; }
+
+    public string File(string name) => System.IO.Path.Combine(Path, name);
+
+    /// <summary>A scratch copy of a fixture folder, to break on purpose.</summary>
+    public static ScratchFolder CopyOf(string folder)
+    {
+        var scratch = new ScratchFolder();
+        foreach (var file in Directory.GetFiles(folder))
+            System.IO.File.Copy(file, scratch.File(System.IO.Path.GetFileName(file)));
+        return scratch;
+    }
+
+    public void Dispose()
+    {
+        try
+        {
+            Directory.Delete(Path, recursive: true);
+        }
+        catch (IOException)
+        {
+            // A leftover temp folder is harmless; a failing cleanup must not hide the test's own result.
+        }
+    }
+}
