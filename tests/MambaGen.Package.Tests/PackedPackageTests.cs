@@ -18,7 +18,7 @@ public sealed class PackedPackageTests : IClassFixture<PackedPackageTests.Packed
     {
         using var zip = ZipFile.OpenRead(_feed.PackagePath);
         var names = zip.Entries.Select(e => e.FullName).ToHashSet();
-        Assert.Contains("lib/net10.0/MambaGen.dll", names);
+        Assert.Contains("lib/net10.0/MambaGen.Runtime.dll", names);
         Assert.Contains("analyzers/dotnet/cs/MambaGen.Generators.dll", names);
         Assert.Contains("analyzers/dotnet/cs/MambaGen.Analyzers.dll", names);
         Assert.Contains("analyzers/dotnet/cs/MambaGen.Analyzers.CodeFixes.dll", names);
