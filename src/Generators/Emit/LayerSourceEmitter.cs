@@ -149,7 +149,7 @@ internal static class LayerSourceEmitter
     }
 
     /// <summary>What the fallback members throw: the layer at fault, and where the explanation is.</summary>
-    public static string FallbackMessage(string layerDisplayName) =>
+    private static string FallbackMessage(string layerDisplayName) =>
         $"MambaGen could not generate the state spec of layer '{layerDisplayName}': its declaration has errors reported as MG diagnostics (build output or IDE).";
 
     private static void WriteGetStateShape(SourceWriter w, LayerSpec spec)
