@@ -10,14 +10,15 @@ namespace MambaGen.Generators;
 
 /// <summary>
 /// Completes every <c>partial</c> <c>[MambaLayer]</c> class deriving from <c>MambaBase</c>: <c>MambaType</c>,
-/// <c>GetStateShape()</c>, <c>GetStateDtype()</c>, <c>GetAttnBackend()</c> and a typed accessor per state.
+/// <c>GetStateShape()</c>, <c>GetStateDtype()</c>, <c>GetAttnBackend()</c> and a typed accessor per state. A layer
+/// whose declaration is invalid gets the four overrides throwing instead, so it compiles and the analyzers explain.
 /// </summary>
 [Generator(LanguageNames.CSharp)]
 public sealed class MambaLayerGenerator : IIncrementalGenerator
 {
     public void Initialize(IncrementalGeneratorInitializationContext context)
     {
-        // Gather every class carrying [MambaLayer] into an equatable model; invalid ones become null.
+        // Gather every class carrying [MambaLayer] into an equatable model; those the generator cannot extend become null.
         var layers = context.SyntaxProvider
             .ForAttributeWithMetadataName(
                 TypeNames.MambaLayerAttribute,
@@ -25,7 +26,7 @@ public sealed class MambaLayerGenerator : IIncrementalGenerator
                 transform: static (context, cancellationToken) => LayerModelExtractor.Extract(context, cancellationToken))
             .WithTrackingName(TrackingNames.InitialExtraction)
 
-            // Drop the invalid layers: the analyzer reports them, the generator writes nothing.
+            // Drop the layers that cannot take a generated part: the compiler or the analyzer reports them.
             .Where(static layer => layer is not null)
             .Select(static (layer, _) => layer!)
             .WithTrackingName(TrackingNames.RemovingNulls);
@@ -43,6 +44,13 @@ public sealed class MambaLayerGenerator : IIncrementalGenerator
     private static void Write(SourceProductionContext context, LayerModel layer)
     {
         context.CancellationToken.ThrowIfCancellationRequested();
+
+        // An invalid layer whose overrides are all hand-written already compiles: a part would be empty.
+        if (layer.Spec is null && layer.Overrides == GeneratedOverrides.None)
+        {
+            return;
+        }
+
         context.AddSource(layer.HintName, SourceText.From(LayerSourceEmitter.Emit(layer), Encoding.UTF8));
     }
 }

@@ -3,12 +3,12 @@ namespace MambaGen.Generators;
 /// <summary>Names of the generator's pipeline steps, so tests can check each step's run reasons.</summary>
 internal static class TrackingNames
 {
-    /// <summary>The transform of every <c>[MambaLayer]</c> class into a <see cref="Model.LayerModel"/> (null when invalid).</summary>
+    /// <summary>The transform of every <c>[MambaLayer]</c> class into a <see cref="Model.LayerModel"/> (null when the generator cannot extend it).</summary>
     public const string InitialExtraction = nameof(InitialExtraction);
 
-    /// <summary>The valid layers only: invalid ones are left to the analyzer.</summary>
+    /// <summary>The layers the generator can extend (partial, deriving from <c>MambaBase</c>); the others are left to the compiler and the analyzer.</summary>
     public const string RemovingNulls = nameof(RemovingNulls);
 
-    /// <summary>The valid layers again, one by one, with hint names unique ignoring case.</summary>
+    /// <summary>The extendable layers again, one by one, with hint names unique ignoring case.</summary>
     public const string AssigningHintNames = nameof(AssigningHintNames);
 }

@@ -65,6 +65,31 @@ public class GeneratedLayerBehaviourTests
         Assert.Equal(new[] { "ConvTensor", "RecurrentStateTensor", "GateStateTensor" }, accessors);
     }
 
+    [Fact]
+    public void Fallback_members_of_an_invalid_layer_throw_an_error_naming_the_layer()
+    {
+        var layer = CreateWithoutConstructor("""
+            using MambaGen;
+
+            namespace MyModels;
+
+            [MambaLayer("mamba3")]
+            public partial class Broken : MambaBase
+            {
+                public Broken(string name, EngineConfig config) : base(name, config) { }
+
+                [StateTensor] public long[] ConvState => new long[] { 3, 8 };
+            }
+            """, "MyModels.Broken");
+
+        foreach (var call in new Action[] { () => _ = layer.MambaType, () => layer.GetStateShape(), () => layer.GetStateDtype(), () => layer.GetAttnBackend() })
+        {
+            var error = Assert.Throws<InvalidOperationException>(call);
+            Assert.Contains("layer 'MyModels.Broken'", error.Message);
+            Assert.Contains("MG diagnostics", error.Message);
+        }
+    }
+
     private static MambaBase CreateWithoutConstructor(string source, string typeName)
     {
         var compilation = TestCompilation.Create(source);

@@ -112,6 +112,23 @@ public class IncrementalGenerationTests
     }
 
     [Fact]
+    public void Fixing_an_invalid_mamba_type_replaces_the_fallback_part_with_the_full_one()
+    {
+        var broken = LayerSource.Replace("[MambaLayer(\"mamba2\")]", "[MambaLayer(\"mamba3\")]");
+        var (driver, compilation, firstText) = FirstRun(broken);
+        Assert.Contains("throw new global::System.InvalidOperationException(", firstText);
+
+        var second = Rerun(driver, ReplaceSource(compilation, LayerSource));
+
+        AssertReasons(second, TrackingNames.InitialExtraction, IncrementalStepRunReason.Modified);
+        AssertOutputReasons(second, IncrementalStepRunReason.Modified);
+        string secondText = GeneratedText(second, "MyModels.Mixer.g.cs");
+        Assert.DoesNotContain("InvalidOperationException", secondText);
+        Assert.Contains("public override string MambaType => \"mamba2\";", secondText);
+        Assert.Contains("this.StateAt(1)", secondText);
+    }
+
+    [Fact]
     public void Changing_a_state_in_the_other_partial_file_regenerates_the_layer()
     {
         const string statesPart = """

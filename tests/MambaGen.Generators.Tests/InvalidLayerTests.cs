@@ -1,10 +1,14 @@
+using System;
 using System.Collections.Generic;
+using System.Linq;
 using MambaGen.Generators.Tests.Infrastructure;
+using Microsoft.CodeAnalysis;
 
 namespace MambaGen.Generators.Tests;
 
 /// <summary>
-/// Input the generator cannot complete: it writes nothing, throws nothing and reports nothing (the analyzer explains).
+/// Input the generator cannot complete. It throws and reports nothing; a layer it cannot extend gets nothing, one it can
+/// extend gets a fallback part of throwing overrides, so the class compiles and the analyzers' errors fail the build.
 /// </summary>
 public class InvalidLayerTests
 {
@@ -12,7 +16,8 @@ public class InvalidLayerTests
             public Layer(EngineConfig config) : base("layer", config) { }
         """;
 
-    public static IEnumerable<object[]> Cases() => new[]
+    // The generator cannot add a part to these: the compiler (CS0260, CS0534) or the analyzer (MG0002, MG0003) explains.
+    public static IEnumerable<object[]> NotExtendableCases() => new[]
     {
         Case("not_partial", $$"""
             [MambaLayer("mamba1")]
@@ -40,7 +45,21 @@ public class InvalidLayerTests
                 [StateTensor] public long[] ConvState => new long[] { 1 };
             }
             """),
-        Case("unknown_mamba_type_without_backend", $$"""
+        Case("file_local_layer", $$"""
+            [MambaLayer("mamba1")]
+            file partial class Layer : MambaBase
+            {
+            {{Ctor}}
+                [StateTensor] public long[] ConvState => new long[] { 1 };
+            }
+            """),
+    };
+
+    // The generator can add a part to these, but their declarations are invalid; each names the error that explains
+    // it, reported by the analyzers or, where the code does not even bind, by the compiler.
+    public static IEnumerable<object?[]> ExtendableCases() => new[]
+    {
+        Case("unknown_mamba_type_without_backend", "MG0004", $$"""
             [MambaLayer("mamba3")]
             public partial class Layer : MambaBase
             {
@@ -48,7 +67,7 @@ public class InvalidLayerTests
                 [StateTensor] public long[] ConvState => new long[] { 1 };
             }
             """),
-        Case("empty_mamba_type", $$"""
+        Case("empty_mamba_type", "MG0004", $$"""
             [MambaLayer("")]
             public partial class Layer : MambaBase
             {
@@ -56,7 +75,7 @@ public class InvalidLayerTests
                 [StateTensor] public long[] ConvState => new long[] { 1 };
             }
             """),
-        Case("null_mamba_type", $$"""
+        Case("null_mamba_type", "MG0004", $$"""
             [MambaLayer(null!)]
             public partial class Layer : MambaBase
             {
@@ -64,7 +83,7 @@ public class InvalidLayerTests
                 [StateTensor] public long[] ConvState => new long[] { 1 };
             }
             """),
-        Case("missing_attribute_argument", $$"""
+        Case("missing_attribute_argument", "CS7036", $$"""
             [MambaLayer]
             public partial class Layer : MambaBase
             {
@@ -72,7 +91,7 @@ public class InvalidLayerTests
                 [StateTensor] public long[] ConvState => new long[] { 1 };
             }
             """),
-        Case("array_mamba_type", $$"""
+        Case("array_mamba_type", "CS1503", $$"""
             [MambaLayer(new[] { "mamba1" })]
             public partial class Layer : MambaBase
             {
@@ -80,7 +99,7 @@ public class InvalidLayerTests
                 [StateTensor] public long[] ConvState => new long[] { 1 };
             }
             """),
-        Case("array_order", $$"""
+        Case("array_order", "CS0029", $$"""
             [MambaLayer("mamba1")]
             public partial class Layer : MambaBase
             {
@@ -88,7 +107,7 @@ public class InvalidLayerTests
                 [StateTensor(Order = new[] { 0 })] public long[] ConvState => new long[] { 1 };
             }
             """),
-        Case("no_state_tensor", $$"""
+        Case("no_state_tensor", "MG0007", $$"""
             [MambaLayer("mamba1")]
             public partial class Layer : MambaBase
             {
@@ -96,7 +115,7 @@ public class InvalidLayerTests
                 public long[] ConvState => new long[] { 1 };
             }
             """),
-        Case("static_state_member", $$"""
+        Case("static_state_member", "MG0005", $$"""
             [MambaLayer("mamba1")]
             public partial class Layer : MambaBase
             {
@@ -104,7 +123,7 @@ public class InvalidLayerTests
                 [StateTensor] public static long[] ConvState => new long[] { 1 };
             }
             """),
-        Case("unsupported_member_type", $$"""
+        Case("unsupported_member_type", "MG0006", $$"""
             [MambaLayer("mamba1")]
             public partial class Layer : MambaBase
             {
@@ -112,7 +131,7 @@ public class InvalidLayerTests
                 [StateTensor] public System.Collections.Generic.List<long> ConvState => new() { 1 };
             }
             """),
-        Case("tuple_with_non_integer_element", $$"""
+        Case("tuple_with_non_integer_element", "MG0006", $$"""
             [MambaLayer("mamba1")]
             public partial class Layer : MambaBase
             {
@@ -120,7 +139,7 @@ public class InvalidLayerTests
                 [StateTensor] public (int, double) ConvState => (1, 2.0);
             }
             """),
-        Case("two_dimensional_array", $$"""
+        Case("two_dimensional_array", "MG0006", $$"""
             [MambaLayer("mamba1")]
             public partial class Layer : MambaBase
             {
@@ -128,7 +147,7 @@ public class InvalidLayerTests
                 [StateTensor] public long[,] ConvState => new long[1, 1];
             }
             """),
-        Case("method_with_parameters", $$"""
+        Case("method_with_parameters", "MG0006", $$"""
             [MambaLayer("mamba1")]
             public partial class Layer : MambaBase
             {
@@ -136,7 +155,7 @@ public class InvalidLayerTests
                 [StateTensor] public long[] ConvState(int width) => new long[] { width };
             }
             """),
-        Case("duplicate_order", $$"""
+        Case("duplicate_order", "MG0008", $$"""
             [MambaLayer("mamba1")]
             public partial class Layer : MambaBase
             {
@@ -145,7 +164,7 @@ public class InvalidLayerTests
                 [StateTensor(Order = 0)] public long[] SsmState => new long[] { 1 };
             }
             """),
-        Case("two_states_with_the_same_accessor_name", $$"""
+        Case("two_states_with_the_same_accessor_name", "MG0014", $$"""
             [MambaLayer("mamba1")]
             public partial class Layer : MambaBase
             {
@@ -154,7 +173,7 @@ public class InvalidLayerTests
                 [StateTensor] public long[] ConvStateShape() => new long[] { 1 };
             }
             """),
-        Case("custom_backend_not_a_backend", $$"""
+        Case("custom_backend_not_a_backend", "MG0011", $$"""
             public sealed class NotABackend { }
 
             [MambaLayer("custom", Backend = typeof(NotABackend))]
@@ -164,7 +183,7 @@ public class InvalidLayerTests
                 [StateTensor] public long[] ConvState => new long[] { 1 };
             }
             """),
-        Case("custom_backend_abstract", $$"""
+        Case("custom_backend_abstract", "MG0012", $$"""
             public abstract class AbstractBackend : MambaGen.Backends.MambaAttentionBackend { }
 
             [MambaLayer("custom", Backend = typeof(AbstractBackend))]
@@ -174,7 +193,7 @@ public class InvalidLayerTests
                 [StateTensor] public long[] ConvState => new long[] { 1 };
             }
             """),
-        Case("custom_backend_without_public_parameterless_constructor", $$"""
+        Case("custom_backend_without_public_parameterless_constructor", "MG0012", $$"""
             public sealed class NamedBackend : MambaGen.Backends.MambaAttentionBackend
             {
                 public NamedBackend(string name) => Name = name;
@@ -188,15 +207,7 @@ public class InvalidLayerTests
                 [StateTensor] public long[] ConvState => new long[] { 1 };
             }
             """),
-        Case("file_local_layer", $$"""
-            [MambaLayer("mamba1")]
-            file partial class Layer : MambaBase
-            {
-            {{Ctor}}
-                [StateTensor] public long[] ConvState => new long[] { 1 };
-            }
-            """),
-        Case("unresolved_member_type", $$"""
+        Case("unresolved_member_type", "CS0246", $$"""
             [MambaLayer("mamba1")]
             public partial class Layer : MambaBase
             {
@@ -204,7 +215,7 @@ public class InvalidLayerTests
                 [StateTensor] public UnknownShape ConvState => default!;
             }
             """),
-        Case("dtype_out_of_range", $$"""
+        Case("dtype_out_of_range", null, $$"""
             [MambaLayer("mamba1")]
             public partial class Layer : MambaBase
             {
@@ -212,7 +223,7 @@ public class InvalidLayerTests
                 [StateTensor(Dtype = (StateDtype)42)] public long[] ConvState => new long[] { 1 };
             }
             """),
-        Case("order_not_a_constant", $$"""
+        Case("order_not_a_constant", "CS0103", $$"""
             [MambaLayer("mamba1")]
             public partial class Layer : MambaBase
             {
@@ -223,11 +234,131 @@ public class InvalidLayerTests
     };
 
     [Theory]
-    [MemberData(nameof(Cases))]
-    public void Invalid_layer_produces_no_output_and_no_exception(string name, string body)
+    [MemberData(nameof(NotExtendableCases))]
+    public void Layer_the_generator_cannot_extend_gets_no_output_and_no_exception(string name, string body)
     {
         Assert.NotEmpty(name);
-        GeneratorHarness.AssertNothingGenerated("using MambaGen;\n\nnamespace MyModels;\n\n" + body);
+        GeneratorHarness.AssertNothingGenerated(Source(body));
+    }
+
+    [Theory]
+    [MemberData(nameof(ExtendableCases))]
+    public void Invalid_layer_the_generator_can_extend_gets_a_fallback_part_that_compiles(string name, string? expectedError, string body)
+    {
+        Assert.NotEmpty(name);
+        Assert.True(expectedError is null || expectedError.Length > 0);
+        GeneratorHarness.RunFallback(Source(body));
+    }
+
+    [Theory]
+    [MemberData(nameof(ExtendableCases))]
+    public void Fallback_part_leaves_the_error_that_explains_the_invalid_layer_to_fail_the_build(string name, string? expectedError, string body)
+    {
+        Assert.NotEmpty(name);
+        var output = GeneratorHarness.RunFallback(Source(body));
+
+        // A command-line build runs the analyzers only on a compilation without errors; code that does not bind
+        // fails on the compiler's own error. No MG rule checks Dtype's range yet (expectedError null): that layer
+        // builds and its fallback throws when called.
+        var diagnostics = expectedError is not null && expectedError.StartsWith("MG", StringComparison.Ordinal)
+            ? MambaAnalyzers.Diagnostics(output)
+            : output.GetDiagnostics();
+        var errors = diagnostics.Where(d => d.Severity == DiagnosticSeverity.Error).Select(d => d.Id).ToArray();
+        if (expectedError is null)
+        {
+            Assert.Empty(errors);
+        }
+        else
+        {
+            Assert.Contains(expectedError, errors);
+        }
+
+        Assert.DoesNotContain("CS0534", errors);
+    }
+
+    [Fact]
+    public void Unknown_mamba_type_gets_all_four_overrides_throwing_an_error_that_names_the_layer()
+    {
+        var run = GeneratorHarness.RunValid("""
+            using MambaGen;
+
+            namespace MyModels;
+
+            [MambaLayer("mamba3")]
+            public partial class Broken : MambaBase
+            {
+                public Broken(string name, EngineConfig config) : base(name, config) { }
+
+                [StateTensor] public long[] ConvState => new long[] { 3, 8 };
+
+                [StateTensor] public long[] SsmState => new long[] { 2, 4, 8 };
+            }
+            """);
+
+        SnapshotVerifier.Verify(run);
+    }
+
+    [Fact]
+    public void Layer_without_states_keeps_its_hand_written_backend_and_gets_the_other_overrides_throwing()
+    {
+        var run = GeneratorHarness.RunValid("""
+            using MambaGen;
+            using MambaGen.Backends;
+
+            namespace MyModels;
+
+            [MambaLayer("short_conv")]
+            public partial class Stateless : MambaBase
+            {
+                public Stateless(EngineConfig config) : base("stateless", config) { }
+
+                public override MambaAttentionBackend GetAttnBackend() => MambaAttentionBackends.Get<ShortConvAttentionBackend>();
+            }
+            """);
+
+        SnapshotVerifier.Verify(run);
+    }
+
+    [Fact]
+    public void Nested_generic_layer_with_duplicate_orders_gets_a_fallback_in_its_containing_types()
+    {
+        var run = GeneratorHarness.RunValid("""
+            using MambaGen;
+
+            namespace MyModels;
+
+            public static partial class Hybrid<TOptions>
+            {
+                [MambaLayer("mamba2")]
+                public partial class Mixer : MambaBase
+                {
+                    public Mixer(EngineConfig config) : base("mixer", config) { }
+
+                    [StateTensor(Order = 1)] public long[] ConvState => new long[] { 3, 8 };
+
+                    [StateTensor(Order = 1)] public long[] SsmState => new long[] { 2, 4, 8 };
+                }
+            }
+            """);
+
+        SnapshotVerifier.Verify(run);
+    }
+
+    [Fact]
+    public void Invalid_layer_whose_overrides_are_all_hand_written_gets_no_part()
+    {
+        GeneratorHarness.AssertNothingGenerated(Source("""
+            [MambaLayer("mamba3")]
+            public partial class Layer : MambaBase
+            {
+                public Layer(EngineConfig config) : base("layer", config) { }
+                public override string MambaType => "mamba3";
+                public override System.Collections.Generic.IReadOnlyList<long[]> GetStateShape() => new[] { new long[] { 1 } };
+                public override System.Collections.Generic.IReadOnlyList<TorchSharp.torch.ScalarType> GetStateDtype() => new[] { TorchSharp.torch.ScalarType.Float32 };
+                public override MambaGen.Backends.MambaAttentionBackend GetAttnBackend() => MambaGen.Backends.MambaAttentionBackends.Get<MambaGen.Backends.Mamba1AttentionBackend>();
+                [StateTensor] public long[] ConvState => new long[] { 1 };
+            }
+            """));
     }
 
     [Fact]
@@ -272,9 +403,16 @@ public class InvalidLayerTests
 
         var run = driver.GetRunResult();
         GeneratorHarness.AssertNoException(run);
-        var tree = Assert.Single(run.GeneratedTrees);
-        Assert.EndsWith("MyModels.Fine.g.cs", tree.FilePath);
+        Assert.Equal(2, run.GeneratedTrees.Length);
+        var fine = Assert.Single(run.GeneratedTrees, t => t.FilePath.EndsWith("MyModels.Fine.g.cs", StringComparison.Ordinal));
+        Assert.Contains("this.StateAt(0)", fine.ToString());
+        var broken = Assert.Single(run.GeneratedTrees, t => t.FilePath.EndsWith("MyModels.Broken.g.cs", StringComparison.Ordinal));
+        Assert.DoesNotContain("StateAt(", broken.ToString());
     }
 
+    private static string Source(string body) => "using MambaGen;\n\nnamespace MyModels;\n\n" + body;
+
     private static object[] Case(string name, string body) => new object[] { name, body };
+
+    private static object?[] Case(string name, string? expectedError, string body) => new object?[] { name, expectedError, body };
 }

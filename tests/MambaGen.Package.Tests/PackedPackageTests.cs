@@ -56,22 +56,28 @@ public sealed class PackedPackageTests : IClassFixture<PackedPackageTests.Packed
     }
 
     [Fact]
-    public void User_project_built_against_the_package_gets_analyzer_errors_for_a_layer_that_is_not_partial()
+    public void User_project_built_against_the_package_gets_the_analyzer_error_for_an_unknown_mamba_type()
     {
+        // A top-level statement, so the program's only compiler problem would be the layer: a command-line build
+        // runs analyzers only on a compilation without errors.
         var dir = _feed.NewConsumer("""
             using MambaGen;
 
-            [MambaLayer("mamba2")]
-            public class NotPartial : MambaBase
+            System.Console.WriteLine(typeof(Broken).Name);
+
+            [MambaLayer("mamba3")]
+            public partial class Broken : MambaBase
             {
-                public NotPartial(string name, EngineConfig config) : base(name, config) { }
+                public Broken(string n, EngineConfig c) : base(n, c) { }
                 [StateTensor] public long[] ConvState => new long[] { 3, 8 };
                 [StateTensor] public long[] SsmState => new long[] { 2, 4, 8 };
             }
             """);
         var build = Dotnet(dir, "build", "-c", "Release", "-nologo");
         Assert.NotEqual(0, build.ExitCode);
-        Assert.Contains("MG0002", build.Output);
+        Assert.Contains("error MG0004", build.Output);
+        Assert.Contains("did you mean 'mamba1'", build.Output);
+        Assert.DoesNotContain("CS0534", build.Output);
     }
 
     private static (int ExitCode, string Output) Dotnet(string dir, params string[] args)

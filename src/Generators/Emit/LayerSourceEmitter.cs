@@ -5,7 +5,10 @@ using MambaGen.Generators.Model;
 
 namespace MambaGen.Generators.Emit;
 
-/// <summary>Writes the generated part of one layer: its <c>MambaBase</c> overrides and typed state accessors.</summary>
+/// <summary>
+/// Writes the generated part of one layer: its <c>MambaBase</c> overrides and typed state accessors, or for a layer
+/// whose declaration is invalid, overrides that throw, so the class compiles and the analyzers report the errors.
+/// </summary>
 internal static class LayerSourceEmitter
 {
     private const string TensorType = "global::TorchSharp.torch.Tensor";
@@ -38,7 +41,15 @@ internal static class LayerSourceEmitter
 
         w.WriteLine($"partial {layer.Layer.Keyword} {layer.Layer.NameWithTypeParameters}");
         w.OpenBlock();
-        WriteMembers(w, layer);
+        if (layer.Spec is { } spec)
+        {
+            WriteMembers(w, layer.Overrides, spec);
+        }
+        else
+        {
+            WriteFallbackMembers(w, layer);
+        }
+
         w.CloseBlock();
 
         foreach (var _ in layer.ContainingTypes)
@@ -54,54 +65,44 @@ internal static class LayerSourceEmitter
         return w.ToString();
     }
 
-    private static void WriteMembers(SourceWriter w, LayerModel layer)
+    private static void WriteMembers(SourceWriter w, GeneratedOverrides overrides, LayerSpec spec)
     {
-        bool first = true;
-        void Separate()
+        var separator = new MemberSeparator(w);
+        if ((overrides & GeneratedOverrides.MambaType) != 0)
         {
-            if (!first)
-            {
-                w.WriteLine();
-            }
-
-            first = false;
-        }
-
-        if ((layer.Overrides & GeneratedOverrides.MambaType) != 0)
-        {
-            Separate();
+            separator.Next();
             WriteInheritDoc(w);
-            w.WriteLine($"public override string MambaType => {SymbolDisplay.FormatLiteral(layer.MambaType, quote: true)};");
+            w.WriteLine($"public override string MambaType => {SymbolDisplay.FormatLiteral(spec.MambaType, quote: true)};");
         }
 
-        if ((layer.Overrides & GeneratedOverrides.GetStateShape) != 0)
+        if ((overrides & GeneratedOverrides.GetStateShape) != 0)
         {
-            Separate();
-            WriteGetStateShape(w, layer);
+            separator.Next();
+            WriteGetStateShape(w, spec);
         }
 
-        if ((layer.Overrides & GeneratedOverrides.GetStateDtype) != 0)
+        if ((overrides & GeneratedOverrides.GetStateDtype) != 0)
         {
-            Separate();
-            WriteGetStateDtype(w, layer);
+            separator.Next();
+            WriteGetStateDtype(w, spec);
         }
 
-        if ((layer.Overrides & GeneratedOverrides.GetAttnBackend) != 0)
+        if ((overrides & GeneratedOverrides.GetAttnBackend) != 0)
         {
-            Separate();
+            separator.Next();
             WriteInheritDoc(w);
-            w.WriteLine($"public override {BackendBaseType} GetAttnBackend() => {BackendCache}.Get<{layer.BackendTypeName}>();");
+            w.WriteLine($"public override {BackendBaseType} GetAttnBackend() => {BackendCache}.Get<{spec.BackendTypeName}>();");
         }
 
-        for (int i = 0; i < layer.States.Count; i++)
+        for (int i = 0; i < spec.States.Count; i++)
         {
-            var state = layer.States[i];
+            var state = spec.States[i];
             if (!state.EmitAccessor)
             {
                 continue;
             }
 
-            Separate();
+            separator.Next();
             string index = i.ToString(CultureInfo.InvariantCulture);
             w.WriteLine($"/// <summary>The KV-cache tensor of state {index} (<c>{state.MemberName}</c>): [num_blocks, ...per-block shape]. Throws when no cache is bound.</summary>");
             w.WriteLine(GeneratedCodeAttribute);
@@ -109,16 +110,58 @@ internal static class LayerSourceEmitter
         }
     }
 
-    private static void WriteGetStateShape(SourceWriter w, LayerModel layer)
+    // Without these overrides the class would not compile (CS0534), and a command-line build skips the analyzers of a
+    // compilation with errors: the user would never see the MG error that says what to fix. No state accessors: the
+    // state list is what could not be read.
+    private static void WriteFallbackMembers(SourceWriter w, LayerModel layer)
+    {
+        string exception = "throw new global::System.InvalidOperationException("
+            + SymbolDisplay.FormatLiteral(FallbackMessage(layer.DisplayName), quote: true) + ")";
+        w.WriteLine("// MambaGen could not read this layer's declaration (see its MG diagnostics): these members only let the class compile.");
+        var separator = new MemberSeparator(w);
+        if ((layer.Overrides & GeneratedOverrides.MambaType) != 0)
+        {
+            separator.Next();
+            WriteInheritDoc(w);
+            w.WriteLine($"public override string MambaType => {exception};");
+        }
+
+        if ((layer.Overrides & GeneratedOverrides.GetStateShape) != 0)
+        {
+            separator.Next();
+            WriteInheritDoc(w);
+            w.WriteLine($"public override global::System.Collections.Generic.IReadOnlyList<long[]> GetStateShape() => {exception};");
+        }
+
+        if ((layer.Overrides & GeneratedOverrides.GetStateDtype) != 0)
+        {
+            separator.Next();
+            WriteInheritDoc(w);
+            w.WriteLine($"public override global::System.Collections.Generic.IReadOnlyList<{ScalarType}> GetStateDtype() => {exception};");
+        }
+
+        if ((layer.Overrides & GeneratedOverrides.GetAttnBackend) != 0)
+        {
+            separator.Next();
+            WriteInheritDoc(w);
+            w.WriteLine($"public override {BackendBaseType} GetAttnBackend() => {exception};");
+        }
+    }
+
+    /// <summary>What the fallback members throw: the layer at fault, and where the explanation is.</summary>
+    private static string FallbackMessage(string layerDisplayName) =>
+        $"MambaGen could not generate the state spec of layer '{layerDisplayName}': its declaration has errors reported as MG diagnostics (build output or IDE).";
+
+    private static void WriteGetStateShape(SourceWriter w, LayerSpec spec)
     {
         WriteInheritDoc(w);
         w.WriteLine("public override global::System.Collections.Generic.IReadOnlyList<long[]> GetStateShape()");
         w.OpenBlock();
 
         // Tuples are read once into a local, so a computed member runs once per call.
-        for (int i = 0; i < layer.States.Count; i++)
+        for (int i = 0; i < spec.States.Count; i++)
         {
-            var state = layer.States[i];
+            var state = spec.States[i];
             if (state.ShapeKind == StateShapeKind.Tuple)
             {
                 w.WriteLine($"var {TupleLocal(i)} = {Read(state)};");
@@ -127,25 +170,25 @@ internal static class LayerSourceEmitter
 
         w.WriteLine("return new long[][]");
         w.OpenBlock();
-        for (int i = 0; i < layer.States.Count; i++)
+        for (int i = 0; i < spec.States.Count; i++)
         {
-            w.WriteLine(ShapeExpression(layer.States[i], i) + ",");
+            w.WriteLine(ShapeExpression(spec.States[i], i) + ",");
         }
 
         w.CloseBlock(";");
         w.CloseBlock();
     }
 
-    private static void WriteGetStateDtype(SourceWriter w, LayerModel layer)
+    private static void WriteGetStateDtype(SourceWriter w, LayerSpec spec)
     {
         WriteInheritDoc(w);
         w.WriteLine($"public override global::System.Collections.Generic.IReadOnlyList<{ScalarType}> GetStateDtype()");
         w.OpenBlock();
         w.WriteLine($"return new {ScalarType}[]");
         w.OpenBlock();
-        for (int i = 0; i < layer.States.Count; i++)
+        for (int i = 0; i < spec.States.Count; i++)
         {
-            w.WriteLine(DtypeExpression(layer.States[i].Dtype, i) + ",");
+            w.WriteLine(DtypeExpression(spec.States[i].Dtype, i) + ",");
         }
 
         w.CloseBlock(";");
@@ -193,5 +236,24 @@ internal static class LayerSourceEmitter
     {
         w.WriteLine("/// <inheritdoc/>");
         w.WriteLine(GeneratedCodeAttribute);
+    }
+
+    /// <summary>Puts one blank line between members, none before the first.</summary>
+    private sealed class MemberSeparator
+    {
+        private readonly SourceWriter _writer;
+        private bool _first = true;
+
+        public MemberSeparator(SourceWriter writer) => _writer = writer;
+
+        public void Next()
+        {
+            if (!_first)
+            {
+                _writer.WriteLine();
+            }
+
+            _first = false;
+        }
     }
 }

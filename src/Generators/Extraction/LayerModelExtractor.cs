@@ -10,7 +10,8 @@ namespace MambaGen.Generators.Extraction;
 
 /// <summary>
 /// The pipeline's transform: turns a <c>[MambaLayer]</c> class into a <see cref="LayerModel"/>, or null when the
-/// class is not something the generator can complete; the analyzer reports why, the generator stays silent.
+/// generator cannot add a part to the class (not partial, not a <c>MambaBase</c>, file-local). A class it can extend
+/// but whose declaration is invalid gets a model without a spec; the analyzer reports why, the generator stays silent.
 /// </summary>
 internal static class LayerModelExtractor
 {
@@ -19,6 +20,7 @@ internal static class LayerModelExtractor
 
     public static LayerModel? Extract(GeneratorAttributeSyntaxContext context, CancellationToken cancellationToken)
     {
+        // Only a type the generator can add a part to gets one; for the others the compiler or the analyzer explains.
         if (context.TargetSymbol is not INamedTypeSymbol { TypeKind: TypeKind.Class, IsFileLocal: false } layer
             || context.Attributes.Length != 1
             || CountLayerAttributes(layer) != 1
@@ -28,8 +30,19 @@ internal static class LayerModelExtractor
             return null;
         }
 
-        var attribute = context.Attributes[0];
+        return new LayerModel(
+            SymbolNames.MetadataName(layer) + HintNameSuffix,
+            SymbolNames.NamespaceDeclaration(layer.ContainingNamespace),
+            ContainingTypes(layer),
+            new TypeDeclarationModel("class", SymbolNames.DeclarationName(layer)),
+            layer.ToDisplayString(),
+            HandWrittenMembers.OverridesToGenerate(layer),
+            ReadSpec(context.Attributes[0], layer, context.SemanticModel.Compilation, cancellationToken));
+    }
 
+    // Null when the declaration is invalid (the analyzer reports why): the layer then gets the fallback part.
+    private static LayerSpec? ReadSpec(AttributeData attribute, INamedTypeSymbol layer, Compilation compilation, CancellationToken cancellationToken)
+    {
         // Kind first: TypedConstant.Value throws for arrays, which broken code can produce.
         if (attribute.ConstructorArguments.Length != 1
             || attribute.ConstructorArguments[0].Kind != TypedConstantKind.Primitive
@@ -38,27 +51,14 @@ internal static class LayerModelExtractor
             return null;
         }
 
-        string? backend = ResolveBackend(attribute, mambaType, layer, context.SemanticModel.Compilation);
+        string? backend = ResolveBackend(attribute, mambaType, layer, compilation);
         if (backend is null)
         {
             return null;
         }
 
         var states = ReadStates(layer, cancellationToken);
-        if (states is null)
-        {
-            return null;
-        }
-
-        return new LayerModel(
-            SymbolNames.MetadataName(layer) + HintNameSuffix,
-            SymbolNames.NamespaceDeclaration(layer.ContainingNamespace),
-            ContainingTypes(layer),
-            new TypeDeclarationModel("class", SymbolNames.DeclarationName(layer)),
-            mambaType,
-            backend,
-            states.Value,
-            HandWrittenMembers.OverridesToGenerate(layer));
+        return states is null ? null : new LayerSpec(mambaType, backend, states.Value);
     }
 
     private static int CountLayerAttributes(INamedTypeSymbol layer)

@@ -10,16 +10,15 @@ namespace MambaGen.Generators.Model;
 /// <param name="Namespace">The layer's namespace, or null in the global namespace.</param>
 /// <param name="ContainingTypes">Types the layer is nested in, outermost first.</param>
 /// <param name="Layer">The layer class itself.</param>
-/// <param name="MambaType">The name returned by <c>MambaType</c>.</param>
-/// <param name="BackendTypeName"><c>global::</c>-qualified backend type returned by <c>GetAttnBackend()</c>.</param>
-/// <param name="States">The <c>[StateTensor]</c> states in <c>GetStateShape()</c> order.</param>
+/// <param name="DisplayName">The layer's full C# name (<c>MyModels.Outer.Mixer&lt;T&gt;</c>), for the fallback's message.</param>
 /// <param name="Overrides">The overrides to write: those the user wrote by hand are left out.</param>
+/// <param name="Spec">The layer's state spec, or null when its declaration is invalid: then only throwing
+/// overrides are written, so the class compiles and the analyzers can report what is wrong.</param>
 internal sealed record LayerModel(
     string HintName,
     string? Namespace,
     EquatableArray<TypeDeclarationModel> ContainingTypes,
     TypeDeclarationModel Layer,
-    string MambaType,
-    string BackendTypeName,
-    EquatableArray<StateTensorModel> States,
-    GeneratedOverrides Overrides);
+    string DisplayName,
+    GeneratedOverrides Overrides,
+    LayerSpec? Spec);

@@ -40,8 +40,8 @@ internal static class GeneratorHarness
         return run;
     }
 
-    // A valid layer beside the invalid one: its output proves the run itself worked, so "nothing for the invalid
-    // layer" is not an artefact of a broken setup.
+    // A valid layer beside the invalid one: its output proves the run itself worked, so what is (not) written for the
+    // invalid layer is not an artefact of a broken setup.
     private const string CompanionLayer = """
         namespace Companion
         {
@@ -56,7 +56,7 @@ internal static class GeneratorHarness
         }
         """;
 
-    /// <summary>Runs the generator on a layer it must skip: it writes nothing for it, throws nothing and reports nothing.</summary>
+    /// <summary>Runs the generator on a layer it cannot extend: it writes nothing for it, throws nothing and reports nothing.</summary>
     public static void AssertNothingGenerated(string source)
     {
         var driver = CreateDriver().RunGenerators(TestCompilation.Create(source, CompanionLayer));
@@ -65,6 +65,36 @@ internal static class GeneratorHarness
         Assert.Empty(run.Diagnostics);
         var tree = Assert.Single(run.GeneratedTrees);
         Assert.EndsWith("Companion.CompanionLayer.g.cs", tree.FilePath);
+    }
+
+    /// <summary>
+    /// Runs the generator on an invalid layer it can extend, named <c>MyModels.Layer</c>: it writes a fallback part for
+    /// it (throwing overrides, no state accessors), throws and reports nothing, and the part adds no diagnostic to the
+    /// compilation but removes the CS0534 the missing overrides caused. Returns the compilation with the part.
+    /// </summary>
+    public static Compilation RunFallback(string source)
+    {
+        var compilation = TestCompilation.Create(source, CompanionLayer);
+        var driver = CreateDriver().RunGeneratorsAndUpdateCompilation(compilation, out var output, out var generatorDiagnostics);
+        var run = driver.GetRunResult();
+        AssertNoException(run);
+        Assert.Empty(generatorDiagnostics);
+        Assert.Empty(run.Diagnostics);
+
+        var names = run.GeneratedTrees.Select(t => System.IO.Path.GetFileName(t.FilePath)).OrderBy(n => n, StringComparer.Ordinal);
+        Assert.Equal(new[] { "Companion.CompanionLayer.g.cs", "MyModels.Layer.g.cs" }, names);
+        string fallback = run.GeneratedTrees.Single(t => t.FilePath.EndsWith("MyModels.Layer.g.cs", StringComparison.Ordinal)).ToString();
+        Assert.Contains("throw new global::System.InvalidOperationException(", fallback);
+        Assert.Contains("'MyModels.Layer'", fallback);
+        Assert.DoesNotContain("StateAt(", fallback);
+
+        // The part only removes CS0534: every other diagnostic of the input stays, none is added.
+        var expected = TestCompilation.WarningsAndErrors(compilation).Where(d => d.Id != "CS0534").Select(d => d.ToString()).OrderBy(d => d, StringComparer.Ordinal);
+        var actual = TestCompilation.WarningsAndErrors(output).Select(d => d.ToString()).OrderBy(d => d, StringComparer.Ordinal);
+        Assert.Equal(expected, actual);
+
+        CacheAssertions.SecondRunIsFullyCached(driver, compilation);
+        return output;
     }
 
     public static void AssertNoException(GeneratorDriverRunResult run)
