@@ -63,11 +63,13 @@ internal sealed class MambaLayerDeclaration
             }
         }
 
-        string? mambaType = null;
-        if (attribute.ConstructorArguments.Length == 1 && attribute.ConstructorArguments[0].Value is string name)
+        // An argument that does not bind to one string constant is the compiler's error to report, not a mamba type.
+        if (attribute.ConstructorArguments.Length != 1 || attribute.ConstructorArguments[0].Kind != TypedConstantKind.Primitive)
         {
-            mambaType = name;
+            return null;
         }
+
+        string? mambaType = attribute.ConstructorArguments[0].Value as string;
 
         ITypeSymbol? backend = null;
         foreach (var named in attribute.NamedArguments)

@@ -40,6 +40,30 @@ public sealed class UnknownMambaTypeTests
     }
 
     [Fact]
+    public async Task Array_argument_leaves_the_rule_silent_instead_of_crashing_the_analyzer()
+    {
+        // The compiler reports the bad argument (CS1503); the analyzer must not throw on the array constant.
+        var test = new MambaAnalyzerTest<UnknownMambaTypeAnalyzer>(
+            """
+            using MambaGen;
+
+            namespace Sample;
+
+            [MambaLayer(new[] { "mamba1" })]
+            public partial class MyLayer : MambaBase
+            {
+                public MyLayer(EngineConfig config) : base("layer", config) { }
+
+                [StateTensor]
+                public long[] ConvStateShape => new long[] { 4, 3 };
+            }
+            """,
+            GeneratedLayerPart.For("MyLayer", "mamba1", "ConvStateTensor"));
+        test.CompilerDiagnostics = CompilerDiagnostics.None;
+        await test.RunAsync();
+    }
+
+    [Fact]
     public async Task Known_mamba_type_is_not_reported()
     {
         await new MambaAnalyzerTest<UnknownMambaTypeAnalyzer>(
