@@ -5,7 +5,7 @@ using System.Linq;
 
 namespace MambaGen.Cli.Tests;
 
-/// <summary>The shared reference checkpoints (shared/fixtures beside the repository clone) and scratch copies of them.</summary>
+/// <summary>The reference checkpoints in tests/fixtures (copies of shared/fixtures, dev-mamba2 with remade references) and scratch copies of them.</summary>
 internal static class CliFixtures
 {
     private static readonly Lazy<string> Root = new(FindRoot);
@@ -22,18 +22,13 @@ internal static class CliFixtures
         return dir ?? throw new DirectoryNotFoundException($"No folder holding MambaGen.sln above {AppContext.BaseDirectory}.");
     }
 
-    /// <summary>Walks up to the folder holding MambaGen.sln, then looks for shared/fixtures in it and its ancestors.</summary>
+    /// <summary>The repository's copy of the reference checkpoints (tests/fixtures), so a clone needs nothing beside it.</summary>
     private static string FindRoot()
     {
-        var dir = RepoRoot();
-        var tried = new List<string>();
-        for (var candidate = dir; candidate is not null; candidate = candidate.Parent)
-        {
-            string fixtures = Path.Combine(candidate.FullName, "shared", "fixtures");
-            tried.Add(fixtures);
-            if (Directory.Exists(Path.Combine(fixtures, "dev-mamba1"))) return fixtures;
-        }
-        throw new DirectoryNotFoundException("shared/fixtures not found; tried " + string.Join(", ", tried));
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "MambaGen.sln"))) dir = dir.Parent;
+        if (dir is null) throw new DirectoryNotFoundException($"No folder holding MambaGen.sln above {AppContext.BaseDirectory}.");
+        return Path.Combine(dir.FullName, "tests", "fixtures");
     }
 }
 
