@@ -1,4 +1,3 @@
-using System;
 using System.Collections.Immutable;
 
 namespace MambaGen.Analyzers.Inspection;
@@ -16,15 +15,4 @@ internal static class GeneratedMemberNames
 
     /// <summary>The overrides in the order the generator writes them, which is the order diagnostics list them in.</summary>
     public static readonly ImmutableArray<string> InWrittenOrder = ImmutableArray.Create(MambaType, GetStateShape, GetStateDtype, GetAttnBackend);
-
-    private const string ShapeSuffix = "Shape";
-    private const string AccessorSuffix = "Tensor";
-
-    /// <summary>The accessor of state <paramref name="memberName"/>: the name without a trailing "Shape", plus "Tensor"
-    /// (ConvStateShape gives ConvStateTensor).</summary>
-    public static string AccessorFor(string memberName)
-    {
-        var stem = memberName.EndsWith(ShapeSuffix, StringComparison.Ordinal) ? memberName.Substring(0, memberName.Length - ShapeSuffix.Length) : memberName;
-        return stem + AccessorSuffix;
-    }
 }

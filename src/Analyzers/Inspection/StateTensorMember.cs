@@ -25,7 +25,7 @@ internal sealed class StateTensorMember
     public Location OrderLocation { get; }
 
     /// <summary>The name of the accessor the generator writes for this state.</summary>
-    public string AccessorName => GeneratedMemberNames.AccessorFor(Member.Name);
+    public string AccessorName => AccessorNames.For(Member.Name);
 
     /// <summary>The layer's own [StateTensor] members, in declaration order (inherited ones are not the layer's states).</summary>
     public static ImmutableArray<StateTensorMember> Collect(INamedTypeSymbol layer, MambaSymbols symbols, CancellationToken cancellationToken)

@@ -1,9 +1,10 @@
 using System;
 using System.Globalization;
 
-namespace MambaGen.Generators.Extraction;
+namespace MambaGen;
 
 /// <summary>
+/// Shared by the generator (which writes the accessors) and the analyzers (which check their names).
 /// The naming rule of the typed KV-cache accessors: drop a trailing <c>Shape</c>, add <c>Tensor</c>, and make a field
 /// name public-looking (leading underscores dropped, first letter upper case): <c>ConvState</c>,
 /// <c>ConvStateShape</c> → <c>ConvStateTensor</c>; <c>_convShape</c> → <c>ConvTensor</c>.
