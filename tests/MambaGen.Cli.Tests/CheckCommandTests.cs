@@ -3,6 +3,7 @@ using System.Globalization;
 using System.IO;
 using System.Linq;
 using System.Text.RegularExpressions;
+using MambaGen.Tests.Checkpoints;
 
 namespace MambaGen.Cli.Tests;
 
