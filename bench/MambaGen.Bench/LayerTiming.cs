@@ -46,6 +46,40 @@ internal static class LayerTiming
         }
     }
 
+    /// <summary>
+    /// Runs a fixed number of steps and nothing else, for a kernel counter: the difference between two runs with
+    /// different counts is what one step launches (set-up kernels cancel out).
+    /// </summary>
+    public static void RunSteps(Device device, ScalarType dtype, int prefillSteps, int decodeSteps, int batch)
+    {
+        var config = new EngineConfig(new ModelConfig("mamba2", dtype, 4096));
+        var options = new Mamba2MixerOptions { HiddenSize = 768, NumHeads = 24, HeadDim = 64, NGroups = 1, StateSize = 128, ConvKernel = 4, ChunkSize = 256 };
+        torch.manual_seed(0);
+        using var layer = new Mamba2Mixer("mixer", config, options);
+        layer.to(device);
+        using var noGrad = torch.no_grad();
+        using var cache = MambaStateCache.Allocate(new MambaBase[] { layer }, batch, device);
+        var prefill = new CommonAttentionMetadata(Enumerable.Range(0, batch).Select(i => new ScheduledRequest(0, 2048 / batch, i)).ToArray());
+        var decode = new CommonAttentionMetadata(Enumerable.Range(0, batch).Select(i => new ScheduledRequest(100, 1, i)).ToArray());
+        var xp = torch.randn(2048 / batch * batch, 768, dtype: dtype, device: device);
+        var xd = torch.randn(batch, 768, dtype: dtype, device: device);
+        using var prefillMetadata = (Mamba2AttentionMetadata)layer.GetAttnBackend().CreateMetadataBuilder(device, 256).Build(prefill);
+        using var decodeMetadata = (Mamba2AttentionMetadata)layer.GetAttnBackend().CreateMetadataBuilder(device, 256).Build(decode);
+        for (int i = 0; i < prefillSteps; i++)
+        {
+            using var scope = torch.NewDisposeScope();
+            layer.Forward(xp, prefillMetadata);
+        }
+
+        for (int i = 0; i < decodeSteps; i++)
+        {
+            using var scope = torch.NewDisposeScope();
+            layer.Forward(xd, decodeMetadata);
+        }
+
+        Sync(device);
+    }
+
     /// <summary>Mean wall time of one call, device synchronised around the timed loop only.</summary>
     private static double Time(Device device, int warmup, int iterations, Func<Tensor> call)
     {

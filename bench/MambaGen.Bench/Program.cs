@@ -4,10 +4,10 @@ using MambaGen.Bench;
 using TorchSharp;
 using static TorchSharp.torch;
 
-// Usage: MambaGen.Bench verify|time [--device cpu|cuda] [--dtype bfloat16|float32] [reference folders...]
-if (args.Length == 0 || args[0] is not ("verify" or "time"))
+// Usage: MambaGen.Bench verify|time|steps [--device cpu|cuda] [--dtype bfloat16|float32] [--prefill N --decode N --batch B] [reference folders...]
+if (args.Length == 0 || args[0] is not ("verify" or "time" or "steps"))
 {
-    Console.Error.WriteLine("usage: MambaGen.Bench verify|time [--device cpu|cuda] [--dtype bfloat16|float32] [checkpoint folders with expected.safetensors...]");
+    Console.Error.WriteLine("usage: MambaGen.Bench verify|time|steps [--device cpu|cuda] [--dtype bfloat16|float32] [--prefill N --decode N --batch B] [checkpoint folders with expected.safetensors...]");
     return 2;
 }
 
@@ -34,6 +34,12 @@ var folders = args.Skip(1).Where((a, i) => !a.StartsWith("--", StringComparison.
 if (args[0] == "verify")
 {
     return Verify.Run(device, folders, Console.Out) ? 0 : 1;
+}
+
+if (args[0] == "steps")
+{
+    LayerTiming.RunSteps(device, dtype, int.Parse(Option("--prefill") ?? "0"), int.Parse(Option("--decode") ?? "0"), int.Parse(Option("--batch") ?? "1"));
+    return 0;
 }
 
 LayerTiming.Run(device, dtype, Console.Out);
