@@ -46,7 +46,7 @@ public sealed class MambaLayerGenerator : IIncrementalGenerator
         context.CancellationToken.ThrowIfCancellationRequested();
 
         // An invalid layer whose overrides are all hand-written already compiles: a part would be empty.
-        if (layer.Spec is null && layer.Overrides == GeneratedOverrides.None)
+        if (layer.Spec is null && (layer.Overrides & GeneratedOverrides.Abstract) == GeneratedOverrides.None)
         {
             return;
         }

@@ -94,6 +94,19 @@ internal static class LayerSourceEmitter
             w.WriteLine($"public override {BackendBaseType} GetAttnBackend() => {BackendCache}.Get<{spec.BackendTypeName}>();");
         }
 
+        if ((overrides & GeneratedOverrides.GetStateNames) != 0)
+        {
+            separator.Next();
+            WriteInheritDoc(w);
+            var names = new StringBuilder();
+            for (int i = 0; i < spec.States.Count; i++)
+            {
+                names.Append(i == 0 ? " " : ", ").Append(SymbolDisplay.FormatLiteral(spec.States[i].MemberName, quote: true));
+            }
+
+            w.WriteLine($"public override global::System.Collections.Generic.IReadOnlyList<string> GetStateNames() => new string[] {{{names} }};");
+        }
+
         for (int i = 0; i < spec.States.Count; i++)
         {
             var state = spec.States[i];

@@ -33,6 +33,11 @@ internal static class HandWrittenMembers
             overrides &= ~GeneratedOverrides.GetAttnBackend;
         }
 
+        if (IsTaken(layer, "GetStateNames", isMethod: true))
+        {
+            overrides &= ~GeneratedOverrides.GetStateNames;
+        }
+
         return overrides;
     }
 

@@ -11,5 +11,11 @@ internal enum GeneratedOverrides
     GetStateShape = 2,
     GetStateDtype = 4,
     GetAttnBackend = 8,
-    All = MambaType | GetStateShape | GetStateDtype | GetAttnBackend,
+
+    /// <summary>Virtual, not abstract: names the states in MambaBase's error messages.</summary>
+    GetStateNames = 16,
+
+    /// <summary>The members the class needs to compile.</summary>
+    Abstract = MambaType | GetStateShape | GetStateDtype | GetAttnBackend,
+    All = Abstract | GetStateNames,
 }

@@ -52,6 +52,10 @@ public abstract class MambaBase : nn.Module
     /// <summary>The backend that builds this layer's per-step metadata.</summary>
     public abstract MambaAttentionBackend GetAttnBackend();
 
+    /// <summary>A name for each state, same order as <see cref="GetStateShape"/>, for error messages: the generator
+    /// writes the <see cref="StateTensorAttribute"/> members' names; by default "state 0", "state 1"...</summary>
+    public virtual IReadOnlyList<string> GetStateNames() => Enumerable.Range(0, GetStateShape().Count).Select(i => $"state {i}").ToArray();
+
     /// <summary>vLLM's <c>get_kv_cache_spec</c>: the cache spec of this layer under <paramref name="config"/>.</summary>
     public MambaSpec GetKvCacheSpec(EngineConfig config)
     {
@@ -78,6 +82,8 @@ public abstract class MambaBase : nn.Module
         ArgumentNullException.ThrowIfNull(states);
         var shapes = GetStateShape();
         var dtypes = GetStateDtype();
+        var names = GetStateNames();
+        string Label(int i) => i < names.Count && names[i] != $"state {i}" ? $"state {i} ({names[i]})" : $"state {i}";
         if (states.Count != shapes.Count)
         {
             throw new ArgumentException($"Layer '{GetName()}' ({GetType().Name}) keeps {shapes.Count} states but {states.Count} tensors were bound.", nameof(states));
@@ -85,22 +91,22 @@ public abstract class MambaBase : nn.Module
 
         for (int i = 0; i < states.Count; i++)
         {
-            var t = states[i] ?? throw new ArgumentException($"Layer '{GetName()}': state {i} is null.", nameof(states));
+            var t = states[i] ?? throw new ArgumentException($"Layer '{GetName()}': {Label(i)} is null.", nameof(states));
             var perBlock = t.shape.Skip(1).ToArray();
             if (t.dim() != shapes[i].Length + 1 || !perBlock.SequenceEqual(shapes[i]))
             {
                 throw new ArgumentException(
-                    $"Layer '{GetName()}' ({GetType().Name}): state {i} must be [num_blocks, {string.Join(", ", shapes[i])}] but is [{string.Join(", ", t.shape)}].", nameof(states));
+                    $"Layer '{GetName()}' ({GetType().Name}): {Label(i)} must be [num_blocks, {string.Join(", ", shapes[i])}] but is [{string.Join(", ", t.shape)}].", nameof(states));
             }
 
             if (t.dtype != dtypes[i])
             {
-                throw new ArgumentException($"Layer '{GetName()}' ({GetType().Name}): state {i} must be {dtypes[i]} but is {t.dtype}.", nameof(states));
+                throw new ArgumentException($"Layer '{GetName()}' ({GetType().Name}): {Label(i)} must be {dtypes[i]} but is {t.dtype}.", nameof(states));
             }
 
             if (t.shape[0] != states[0].shape[0] || t.device.ToString() != states[0].device.ToString())
             {
-                throw new ArgumentException($"Layer '{GetName()}' ({GetType().Name}): all states need the same number of blocks on one device; state {i} has {t.shape[0]} blocks on {t.device}, state 0 {states[0].shape[0]} on {states[0].device}.", nameof(states));
+                throw new ArgumentException($"Layer '{GetName()}' ({GetType().Name}): all states need the same number of blocks on one device; {Label(i)} has {t.shape[0]} blocks on {t.device}, state 0 {states[0].shape[0]} on {states[0].device}.", nameof(states));
             }
         }
 

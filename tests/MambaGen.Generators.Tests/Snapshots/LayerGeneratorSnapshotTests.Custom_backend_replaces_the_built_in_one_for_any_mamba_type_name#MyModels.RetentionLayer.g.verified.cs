@@ -35,6 +35,10 @@ namespace MyModels
         [global::System.CodeDom.Compiler.GeneratedCode("MambaGen.Generators", "FIXED_VERSION")]
         public override global::MambaGen.Backends.MambaAttentionBackend GetAttnBackend() => global::MambaGen.Backends.MambaAttentionBackends.Get<global::MyModels.RetentionBackend>();
 
+        /// <inheritdoc/>
+        [global::System.CodeDom.Compiler.GeneratedCode("MambaGen.Generators", "FIXED_VERSION")]
+        public override global::System.Collections.Generic.IReadOnlyList<string> GetStateNames() => new string[] { "KvState" };
+
         /// <summary>The KV-cache tensor of state 0 (<c>KvState</c>): [num_blocks, ...per-block shape]. Throws when no cache is bound.</summary>
         [global::System.CodeDom.Compiler.GeneratedCode("MambaGen.Generators", "FIXED_VERSION")]
         public global::TorchSharp.torch.Tensor KvStateTensor => this.StateAt(0);

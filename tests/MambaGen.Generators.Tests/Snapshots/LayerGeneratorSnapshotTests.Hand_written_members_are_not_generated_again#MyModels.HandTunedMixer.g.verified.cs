@@ -29,6 +29,10 @@ namespace MyModels
             };
         }
 
+        /// <inheritdoc/>
+        [global::System.CodeDom.Compiler.GeneratedCode("MambaGen.Generators", "FIXED_VERSION")]
+        public override global::System.Collections.Generic.IReadOnlyList<string> GetStateNames() => new string[] { "ConvState", "SsmState" };
+
         /// <summary>The KV-cache tensor of state 1 (<c>SsmState</c>): [num_blocks, ...per-block shape]. Throws when no cache is bound.</summary>
         [global::System.CodeDom.Compiler.GeneratedCode("MambaGen.Generators", "FIXED_VERSION")]
         public global::TorchSharp.torch.Tensor SsmStateTensor => this.StateAt(1);

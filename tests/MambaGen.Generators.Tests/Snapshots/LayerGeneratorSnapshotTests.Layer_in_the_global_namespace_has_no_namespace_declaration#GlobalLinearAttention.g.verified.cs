@@ -33,6 +33,10 @@ partial class GlobalLinearAttention
     [global::System.CodeDom.Compiler.GeneratedCode("MambaGen.Generators", "FIXED_VERSION")]
     public override global::MambaGen.Backends.MambaAttentionBackend GetAttnBackend() => global::MambaGen.Backends.MambaAttentionBackends.Get<global::MambaGen.Backends.LinearAttentionBackend>();
 
+    /// <inheritdoc/>
+    [global::System.CodeDom.Compiler.GeneratedCode("MambaGen.Generators", "FIXED_VERSION")]
+    public override global::System.Collections.Generic.IReadOnlyList<string> GetStateNames() => new string[] { "KvState" };
+
     /// <summary>The KV-cache tensor of state 0 (<c>KvState</c>): [num_blocks, ...per-block shape]. Throws when no cache is bound.</summary>
     [global::System.CodeDom.Compiler.GeneratedCode("MambaGen.Generators", "FIXED_VERSION")]
     public global::TorchSharp.torch.Tensor KvStateTensor => this.StateAt(0);

@@ -35,6 +35,10 @@ namespace MyModels
         [global::System.CodeDom.Compiler.GeneratedCode("MambaGen.Generators", "FIXED_VERSION")]
         public override global::MambaGen.Backends.MambaAttentionBackend GetAttnBackend() => global::MambaGen.Backends.MambaAttentionBackends.Get<global::MambaGen.Backends.ShortConvAttentionBackend>();
 
+        /// <inheritdoc/>
+        [global::System.CodeDom.Compiler.GeneratedCode("MambaGen.Generators", "FIXED_VERSION")]
+        public override global::System.Collections.Generic.IReadOnlyList<string> GetStateNames() => new string[] { "ConvState" };
+
         /// <summary>The KV-cache tensor of state 0 (<c>ConvState</c>): [num_blocks, ...per-block shape]. Throws when no cache is bound.</summary>
         [global::System.CodeDom.Compiler.GeneratedCode("MambaGen.Generators", "FIXED_VERSION")]
         public global::TorchSharp.torch.Tensor ConvStateTensor => this.StateAt(0);

@@ -116,7 +116,9 @@ public class LayerInputErrorTests
 
         var e = Assert.Throws<ArgumentException>(() => mixer.Layer.BindKvCache(states));
         Assert.Contains(LayerName, e.Message);
-        Assert.Contains($"state {last}", e.Message);
+        // The generated GetStateNames names the [StateTensor] member: SsmState for the mamba mixers, ConvState for short conv.
+        Assert.Contains($"state {last} ({mixer.Layer.GetStateNames()[last]})", e.Message);
+        Assert.Contains(last == 0 ? "(ConvState)" : "(SsmState)", e.Message);
         Assert.Contains($"[num_blocks, {string.Join(", ", shapes[last])}]", e.Message);
         Assert.Contains($"[2, {string.Join(", ", bad)}]", e.Message);
         Assert.False(mixer.Layer.IsKvCacheBound);
@@ -133,7 +135,7 @@ public class LayerInputErrorTests
 
         var e = Assert.Throws<ArgumentException>(() => mixer.Layer.BindKvCache(states));
         Assert.Contains(LayerName, e.Message);
-        Assert.Contains("state 0 must be Float32 but is Float64", e.Message);
+        Assert.Contains("state 0 (ConvState) must be Float32 but is Float64", e.Message);
     }
 
     [Fact]
@@ -158,7 +160,7 @@ public class LayerInputErrorTests
 
         var e = Assert.Throws<ArgumentException>(() => mixer.Layer.BindKvCache(states));
         Assert.Contains(LayerName, e.Message);
-        Assert.Contains("state 1 has 3 blocks", e.Message);
+        Assert.Contains("state 1 (SsmState) has 3 blocks", e.Message);
     }
 
     [Fact]
