@@ -4,6 +4,7 @@ using System.IO;
 using System.Linq;
 using System.Reflection;
 using MambaGen.Analyzers.CodeFixes;
+using MambaGen.Testing;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CodeFixes;
 using Microsoft.CodeAnalysis.Diagnostics;
@@ -24,7 +25,7 @@ public sealed class DiagnosticCatalogTests
         .Select(f => (string)f.GetRawConstantValue()!)
         .ToArray();
 
-    private static readonly string DocsDirectory = Path.Combine(FindRepoRoot(), "docs", "diagnostics");
+    private static readonly string DocsDirectory = RepoPaths.Combine("docs", "diagnostics");
 
     [Fact]
     public void Every_id_has_exactly_one_descriptor()
@@ -64,7 +65,7 @@ public sealed class DiagnosticCatalogTests
     [Fact]
     public void Release_tracking_lists_every_id_with_its_category_and_severity()
     {
-        var unshipped = File.ReadAllText(Path.Combine(FindRepoRoot(), "src", "Analyzers", "AnalyzerReleases.Unshipped.md"));
+        var unshipped = File.ReadAllText(RepoPaths.Combine("src", "Analyzers", "AnalyzerReleases.Unshipped.md"));
         foreach (var descriptor in Descriptors)
         {
             Assert.Contains($"{descriptor.Id} | {descriptor.Category} | {descriptor.DefaultSeverity} |", unshipped);
@@ -101,17 +102,4 @@ public sealed class DiagnosticCatalogTests
     private static IEnumerable<DiagnosticAnalyzer> Analyzers() => typeof(DiagnosticDescriptors).Assembly.GetTypes()
         .Where(t => typeof(DiagnosticAnalyzer).IsAssignableFrom(t) && !t.IsAbstract)
         .Select(t => (DiagnosticAnalyzer)Activator.CreateInstance(t)!);
-
-    private static string FindRepoRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "MambaGen.sln")))
-            {
-                return dir.FullName;
-            }
-        }
-
-        throw new DirectoryNotFoundException($"No MambaGen.sln above {AppContext.BaseDirectory}.");
-    }
 }

@@ -2,34 +2,20 @@ using System;
 using System.Collections.Generic;
 using System.IO;
 using System.Linq;
+using MambaGen.Testing;
 
 namespace MambaGen.Cli.Tests;
 
 /// <summary>The reference checkpoints in tests/fixtures (copies of shared/fixtures, dev-mamba2 with remade references) and scratch copies of them.</summary>
 internal static class CliFixtures
 {
-    private static readonly Lazy<string> Root = new(FindRoot);
+    /// <summary>The repository's copy of the reference checkpoints (tests/fixtures), so a clone needs nothing beside it.</summary>
+    private static string Root => RepoPaths.Combine("tests", "fixtures");
 
-    public static string Mamba1 => Path.Combine(Root.Value, "dev-mamba1");
+    public static string Mamba1 => Path.Combine(Root, "dev-mamba1");
 
     /// <summary>The repository's models/default, which the CLI embeds.</summary>
-    public static string DefaultModelSource => Path.Combine(RepoRoot().FullName, "models", "default");
-
-    private static DirectoryInfo RepoRoot()
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "MambaGen.sln"))) dir = dir.Parent;
-        return dir ?? throw new DirectoryNotFoundException($"No folder holding MambaGen.sln above {AppContext.BaseDirectory}.");
-    }
-
-    /// <summary>The repository's copy of the reference checkpoints (tests/fixtures), so a clone needs nothing beside it.</summary>
-    private static string FindRoot()
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "MambaGen.sln"))) dir = dir.Parent;
-        if (dir is null) throw new DirectoryNotFoundException($"No folder holding MambaGen.sln above {AppContext.BaseDirectory}.");
-        return Path.Combine(dir.FullName, "tests", "fixtures");
-    }
+    public static string DefaultModelSource => RepoPaths.Combine("models", "default");
 }
 
 /// <summary>A temporary folder, deleted on dispose; broken checkpoints and references are written here.</summary>

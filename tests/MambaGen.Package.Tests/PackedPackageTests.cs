@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.IO;
 using System.IO.Compression;
 using System.Linq;
+using MambaGen.Testing;
 
 namespace MambaGen.Package.Tests;
 
@@ -106,7 +107,7 @@ public sealed class PackedPackageTests : IClassFixture<PackedPackageTests.Packed
             Feed = Path.Combine(Root, "feed");
             Directory.CreateDirectory(Feed);
             Version = "0.0.0-test." + DateTime.UtcNow.ToString("yyyyMMddHHmmss") + "." + Environment.ProcessId;
-            var repo = RepoRoot();
+            var repo = RepoPaths.Root;
             var pack = Dotnet(repo, "pack", "src/Runtime/MambaGen.csproj", "-c", "Release", "-o", Feed, "-p:Version=" + Version, "-nologo");
             Assert.True(pack.ExitCode == 0, pack.Output);
             PackagePath = Path.Combine(Feed, $"MambaGen.{Version}.nupkg");
@@ -164,17 +165,6 @@ public sealed class PackedPackageTests : IClassFixture<PackedPackageTests.Packed
             {
                 // A leftover temp folder is harmless.
             }
-        }
-
-        private static string RepoRoot()
-        {
-            var dir = new DirectoryInfo(AppContext.BaseDirectory);
-            while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "MambaGen.sln")))
-            {
-                dir = dir.Parent;
-            }
-
-            return dir?.FullName ?? throw new InvalidOperationException("MambaGen.sln not found above " + AppContext.BaseDirectory);
         }
     }
 }

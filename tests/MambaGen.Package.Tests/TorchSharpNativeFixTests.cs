@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.IO;
 using System.Linq;
 using System.Text;
+using MambaGen.Testing;
 
 namespace MambaGen.Package.Tests;
 
@@ -64,7 +65,7 @@ public sealed class TorchSharpNativeFixTests : IDisposable
         var proj = Path.Combine(_dir, "fix.proj");
         File.WriteAllText(proj, $"""
             <Project>
-              <Import Project="{Path.Combine(RepoRoot(), "src", "Runtime", "build", "TorchSharpNativeFix.targets")}" />
+              <Import Project="{RepoPaths.Combine("src", "Runtime", "build", "TorchSharpNativeFix.targets")}" />
               <Target Name="Fix">
                 <MambaGenMarkVersionNeedsWeak Libraries="{copy}" Versions="$(MambaGenWeakGlibcxxVersions)" LibStdCxx="{Path.Combine(libstdcxxDir, "libstdc++.so.6")}" />
               </Target>
@@ -91,16 +92,5 @@ public sealed class TorchSharpNativeFixTests : IDisposable
         var path = Path.Combine(packages, "torchsharp", "0.107.0", "runtimes", "linux-x64", "native", "libLibTorchSharp.so");
         Assert.True(File.Exists(path), $"TorchSharp 0.107.0's native library not found at {path}; restore the solution first.");
         return path;
-    }
-
-    private static string RepoRoot()
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "MambaGen.sln")))
-        {
-            dir = dir.Parent;
-        }
-
-        return dir?.FullName ?? throw new InvalidOperationException("MambaGen.sln not found above " + AppContext.BaseDirectory);
     }
 }

@@ -2,26 +2,19 @@ using System;
 using System.Collections.Generic;
 using System.IO;
 using System.Linq;
+using MambaGen.Testing;
 
 namespace MambaGen.Tests.Checkpoints;
 
 /// <summary>The reference checkpoints in tests/fixtures (copies of shared/fixtures, dev-mamba2 with remade references) and scratch copies of them.</summary>
 internal static class CheckpointFixtures
 {
-    private static readonly Lazy<string> Root = new(FindRoot);
-
-    public static string Mamba1 => Path.Combine(Root.Value, "dev-mamba1");
-
-    public static string Mamba2 => Path.Combine(Root.Value, "dev-mamba2");
-
     /// <summary>The repository's copy of the reference checkpoints (tests/fixtures), so a clone needs nothing beside it.</summary>
-    private static string FindRoot()
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "MambaGen.sln"))) dir = dir.Parent;
-        if (dir is null) throw new DirectoryNotFoundException($"No folder holding MambaGen.sln above {AppContext.BaseDirectory}.");
-        return Path.Combine(dir.FullName, "tests", "fixtures");
-    }
+    private static string Root => RepoPaths.Combine("tests", "fixtures");
+
+    public static string Mamba1 => Path.Combine(Root, "dev-mamba1");
+
+    public static string Mamba2 => Path.Combine(Root, "dev-mamba2");
 }
 
 /// <summary>A temporary folder, deleted on dispose; broken checkpoints are written here.</summary>

@@ -3,6 +3,7 @@ using System.IO;
 using System.Linq;
 using MambaGen.Checkpoints;
 using MambaGen.Models;
+using MambaGen.Testing;
 using MambaGen.Tests.Checkpoints;
 using Xunit.Abstractions;
 using static TorchSharp.torch;
@@ -45,7 +46,7 @@ public class HuggingFaceReferenceTests
     [Fact]
     public void Default_model_matches_transformers_logits_steps_and_greedy_tokens()
     {
-        var report = Check(RepoFile("models", "default"));
+        var report = Check(RepoPaths.Combine("models", "default"));
         Assert.True(report.Pass, report.ToString());
     }
 
@@ -57,16 +58,5 @@ public class HuggingFaceReferenceTests
         var report = ReferenceCheck.Run(model, expected);
         _output.WriteLine(report.ToString());
         return report;
-    }
-
-    private static string RepoFile(params string[] parts)
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "MambaGen.sln")))
-        {
-            dir = dir.Parent;
-        }
-
-        return Path.Combine(new[] { dir?.FullName ?? throw new DirectoryNotFoundException("MambaGen.sln not found") }.Concat(parts).ToArray());
     }
 }
