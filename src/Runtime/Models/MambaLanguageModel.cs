@@ -19,7 +19,7 @@ public sealed class MambaLanguageModel : nn.Module, ICausalLanguageModel
 {
     private readonly MambaBackbone backbone;
     private readonly Linear? lm_head;
-    private readonly MambaMetadataBuilder _metadataBuilder;
+    private MambaMetadataBuilder _metadataBuilder;
     private readonly int _chunkSize;
 
     private MambaLanguageModel(MambaCheckpointConfig checkpointConfig, EngineConfig engineConfig, MambaBackbone backbone, Linear? lmHead)
@@ -46,8 +46,20 @@ public sealed class MambaLanguageModel : nn.Module, ICausalLanguageModel
 
     public Device Device => backbone.Embeddings.weight!.device;
 
-    private MambaMetadataBuilder Builder =>
-        _metadataBuilder.Device.ToString() == Device.ToString() ? _metadataBuilder : Mixers[0].GetAttnBackend().CreateMetadataBuilder(Device, _chunkSize);
+    /// <summary>The backend's metadata builder for the device the model is on now (rebuilt once after a move).</summary>
+    private MambaMetadataBuilder Builder
+    {
+        get
+        {
+            var device = Device;
+            if (_metadataBuilder.Device.ToString() != device.ToString())
+            {
+                _metadataBuilder = Mixers[0].GetAttnBackend().CreateMetadataBuilder(device, _chunkSize);
+            }
+
+            return _metadataBuilder;
+        }
+    }
 
     /// <summary>Builds the model of <paramref name="config"/> with default weights, in the engine config's dtype, on the CPU.</summary>
     public static MambaLanguageModel Create(MambaCheckpointConfig config, EngineConfig engineConfig)
