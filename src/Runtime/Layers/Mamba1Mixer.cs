@@ -67,25 +67,21 @@ public sealed partial class Mamba1Mixer : MambaBase
         var z = xz.narrow(1, inner, inner);
         var weight = conv1d.weight!.view(inner, o.ConvKernel);
         var a = -torch.exp(A_log.to(ScalarType.Float32));
-        int nd = metadata.NumDecodeTokens, np = metadata.NumPrefillTokens;
-        var parts = new Tensor[(nd > 0 ? 1 : 0) + (np > 0 ? 1 : 0)];
-        int part = 0;
-        if (nd > 0)
-        {
-            var xc = CausalConv1d.Update(x.narrow(0, 0, nd), weight, conv1d.bias, true, ConvStateTensor, metadata.DecodeSlots);
-            var (dt, b, c) = Project(xc);
-            parts[part++] = SelectiveScan.Update(SsmStateTensor, xc, dt, a, b, c, D, z.narrow(0, 0, nd), dt_proj.bias, true, metadata.DecodeSlots);
-        }
-
-        if (np > 0)
-        {
-            var xc = CausalConv1d.Forward(x.narrow(0, nd, np), weight, conv1d.bias, true, ConvStateTensor, metadata.QueryStartLocP, metadata.PrefillSlots, metadata.HasInitialStatesPTensor);
-            var (dt, b, c) = Project(xc);
-            parts[part++] = SelectiveScan.Forward(xc, dt, a, b, c, D, z.narrow(0, nd, np), dt_proj.bias, true,
-                SsmStateTensor, metadata.QueryStartLocP, metadata.PrefillSlots, metadata.HasInitialStatesPTensor);
-        }
-
-        var y = parts.Length == 1 ? parts[0] : torch.cat(parts, 0);
+        var y = DecodePrefillSplit.Run(
+            metadata,
+            nd =>
+            {
+                var xc = CausalConv1d.Update(x.narrow(0, 0, nd), weight, conv1d.bias, true, ConvStateTensor, metadata.DecodeSlots);
+                var (dt, b, c) = Project(xc);
+                return SelectiveScan.Update(SsmStateTensor, xc, dt, a, b, c, D, z.narrow(0, 0, nd), dt_proj.bias, true, metadata.DecodeSlots);
+            },
+            (start, np) =>
+            {
+                var xc = CausalConv1d.Forward(x.narrow(0, start, np), weight, conv1d.bias, true, ConvStateTensor, metadata.QueryStartLocP, metadata.PrefillSlots, metadata.HasInitialStatesPTensor);
+                var (dt, b, c) = Project(xc);
+                return SelectiveScan.Forward(xc, dt, a, b, c, D, z.narrow(0, start, np), dt_proj.bias, true,
+                    SsmStateTensor, metadata.QueryStartLocP, metadata.PrefillSlots, metadata.HasInitialStatesPTensor);
+            });
         return out_proj.forward(y.to(hidden.dtype)).MoveToOuterDisposeScope();
 
         // dt without its bias: the scan adds dt_proj.bias before softplus, as mamba_ssm's delta_bias.

@@ -75,25 +75,21 @@ public sealed partial class Mamba2Mixer : MambaBase
         var dt = zxbcdt.narrow(1, inner + o.ConvDim, o.NumHeads);
         var weight = conv1d.weight!.view(o.ConvDim, o.ConvKernel);
         var a = -torch.exp(A_log.to(ScalarType.Float32));
-        int nd = metadata.NumDecodeTokens, np = metadata.NumPrefillTokens;
-        var parts = new Tensor[(nd > 0 ? 1 : 0) + (np > 0 ? 1 : 0)];
-        int part = 0;
-        if (nd > 0)
-        {
-            var conv = CausalConv1d.Update(xBC.narrow(0, 0, nd), weight, conv1d.bias, true, ConvStateTensor, metadata.DecodeSlots);
-            var (x, b, c) = Split(conv, nd);
-            parts[part++] = Ssd.StateUpdate(SsmStateTensor, x, dt.narrow(0, 0, nd), a, b, c, D, dt_bias, true, o.TimeStepLimit, metadata.DecodeSlots).view(nd, inner);
-        }
-
-        if (np > 0)
-        {
-            var conv = CausalConv1d.Forward(xBC.narrow(0, nd, np), weight, conv1d.bias, true, ConvStateTensor, metadata.QueryStartLocP, metadata.PrefillSlots, metadata.HasInitialStatesPTensor);
-            var (x, b, c) = Split(conv, np);
-            parts[part++] = Ssd.ChunkScan(x, dt.narrow(0, nd, np), a, b, c, D, dt_bias, true, o.TimeStepLimit, metadata.ChunkLayout,
-                SsmStateTensor, metadata.PrefillSlots, metadata.HasInitialStatesPTensor).view(np, inner);
-        }
-
-        var y = parts.Length == 1 ? parts[0] : torch.cat(parts, 0);
+        var y = DecodePrefillSplit.Run(
+            metadata,
+            nd =>
+            {
+                var conv = CausalConv1d.Update(xBC.narrow(0, 0, nd), weight, conv1d.bias, true, ConvStateTensor, metadata.DecodeSlots);
+                var (x, b, c) = Split(conv, nd);
+                return Ssd.StateUpdate(SsmStateTensor, x, dt.narrow(0, 0, nd), a, b, c, D, dt_bias, true, o.TimeStepLimit, metadata.DecodeSlots).view(nd, inner);
+            },
+            (start, np) =>
+            {
+                var conv = CausalConv1d.Forward(xBC.narrow(0, start, np), weight, conv1d.bias, true, ConvStateTensor, metadata.QueryStartLocP, metadata.PrefillSlots, metadata.HasInitialStatesPTensor);
+                var (x, b, c) = Split(conv, np);
+                return Ssd.ChunkScan(x, dt.narrow(0, start, np), a, b, c, D, dt_bias, true, o.TimeStepLimit, metadata.ChunkLayout,
+                    SsmStateTensor, metadata.PrefillSlots, metadata.HasInitialStatesPTensor).view(np, inner);
+            });
         return out_proj.forward(norm.forward(y.to(hidden.dtype), z)).MoveToOuterDisposeScope();
 
         (Tensor X, Tensor B, Tensor C) Split(Tensor xbc, int tokens) => (

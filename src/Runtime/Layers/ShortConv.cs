@@ -51,20 +51,10 @@ public sealed partial class ShortConv : MambaBase
         var bx = bcx.narrow(1, 0, HiddenSize) * bcx.narrow(1, 2 * HiddenSize, HiddenSize);
         var c = bcx.narrow(1, HiddenSize, HiddenSize);
         var weight = conv.weight!.view(HiddenSize, ConvKernel);
-        int nd = metadata.NumDecodeTokens, np = metadata.NumPrefillTokens;
-        var parts = new Tensor[(nd > 0 ? 1 : 0) + (np > 0 ? 1 : 0)];
-        int part = 0;
-        if (nd > 0)
-        {
-            parts[part++] = CausalConv1d.Update(bx.narrow(0, 0, nd), weight, conv.bias, false, ConvStateTensor, metadata.DecodeSlots);
-        }
-
-        if (np > 0)
-        {
-            parts[part++] = CausalConv1d.Forward(bx.narrow(0, nd, np), weight, conv.bias, false, ConvStateTensor, metadata.QueryStartLocP, metadata.PrefillSlots, metadata.HasInitialStatesPTensor);
-        }
-
-        var y = parts.Length == 1 ? parts[0] : torch.cat(parts, 0);
+        var y = DecodePrefillSplit.Run(
+            metadata,
+            nd => CausalConv1d.Update(bx.narrow(0, 0, nd), weight, conv.bias, false, ConvStateTensor, metadata.DecodeSlots),
+            (start, np) => CausalConv1d.Forward(bx.narrow(0, start, np), weight, conv.bias, false, ConvStateTensor, metadata.QueryStartLocP, metadata.PrefillSlots, metadata.HasInitialStatesPTensor));
         return out_proj.forward((c * y.to(c.dtype)).to(hidden.dtype)).MoveToOuterDisposeScope();
     }
 }
