@@ -69,13 +69,7 @@ internal sealed class LayerPair : IDisposable
     public static Tensor Run(MambaBase layer, Tensor x, CommonAttentionMetadata common, Device device, int chunkSize = 64)
     {
         using var metadata = layer.GetAttnBackend().CreateMetadataBuilder(device, chunkSize).Build(common);
-        return layer switch
-        {
-            Mamba2Mixer m2 => m2.Forward(x, (Mamba2AttentionMetadata)metadata),
-            Mamba1Mixer m1 => m1.Forward(x, metadata),
-            ShortConv sc => sc.Forward(x, metadata),
-            _ => throw new NotSupportedException(layer.GetType().Name),
-        };
+        return ((IMambaMixer)layer).Forward(x, metadata);
     }
 
     private Tensor Run(MambaBase layer, Tensor x, CommonAttentionMetadata common, Device device) => Run(layer, x, common, device, _chunkSize);

@@ -13,7 +13,7 @@ namespace MambaGen.Layers;
 /// HuggingFace's, so a checkpoint's <c>mixer.*</c> tensors load unchanged.
 /// </summary>
 [MambaLayer("mamba1")]
-public sealed partial class Mamba1Mixer : MambaBase
+public sealed partial class Mamba1Mixer : MambaBase, IMambaMixer
 {
     private readonly Linear in_proj;
     private readonly Conv1d conv1d;

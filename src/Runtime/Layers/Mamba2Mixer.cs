@@ -13,7 +13,7 @@ namespace MambaGen.Layers;
 /// are HuggingFace's, so a checkpoint's <c>mixer.*</c> tensors load unchanged.
 /// </summary>
 [MambaLayer("mamba2")]
-public sealed partial class Mamba2Mixer : MambaBase
+public sealed partial class Mamba2Mixer : MambaBase, IMambaMixer
 {
     private readonly Linear in_proj;
     private readonly Conv1d conv1d;
@@ -58,6 +58,11 @@ public sealed partial class Mamba2Mixer : MambaBase
 
     private (long[] Conv, long[] Ssm) StateShapes =>
         MambaStateShapeCalculator.Mamba2(Tp, Options.IntermediateSize, Options.NGroups, Options.NumHeads, Options.HeadDim, Options.StateSize, Options.ConvKernel);
+
+    /// <summary>One step over the batch; the metadata must be the Mamba2 backend's (it carries the SSD chunks).</summary>
+    Tensor IMambaMixer.Forward(Tensor hidden, MambaAttentionMetadata metadata) =>
+        Forward(hidden, metadata as Mamba2AttentionMetadata ?? throw new ArgumentException(
+            $"Layer '{GetName()}' (Mamba2Mixer) needs Mamba2AttentionMetadata (from its backend's builder) but got {metadata?.GetType().Name ?? "null"}.", nameof(metadata)));
 
     /// <summary>One step over the batch.</summary>
     /// <param name="hidden">[num_actual_tokens, hidden], decodes first, then prefills.</param>

@@ -12,7 +12,7 @@ namespace MambaGen.Layers;
 /// state is the last L_cache-1 values of B ⊙ x. Parameter names follow HuggingFace's Lfm2ShortConv.
 /// </summary>
 [MambaLayer("short_conv")]
-public sealed partial class ShortConv : MambaBase
+public sealed partial class ShortConv : MambaBase, IMambaMixer
 {
     private readonly Linear in_proj;
     private readonly Conv1d conv;

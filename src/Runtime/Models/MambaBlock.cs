@@ -20,6 +20,11 @@ public sealed class MambaBlock : nn.Module
     {
         this.norm = norm;
         this.mixer = mixer;
+        if (mixer is not IMambaMixer)
+        {
+            throw new System.NotSupportedException($"Block '{name}' has a {mixer.GetType().Name} mixer, which does not implement IMambaMixer, so MambaLanguageModel cannot run it.");
+        }
+
         _residualInFp32 = residualInFp32;
         RegisterComponents();
     }
@@ -31,14 +36,12 @@ public sealed class MambaBlock : nn.Module
     public Tensor Forward(Tensor hidden, MambaAttentionMetadata metadata)
     {
         var normed = norm.forward(hidden.to(norm.Weight.dtype));
-        var mixed = mixer switch
+        if (mixer is Mamba2Mixer && metadata is not Mamba2AttentionMetadata)
         {
-            Mamba2Mixer m2 => m2.Forward(normed, metadata as Mamba2AttentionMetadata ?? throw new System.ArgumentException(
-                $"Block '{GetName()}' has a Mamba2 mixer, which needs Mamba2AttentionMetadata (from its backend's builder) but got {metadata.GetType().Name}.", nameof(metadata))),
-            Mamba1Mixer m1 => m1.Forward(normed, metadata),
-            ShortConv sc => sc.Forward(normed, metadata),
-            _ => throw new System.NotSupportedException($"Block '{GetName()}' has a {mixer.GetType().Name} mixer, which MambaLanguageModel cannot run."),
-        };
+            throw new System.ArgumentException($"Block '{GetName()}' has a Mamba2 mixer, which needs Mamba2AttentionMetadata (from its backend's builder) but got {metadata.GetType().Name}.", nameof(metadata));
+        }
+
+        var mixed = ((IMambaMixer)mixer).Forward(normed, metadata);
         var residual = _residualInFp32 ? hidden.to(ScalarType.Float32) : hidden;
         return residual + mixed.to(residual.dtype);
     }

@@ -68,13 +68,7 @@ internal sealed class MixerUnderTest
         SeedWeights(mixer.Layer, seed);
         return mixer;
 
-        MixerUnderTest Wrap(MambaBase layer) => layer switch
-        {
-            Mamba1Mixer m1 => new MixerUnderTest(kind, m1, 12, (h, m) => m1.Forward(h, m)),
-            Mamba2Mixer m2 => new MixerUnderTest(kind, m2, 12, (h, m) => m2.Forward(h, (Mamba2AttentionMetadata)m)),
-            ShortConv sc => new MixerUnderTest(kind, sc, 12, (h, m) => sc.Forward(h, m)),
-            _ => throw new ArgumentOutOfRangeException(nameof(layer)),
-        };
+        MixerUnderTest Wrap(MambaBase layer) => new(kind, layer, 12, ((IMambaMixer)layer).Forward);
     }
 
     /// <summary>Overwrites every weight with seeded values (norm weights near 1), so runs are reproducible and no
