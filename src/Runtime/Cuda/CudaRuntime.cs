@@ -133,7 +133,18 @@ public sealed class CudaRuntime
         }
     }
 
-    private static (INvrtc?, string) LoadNvrtc() => Nvrtc.TryLoad(out var nvrtc, out var reason) ? (nvrtc, "") : (null, reason);
+    /// <summary>Set to 1 to leave NVRTC unloaded, so the build's PTX is used (a check of the fallback on a GPU machine).</summary>
+    public const string NoNvrtcVariable = "MAMBAGEN_NO_NVRTC";
+
+    private static (INvrtc?, string) LoadNvrtc()
+    {
+        if (Environment.GetEnvironmentVariable(NoNvrtcVariable) == "1")
+        {
+            return (null, $"turned off by {NoNvrtcVariable}=1");
+        }
+
+        return Nvrtc.TryLoad(out var nvrtc, out var reason) ? (nvrtc, "") : (null, reason);
+    }
 
     /// <summary>The NVRTC options: the device's exact architecture; no fast math, as the results must match the references.</summary>
     public IReadOnlyList<string> CompileOptions() =>

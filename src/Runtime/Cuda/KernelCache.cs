@@ -40,7 +40,10 @@ public sealed class KernelCache
     /// <summary>The cache in <see cref="DefaultDirectory()"/>.</summary>
     public static KernelCache FromEnvironment(Action<string>? log = null) => new(DefaultDirectory(), log);
 
-    /// <summary><c>$MAMBAGEN_KERNEL_CACHE</c>, else <c>$XDG_CACHE_HOME/mambagen/kernels</c>, else <c>~/.cache/mambagen/kernels</c>.</summary>
+    /// <summary>
+    /// <c>$MAMBAGEN_KERNEL_CACHE</c> (<c>off</c>: no cache), else <c>$XDG_CACHE_HOME/mambagen/kernels</c>, else
+    /// <c>~/.cache/mambagen/kernels</c>.
+    /// </summary>
     public static string? DefaultDirectory() => DefaultDirectory(Environment.GetEnvironmentVariable);
 
     internal static string? DefaultDirectory(Func<string, string?> environment)
@@ -48,7 +51,7 @@ public sealed class KernelCache
         var explicitFolder = environment(DirectoryVariable);
         if (!string.IsNullOrWhiteSpace(explicitFolder))
         {
-            return explicitFolder;
+            return string.Equals(explicitFolder.Trim(), "off", StringComparison.OrdinalIgnoreCase) ? null : explicitFolder;
         }
 
         var xdg = environment("XDG_CACHE_HOME");

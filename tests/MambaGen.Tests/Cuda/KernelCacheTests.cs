@@ -165,12 +165,13 @@ public sealed class KernelCacheTests : IDisposable
     }
 
     [Fact]
-    public void Default_folder_is_MAMBAGEN_KERNEL_CACHE_then_XDG_CACHE_HOME_then_the_home_cache()
+    public void Default_folder_is_MAMBAGEN_KERNEL_CACHE_then_XDG_CACHE_HOME_then_the_home_cache_and_off_turns_it_off()
     {
         string? Env(Dictionary<string, string> values, string name) => values.GetValueOrDefault(name);
 
         Assert.Equal("/x/cache", KernelCache.DefaultDirectory(n => Env(new() { ["MAMBAGEN_KERNEL_CACHE"] = "/x/cache", ["XDG_CACHE_HOME"] = "/xdg", ["HOME"] = "/home/u" }, n)));
         Assert.Equal("/xdg/mambagen/kernels", KernelCache.DefaultDirectory(n => Env(new() { ["XDG_CACHE_HOME"] = "/xdg", ["HOME"] = "/home/u" }, n)));
         Assert.Equal("/home/u/.cache/mambagen/kernels", KernelCache.DefaultDirectory(n => Env(new() { ["HOME"] = "/home/u" }, n)));
+        Assert.Null(KernelCache.DefaultDirectory(n => Env(new() { ["MAMBAGEN_KERNEL_CACHE"] = "off", ["HOME"] = "/home/u" }, n)));
     }
 }
