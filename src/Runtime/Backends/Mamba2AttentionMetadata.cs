@@ -1,3 +1,4 @@
+using MambaGen.Ops;
 using static TorchSharp.torch;
 
 namespace MambaGen.Backends;
@@ -9,8 +10,8 @@ namespace MambaGen.Backends;
 /// </summary>
 public sealed class Mamba2AttentionMetadata : MambaAttentionMetadata
 {
-    public Mamba2AttentionMetadata(CommonAttentionMetadata common, int chunkSize, Device device)
-        : base(common, device)
+    public Mamba2AttentionMetadata(CommonAttentionMetadata common, int chunkSize, Device device, MambaOps? ops = null, Tensor? stateIndices = null)
+        : base(common, device, ops, stateIndices)
     {
         try
         {
@@ -43,6 +44,8 @@ public sealed class Mamba2AttentionMetadata : MambaAttentionMetadata
     public bool PrepInitialStates { get; }
 
     public int NumChunks => SeqIdxP.Length;
+
+    protected override Mamba2ChunkLayout? PrefillChunkLayout => ChunkLayout;
 
     /// <summary>Prefill-local token offset where each chunk starts, plus the total: [num_chunks + 1].</summary>
     public int[] CuChunkSeqlenP { get; }

@@ -1,4 +1,5 @@
 using System;
+using MambaGen.Ops;
 using static TorchSharp.torch;
 
 namespace MambaGen.Backends;
@@ -11,8 +12,9 @@ public sealed class Mamba2MetadataBuilder : MambaMetadataBuilder
 
     /// <param name="device">The layers' device.</param>
     /// <param name="chunkSize">The model's SSD chunk size (HF <c>chunk_size</c>), a power of two.</param>
-    public Mamba2MetadataBuilder(Device device, int chunkSize = DefaultChunkSize)
-        : base(device)
+    /// <param name="ops">The op implementations for the layers; the device's best available when null.</param>
+    public Mamba2MetadataBuilder(Device device, int chunkSize = DefaultChunkSize, MambaOps? ops = null)
+        : base(device, ops)
     {
         if (chunkSize <= 0 || (chunkSize & (chunkSize - 1)) != 0)
         {
@@ -25,5 +27,6 @@ public sealed class Mamba2MetadataBuilder : MambaMetadataBuilder
     public int ChunkSize { get; }
 
     /// <summary>The step's <see cref="Mamba2AttentionMetadata"/>; the caller disposes it after the step.</summary>
-    public override MambaAttentionMetadata Build(CommonAttentionMetadata common) => new Mamba2AttentionMetadata(common, ChunkSize, Device);
+    public override MambaAttentionMetadata Build(CommonAttentionMetadata common, Tensor? stateIndices) =>
+        new Mamba2AttentionMetadata(common, ChunkSize, Device, Ops, stateIndices);
 }

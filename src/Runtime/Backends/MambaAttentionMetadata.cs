@@ -27,9 +27,20 @@ public class MambaAttentionMetadata : IDisposable
 {
     private readonly List<Tensor> _tensors = new();
 
+    private DecodeBatch? _decode;
+    private PrefillBatch? _prefill;
+
     /// <summary>Derives the metadata of <paramref name="common"/> and puts its tensors on <paramref name="device"/>.</summary>
-    public MambaAttentionMetadata(CommonAttentionMetadata common, Device device)
+    /// <param name="common">The step.</param>
+    /// <param name="device">The layers' device.</param>
+    /// <param name="ops">The op implementations the layers call this step; <see cref="MambaOps.Reference"/> when null.</param>
+    /// <param name="stateIndices">
+    /// The requests' state blocks already on the device (int64 [num_reqs], not owned), for a step replayed from a static
+    /// buffer; uploaded from <paramref name="common"/> when null.
+    /// </param>
+    public MambaAttentionMetadata(CommonAttentionMetadata common, Device device, MambaOps? ops = null, Tensor? stateIndices = null)
     {
+        Ops = ops ?? MambaOps.Reference;
         ArgumentNullException.ThrowIfNull(common);
         Device = device ?? throw new ArgumentNullException(nameof(device));
         NumReqs = common.NumReqs;
@@ -51,12 +62,19 @@ public class MambaAttentionMetadata : IDisposable
         QueryStartLocTensor = Own(QueryStartLoc);
         QueryStartLocPTensor = Own(QueryStartLocP);
         HasInitialStatesPTensor = Own(torch.tensor(HasInitialStatesP, device: Device));
-        StateIndicesTensor = Own(StateIndices);
+        if (stateIndices is not null && (stateIndices.dtype != ScalarType.Int64 || stateIndices.shape.Length != 1 || stateIndices.shape[0] != NumReqs
+            || stateIndices.device_type != Device.type || stateIndices.device_index != Device.index))
+        {
+            throw new ArgumentException($"Static state indices must be int64 [{NumReqs}] on {Device}; got {stateIndices.dtype} [{string.Join(", ", stateIndices.shape)}] on {stateIndices.device}.", nameof(stateIndices));
+        }
+
+        StateIndicesTensor = stateIndices ?? Own(StateIndices);
         StateIndicesDTensor = Own(StateIndicesTensor.narrow(0, 0, NumDecodes));
         StateIndicesPTensor = Own(StateIndicesTensor.narrow(0, NumDecodes, NumPrefills));
-        DecodeSlots = StateSlots.FromHost(StateIndicesD, Device);
-        PrefillSlots = StateSlots.FromHost(StateIndicesP, Device);
     }
+
+    /// <summary>The op implementations the layers call this step (chosen by the builder for the device).</summary>
+    public MambaOps Ops { get; }
 
     /// <summary>The device of the <c>...Tensor</c> members.</summary>
     public Device Device { get; }
@@ -118,11 +136,14 @@ public class MambaAttentionMetadata : IDisposable
     /// <summary>int64 [num_prefills], a view of <see cref="StateIndicesTensor"/>.</summary>
     public Tensor StateIndicesPTensor { get; }
 
-    /// <summary>The decodes' state blocks as the ops read and write them, built once per step for every layer.</summary>
-    public StateSlots DecodeSlots { get; }
+    /// <summary>The decodes as the ops take them, built once per step for every layer.</summary>
+    public DecodeBatch Decode => _decode ??= new DecodeBatch(StateIndicesD, StateIndicesDTensor);
 
-    /// <summary>The prefills' state blocks as the ops read and write them.</summary>
-    public StateSlots PrefillSlots { get; }
+    /// <summary>The prefills as the ops take them, built once per step for every layer.</summary>
+    public PrefillBatch Prefill => _prefill ??= new PrefillBatch(QueryStartLocP, QueryStartLocPTensor, StateIndicesP, StateIndicesPTensor, HasInitialStatesPTensor, PrefillChunkLayout);
+
+    /// <summary>The SSD chunks of the prefills, for backends whose ops chunk them; null here.</summary>
+    protected virtual Mamba2ChunkLayout? PrefillChunkLayout => null;
 
     public void Dispose()
     {
@@ -150,8 +171,8 @@ public class MambaAttentionMetadata : IDisposable
                 t.Dispose();
             }
 
-            DecodeSlots?.Dispose();
-            PrefillSlots?.Dispose();
+            _decode?.Dispose();
+            _prefill?.Dispose();
 
             _tensors.Clear();
         }

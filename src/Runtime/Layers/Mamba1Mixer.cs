@@ -66,21 +66,20 @@ public sealed partial class Mamba1Mixer : MambaBase, IMambaMixer
         var x = xz.narrow(1, 0, inner);
         var z = xz.narrow(1, inner, inner);
         var weight = conv1d.weight!.view(inner, o.ConvKernel);
-        var a = -torch.exp(A_log.to(ScalarType.Float32));
+        var ops = metadata.Ops;
         var y = DecodePrefillSplit.Run(
             metadata,
             nd =>
             {
-                var xc = CausalConv1d.Update(x.narrow(0, 0, nd), weight, conv1d.bias, true, ConvStateTensor, metadata.DecodeSlots);
+                var xc = ops.Conv.Update(x.narrow(0, 0, nd), weight, conv1d.bias, true, ConvStateTensor, metadata.Decode);
                 var (dt, b, c) = Project(xc);
-                return SelectiveScan.Update(SsmStateTensor, xc, dt, a, b, c, D, z.narrow(0, 0, nd), dt_proj.bias, true, metadata.DecodeSlots);
+                return ops.SelectiveScan.Update(SsmStateTensor, xc, dt, A_log, b, c, D, z.narrow(0, 0, nd), dt_proj.bias, true, metadata.Decode);
             },
             (start, np) =>
             {
-                var xc = CausalConv1d.Forward(x.narrow(0, start, np), weight, conv1d.bias, true, ConvStateTensor, metadata.QueryStartLocP, metadata.PrefillSlots, metadata.HasInitialStatesPTensor);
+                var xc = ops.Conv.Forward(x.narrow(0, start, np), weight, conv1d.bias, true, ConvStateTensor, metadata.Prefill);
                 var (dt, b, c) = Project(xc);
-                return SelectiveScan.Forward(xc, dt, a, b, c, D, z.narrow(0, start, np), dt_proj.bias, true,
-                    SsmStateTensor, metadata.QueryStartLocP, metadata.PrefillSlots, metadata.HasInitialStatesPTensor);
+                return ops.SelectiveScan.Forward(xc, dt, A_log, b, c, D, z.narrow(0, start, np), dt_proj.bias, true, SsmStateTensor, metadata.Prefill);
             });
         return out_proj.forward(y.to(hidden.dtype)).MoveToOuterDisposeScope();
 

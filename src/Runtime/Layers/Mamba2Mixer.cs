@@ -79,23 +79,22 @@ public sealed partial class Mamba2Mixer : MambaBase, IMambaMixer
         var xBC = zxbcdt.narrow(1, inner, o.ConvDim);
         var dt = zxbcdt.narrow(1, inner + o.ConvDim, o.NumHeads);
         var weight = conv1d.weight!.view(o.ConvDim, o.ConvKernel);
-        var a = -torch.exp(A_log.to(ScalarType.Float32));
+        var ops = metadata.Ops;
         var y = DecodePrefillSplit.Run(
             metadata,
             nd =>
             {
-                var conv = CausalConv1d.Update(xBC.narrow(0, 0, nd), weight, conv1d.bias, true, ConvStateTensor, metadata.DecodeSlots);
+                var conv = ops.Conv.Update(xBC.narrow(0, 0, nd), weight, conv1d.bias, true, ConvStateTensor, metadata.Decode);
                 var (x, b, c) = Split(conv, nd);
-                return Ssd.StateUpdate(SsmStateTensor, x, dt.narrow(0, 0, nd), a, b, c, D, dt_bias, true, o.TimeStepLimit, metadata.DecodeSlots).view(nd, inner);
+                return ops.Ssd.StateUpdate(SsmStateTensor, x, dt.narrow(0, 0, nd), A_log, b, c, D, dt_bias, true, o.TimeStepLimit, metadata.Decode).view(nd, inner);
             },
             (start, np) =>
             {
-                var conv = CausalConv1d.Forward(xBC.narrow(0, start, np), weight, conv1d.bias, true, ConvStateTensor, metadata.QueryStartLocP, metadata.PrefillSlots, metadata.HasInitialStatesPTensor);
+                var conv = ops.Conv.Forward(xBC.narrow(0, start, np), weight, conv1d.bias, true, ConvStateTensor, metadata.Prefill);
                 var (x, b, c) = Split(conv, np);
-                return Ssd.ChunkScan(x, dt.narrow(0, start, np), a, b, c, D, dt_bias, true, o.TimeStepLimit, metadata.ChunkLayout,
-                    SsmStateTensor, metadata.PrefillSlots, metadata.HasInitialStatesPTensor).view(np, inner);
+                return ops.Ssd.ChunkScan(x, dt.narrow(0, start, np), A_log, b, c, D, dt_bias, true, o.TimeStepLimit, SsmStateTensor, metadata.Prefill).view(np, inner);
             });
-        return out_proj.forward(norm.forward(y.to(hidden.dtype), z)).MoveToOuterDisposeScope();
+        return out_proj.forward(norm.Forward(y.to(hidden.dtype), z, ops.Norm)).MoveToOuterDisposeScope();
 
         (Tensor X, Tensor B, Tensor C) Split(Tensor xbc, int tokens) => (
             xbc.narrow(1, 0, inner).view(tokens, o.NumHeads, o.HeadDim),

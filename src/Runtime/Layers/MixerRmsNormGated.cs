@@ -22,5 +22,8 @@ public sealed class MixerRmsNormGated : nn.Module<Tensor, Tensor, Tensor>
     }
 
     /// <summary>y = weight · RMS_group(x · silu(z)).</summary>
-    public override Tensor forward(Tensor x, Tensor z) => GatedRmsNorm.Forward(x, z, weight, _groupSize, _eps);
+    public override Tensor forward(Tensor x, Tensor z) => Forward(x, z, MambaOps.Reference.Norm);
+
+    /// <summary>The same, through the step's norm ops.</summary>
+    public Tensor Forward(Tensor x, Tensor z, INormOps ops) => ops.GatedRmsNorm(x, z, weight, _groupSize, _eps);
 }

@@ -20,11 +20,7 @@ public sealed class RmsNorm : nn.Module<Tensor, Tensor>
 
     public Parameter Weight => weight;
 
-    public override Tensor forward(Tensor x)
-    {
-        using var scope = torch.NewDisposeScope();
-        var h = x.to(ScalarType.Float32);
-        h = h * torch.rsqrt(h.pow(2).mean(new long[] { -1 }, keepdim: true) + _eps);
-        return (weight * h.to(x.dtype)).MoveToOuterDisposeScope();
-    }
+    public double Eps => _eps;
+
+    public override Tensor forward(Tensor x) => MambaGen.Ops.RmsNormMath.Forward(x, weight, _eps);
 }

@@ -53,8 +53,8 @@ public sealed partial class ShortConv : MambaBase, IMambaMixer
         var weight = conv.weight!.view(HiddenSize, ConvKernel);
         var y = DecodePrefillSplit.Run(
             metadata,
-            nd => CausalConv1d.Update(bx.narrow(0, 0, nd), weight, conv.bias, false, ConvStateTensor, metadata.DecodeSlots),
-            (start, np) => CausalConv1d.Forward(bx.narrow(0, start, np), weight, conv.bias, false, ConvStateTensor, metadata.QueryStartLocP, metadata.PrefillSlots, metadata.HasInitialStatesPTensor));
+            nd => metadata.Ops.Conv.Update(bx.narrow(0, 0, nd), weight, conv.bias, false, ConvStateTensor, metadata.Decode),
+            (start, np) => metadata.Ops.Conv.Forward(bx.narrow(0, start, np), weight, conv.bias, false, ConvStateTensor, metadata.Prefill));
         return out_proj.forward((c * y.to(c.dtype)).to(hidden.dtype)).MoveToOuterDisposeScope();
     }
 }

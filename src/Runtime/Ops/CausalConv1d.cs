@@ -114,7 +114,7 @@ public static class CausalConv1d
 
     private static Tensor Finish(Tensor acc, bool silu, ScalarType dtype) => (silu ? nn.functional.silu(acc) : acc).to(dtype);
 
-    private static long CheckWeights(Tensor x, Tensor weight, Tensor? bias, Tensor convStates, out int width)
+    internal static long CheckWeights(Tensor x, Tensor weight, Tensor? bias, Tensor convStates, out int width)
     {
         OpArgs.Floating(x, nameof(x));
         if (weight.dim() != 2 || weight.shape[1] < 2)

@@ -1,7 +1,7 @@
 using System;
 using System.Collections.Generic;
 
-namespace MambaGen.Backends;
+namespace MambaGen.Ops;
 
 /// <summary>
 /// How a varlen prefill batch is cut into SSD chunks (vLLM's <c>_compute_chunk_metadata</c>): chunks never span two

@@ -179,7 +179,7 @@ public static class SelectiveScan
         return y;
     }
 
-    private static void Check(Tensor u, Tensor delta, Tensor a, Tensor b, Tensor c, Tensor? d, Tensor? z, Tensor? deltaBias, Tensor ssmStates, long rows)
+    internal static void Check(Tensor u, Tensor delta, Tensor a, Tensor b, Tensor c, Tensor? d, Tensor? z, Tensor? deltaBias, Tensor ssmStates, long rows)
     {
         OpArgs.Floating(u, "u");
         if (a.dim() != 2)

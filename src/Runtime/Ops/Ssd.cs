@@ -1,6 +1,5 @@
 using System;
 using System.Linq;
-using MambaGen.Backends;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -275,7 +274,7 @@ public static class Ssd
         return numSeqs;
     }
 
-    private static (long Heads, long HeadDim, long StateDim) Check(Tensor x, Tensor dt, Tensor a, Tensor b, Tensor c, Tensor? d, Tensor? dtBias, long rows)
+    internal static (long Heads, long HeadDim, long StateDim) Check(Tensor x, Tensor dt, Tensor a, Tensor b, Tensor c, Tensor? d, Tensor? dtBias, long rows)
     {
         OpArgs.Floating(x, nameof(x));
         if (x.dim() != 3 || b.dim() != 3)

@@ -188,6 +188,17 @@ public sealed class StateSlots : IDisposable
         }
     }
 
+    /// <summary>Takes the slots' tensors out of any dispose scope (slots built lazily inside a layer outlive it).</summary>
+    internal StateSlots DetachFromDisposeScope()
+    {
+        foreach (var t in new[] { ReadIndices, Valid, WriteRows, WriteIndices })
+        {
+            t?.DetachFromDisposeScope();
+        }
+
+        return this;
+    }
+
     public void Dispose()
     {
         ReadIndices.Dispose();

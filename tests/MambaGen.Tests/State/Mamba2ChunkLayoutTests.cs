@@ -1,5 +1,6 @@
 using System;
 using MambaGen.Backends;
+using MambaGen.Ops;
 
 namespace MambaGen.Tests.State;
 

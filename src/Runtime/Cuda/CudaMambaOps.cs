@@ -1,0 +1,360 @@
+using System;
+using MambaGen.Ops;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace MambaGen.Cuda;
+
+/// <summary>
+/// The op families as fused CUDA kernels (<see cref="KernelSources"/>), launched on libtorch's current stream over
+/// TorchSharp tensors: states read and written in place by slot, padding rows skipped. Inputs the kernels do not take
+/// (a state dim above 256, weights in another dtype than the activations, a state view whose rows are not contiguous)
+/// go to the reference ops, so the set is correct for any input the reference accepts.
+/// </summary>
+internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INormOps
+{
+    private const int SsdWarps = 8;
+    private const int MaxStateDimPerLane = 8;
+    private static readonly ReferenceOps Reference = ReferenceOps.Instance;
+
+    private readonly int _device;
+    private readonly CudaModule _conv, _mamba2, _mamba1, _norm;
+
+    private CudaMambaOps(int device, CudaModule conv, CudaModule mamba2, CudaModule mamba1, CudaModule norm)
+    {
+        _device = device;
+        (_conv, _mamba2, _mamba1, _norm) = (conv, mamba2, mamba1, norm);
+    }
+
+    /// <summary>The kernels for CUDA device <paramref name="device"/>, or null and why not (nothing is thrown for an environment problem).</summary>
+    public static CudaMambaOps? TryCreate(CudaRuntime runtime, int device, out string reason)
+    {
+        var modules = new CudaModule[KernelSources.All.Count];
+        for (int i = 0; i < modules.Length; i++)
+        {
+            var module = runtime.TryLoad(KernelSources.All[i], out reason);
+            if (module is null)
+            {
+                return null;
+            }
+
+            modules[i] = module;
+        }
+
+        reason = "";
+        return new CudaMambaOps(device, modules[0], modules[1], modules[2], modules[3]);
+    }
+
+    // ---- conv -------------------------------------------------------------------------------------------------
+
+    public Tensor Forward(Tensor x, Tensor weight, Tensor? bias, bool silu, Tensor convStates, PrefillBatch batch)
+    {
+        long dim = CausalConv1d.CheckWeights(x, weight, bias, convStates, out int width);
+        OpArgs.Dims(x, nameof(x), batch.NumTokens, dim);
+        CheckBlocks(batch.MaxStateIndex, convStates, nameof(convStates));
+        if (!Kernel(x, convStates, out var suffix) || !Same(x, weight, bias) || !RowsContiguous(convStates, 2) || x.stride(1) != 1)
+        {
+            return Reference.Forward(x, weight, bias, silu, convStates, batch);
+        }
+
+        long tokens = x.shape[0];
+        var output = torch.empty(tokens, dim, dtype: x.dtype, device: x.device);
+        int threads = 128, blocksX = Blocks(dim, threads);
+        // Tokens beyond 65,535 go to grid z (the kernel reads t = y + z·65535).
+        int gridY = (int)Math.Min(tokens, 65535), gridZ = (int)((tokens + 65534) / 65535);
+        var stream = Stream;
+        _conv.Function($"conv_varlen_{suffix}").Launch(new LaunchGrid(blocksX, gridY, gridZ, threads, 1, 1), stream,
+            KernelArg.Of(x), KernelArg.I64(x.stride(0)), KernelArg.Of(weight), KernelArg.OfOptional(bias), KernelArg.Of(convStates),
+            KernelArg.I64(convStates.stride(0)), KernelArg.Of(batch.StateIndices), KernelArg.Of(batch.HasInitialState),
+            KernelArg.Of(batch.QueryStartLocTensor), KernelArg.Of(output), KernelArg.I32((int)tokens), KernelArg.I32(batch.Count),
+            KernelArg.I32((int)dim), KernelArg.I32(width), KernelArg.I32(silu ? 1 : 0));
+        _conv.Function($"conv_varlen_states_{suffix}").Launch(new LaunchGrid(blocksX, batch.Count, 1, threads, 1, 1), stream,
+            KernelArg.Of(x), KernelArg.I64(x.stride(0)), KernelArg.Of(convStates), KernelArg.I64(convStates.stride(0)),
+            KernelArg.Of(batch.StateIndices), KernelArg.Of(batch.HasInitialState), KernelArg.Of(batch.QueryStartLocTensor),
+            KernelArg.I32(batch.Count), KernelArg.I32((int)dim), KernelArg.I32(width));
+        return output;
+    }
+
+    public Tensor Update(Tensor x, Tensor weight, Tensor? bias, bool silu, Tensor convStates, DecodeBatch batch)
+    {
+        long dim = CausalConv1d.CheckWeights(x, weight, bias, convStates, out int width);
+        OpArgs.Dims(x, nameof(x), batch.Count, dim);
+        CheckBlocks(batch.MaxStateIndex, convStates, nameof(convStates));
+        if (!Kernel(x, convStates, out var suffix) || !Same(x, weight, bias) || !RowsContiguous(convStates, 2) || x.stride(1) != 1)
+        {
+            return Reference.Update(x, weight, bias, silu, convStates, batch);
+        }
+
+        var output = torch.empty(batch.Count, dim, dtype: x.dtype, device: x.device);
+        if (batch.Count == 0)
+        {
+            return output;
+        }
+
+        int threads = 128;
+        _conv.Function($"conv_update_{suffix}").Launch(new LaunchGrid(Blocks(dim, threads), batch.Count, 1, threads, 1, 1), Stream,
+            KernelArg.Of(x), KernelArg.I64(x.stride(0)), KernelArg.Of(weight), KernelArg.OfOptional(bias), KernelArg.Of(convStates),
+            KernelArg.I64(convStates.stride(0)), KernelArg.Of(batch.StateIndices), KernelArg.Of(output), KernelArg.I32(batch.Count),
+            KernelArg.I32((int)dim), KernelArg.I32(width), KernelArg.I32(silu ? 1 : 0));
+        return output;
+    }
+
+    // ---- Mamba-2 SSM ------------------------------------------------------------------------------------------
+
+    public Tensor ChunkScan(Tensor x, Tensor dt, Tensor aLog, Tensor b, Tensor c, Tensor? d, Tensor? dtBias, bool dtSoftplus,
+        (double Min, double Max) dtLimit, Tensor ssmStates, PrefillBatch batch)
+    {
+        var (heads, headDim, stateDim) = Ssd.Check(x, dt, aLog, b, c, d, dtBias, batch.NumTokens);
+        CheckSsmStates(ssmStates, x, heads, headDim, stateDim, batch.MaxStateIndex);
+        if (!SsdKernel(x, dt, aLog, b, c, d, dtBias, ssmStates, stateDim, out var suffix))
+        {
+            return Reference.ChunkScan(x, dt, aLog, b, c, d, dtBias, dtSoftplus, dtLimit, ssmStates, batch);
+        }
+
+        var y = torch.empty(x.shape[0], heads, headDim, dtype: x.dtype, device: x.device);
+        if (batch.Count == 0)
+        {
+            return y;
+        }
+
+        _mamba2.Function($"ssd_scan_varlen_{suffix}").Launch(
+            new LaunchGrid(Blocks(headDim, SsdWarps), (int)heads, batch.Count, 32 * SsdWarps, 1, 1), Stream,
+            KernelArg.Of(x), KernelArg.Of(b), KernelArg.Of(c), KernelArg.Of(dt), KernelArg.Of(aLog), KernelArg.OfOptional(d),
+            KernelArg.OfOptional(dtBias), KernelArg.Of(ssmStates), KernelArg.I64(ssmStates.stride(0)), KernelArg.Of(batch.StateIndices),
+            KernelArg.Of(batch.HasInitialState), KernelArg.Of(batch.QueryStartLocTensor), KernelArg.Of(y), KernelArg.I32(batch.Count),
+            KernelArg.I32(dtSoftplus ? 1 : 0), KernelArg.I64(x.stride(0)), KernelArg.I64(b.stride(0)), KernelArg.I64(dt.stride(0)),
+            KernelArg.I32((int)heads), KernelArg.I32((int)headDim), KernelArg.I32((int)b.shape[1]), KernelArg.I32((int)stateDim),
+            KernelArg.I32(d is not null && d.dim() == 2 ? 1 : 0), KernelArg.F32((float)dtLimit.Min), KernelArg.F32((float)dtLimit.Max));
+        return y;
+    }
+
+    public Tensor StateUpdate(Tensor ssmStates, Tensor x, Tensor dt, Tensor aLog, Tensor b, Tensor c, Tensor? d, Tensor? dtBias, bool dtSoftplus,
+        (double Min, double Max) dtLimit, DecodeBatch batch)
+    {
+        var (heads, headDim, stateDim) = Ssd.Check(x, dt, aLog, b, c, d, dtBias, batch.Count);
+        CheckSsmStates(ssmStates, x, heads, headDim, stateDim, batch.MaxStateIndex);
+        if (!SsdKernel(x, dt, aLog, b, c, d, dtBias, ssmStates, stateDim, out var suffix))
+        {
+            return Reference.StateUpdate(ssmStates, x, dt, aLog, b, c, d, dtBias, dtSoftplus, dtLimit, batch);
+        }
+
+        var y = torch.empty(batch.Count, heads, headDim, dtype: x.dtype, device: x.device);
+        if (batch.Count == 0)
+        {
+            return y;
+        }
+
+        _mamba2.Function($"ssd_update_{suffix}").Launch(
+            new LaunchGrid(Blocks(headDim, SsdWarps), (int)heads, batch.Count, 32 * SsdWarps, 1, 1), Stream,
+            KernelArg.Of(x), KernelArg.Of(b), KernelArg.Of(c), KernelArg.Of(dt), KernelArg.Of(aLog), KernelArg.OfOptional(d),
+            KernelArg.OfOptional(dtBias), KernelArg.Of(ssmStates), KernelArg.I64(ssmStates.stride(0)), KernelArg.Of(batch.StateIndices),
+            KernelArg.Of(y), KernelArg.I32(batch.Count), KernelArg.I32(dtSoftplus ? 1 : 0), KernelArg.I64(x.stride(0)),
+            KernelArg.I64(b.stride(0)), KernelArg.I64(dt.stride(0)), KernelArg.I32((int)heads), KernelArg.I32((int)headDim),
+            KernelArg.I32((int)b.shape[1]), KernelArg.I32((int)stateDim), KernelArg.I32(d is not null && d.dim() == 2 ? 1 : 0),
+            KernelArg.F32((float)dtLimit.Min), KernelArg.F32((float)dtLimit.Max));
+        return y;
+    }
+
+    // ---- Mamba-1 SSM ------------------------------------------------------------------------------------------
+
+    public Tensor Forward(Tensor u, Tensor delta, Tensor aLog, Tensor b, Tensor c, Tensor? d, Tensor? z, Tensor? deltaBias, bool deltaSoftplus,
+        Tensor ssmStates, PrefillBatch batch)
+    {
+        SelectiveScan.Check(u, delta, aLog, b, c, d, z, deltaBias, ssmStates, batch.NumTokens);
+        CheckBlocks(batch.MaxStateIndex, ssmStates, nameof(ssmStates));
+        if (!ScanKernel(u, delta, aLog, b, c, d, z, deltaBias, ssmStates, out var suffix, out int lanes))
+        {
+            return Reference.Forward(u, delta, aLog, b, c, d, z, deltaBias, deltaSoftplus, ssmStates, batch);
+        }
+
+        long channels = aLog.shape[0];
+        var y = torch.empty(u.shape[0], channels, dtype: u.dtype, device: u.device);
+        if (batch.Count == 0)
+        {
+            return y;
+        }
+
+        int threads = 256;
+        _mamba1.Function($"selective_scan_varlen_{suffix}").Launch(
+            new LaunchGrid(Blocks(channels * lanes, threads), batch.Count, 1, threads, 1, 1), Stream,
+            KernelArg.Of(u), KernelArg.Of(delta), KernelArg.Of(aLog), KernelArg.Of(b), KernelArg.Of(c), KernelArg.OfOptional(d),
+            KernelArg.OfOptional(z), KernelArg.OfOptional(deltaBias), KernelArg.Of(ssmStates), KernelArg.I64(ssmStates.stride(0)),
+            KernelArg.Of(batch.StateIndices), KernelArg.Of(batch.HasInitialState), KernelArg.Of(batch.QueryStartLocTensor), KernelArg.Of(y),
+            KernelArg.I32(batch.Count), KernelArg.I32(deltaSoftplus ? 1 : 0), KernelArg.I64(u.stride(0)), KernelArg.I64(delta.stride(0)),
+            KernelArg.I64(b.stride(0)), KernelArg.I64(z?.stride(0) ?? 0), KernelArg.I32((int)channels), KernelArg.I32((int)aLog.shape[1]),
+            KernelArg.I32(lanes));
+        return y;
+    }
+
+    public Tensor Update(Tensor ssmStates, Tensor x, Tensor delta, Tensor aLog, Tensor b, Tensor c, Tensor? d, Tensor? z, Tensor? deltaBias,
+        bool deltaSoftplus, DecodeBatch batch)
+    {
+        SelectiveScan.Check(x, delta, aLog, b, c, d, z, deltaBias, ssmStates, batch.Count);
+        CheckBlocks(batch.MaxStateIndex, ssmStates, nameof(ssmStates));
+        if (!ScanKernel(x, delta, aLog, b, c, d, z, deltaBias, ssmStates, out var suffix, out int lanes))
+        {
+            return Reference.Update(ssmStates, x, delta, aLog, b, c, d, z, deltaBias, deltaSoftplus, batch);
+        }
+
+        long channels = aLog.shape[0];
+        var y = torch.empty(batch.Count, channels, dtype: x.dtype, device: x.device);
+        if (batch.Count == 0)
+        {
+            return y;
+        }
+
+        int threads = 256;
+        _mamba1.Function($"selective_update_{suffix}").Launch(
+            new LaunchGrid(Blocks(channels * lanes, threads), batch.Count, 1, threads, 1, 1), Stream,
+            KernelArg.Of(x), KernelArg.Of(delta), KernelArg.Of(aLog), KernelArg.Of(b), KernelArg.Of(c), KernelArg.OfOptional(d),
+            KernelArg.OfOptional(z), KernelArg.OfOptional(deltaBias), KernelArg.Of(ssmStates), KernelArg.I64(ssmStates.stride(0)),
+            KernelArg.Of(batch.StateIndices), KernelArg.Of(y), KernelArg.I32(batch.Count), KernelArg.I32(deltaSoftplus ? 1 : 0),
+            KernelArg.I64(x.stride(0)), KernelArg.I64(delta.stride(0)), KernelArg.I64(b.stride(0)), KernelArg.I64(z?.stride(0) ?? 0),
+            KernelArg.I32((int)channels), KernelArg.I32((int)aLog.shape[1]), KernelArg.I32(lanes));
+        return y;
+    }
+
+    // ---- norms ------------------------------------------------------------------------------------------------
+
+    public Tensor AddRmsNorm(Tensor residual, Tensor? delta, Tensor weight, double eps, bool castInput)
+    {
+        long width = weight.shape[0];
+        bool fits = residual.dim() == 2 && residual.shape[1] == width && residual.is_contiguous() && weight.dim() == 1
+            && (delta is null || (delta.dtype == weight.dtype && delta.is_contiguous() && delta.shape.AsSpan().SequenceEqual(residual.shape)))
+            && Suffix(weight.dtype) is not null && Suffix(residual.dtype) is not null && OnThisDevice(residual);
+        if (!fits)
+        {
+            return Reference.AddRmsNorm(residual, delta, weight, eps, castInput);
+        }
+
+        var output = torch.empty(residual.shape[0], width, dtype: weight.dtype, device: residual.device);
+        if (residual.shape[0] == 0)
+        {
+            return output;
+        }
+
+        // The block norm reads the residual as the weight's dtype; so does any norm whose residual already is that dtype.
+        bool round = castInput || residual.dtype == weight.dtype;
+        _norm.Function($"add_rmsnorm_{Suffix(weight.dtype)}_{Suffix(residual.dtype)}").Launch(
+            new LaunchGrid((int)residual.shape[0], 1, 1, 256, 1, 1), Stream,
+            KernelArg.Of(residual), KernelArg.OfOptional(delta), KernelArg.Of(weight), KernelArg.Of(output), KernelArg.I32((int)width),
+            KernelArg.F32((float)eps), KernelArg.I32(round ? 1 : 0));
+        return output;
+    }
+
+    public Tensor GatedRmsNorm(Tensor x, Tensor z, Tensor weight, int groupSize, double eps)
+    {
+        bool fits = x.dim() == 2 && z.dim() == 2 && x.shape[1] == weight.shape[0] && z.shape[0] == x.shape[0] && z.shape[1] == x.shape[1]
+            && groupSize > 0 && x.shape[1] % groupSize == 0 && x.stride(1) == 1 && z.stride(1) == 1 && weight.is_contiguous()
+            && Same(x, z, weight) && Suffix(x.dtype) is not null && OnThisDevice(x);
+        if (!fits)
+        {
+            return Reference.GatedRmsNorm(x, z, weight, groupSize, eps);
+        }
+
+        long rows = x.shape[0], width = x.shape[1];
+        var output = torch.empty(rows, width, dtype: x.dtype, device: x.device);
+        if (rows == 0)
+        {
+            return output;
+        }
+
+        _norm.Function($"gated_rmsnorm_{Suffix(x.dtype)}").Launch(
+            new LaunchGrid((int)(width / groupSize), (int)rows, 1, 256, 1, 1), Stream,
+            KernelArg.Of(x), KernelArg.I64(x.stride(0)), KernelArg.Of(z), KernelArg.I64(z.stride(0)), KernelArg.Of(weight), KernelArg.Of(output),
+            KernelArg.I32((int)width), KernelArg.I32(groupSize), KernelArg.F32((float)eps));
+        return output;
+    }
+
+    // ---- what the kernels take --------------------------------------------------------------------------------
+
+    private IntPtr Stream => TorchCuda.CurrentStream(_device);
+
+    /// <summary>A kernel writes states by raw block index: one past the cache would corrupt memory, so it is refused here.</summary>
+    private static void CheckBlocks(int maxStateIndex, Tensor states, string name)
+    {
+        if (maxStateIndex >= states.shape[0])
+        {
+            throw new ArgumentException($"State block {maxStateIndex} is outside {name}, which has {states.shape[0]} blocks.", name);
+        }
+    }
+
+    private static void CheckSsmStates(Tensor ssmStates, Tensor x, long heads, long headDim, long stateDim, int maxStateIndex)
+    {
+        OpArgs.Dims(ssmStates, nameof(ssmStates), -1, heads, headDim, stateDim);
+        OpArgs.SameDevice(x, ssmStates, nameof(ssmStates));
+        CheckBlocks(maxStateIndex, ssmStates, nameof(ssmStates));
+    }
+
+    private static int Blocks(long work, int perBlock) => (int)((work + perBlock - 1) / perBlock);
+
+    /// <summary>The kernels' dtype suffix: f32, bf16 or f16; null for any other dtype.</summary>
+    internal static string? Suffix(ScalarType dtype) => dtype switch
+    {
+        ScalarType.Float32 => "f32",
+        ScalarType.BFloat16 => "bf16",
+        ScalarType.Float16 => "f16",
+        _ => null,
+    };
+
+    private bool OnThisDevice(Tensor t) => t.device_type == DeviceType.CUDA && t.device_index == _device;
+
+    private bool Kernel(Tensor x, Tensor states, out string suffix)
+    {
+        var (a, s) = (Suffix(x.dtype), Suffix(states.dtype));
+        suffix = $"{a}_{s}";
+        return a is not null && s is not null && OnThisDevice(x);
+    }
+
+    /// <summary>Whether every given tensor has the activation's dtype (the kernels read weights as the activations' type).</summary>
+    private static bool Same(Tensor x, params Tensor?[] others)
+    {
+        foreach (var t in others)
+        {
+            if (t is not null && (t.dtype != x.dtype || !t.is_contiguous()))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>Whether each block of a state cache view is contiguous in its last <paramref name="dims"/> dims (blocks may be strided).</summary>
+    private static bool RowsContiguous(Tensor states, int dims)
+    {
+        long expected = 1;
+        for (int i = (int)states.dim() - 1; i >= states.dim() - dims; i--)
+        {
+            if (states.stride(i) != expected)
+            {
+                return false;
+            }
+
+            expected *= states.shape[i];
+        }
+
+        return true;
+    }
+
+    private bool SsdKernel(Tensor x, Tensor dt, Tensor aLog, Tensor b, Tensor c, Tensor? d, Tensor? dtBias, Tensor states, long stateDim, out string suffix) =>
+        Kernel(x, states, out suffix) && Same(x, aLog, d, dtBias) && dt.dtype == x.dtype && b.dtype == x.dtype && c.dtype == x.dtype
+        && stateDim <= 32 * MaxStateDimPerLane && RowsContiguous(states, 3)
+        && x.stride(2) == 1 && x.stride(1) == x.shape[2] && dt.stride(1) == 1
+        && b.stride(2) == 1 && b.stride(1) == b.shape[2] && c.stride(2) == 1 && c.stride(1) == c.shape[2] && c.stride(0) == b.stride(0);
+
+    private bool ScanKernel(Tensor u, Tensor delta, Tensor aLog, Tensor b, Tensor c, Tensor? d, Tensor? z, Tensor? deltaBias, Tensor states,
+        out string suffix, out int lanes)
+    {
+        long stateDim = aLog.shape[1];
+        lanes = 1;
+        while (lanes < stateDim && lanes < 32)
+        {
+            lanes <<= 1;
+        }
+
+        return Kernel(u, states, out suffix) && Same(u, aLog, d, deltaBias) && delta.dtype == u.dtype && b.dtype == u.dtype && c.dtype == u.dtype
+            && (z is null || (z.dtype == u.dtype && z.stride(1) == 1)) && stateDim <= lanes * MaxStateDimPerLane && RowsContiguous(states, 2)
+            && u.stride(1) == 1 && delta.stride(1) == 1 && b.stride(1) == 1 && c.stride(1) == 1 && c.stride(0) == b.stride(0);
+    }
+}

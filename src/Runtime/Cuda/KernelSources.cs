@@ -1,0 +1,63 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using static MambaGen.Cuda.KernelParam;
+
+namespace MambaGen.Cuda;
+
+/// <summary>
+/// The runtime's CUDA C files (embedded from <c>Cuda/Kernels</c>) and the C# launch spec of every entry, in the
+/// order of its parameters: the tests check each spec against the entry clang-14 compiles to PTX.
+/// </summary>
+public static class KernelSources
+{
+    /// <summary>Activation × state dtype suffixes, as the files' <c>MG_FOR_T_S</c> instantiates them.</summary>
+    internal static readonly string[] ActivationStateSuffixes =
+        (from t in new[] { "f32", "bf16", "f16" } from s in new[] { "f32", "bf16", "f16" } select $"{t}_{s}").ToArray();
+
+    /// <summary>Activation dtype suffixes, as <c>MG_FOR_T</c> instantiates them.</summary>
+    internal static readonly string[] ActivationSuffixes = { "f32", "bf16", "f16" };
+
+    /// <summary>Causal conv: decode update, varlen prefill, prefill state write-back.</summary>
+    public static KernelSource Conv { get; } = Load("conv.cu", ActivationStateSuffixes.SelectMany(s => new[]
+    {
+        new KernelSpec($"conv_update_{s}", Ptr, I64, Ptr, Ptr, Ptr, I64, Ptr, Ptr, I32, I32, I32, I32),
+        new KernelSpec($"conv_varlen_{s}", Ptr, I64, Ptr, Ptr, Ptr, I64, Ptr, Ptr, Ptr, Ptr, I32, I32, I32, I32, I32),
+        new KernelSpec($"conv_varlen_states_{s}", Ptr, I64, Ptr, I64, Ptr, Ptr, Ptr, I32, I32, I32),
+    }));
+
+    /// <summary>Mamba-2's SSM: decode state update, varlen prefill scan.</summary>
+    public static KernelSource Mamba2 { get; } = Load("mamba2.cu", ActivationStateSuffixes.SelectMany(s => new[]
+    {
+        new KernelSpec($"ssd_update_{s}", Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, I64, Ptr, Ptr, I32, I32, I64, I64, I64, I32, I32, I32, I32, I32, F32, F32),
+        new KernelSpec($"ssd_scan_varlen_{s}", Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, I64, Ptr, Ptr, Ptr, Ptr, I32, I32, I64, I64, I64, I32, I32, I32, I32, I32, F32, F32),
+    }));
+
+    /// <summary>Mamba-1's selective SSM: decode state update, varlen prefill scan.</summary>
+    public static KernelSource Mamba1 { get; } = Load("mamba1.cu", ActivationStateSuffixes.SelectMany(s => new[]
+    {
+        new KernelSpec($"selective_update_{s}", Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, I64, Ptr, Ptr, I32, I32, I64, I64, I64, I64, I32, I32, I32),
+        new KernelSpec($"selective_scan_varlen_{s}", Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, I64, Ptr, Ptr, Ptr, Ptr, I32, I32, I64, I64, I64, I64, I32, I32, I32),
+    }));
+
+    /// <summary>RMS norms: residual add + norm (activation × residual dtype), Mamba-2's gated norm.</summary>
+    public static KernelSource Norm { get; } = Load("norm.cu",
+        ActivationStateSuffixes.Select(s => new KernelSpec($"add_rmsnorm_{s}", Ptr, Ptr, Ptr, Ptr, I32, F32, I32))
+            .Concat(ActivationSuffixes.Select(s => new KernelSpec($"gated_rmsnorm_{s}", Ptr, I64, Ptr, I64, Ptr, Ptr, I32, I32, F32))));
+
+    /// <summary>Every kernel source of the runtime.</summary>
+    public static IReadOnlyList<KernelSource> All { get; } = new[] { Conv, Mamba2, Mamba1, Norm };
+
+    /// <summary>The text of an embedded file of <c>Cuda/Kernels</c> (a .cu file or <c>prelude.cuh</c>).</summary>
+    public static string ReadKernelFile(string fileName)
+    {
+        var name = "MambaGen.Cuda.Kernels." + fileName;
+        using var stream = typeof(KernelSources).Assembly.GetManifestResourceStream(name)
+            ?? throw new InvalidOperationException($"The runtime has no embedded kernel file '{fileName}' (resource {name}); the build embeds Cuda/Kernels/*.");
+        using var reader = new StreamReader(stream);
+        return reader.ReadToEnd();
+    }
+
+    private static KernelSource Load(string fileName, IEnumerable<KernelSpec> kernels) => new(fileName, ReadKernelFile(fileName), kernels.ToArray());
+}

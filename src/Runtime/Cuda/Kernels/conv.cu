@@ -1,0 +1,105 @@
+// Causal depthwise conv1d over the conv state cache, in place by slot (vLLM's causal_conv1d_update / causal_conv1d_fn).
+// Conv states are [blocks, W-1, dim] (dim innermost), the last W-1 raw inputs of a sequence, oldest first.
+// out = act(bias + sum_j w[c, j] * window[j]) in fp32, stored states read as the activation dtype (as the reference casts them); a slot < 0 (PAD_SLOT_ID) is a row that touches no state.
+#include "prelude.cuh"
+
+// One thread per (row, channel): window = [state, x], output, then the state shifted by x, all in registers.
+template <typename T, typename S>
+__device__ __forceinline__ void conv_update(const T* x, i64 x_row_stride, const T* weight, const T* bias, S* states, i64 block_stride,
+                            const i64* slots, T* out, int rows, int dim, int width, int silu)
+{
+    int c = blockIdx.x * blockDim.x + threadIdx.x;
+    int row = blockIdx.y;
+    if (c >= dim || row >= rows) return;
+    i64 slot = slots[row];
+    float xv = mg_load(x + row * x_row_stride + c);
+    const T* w = weight + (i64)c * width;
+    float acc = bias ? mg_load(bias + c) : 0.0f;
+    if (slot >= 0)
+    {
+        S* st = states + slot * block_stride + c;
+        float prev = mg_round<T>(mg_load(st));
+        acc += mg_load(w) * prev;
+        for (int j = 1; j < width - 1; j++)
+        {
+            float v = mg_round<T>(mg_load(st + (i64)j * dim));
+            acc += mg_load(w + j) * v;
+            mg_store(st + (i64)(j - 1) * dim, v);
+        }
+        mg_store(st + (i64)(width - 2) * dim, xv);
+    }
+    acc += mg_load(w + width - 1) * xv;
+    if (slot < 0) acc = 0.0f;
+    mg_store(out + (i64)row * dim + c, silu ? mg_silu(acc) : acc);
+}
+
+// Prefill, one thread per (token, channel): taps before the sequence's first token read its stored window where the
+// sequence has an initial state (zeros otherwise). States are rewritten afterwards by conv_varlen_states.
+template <typename T, typename S>
+__device__ __forceinline__ void conv_varlen(const T* x, i64 x_row_stride, const T* weight, const T* bias, const S* states, i64 block_stride,
+                            const i64* slots, const u8* has_initial, const i64* query_start, T* out,
+                            int tokens, int seqs, int dim, int width, int silu)
+{
+    int c = blockIdx.x * blockDim.x + threadIdx.x;
+    int t = blockIdx.y + blockIdx.z * 65535;
+    if (c >= dim || t >= tokens) return;
+    int lo = 0, hi = seqs - 1;
+    while (lo < hi)
+    {
+        int mid = (lo + hi + 1) >> 1;
+        if (query_start[mid] <= t) lo = mid; else hi = mid - 1;
+    }
+    int s = lo;
+    i64 start = query_start[s];
+    i64 slot = slots[s];
+    bool initial = slot >= 0 && has_initial[s];
+    const T* w = weight + (i64)c * width;
+    float acc = bias ? mg_load(bias + c) : 0.0f;
+    for (int j = 0; j < width; j++)
+    {
+        i64 p = (i64)t - (width - 1) + j;
+        float v;
+        if (p >= start) v = mg_load(x + p * x_row_stride + c);
+        else v = initial ? mg_round<T>(mg_load(states + slot * block_stride + (p - start + width - 1) * dim + c)) : 0.0f;
+        acc += mg_load(w + j) * v;
+    }
+    if (slot < 0) acc = 0.0f;
+    mg_store(out + (i64)t * dim + c, silu ? mg_silu(acc) : acc);
+}
+
+// One thread per (sequence, channel): the new window is the last W-1 of [old window (or zeros), tokens]. Entries are
+// written in ascending order and each reads an older entry at a higher index, so the update in place is safe.
+template <typename T, typename S>
+__device__ __forceinline__ void conv_varlen_states(const T* x, i64 x_row_stride, S* states, i64 block_stride, const i64* slots,
+                                   const u8* has_initial, const i64* query_start, int seqs, int dim, int width)
+{
+    int c = blockIdx.x * blockDim.x + threadIdx.x;
+    int s = blockIdx.y;
+    if (c >= dim || s >= seqs) return;
+    i64 slot = slots[s];
+    if (slot < 0) return;
+    bool initial = has_initial[s];
+    i64 start = query_start[s], len = query_start[s + 1] - start;
+    S* st = states + slot * block_stride + c;
+    for (int k = 0; k < width - 1; k++)
+    {
+        i64 p = len - (width - 1) + k;
+        float v = p >= 0 ? mg_load(x + (start + p) * x_row_stride + c)
+                         : (initial ? mg_round<T>(mg_load(st + (p + width - 1) * dim)) : 0.0f);
+        mg_store(st + (i64)k * dim, v);
+    }
+}
+
+#define CONV_KERNELS(T, S, sfx) \
+    extern "C" __global__ void conv_update_##sfx(const T* x, i64 x_row_stride, const T* weight, const T* bias, S* states, \
+        i64 block_stride, const i64* slots, T* out, int rows, int dim, int width, int silu) \
+    { conv_update<T, S>(x, x_row_stride, weight, bias, states, block_stride, slots, out, rows, dim, width, silu); } \
+    extern "C" __global__ void conv_varlen_##sfx(const T* x, i64 x_row_stride, const T* weight, const T* bias, const S* states, \
+        i64 block_stride, const i64* slots, const u8* has_initial, const i64* query_start, T* out, int tokens, int seqs, \
+        int dim, int width, int silu) \
+    { conv_varlen<T, S>(x, x_row_stride, weight, bias, states, block_stride, slots, has_initial, query_start, out, tokens, seqs, dim, width, silu); } \
+    extern "C" __global__ void conv_varlen_states_##sfx(const T* x, i64 x_row_stride, S* states, i64 block_stride, \
+        const i64* slots, const u8* has_initial, const i64* query_start, int seqs, int dim, int width) \
+    { conv_varlen_states<T, S>(x, x_row_stride, states, block_stride, slots, has_initial, query_start, seqs, dim, width); }
+
+MG_FOR_T_S(CONV_KERNELS)

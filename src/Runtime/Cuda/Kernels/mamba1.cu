@@ -1,0 +1,151 @@
+// Mamba-1's selective SSM per channel (vLLM's selective_state_update and selective_scan_fn), on the SSM state cache
+// [blocks, D, N] in place by slot. Per channel d, state index n, token t, in fp32, with A = -exp(A_log):
+//   dt = softplus(delta + delta_bias); h[d,n] = exp(dt * A[d,n]) * h[d,n] + dt * B[t,n] * u[t,d];
+//   y[t,d] = (sum_n C[t,n] * h[d,n] + D[d] * u[t,d]) * silu(z[t,d]).
+// Layout: a group of `lanes` threads (a power of two <= 32, aligned in its warp) holds one channel's state.
+#include "prelude.cuh"
+
+struct ScanArgs
+{
+    i64 u_stride, delta_stride, bc_stride, z_stride;
+    int channels, state_dim, lanes;
+};
+
+template <typename T>
+__device__ __forceinline__ float scan_dt(const T* delta, const T* delta_bias, int softplus, int d)
+{
+    float v = mg_load(delta) + (delta_bias ? mg_load(delta_bias + d) : 0.0f);
+    return softplus ? mg_softplus(v) : v;
+}
+
+// Decode: one token per row.
+template <typename T, typename S>
+__device__ __forceinline__ void selective_update(const T* u, const T* delta, const T* a_log, const T* B, const T* C, const T* D,
+    const T* z, const T* delta_bias, S* states, i64 block_stride, const i64* slots, T* y, int rows, int softplus, ScanArgs a)
+{
+    int lane = threadIdx.x % a.lanes;
+    int d = (blockIdx.x * blockDim.x + threadIdx.x) / a.lanes, row = blockIdx.y;
+    // A group past the last channel computes channel 0 without storing: its warp's shuffles need every lane.
+    bool active = d < a.channels;
+    if (!active) d = 0;
+    i64 slot = active ? slots[row] : -1;
+    float dt = scan_dt(delta + row * a.delta_stride + d, delta_bias, softplus, d);
+    float uv = mg_load(u + row * a.u_stride + d);
+    const T* b = B + row * a.bc_stride;
+    const T* c = C + row * a.bc_stride;
+    S* st = states + (slot < 0 ? 0 : slot) * block_stride + (i64)d * a.state_dim;
+    float acc = 0.0f;
+    for (int n = lane; n < a.state_dim; n += a.lanes)
+    {
+        float A = -mg_exp(mg_load(a_log + (i64)d * a.state_dim + n));
+        float h = slot < 0 ? 0.0f : mg_load(st + n);
+        h = h * mg_exp(dt * A) + dt * uv * mg_load(b + n);
+        if (slot >= 0) mg_store(st + n, h);
+        acc += h * mg_load(c + n);
+    }
+    acc = mg_warp_sum(acc, a.lanes);
+    if (lane == 0 && active)
+    {
+        if (D) acc += uv * mg_load(D + d);
+        if (z) acc *= mg_silu(mg_load(z + row * a.z_stride + d));
+        mg_store(y + (i64)row * a.channels + d, slot < 0 ? 0.0f : acc);
+    }
+}
+
+// Prefill: each sequence scanned token by token from its initial state; the final state is written back. A block
+// (256 threads, 256 / lanes channels of one sequence) stages dt, u and silu(z) of a tile of `lanes` tokens in shared
+// memory, one value per thread, so no lane recomputes its channel's softplus or gate.
+#define SCAN_THREADS 256
+template <typename T, typename S>
+__device__ __forceinline__ void selective_scan_varlen(const T* u, const T* delta, const T* a_log, const T* B, const T* C, const T* D,
+    const T* z, const T* delta_bias, S* states, i64 block_stride, const i64* slots, const u8* has_initial,
+    const i64* query_start, T* y, int seqs, int softplus, ScanArgs a)
+{
+    __shared__ float tile_dt[SCAN_THREADS], tile_u[SCAN_THREADS], tile_gate[SCAN_THREADS];
+    int lane = threadIdx.x % a.lanes, local = threadIdx.x / a.lanes, per_block = SCAN_THREADS / a.lanes;
+    int d0 = blockIdx.x * per_block, d = d0 + local, s = blockIdx.y;
+    if (s >= seqs) return;
+    bool active = d < a.channels;
+    i64 slot = slots[s];
+    bool initial = slot >= 0 && has_initial[s];
+    S* st = states + (slot < 0 ? 0 : slot) * block_stride + (i64)(active ? d : 0) * a.state_dim;
+    const int per_lane = 8;  // state_dim <= 8 * lanes
+    float h[per_lane], A[per_lane];
+#pragma unroll
+    for (int i = 0; i < per_lane; i++)
+    {
+        int n = lane + a.lanes * i;
+        bool in = active && n < a.state_dim;
+        A[i] = in ? -mg_exp(mg_load(a_log + (i64)d * a.state_dim + n)) : 0.0f;
+        h[i] = (in && initial) ? mg_load(st + n) : 0.0f;
+    }
+    float dskip = (D && active) ? mg_load(D + d) : 0.0f;
+    i64 t0 = query_start[s], t1 = query_start[s + 1];
+    for (i64 base = t0; base < t1; base += a.lanes)
+    {
+        int count = (int)(t1 - base < a.lanes ? t1 - base : a.lanes);
+        mg_sync();
+        {
+            // Thread i stages token i / per_block of channel d0 + i % per_block.
+            int k = threadIdx.x / per_block, c = d0 + threadIdx.x % per_block;
+            if (k < count && c < a.channels)
+            {
+                i64 t = base + k;
+                tile_dt[threadIdx.x] = scan_dt(delta + t * a.delta_stride + c, delta_bias, softplus, c);
+                tile_u[threadIdx.x] = mg_load(u + t * a.u_stride + c);
+                tile_gate[threadIdx.x] = z ? mg_silu(mg_load(z + t * a.z_stride + c)) : 1.0f;
+            }
+        }
+        mg_sync();
+        // Inactive groups (channels past the end) still run the loop: their warp's shuffles need every lane.
+        for (int k = 0; k < count; k++)
+        {
+            i64 t = base + k;
+            int at = k * per_block + local;
+            float dt = tile_dt[at], uv = tile_u[at], du = dt * uv;
+            const T* b = B + t * a.bc_stride;
+            const T* c = C + t * a.bc_stride;
+            float acc = 0.0f;
+#pragma unroll
+            for (int i = 0; i < per_lane; i++)
+            {
+                int n = lane + a.lanes * i;
+                if (n < a.state_dim)
+                {
+                    h[i] = h[i] * mg_fast_exp(dt * A[i]) + du * mg_load(b + n);
+                    acc += h[i] * mg_load(c + n);
+                }
+            }
+            acc = mg_warp_sum(acc, a.lanes);
+            if (lane == 0 && active) mg_store(y + t * a.channels + d, slot < 0 ? 0.0f : (acc + dskip * uv) * tile_gate[at]);
+        }
+    }
+    if (active && slot >= 0)
+    {
+#pragma unroll
+        for (int i = 0; i < per_lane; i++)
+        {
+            int n = lane + a.lanes * i;
+            if (n < a.state_dim) mg_store(st + n, h[i]);
+        }
+    }
+}
+
+#define SCAN_KERNELS(T, S, sfx) \
+    extern "C" __global__ void selective_update_##sfx(const T* u, const T* delta, const T* a_log, const T* B, const T* C, \
+        const T* D, const T* z, const T* delta_bias, S* states, i64 block_stride, const i64* slots, T* y, int rows, int softplus, \
+        i64 u_stride, i64 delta_stride, i64 bc_stride, i64 z_stride, int channels, int state_dim, int lanes) \
+    { \
+        ScanArgs a = {u_stride, delta_stride, bc_stride, z_stride, channels, state_dim, lanes}; \
+        selective_update<T, S>(u, delta, a_log, B, C, D, z, delta_bias, states, block_stride, slots, y, rows, softplus, a); \
+    } \
+    extern "C" __global__ void selective_scan_varlen_##sfx(const T* u, const T* delta, const T* a_log, const T* B, const T* C, \
+        const T* D, const T* z, const T* delta_bias, S* states, i64 block_stride, const i64* slots, const u8* has_initial, \
+        const i64* query_start, T* y, int seqs, int softplus, i64 u_stride, i64 delta_stride, i64 bc_stride, i64 z_stride, \
+        int channels, int state_dim, int lanes) \
+    { \
+        ScanArgs a = {u_stride, delta_stride, bc_stride, z_stride, channels, state_dim, lanes}; \
+        selective_scan_varlen<T, S>(u, delta, a_log, B, C, D, z, delta_bias, states, block_stride, slots, has_initial, query_start, y, seqs, softplus, a); \
+    }
+
+MG_FOR_T_S(SCAN_KERNELS)

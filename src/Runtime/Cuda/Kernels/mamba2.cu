@@ -1,0 +1,168 @@
+// Mamba-2's SSM per head (vLLM's selective_state_update with per-head dt and A, and the varlen scan), on the SSM state
+// cache [blocks, H, P, N] in place by slot. Per head h (group g = h / (H/G)), token t, in fp32:
+//   dt = clamp(softplus(dt + dt_bias), dt_min, dt_max); S = exp(dt * A[h]) * S + dt * x[t,h,:] (x) B[t,g,:];
+//   y[t,h,:] = S . C[t,g,:] + D * x[t,h,:], with A = -exp(A_log).
+// Layout: a block of 8 warps serves 8 values of p of one head; a warp holds one p's state row, its lanes stepping over n.
+#include "prelude.cuh"
+
+#define SSD_WARPS 8
+
+struct SsdArgs
+{
+    i64 x_stride, bc_stride, dt_stride;  // row strides of x, B/C and dt (they are views into wider rows)
+    int heads, head_dim, groups, state_dim, d_per_p;
+    float dt_min, dt_max;
+};
+
+template <typename T>
+__device__ __forceinline__ float ssd_dt(const T* dt, const T* dt_bias, int softplus, float dt_min, float dt_max, int h)
+{
+    float v = mg_load(dt) + (dt_bias ? mg_load(dt_bias + h) : 0.0f);
+    if (softplus) v = mg_softplus(v);
+    return mg_fmin(mg_fmax(v, dt_min), dt_max);
+}
+
+// Decode: one token per row.
+template <typename T, typename S>
+__device__ __forceinline__ void ssd_update(const T* x, const T* B, const T* C, const T* dt, const T* a_log, const T* D, const T* dt_bias,
+                           S* states, i64 block_stride, const i64* slots, T* y, int rows, int softplus, SsdArgs a)
+{
+    int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    int p = blockIdx.x * SSD_WARPS + warp, h = blockIdx.y, row = blockIdx.z;
+    if (p >= a.head_dim || row >= rows) return;
+    int g = h / (a.heads / a.groups);
+    i64 slot = slots[row];
+    float step = ssd_dt(dt + row * a.dt_stride + h, dt_bias, softplus, a.dt_min, a.dt_max, h);
+    float decay = mg_exp(step * -mg_exp(mg_load(a_log + h)));
+    float xv = mg_load(x + row * a.x_stride + (i64)h * a.head_dim + p);
+    const T* b = B + row * a.bc_stride + (i64)g * a.state_dim;
+    const T* c = C + row * a.bc_stride + (i64)g * a.state_dim;
+    S* st = states + (slot < 0 ? 0 : slot) * block_stride + ((i64)h * a.head_dim + p) * a.state_dim;
+    float acc = 0.0f;
+    for (int n = lane; n < a.state_dim; n += 32)
+    {
+        float s = slot < 0 ? 0.0f : mg_load(st + n);
+        s = s * decay + step * xv * mg_load(b + n);
+        if (slot >= 0) mg_store(st + n, s);
+        acc += s * mg_load(c + n);
+    }
+    acc = mg_warp_sum(acc, 32);
+    if (lane == 0)
+    {
+        if (D) acc += xv * mg_load(D + (a.d_per_p ? (i64)h * a.head_dim + p : h));
+        mg_store(y + (i64)row * a.heads * a.head_dim + (i64)h * a.head_dim + p, slot < 0 ? 0.0f : acc);
+    }
+}
+
+// Prefill: each sequence scanned token by token from its initial state (the cache's where has_initial, else zeros);
+// the final state is written back. Exact recurrence, so no chunk layout is needed. The block's threads first compute
+// dt and exp(dt * A) of a tile of tokens into shared memory (once per block, not once per lane), and each warp loads
+// the next token's x, B and C while it reduces the current one.
+#define SSD_TILE (32 * SSD_WARPS)
+template <typename T, typename S>
+__device__ __forceinline__ void ssd_scan_varlen(const T* x, const T* B, const T* C, const T* dt, const T* a_log, const T* D, const T* dt_bias,
+                                S* states, i64 block_stride, const i64* slots, const u8* has_initial, const i64* query_start,
+                                T* y, int seqs, int softplus, SsdArgs a)
+{
+    __shared__ float tile_dt[SSD_TILE], tile_decay[SSD_TILE];
+    int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    int p = blockIdx.x * SSD_WARPS + warp, h = blockIdx.y, s = blockIdx.z;
+    if (s >= seqs) return;
+    bool active = p < a.head_dim;
+    int g = h / (a.heads / a.groups);
+    i64 slot = slots[s];
+    bool initial = slot >= 0 && has_initial[s];
+    float A = -mg_exp(mg_load(a_log + h));
+    float dskip = (D && active) ? mg_load(D + (a.d_per_p ? (i64)h * a.head_dim + p : h)) : 0.0f;
+    S* st = states + (slot < 0 ? 0 : slot) * block_stride + ((i64)h * a.head_dim + (active ? p : 0)) * a.state_dim;
+    const int per_lane = 8;  // state_dim <= 256
+    float state[per_lane], bn[per_lane], cn[per_lane];
+#pragma unroll
+    for (int i = 0; i < per_lane; i++)
+    {
+        int n = lane + 32 * i;
+        state[i] = (active && initial && n < a.state_dim) ? mg_load(st + n) : 0.0f;
+    }
+    i64 t0 = query_start[s], t1 = query_start[s + 1];
+    for (i64 base = t0; base < t1; base += SSD_TILE)
+    {
+        int count = (int)(t1 - base < SSD_TILE ? t1 - base : SSD_TILE);
+        mg_sync();
+        if ((int)threadIdx.x < count)
+        {
+            float step = ssd_dt(dt + (base + threadIdx.x) * a.dt_stride + h, dt_bias, softplus, a.dt_min, a.dt_max, h);
+            tile_dt[threadIdx.x] = step;
+            tile_decay[threadIdx.x] = mg_exp(step * A);
+        }
+        mg_sync();
+        if (!active) continue;
+        // Token k's inputs are in registers before its turn: the loads of k+1 overlap k's arithmetic.
+        float xv = mg_load(x + base * a.x_stride + (i64)h * a.head_dim + p);
+#pragma unroll
+        for (int i = 0; i < per_lane; i++)
+        {
+            int n = lane + 32 * i;
+            bn[i] = n < a.state_dim ? mg_load(B + base * a.bc_stride + (i64)g * a.state_dim + n) : 0.0f;
+            cn[i] = n < a.state_dim ? mg_load(C + base * a.bc_stride + (i64)g * a.state_dim + n) : 0.0f;
+        }
+        for (int k = 0; k < count; k++)
+        {
+            i64 t = base + k;
+            float step = tile_dt[k], decay = tile_decay[k], xcur = xv;
+            float bcur[per_lane], ccur[per_lane];
+#pragma unroll
+            for (int i = 0; i < per_lane; i++) { bcur[i] = bn[i]; ccur[i] = cn[i]; }
+            if (k + 1 < count)
+            {
+                xv = mg_load(x + (t + 1) * a.x_stride + (i64)h * a.head_dim + p);
+#pragma unroll
+                for (int i = 0; i < per_lane; i++)
+                {
+                    int n = lane + 32 * i;
+                    if (n < a.state_dim)
+                    {
+                        bn[i] = mg_load(B + (t + 1) * a.bc_stride + (i64)g * a.state_dim + n);
+                        cn[i] = mg_load(C + (t + 1) * a.bc_stride + (i64)g * a.state_dim + n);
+                    }
+                }
+            }
+            float acc = 0.0f, dx = step * xcur;
+#pragma unroll
+            for (int i = 0; i < per_lane; i++)
+            {
+                state[i] = state[i] * decay + dx * bcur[i];
+                acc += state[i] * ccur[i];
+            }
+            acc = mg_warp_sum(acc, 32);
+            if (lane == 0) mg_store(y + t * a.heads * a.head_dim + (i64)h * a.head_dim + p, slot < 0 ? 0.0f : acc + dskip * xcur);
+        }
+    }
+    if (active && slot >= 0)
+    {
+#pragma unroll
+        for (int i = 0; i < per_lane; i++)
+        {
+            int n = lane + 32 * i;
+            if (n < a.state_dim) mg_store(st + n, state[i]);
+        }
+    }
+}
+
+#define SSD_KERNELS(T, S, sfx) \
+    extern "C" __global__ void ssd_update_##sfx(const T* x, const T* B, const T* C, const T* dt, const T* a_log, const T* D, \
+        const T* dt_bias, S* states, i64 block_stride, const i64* slots, T* y, int rows, int softplus, i64 x_stride, \
+        i64 bc_stride, i64 dt_stride, int heads, int head_dim, int groups, int state_dim, int d_per_p, float dt_min, float dt_max) \
+    { \
+        SsdArgs a = {x_stride, bc_stride, dt_stride, heads, head_dim, groups, state_dim, d_per_p, dt_min, dt_max}; \
+        ssd_update<T, S>(x, B, C, dt, a_log, D, dt_bias, states, block_stride, slots, y, rows, softplus, a); \
+    } \
+    extern "C" __global__ void ssd_scan_varlen_##sfx(const T* x, const T* B, const T* C, const T* dt, const T* a_log, const T* D, \
+        const T* dt_bias, S* states, i64 block_stride, const i64* slots, const u8* has_initial, const i64* query_start, T* y, \
+        int seqs, int softplus, i64 x_stride, i64 bc_stride, i64 dt_stride, int heads, int head_dim, int groups, int state_dim, \
+        int d_per_p, float dt_min, float dt_max) \
+    { \
+        SsdArgs a = {x_stride, bc_stride, dt_stride, heads, head_dim, groups, state_dim, d_per_p, dt_min, dt_max}; \
+        ssd_scan_varlen<T, S>(x, B, C, dt, a_log, D, dt_bias, states, block_stride, slots, has_initial, query_start, y, seqs, softplus, a); \
+    }
+
+MG_FOR_T_S(SSD_KERNELS)

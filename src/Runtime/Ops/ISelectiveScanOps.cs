@@ -1,0 +1,18 @@
+using static TorchSharp.torch;
+
+namespace MambaGen.Ops;
+
+/// <summary>
+/// Mamba-1's selective SSM over the SSM state cache (<see cref="SelectiveScan"/> is the reference). Implementations
+/// take <c>A_log</c> [D, N] as stored and compute A = -exp(A_log) in fp32 themselves.
+/// </summary>
+public interface ISelectiveScanOps
+{
+    /// <summary>Prefill: the varlen scan of <see cref="SelectiveScan"/> against the cache.</summary>
+    Tensor Forward(Tensor u, Tensor delta, Tensor aLog, Tensor b, Tensor c, Tensor? d, Tensor? z, Tensor? deltaBias, bool deltaSoftplus,
+        Tensor ssmStates, PrefillBatch batch);
+
+    /// <summary>Decode: see <see cref="SelectiveScan.Update"/>.</summary>
+    Tensor Update(Tensor ssmStates, Tensor x, Tensor delta, Tensor aLog, Tensor b, Tensor c, Tensor? d, Tensor? z, Tensor? deltaBias,
+        bool deltaSoftplus, DecodeBatch batch);
+}

@@ -1,0 +1,20 @@
+
+namespace MambaGen.Ops;
+
+/// <summary>
+/// One implementation of each op family, as the layers call them. <see cref="Reference"/> is TorchSharp tensor ops on
+/// any device; fused kernels plug in as another set, chosen per device by the backends (<c>OpsSelection</c>), so no
+/// layer changes when a kernel is added.
+/// </summary>
+/// <param name="Name">What runs the ops, as the CLI reports it (e.g. "TorchSharp ops", "fused CUDA kernels").</param>
+/// <param name="Conv">The causal conv.</param>
+/// <param name="Ssd">Mamba-2's SSM.</param>
+/// <param name="SelectiveScan">Mamba-1's SSM.</param>
+/// <param name="Norm">The RMS norms.</param>
+public sealed record MambaOps(string Name, IConvOps Conv, ISsdOps Ssd, ISelectiveScanOps SelectiveScan, INormOps Norm)
+{
+    /// <summary>TorchSharp tensor ops: every device, and the oracle in tests.</summary>
+    public static MambaOps Reference { get; } = new("TorchSharp ops", ReferenceOps.Instance, ReferenceOps.Instance, ReferenceOps.Instance, ReferenceOps.Instance);
+
+    public override string ToString() => Name;
+}

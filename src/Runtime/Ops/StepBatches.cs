@@ -1,0 +1,100 @@
+using System;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace MambaGen.Ops;
+
+/// <summary>
+/// The decodes of one step as the ops see them: one token per row, each row's state block. Built once per step by the
+/// backend's metadata builder and shared by every layer; what only the reference ops need is built on first use.
+/// </summary>
+public sealed class DecodeBatch : IDisposable
+{
+    private readonly int[] _stateIndices;
+    private StateSlots? _slots;
+
+    /// <param name="stateIndices">Block of each row, or <see cref="StateSlots.PadSlotId"/> for padding (host).</param>
+    /// <param name="stateIndicesTensor">The same as int64 on the device; the batch does not own it.</param>
+    public DecodeBatch(int[] stateIndices, Tensor stateIndicesTensor)
+    {
+        _stateIndices = stateIndices ?? throw new ArgumentNullException(nameof(stateIndices));
+        StateIndices = stateIndicesTensor ?? throw new ArgumentNullException(nameof(stateIndicesTensor));
+        if (stateIndicesTensor.shape.Length != 1 || stateIndicesTensor.shape[0] != stateIndices.Length)
+        {
+            throw new ArgumentException($"Decode state indices on the device are [{string.Join(", ", stateIndicesTensor.shape)}] but the host has {stateIndices.Length}.", nameof(stateIndicesTensor));
+        }
+    }
+
+    public int Count => _stateIndices.Length;
+
+    /// <summary>The highest block a row addresses (-1 when all rows are padding): kernels check it against the cache.</summary>
+    public int MaxStateIndex => _stateIndices.Length == 0 ? -1 : System.Linq.Enumerable.Max(_stateIndices);
+
+    /// <summary>int64 [Count] on the device, <see cref="StateSlots.PadSlotId"/> for padding: what kernels read.</summary>
+    public Tensor StateIndices { get; }
+
+    /// <summary>The rows' blocks as the reference ops gather and scatter them (uploaded on first use).</summary>
+    public StateSlots Slots => _slots ??= StateSlots.FromHost(_stateIndices, StateIndices.device).DetachFromDisposeScope();
+
+    public void Dispose() => _slots?.Dispose();
+}
+
+/// <summary>
+/// The prefills of one step as the ops see them: packed varlen tokens, each sequence's state block and whether it
+/// resumes a stored state. Built once per step; the reference ops' index plans are built on first use and shared by
+/// every layer.
+/// </summary>
+public sealed class PrefillBatch : IDisposable
+{
+    private readonly int[] _stateIndices;
+    private StateSlots? _slots;
+
+    /// <param name="queryStartLoc">Prefill-local token offsets [B+1] (host).</param>
+    /// <param name="queryStartLocTensor">The same as int64 on the device (not owned).</param>
+    /// <param name="stateIndices">Block of each sequence or <see cref="StateSlots.PadSlotId"/> (host).</param>
+    /// <param name="stateIndicesTensor">The same as int64 on the device (not owned).</param>
+    /// <param name="hasInitialState">bool [B] on the device (not owned).</param>
+    /// <param name="chunkLayout">The SSD chunks of these tokens, for backends that chunk (Mamba2); else null.</param>
+    public PrefillBatch(int[] queryStartLoc, Tensor queryStartLocTensor, int[] stateIndices, Tensor stateIndicesTensor, Tensor hasInitialState, Mamba2ChunkLayout? chunkLayout)
+    {
+        QueryStartLoc = queryStartLoc ?? throw new ArgumentNullException(nameof(queryStartLoc));
+        _stateIndices = stateIndices ?? throw new ArgumentNullException(nameof(stateIndices));
+        if (queryStartLoc.Length != stateIndices.Length + 1)
+        {
+            throw new ArgumentException($"A prefill batch of {stateIndices.Length} sequences needs {stateIndices.Length + 1} query start offsets; got {queryStartLoc.Length}.", nameof(queryStartLoc));
+        }
+
+        QueryStartLocTensor = queryStartLocTensor ?? throw new ArgumentNullException(nameof(queryStartLocTensor));
+        StateIndices = stateIndicesTensor ?? throw new ArgumentNullException(nameof(stateIndicesTensor));
+        HasInitialState = hasInitialState ?? throw new ArgumentNullException(nameof(hasInitialState));
+        ChunkLayout = chunkLayout;
+    }
+
+    /// <summary>Sequences in the batch.</summary>
+    public int Count => _stateIndices.Length;
+
+    public int NumTokens => QueryStartLoc[^1];
+
+    /// <summary>The highest block a sequence addresses (-1 when all are padding): kernels check it against the cache.</summary>
+    public int MaxStateIndex => _stateIndices.Length == 0 ? -1 : System.Linq.Enumerable.Max(_stateIndices);
+
+    /// <summary>Prefill-local token offsets [Count + 1] (host).</summary>
+    public int[] QueryStartLoc { get; }
+
+    /// <summary>int64 [Count + 1] on the device.</summary>
+    public Tensor QueryStartLocTensor { get; }
+
+    /// <summary>int64 [Count] on the device, <see cref="StateSlots.PadSlotId"/> for padding.</summary>
+    public Tensor StateIndices { get; }
+
+    /// <summary>bool [Count] on the device: start from the stored state (true) or from zeros.</summary>
+    public Tensor HasInitialState { get; }
+
+    /// <summary>The SSD chunk layout (Mamba2 backends); null where the backend does not chunk.</summary>
+    public Mamba2ChunkLayout? ChunkLayout { get; }
+
+    /// <summary>The sequences' blocks as the reference ops gather and scatter them (uploaded on first use).</summary>
+    public StateSlots Slots => _slots ??= StateSlots.FromHost(_stateIndices, StateIndices.device).DetachFromDisposeScope();
+
+    public void Dispose() => _slots?.Dispose();
+}

@@ -1,0 +1,119 @@
+using System.Collections.Generic;
+using MambaGen.Backends;
+using MambaGen.Layers;
+using MambaGen.Ops;
+using MambaGen.Tests.Layers;
+using TorchSharp;
+using Xunit;
+using static TorchSharp.torch;
+
+namespace MambaGen.Tests.Ops;
+
+/// <summary>The op seam: layers call whatever op set the step's metadata carries, and the CPU picks the TorchSharp ops.</summary>
+public sealed class OpSeamTests
+{
+    [Theory]
+    [MemberData(nameof(MixerUnderTest.AllKinds), MemberType = typeof(MixerUnderTest))]
+    public void Mixers_call_the_op_set_their_metadata_carries_for_prefill_and_decode(string kind)
+    {
+        var mixer = MixerUnderTest.Create(kind);
+        using var cache = mixer.Allocate(4);
+        var recording = new RecordingOps();
+        var ops = new MambaOps("recording", recording, recording, recording, recording);
+        var builder = kind is MixerUnderTest.Mamba2 or MixerUnderTest.Mamba2TwoGroups
+            ? new Mamba2MetadataBuilder(CPU, MixerUnderTest.SsdChunkSize, ops)
+            : new MambaMetadataBuilder(CPU, ops);
+
+        using (var metadata = builder.Build(new CommonAttentionMetadata(new[] { new ScheduledRequest(0, 5, 1) })))
+        {
+            ((IMambaMixer)mixer.Layer).Forward(mixer.Hidden(1, 5), metadata).Dispose();
+        }
+
+        using (var metadata = builder.Build(new CommonAttentionMetadata(new[] { new ScheduledRequest(5, 1, 1) })))
+        {
+            ((IMambaMixer)mixer.Layer).Forward(mixer.Hidden(2, 1), metadata).Dispose();
+        }
+
+        var expected = kind switch
+        {
+            MixerUnderTest.Mamba1 => new[] { "conv.prefill", "scan.prefill", "conv.decode", "scan.decode" },
+            MixerUnderTest.ShortConvKind => new[] { "conv.prefill", "conv.decode" },
+            _ => new[] { "conv.prefill", "ssd.prefill", "norm.gated", "conv.decode", "ssd.decode", "norm.gated" },
+        };
+        Assert.Equal(expected, recording.Calls);
+    }
+
+    [Theory]
+    [MemberData(nameof(MixerUnderTest.AllKinds), MemberType = typeof(MixerUnderTest))]
+    public void An_op_set_that_delegates_to_the_reference_gives_the_reference_outputs_and_states(string kind)
+    {
+        var viaReference = MixerUnderTest.Create(kind);
+        var viaRecording = MixerUnderTest.Create(kind);
+        using var cacheA = viaReference.Allocate(3);
+        using var cacheB = viaRecording.Allocate(3);
+        var recording = new RecordingOps();
+        var ops = new MambaOps("recording", recording, recording, recording, recording);
+        var builder = kind is MixerUnderTest.Mamba2 or MixerUnderTest.Mamba2TwoGroups
+            ? new Mamba2MetadataBuilder(CPU, MixerUnderTest.SsdChunkSize, ops)
+            : new MambaMetadataBuilder(CPU, ops);
+        var step = new CommonAttentionMetadata(new[] { new ScheduledRequest(0, 7, 2) });
+
+        using var metadata = builder.Build(step);
+        var y = ((IMambaMixer)viaRecording.Layer).Forward(viaRecording.Hidden(3, 7), metadata);
+        var expected = viaReference.Step(viaReference.Hidden(3, 7), step);
+
+        Assert.True(expected.allclose(y, 0, 0));
+        for (int i = 0; i < viaReference.Layer.KvCache.Count; i++)
+        {
+            Assert.True(viaReference.Layer.KvCache[i][2].allclose(viaRecording.Layer.KvCache[i][2], 0, 0));
+        }
+    }
+
+    [Fact]
+    public void The_cpu_runs_the_torchsharp_ops_and_its_builders_carry_them()
+    {
+        Assert.Same(MambaOps.Reference, OpsSelection.For(CPU));
+        Assert.StartsWith("TorchSharp ops", OpsSelection.Describe(CPU));
+        Assert.Same(MambaOps.Reference, new MambaMetadataBuilder(CPU).Ops);
+        using var metadata = new Mamba2MetadataBuilder(CPU, 8).Build(new CommonAttentionMetadata(new[] { new ScheduledRequest(0, 3, 0) }));
+        Assert.Same(MambaOps.Reference, metadata.Ops);
+    }
+
+    /// <summary>Records which family each call reaches, then runs the reference.</summary>
+    private sealed class RecordingOps : IConvOps, ISsdOps, ISelectiveScanOps, INormOps
+    {
+        private static readonly ReferenceOps Reference = ReferenceOps.Instance;
+
+        public List<string> Calls { get; } = new();
+
+        public Tensor Forward(Tensor x, Tensor weight, Tensor? bias, bool silu, Tensor convStates, PrefillBatch batch) =>
+            Record("conv.prefill", Reference.Forward(x, weight, bias, silu, convStates, batch));
+
+        public Tensor Update(Tensor x, Tensor weight, Tensor? bias, bool silu, Tensor convStates, DecodeBatch batch) =>
+            Record("conv.decode", Reference.Update(x, weight, bias, silu, convStates, batch));
+
+        public Tensor ChunkScan(Tensor x, Tensor dt, Tensor aLog, Tensor b, Tensor c, Tensor? d, Tensor? dtBias, bool dtSoftplus, (double Min, double Max) dtLimit, Tensor ssmStates, PrefillBatch batch) =>
+            Record("ssd.prefill", Reference.ChunkScan(x, dt, aLog, b, c, d, dtBias, dtSoftplus, dtLimit, ssmStates, batch));
+
+        public Tensor StateUpdate(Tensor ssmStates, Tensor x, Tensor dt, Tensor aLog, Tensor b, Tensor c, Tensor? d, Tensor? dtBias, bool dtSoftplus, (double Min, double Max) dtLimit, DecodeBatch batch) =>
+            Record("ssd.decode", Reference.StateUpdate(ssmStates, x, dt, aLog, b, c, d, dtBias, dtSoftplus, dtLimit, batch));
+
+        public Tensor Forward(Tensor u, Tensor delta, Tensor aLog, Tensor b, Tensor c, Tensor? d, Tensor? z, Tensor? deltaBias, bool deltaSoftplus, Tensor ssmStates, PrefillBatch batch) =>
+            Record("scan.prefill", Reference.Forward(u, delta, aLog, b, c, d, z, deltaBias, deltaSoftplus, ssmStates, batch));
+
+        public Tensor Update(Tensor ssmStates, Tensor x, Tensor delta, Tensor aLog, Tensor b, Tensor c, Tensor? d, Tensor? z, Tensor? deltaBias, bool deltaSoftplus, DecodeBatch batch) =>
+            Record("scan.decode", Reference.Update(ssmStates, x, delta, aLog, b, c, d, z, deltaBias, deltaSoftplus, batch));
+
+        public Tensor AddRmsNorm(Tensor residual, Tensor? delta, Tensor weight, double eps, bool castInput) =>
+            Record("norm.add", Reference.AddRmsNorm(residual, delta, weight, eps, castInput));
+
+        public Tensor GatedRmsNorm(Tensor x, Tensor z, Tensor weight, int groupSize, double eps) =>
+            Record("norm.gated", Reference.GatedRmsNorm(x, z, weight, groupSize, eps));
+
+        private Tensor Record(string call, Tensor result)
+        {
+            Calls.Add(call);
+            return result;
+        }
+    }
+}
