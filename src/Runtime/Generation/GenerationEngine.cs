@@ -90,7 +90,8 @@ public sealed class GenerationEngine
 
         var step = new CommonAttentionMetadata(chunks.Select(c => new ScheduledRequest(c.Request.NumComputedTokens, c.NumTokens, c.Request.Block, c.Request.Id)).ToArray());
         using var scope = torch.NewDisposeScope();
-        var logits = _model.Forward(torch.tensor(ids, dtype: ScalarType.Int64, device: _model.Device), step);
+        // Ids stay on the host: the model uploads them (or a decode graph copies them into its static buffer).
+        var logits = _model.Forward(torch.tensor(ids, dtype: ScalarType.Int64), step);
 
         // Only requests that caught up with their known tokens sample; a prefill chunk in the middle of a prompt does not.
         var rows = new List<int>();

@@ -19,14 +19,13 @@ public static class Sampler
         }
 
         using var scope = torch.NewDisposeScope();
-        // One transfer per step: the scheduler needs the tokens on the host anyway.
-        var host = logits.to(ScalarType.Float32).cpu();
-        var greedy = host.argmax(-1).data<long>().ToArray();
+        // Greedy rows take their argmax on the logits' device: only token ids cross to the host, not [rows, vocab].
+        var greedy = logits.argmax(-1).cpu().data<long>().ToArray();
         var tokens = new int[parameters.Count];
         for (int r = 0; r < parameters.Count; r++)
         {
             var p = parameters[r];
-            tokens[r] = p.Temperature == 0 ? (int)greedy[r] : SampleRow(host[r], p, generators[r]);
+            tokens[r] = p.Temperature == 0 ? (int)greedy[r] : SampleRow(logits[r].to(ScalarType.Float32).cpu(), p, generators[r]);
         }
 
         return tokens;

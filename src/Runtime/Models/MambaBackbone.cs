@@ -28,15 +28,23 @@ public sealed class MambaBackbone : nn.Module
 
     public IReadOnlyList<MambaBlock> Blocks => layers.ToArray();
 
-    /// <summary>Hidden states after the final norm: [tokens, hidden].</summary>
+    /// <summary>Hidden states after the final norm: [tokens, hidden], in the final norm weight's dtype.</summary>
     public Tensor Forward(Tensor inputIds, MambaAttentionMetadata metadata)
     {
         var h = embeddings.forward(inputIds);
-        foreach (var block in layers)
+        if (layers.Count == 0)
         {
-            h = block.Forward(h, metadata);
+            return metadata.Ops.Norm.AddRmsNorm(h, null, norm_f.Weight, norm_f.Eps, castInput: false);
         }
 
-        return norm_f.forward(h);
+        // The residual stream (fp32 where configured); each block's add is fused into the next norm.
+        var residual = layers[0].ResidualInFp32 ? h.to(ScalarType.Float32) : h;
+        Tensor? mixed = null;
+        foreach (var block in layers)
+        {
+            mixed = block.Mix(residual, mixed, metadata);
+        }
+
+        return metadata.Ops.Norm.AddRmsNorm(residual, mixed, norm_f.Weight, norm_f.Eps, castInput: false);
     }
 }

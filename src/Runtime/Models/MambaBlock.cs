@@ -31,18 +31,32 @@ public sealed class MambaBlock : nn.Module
 
     public MambaBase Mixer => mixer;
 
+    /// <summary>Whether the residual stream is kept in fp32 (HF's <c>residual_in_fp32</c>).</summary>
+    public bool ResidualInFp32 => _residualInFp32;
+
     /// <param name="hidden">[tokens, hidden], in the residual dtype.</param>
     /// <param name="metadata">The step's metadata of the mixer's backend.</param>
+    /// <returns>hidden + mixer(norm(hidden)), the residual in fp32 when the config says so.</returns>
     public Tensor Forward(Tensor hidden, MambaAttentionMetadata metadata)
     {
-        var normed = norm.forward(hidden.to(norm.Weight.dtype));
+        // A copy: the residual is updated in place and the caller's tensor must stay as it was.
+        var residual = _residualInFp32 && hidden.dtype != ScalarType.Float32 ? hidden.to(ScalarType.Float32) : hidden.clone();
+        var mixed = Mix(residual, null, metadata);
+        return residual.add_(mixed.to(residual.dtype));
+    }
+
+    /// <summary>
+    /// The block with the previous block's residual add fused into its norm: <paramref name="residual"/> +=
+    /// <paramref name="previousMixed"/> in place (when given), then the mixer's output on norm(residual).
+    /// </summary>
+    public Tensor Mix(Tensor residual, Tensor? previousMixed, MambaAttentionMetadata metadata)
+    {
         if (mixer is Mamba2Mixer && metadata is not Mamba2AttentionMetadata)
         {
             throw new System.ArgumentException($"Block '{GetName()}' has a Mamba2 mixer, which needs Mamba2AttentionMetadata (from its backend's builder) but got {metadata.GetType().Name}.", nameof(metadata));
         }
 
-        var mixed = ((IMambaMixer)mixer).Forward(normed, metadata);
-        var residual = _residualInFp32 ? hidden.to(ScalarType.Float32) : hidden;
-        return residual + mixed.to(residual.dtype);
+        var normed = metadata.Ops.Norm.AddRmsNorm(residual, previousMixed, norm.Weight, norm.Eps, castInput: true);
+        return ((IMambaMixer)mixer).Forward(normed, metadata);
     }
 }

@@ -55,6 +55,9 @@ public sealed class MambaLanguageModel : nn.Module, ICausalLanguageModel
             if (_metadataBuilder.Device.ToString() != device.ToString())
             {
                 _metadataBuilder = Mixers[0].GetAttnBackend().CreateMetadataBuilder(device, _chunkSize);
+                // Graphs of the old device hold its addresses.
+                _graphs?.Dispose();
+                (_graphs, _graphsOff) = (null, null);
             }
 
             return _metadataBuilder;
@@ -116,9 +119,19 @@ public sealed class MambaLanguageModel : nn.Module, ICausalLanguageModel
         }
 
         using var noGrad = torch.no_grad();
+        if (!allTokens && step.NumPrefills == 0 && inputIds.device_type == DeviceType.CPU && Graphs is { } graphs)
+        {
+            using var view = graphs.TryRun(inputIds.data<long>().ToArray(), step.StateBlockIds);
+            if (view is not null)
+            {
+                // A copy: the graph's output buffer is overwritten by the next replay.
+                return view.clone();
+            }
+        }
+
         using var scope = torch.NewDisposeScope();
         using var metadata = Builder.Build(step);
-        var h = backbone.Forward(inputIds.to(Device), metadata);
+        var h = backbone.Forward(Upload(inputIds), metadata);
         if (!allTokens)
         {
             // Only each request's last token needs the LM head.
@@ -126,6 +139,63 @@ public sealed class MambaLanguageModel : nn.Module, ICausalLanguageModel
             h = h.index_select(0, torch.tensor(last, device: h.device));
         }
 
+        var weight = lm_head?.weight ?? backbone.Embeddings.weight!;
+        return nn.functional.linear(h.to(weight.dtype), weight).to(ScalarType.Float32).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// The largest pure-decode batch run as a CUDA graph (buckets 1, 2, 4, ... up to it; larger batches run eagerly);
+    /// 0 turns decode graphs off. Graphs run only on CUDA with the fused kernels. Set it before the first step.
+    /// </summary>
+    public int DecodeGraphBatch { get; set; } = 256;
+
+    /// <summary>How this model runs its steps on its device: the ops, and whether decode steps replay CUDA graphs.</summary>
+    public string ExecutionPath
+    {
+        get
+        {
+            var ops = OpsSelection.Describe(Device);
+            if (Device.type != DeviceType.CUDA)
+            {
+                return ops;
+            }
+
+            var graphs = Graphs;
+            return graphs is null ? $"{ops}; decode steps eager ({_graphsOff})"
+                : graphs.Disabled is { } why ? $"{ops}; decode steps eager ({why})"
+                : $"{ops}; decode steps as CUDA graphs up to batch {graphs.LargestBatch}";
+        }
+    }
+
+    private DecodeGraphs? _graphs;
+    private string? _graphsOff;
+
+    /// <summary>The decode graphs of the current device, made on first use; null where they are off.</summary>
+    private DecodeGraphs? Graphs
+    {
+        get
+        {
+            var builder = Builder;
+            if (_graphs is null && _graphsOff is null)
+            {
+                string reason = "DecodeGraphBatch is 0";
+                _graphs = DecodeGraphBatch > 0 ? DecodeGraphs.TryCreate(DecodeForward, builder, Mixers, DecodeGraphBatch, out reason) : null;
+                _graphsOff = _graphs is null ? reason : null;
+            }
+
+            return _graphs;
+        }
+    }
+
+    /// <summary>Host ids go through pinned memory without stalling the device; device ids stay where they are.</summary>
+    private Tensor Upload(Tensor inputIds) =>
+        inputIds.device_type == DeviceType.CPU && Device.type != DeviceType.CPU ? Ops.OpArgs.Upload(inputIds.to(ScalarType.Int64).data<long>().ToArray(), Device) : inputIds.to(Device);
+
+    /// <summary>A pure-decode forward on device ids with given metadata: what a decode graph captures.</summary>
+    private Tensor DecodeForward(Tensor ids, MambaAttentionMetadata metadata)
+    {
+        using var scope = torch.NewDisposeScope();
+        var h = backbone.Forward(ids, metadata);
         var weight = lm_head?.weight ?? backbone.Embeddings.weight!;
         return nn.functional.linear(h.to(weight.dtype), weight).to(ScalarType.Float32).MoveToOuterDisposeScope();
     }
