@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Here (no GPU): fills .gpu/ with what the GPU machine needs to run the bench: the .NET runtime, the bench app published
+# without the CPU libtorch (the GPU machine's CUDA libtorch from PyTorch is loaded instead) and, with --peers, the
+# peers' benches and builds from ../shared/peers. Usage: bench/gpu/prepare.sh [--peers]
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+grep -qx '/.gpu/' .git/info/exclude 2>/dev/null || echo /.gpu/ >> .git/info/exclude
+mkdir -p .gpu
+../shared/gpu/pack-dotnet-runtime.sh .gpu >/dev/null
+rm -rf .gpu/app
+dotnet publish bench/MambaGen.Bench -c Release -o .gpu/app -v q --nologo
+# Only LibTorchSharp stays: libtorch itself comes from the GPU machine's PyTorch.
+find .gpu/app -name 'libtorch*.so' -delete -o -name 'libc10*.so' -delete -o -name 'libgomp*' -delete
+rm -rf .gpu/app/runtimes/{win,osx}*
+mkdir -p .gpu/peers && cp ../shared/peers/*.py .gpu/peers/
+if [ "${1:-}" = "--peers" ]; then cp ../shared/peers/*.tar.xz .gpu/peers/; else rm -f .gpu/peers/*.tar.xz; fi
+du -sh .gpu

@@ -1,0 +1,22 @@
+# Kernel time by kernel name for one `MambaGen.Bench model` run, with Nsight Compute on the GPU machine (kernels inside
+# CUDA graphs are profiled node by node). Usage: python3 profile.py APP_DLL [bench model args...]
+import collections, csv, io, subprocess, sys
+
+app, args = sys.argv[1], sys.argv[2:]
+out = subprocess.run(["ncu", "--csv", "--page", "details", "--metrics", "gpu__time_duration.sum", "dotnet", app, "model", *args],
+                     capture_output=True, text=True)
+rows = [r for r in csv.reader(io.StringIO(out.stdout)) if len(r) > 5]
+if not rows:
+    sys.exit("ncu gave no kernel rows:\n" + out.stdout[-3000:] + out.stderr[-3000:])
+header, body = rows[0], rows[1:]
+name, value, unit = header.index("Kernel Name"), header.index("Metric Value"), header.index("Metric Unit")
+total, count = collections.Counter(), collections.Counter()
+scale = {"nsecond": 1e-3, "usecond": 1.0, "msecond": 1e3, "second": 1e6}
+for r in body:
+    k = r[name].split("(")[0][:70]
+    total[k] += float(r[value].replace(",", "")) * scale.get(r[unit], 1.0)
+    count[k] += 1
+print(f"{sum(count.values())} kernels, {sum(total.values()) / 1e3:.1f} ms of kernel time")
+for k, t in total.most_common(30):
+    print(f"{t / 1e3:10.2f} ms {count[k]:7d} x {t / count[k]:9.2f} us  {k}")
+print("\n".join(l for l in out.stdout.splitlines() if l.startswith('{"system"')))

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# On the GPU machine (after bench/gpu/prepare.sh here, .gpu carried): correctness of the fused kernels against the
+# TorchSharp reference and transformers, then whole-model throughput of MambaGen and, with --peers, of transformers and
+# mamba_ssm + its CUDA extensions in the same call. Logs go to $OUT. Usage: bench/gpu/run.sh [--peers] [--quick]
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+OUT=${OUT:-/tmp/out}; mkdir -p "$OUT"
+mkdir -p /tmp/dn && tar -C /tmp/dn -xJf .gpu/dotnet-runtime.tar.xz
+export DOTNET_ROOT=/tmp/dn PATH=/tmp/dn:$PATH PYTHONUNBUFFERED=1 MAMBAGEN_KERNEL_CACHE=/tmp/kcache
+export LD_LIBRARY_PATH=$(python3 -c "import torch,os;print(os.path.join(os.path.dirname(torch.__file__),'lib'))")
+bench() { dotnet .gpu/app/MambaGen.Bench.dll "$@"; }
+nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader > "$OUT/gpu.txt"
+python3 -c "import torch, transformers; print('torch', torch.__version__, 'transformers', transformers.__version__)" >> "$OUT/gpu.txt"
+date -u >> "$OUT/gpu.txt"
+
+# 1. Layers on CUDA (fused kernels) against the CPU reference, fp32 and bf16; models against transformers' fixtures.
+bench verify --device cuda tests/fixtures/dev-mamba1 tests/fixtures/dev-mamba2 models/default > "$OUT/verify.log" 2>&1
+# The same with the fused kernels off (the TorchSharp ops on CUDA).
+MAMBAGEN_FAST_PATH=0 bench verify --device cuda tests/fixtures/dev-mamba1 tests/fixtures/dev-mamba2 > "$OUT/verify-eager.log" 2>&1
+
+# 2. The benchmark models (same weights for every system) and greedy references from transformers (fp32).
+P=.gpu/peers
+python3 $P/make_models.py /tmp/models > "$OUT/models.log" 2>&1
+for m in mamba2-130m mamba-130m; do
+  python3 $P/hf_bench.py --model /tmp/models/$m --correct /tmp/models/$m.prompts.txt --new 32 --correct-out /tmp/models/$m.hf > "$OUT/hf-correct-$m.log" 2>&1
+  for fast in 1 0; do
+    MAMBAGEN_FAST_PATH=$fast bench correct --model /tmp/models/$m --device cuda --dtype float32 --prompts /tmp/models/$m.prompts.txt \
+      --reference /tmp/models/$m.hf.fp32.tokens.txt --new 32 >> "$OUT/correct.log" 2>&1
+  done
+done
+
+# 3. Throughput, MambaGen and (with --peers) the peers, bf16.
+B="--batches 1,32,128 --tokens 128"
+reps=3; [ "${2:-${1:-}}" = "--quick" ] && reps=2
+for m in mamba2-130m mamba-130m; do
+  bench model --model /tmp/models/$m --device cuda --dtype bfloat16 --reps $reps $B >> "$OUT/mambagen.log" 2>&1
+done
+if [ "${1:-}" = "--peers" ]; then
+  mkdir -p /tmp/kb /tmp/peer && tar -C /tmp/peer -xJf $P/peer-src.tar.xz && tar -C /tmp/kb -xJf $P/peer-ext-sm90.tar.xz
+  tar -C /tmp -xJf $P/peer-triton-cache.tar.xz; export TRITON_CACHE_DIR=/tmp/tc
+  KP=/tmp/peer/mamba:/tmp/peer/causal-conv1d:/tmp/kb/so
+  for m in mamba2-130m mamba-130m; do
+    env PYTHONPATH=$KP python3 $P/ssm_bench.py --label mamba_ssm+ext --model /tmp/models/$m --reps 3 $B >> "$OUT/ssm.log" 2>&1
+  done
+  python3 $P/summarize.py "$OUT" --md > "$OUT/summary.md" 2>&1
+fi
+tail -n 3 "$OUT"/*.log
