@@ -6,9 +6,10 @@ app, args = sys.argv[1], sys.argv[2:]
 out = subprocess.run(["ncu", "--csv", "--page", "details", "--metrics", "gpu__time_duration.sum", "dotnet", app, "model", *args],
                      capture_output=True, text=True)
 rows = [r for r in csv.reader(io.StringIO(out.stdout)) if len(r) > 5]
-if not rows:
-    sys.exit("ncu gave no kernel rows:\n" + out.stdout[-3000:] + out.stderr[-3000:])
-header, body = rows[0], rows[1:]
+at = next((i for i, r in enumerate(rows) if "Kernel Name" in r and "Metric Value" in r), None)
+if at is None:
+    sys.exit("ncu gave no kernel rows:\n" + out.stdout[:2000] + "\n...\n" + out.stdout[-2000:] + out.stderr[-3000:])
+header, body = rows[at], [r for r in rows[at + 1:] if len(r) == len(rows[at])]
 name, value, unit = header.index("Kernel Name"), header.index("Metric Value"), header.index("Metric Unit")
 total, count = collections.Counter(), collections.Counter()
 scale = {"nsecond": 1e-3, "usecond": 1.0, "msecond": 1e3, "second": 1e6}

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # On the GPU machine (after bench/gpu/prepare.sh here, .gpu carried): correctness of the fused kernels against the
 # TorchSharp reference and transformers, then whole-model throughput of MambaGen and, with --peers, of transformers and
-# mamba_ssm + its CUDA extensions in the same call. Logs go to $OUT. Usage: bench/gpu/run.sh [--peers] [--quick]
+# mamba_ssm + its CUDA extensions in the same call. Logs go to $OUT/logs.tgz. Usage: [REPS=3] [QUICK=1] bench/gpu/run.sh [--peers]
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 OUT=${OUT:-/tmp/out}; mkdir -p "$OUT"
@@ -16,7 +16,7 @@ date -u >> "$OUT/gpu.txt"
 # 1. Layers on CUDA (fused kernels) against the CPU reference, fp32 and bf16; models against transformers' fixtures.
 bench verify --device cuda tests/fixtures/dev-mamba1 tests/fixtures/dev-mamba2 models/default > "$OUT/verify.log" 2>&1
 # The same with the fused kernels off (the TorchSharp ops on CUDA).
-MAMBAGEN_FAST_PATH=0 bench verify --device cuda tests/fixtures/dev-mamba1 tests/fixtures/dev-mamba2 > "$OUT/verify-eager.log" 2>&1
+[ "${QUICK:-}" = 1 ] || MAMBAGEN_FAST_PATH=0 bench verify --device cuda tests/fixtures/dev-mamba1 tests/fixtures/dev-mamba2 > "$OUT/verify-eager.log" 2>&1
 
 # 2. The benchmark models (same weights for every system) and greedy references from transformers (fp32).
 P=.gpu/peers
@@ -31,7 +31,7 @@ done
 
 # 3. Throughput, MambaGen and (with --peers) the peers, bf16.
 B="--batches 1,32,128 --tokens 128"
-reps=3; [ "${2:-${1:-}}" = "--quick" ] && reps=2
+reps=${REPS:-3}
 for m in mamba2-130m mamba-130m; do
   bench model --model /tmp/models/$m --device cuda --dtype bfloat16 --reps $reps $B >> "$OUT/mambagen.log" 2>&1
 done
@@ -40,8 +40,10 @@ if [ "${1:-}" = "--peers" ]; then
   tar -C /tmp -xJf $P/peer-triton-cache.tar.xz; export TRITON_CACHE_DIR=/tmp/tc
   KP=/tmp/peer/mamba:/tmp/peer/causal-conv1d:/tmp/kb/so
   for m in mamba2-130m mamba-130m; do
-    env PYTHONPATH=$KP python3 $P/ssm_bench.py --label mamba_ssm+ext --model /tmp/models/$m --reps 3 $B >> "$OUT/ssm.log" 2>&1
+    env PYTHONPATH=$KP python3 $P/ssm_bench.py --label mamba_ssm+ext --model /tmp/models/$m --reps $reps $B >> "$OUT/ssm.log" 2>&1
   done
   python3 $P/summarize.py "$OUT" --md > "$OUT/summary.md" 2>&1
 fi
-tail -n 3 "$OUT"/*.log
+# At most 8 files come back from the GPU machine: the logs travel as one archive beside the summary.
+(cd "$OUT" && tar czf logs.tgz *.log gpu.txt && rm -f *.log)
+cat "$OUT/summary.md" 2>/dev/null

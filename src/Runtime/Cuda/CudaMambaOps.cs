@@ -15,6 +15,10 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
 {
     private const int SsdWarps = 8;
     private const int MaxStateDimPerLane = 8;
+
+    // The prefill conv keeps its window in 8 registers; each thread slides it along 64 tokens.
+    private const int MaxConvWidth = 8;
+    private const int ConvChunkTokens = 64;
     private static readonly ReferenceOps Reference = ReferenceOps.Instance;
 
     private readonly int _device;
@@ -52,21 +56,30 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
         long dim = CausalConv1d.CheckWeights(x, weight, bias, convStates, out int width);
         OpArgs.Dims(x, nameof(x), batch.NumTokens, dim);
         CheckBlocks(batch.MaxStateIndex, convStates, nameof(convStates));
-        if (!Kernel(x, convStates, out var suffix) || !Same(x, weight, bias) || !RowsContiguous(convStates, 2) || x.stride(1) != 1)
+        if (!Kernel(x, convStates, out var suffix) || !Same(x, weight, bias) || !RowsContiguous(convStates, 2) || x.stride(1) != 1 || width > MaxConvWidth)
         {
             return Reference.Forward(x, weight, bias, silu, convStates, batch);
         }
 
         long tokens = x.shape[0];
         var output = torch.empty(tokens, dim, dtype: x.dtype, device: x.device);
+        if (batch.Count == 0)
+        {
+            return output;
+        }
+
         int threads = 128, blocksX = Blocks(dim, threads);
-        // Tokens beyond 65,535 go to grid z (the kernel reads t = y + z·65535).
-        int gridY = (int)Math.Min(tokens, 65535), gridZ = (int)((tokens + 65534) / 65535);
+        int longest = 0;
+        for (int i = 0; i < batch.Count; i++)
+        {
+            longest = Math.Max(longest, batch.QueryStartLoc[i + 1] - batch.QueryStartLoc[i]);
+        }
+
         var stream = Stream;
-        _conv.Function($"conv_varlen_{suffix}").Launch(new LaunchGrid(blocksX, gridY, gridZ, threads, 1, 1), stream,
+        _conv.Function($"conv_varlen_{suffix}").Launch(new LaunchGrid(blocksX, batch.Count, Blocks(longest, ConvChunkTokens), threads, 1, 1), stream,
             KernelArg.Of(x), KernelArg.I64(x.stride(0)), KernelArg.Of(weight), KernelArg.OfOptional(bias), KernelArg.Of(convStates),
             KernelArg.I64(convStates.stride(0)), KernelArg.Of(batch.StateIndices), KernelArg.Of(batch.HasInitialState),
-            KernelArg.Of(batch.QueryStartLocTensor), KernelArg.Of(output), KernelArg.I32((int)tokens), KernelArg.I32(batch.Count),
+            KernelArg.Of(batch.QueryStartLocTensor), KernelArg.Of(output), KernelArg.I32(ConvChunkTokens), KernelArg.I32(batch.Count),
             KernelArg.I32((int)dim), KernelArg.I32(width), KernelArg.I32(silu ? 1 : 0));
         _conv.Function($"conv_varlen_states_{suffix}").Launch(new LaunchGrid(blocksX, batch.Count, 1, threads, 1, 1), stream,
             KernelArg.Of(x), KernelArg.I64(x.stride(0)), KernelArg.Of(convStates), KernelArg.I64(convStates.stride(0)),
@@ -245,8 +258,8 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
     public Tensor GatedRmsNorm(Tensor x, Tensor z, Tensor weight, int groupSize, double eps)
     {
         bool fits = x.dim() == 2 && z.dim() == 2 && x.shape[1] == weight.shape[0] && z.shape[0] == x.shape[0] && z.shape[1] == x.shape[1]
-            && groupSize > 0 && x.shape[1] % groupSize == 0 && x.stride(1) == 1 && z.stride(1) == 1 && weight.is_contiguous()
-            && Same(x, z, weight) && Suffix(x.dtype) is not null && OnThisDevice(x);
+            && groupSize > 0 && x.shape[1] % groupSize == 0 && x.stride(1) == 1 && z.stride(1) == 1 && z.dtype == x.dtype
+            && Same(x, weight) && Suffix(x.dtype) is not null && OnThisDevice(x);
         if (!fits)
         {
             return Reference.GatedRmsNorm(x, z, weight, groupSize, eps);
@@ -306,7 +319,7 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
         return a is not null && s is not null && OnThisDevice(x);
     }
 
-    /// <summary>Whether every given tensor has the activation's dtype (the kernels read weights as the activations' type).</summary>
+    /// <summary>Whether every given weight has the activation's dtype (the kernels read weights as the activations' type) and is contiguous.</summary>
     private static bool Same(Tensor x, params Tensor?[] others)
     {
         foreach (var t in others)

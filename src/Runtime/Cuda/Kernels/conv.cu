@@ -33,38 +33,56 @@ __device__ __forceinline__ void conv_update(const T* x, i64 x_row_stride, const 
     mg_store(out + (i64)row * dim + c, silu ? mg_silu(acc) : acc);
 }
 
-// Prefill, one thread per (token, channel): taps before the sequence's first token read its stored window where the
-// sequence has an initial state (zeros otherwise). States are rewritten afterwards by conv_varlen_states.
+// Prefill: a thread per (channel, sequence, chunk of chunk_tokens tokens) slides the window along its tokens, one
+// load a token; taps before the sequence's first token read its stored window where the sequence has an initial
+// state (zeros otherwise). States are rewritten afterwards by conv_varlen_states. W <= 8.
 template <typename T, typename S>
-__device__ __forceinline__ void conv_varlen(const T* x, i64 x_row_stride, const T* weight, const T* bias, const S* states, i64 block_stride,
-                            const i64* slots, const u8* has_initial, const i64* query_start, T* out,
-                            int tokens, int seqs, int dim, int width, int silu)
+__device__ __forceinline__ void conv_varlen(const T* __restrict__ x, i64 x_row_stride, const T* __restrict__ weight, const T* __restrict__ bias,
+                            const S* __restrict__ states, i64 block_stride, const i64* __restrict__ slots, const u8* __restrict__ has_initial,
+                            const i64* __restrict__ query_start, T* __restrict__ out, int chunk_tokens, int seqs, int dim, int width, int silu)
 {
     int c = blockIdx.x * blockDim.x + threadIdx.x;
-    int t = blockIdx.y + blockIdx.z * 65535;
-    if (c >= dim || t >= tokens) return;
-    int lo = 0, hi = seqs - 1;
-    while (lo < hi)
-    {
-        int mid = (lo + hi + 1) >> 1;
-        if (query_start[mid] <= t) lo = mid; else hi = mid - 1;
-    }
-    int s = lo;
-    i64 start = query_start[s];
+    int s = blockIdx.y;
+    if (c >= dim || s >= seqs) return;
+    i64 start = query_start[s], end = query_start[s + 1];
+    i64 from = start + (i64)blockIdx.z * chunk_tokens;
+    if (from >= end) return;
+    i64 to = from + chunk_tokens < end ? from + chunk_tokens : end;
     i64 slot = slots[s];
     bool initial = slot >= 0 && has_initial[s];
-    const T* w = weight + (i64)c * width;
-    float acc = bias ? mg_load(bias + c) : 0.0f;
-    for (int j = 0; j < width; j++)
+    // Fixed bounds with guards, so the window stays in registers: taps are right-aligned, win[7] the newest input.
+    float w[8], win[8];
+#pragma unroll
+    for (int j = 0; j < 8; j++)
     {
-        i64 p = (i64)t - (width - 1) + j;
-        float v;
-        if (p >= start) v = mg_load(x + p * x_row_stride + c);
-        else v = initial ? mg_round<T>(mg_load(states + slot * block_stride + (p - start + width - 1) * dim + c)) : 0.0f;
-        acc += mg_load(w + j) * v;
+        int k = j - (8 - width);  // tap index of slot j, negative for unused slots
+        w[j] = k >= 0 ? mg_load(weight + (i64)c * width + k) : 0.0f;
+        win[j] = 0.0f;
     }
-    if (slot < 0) acc = 0.0f;
-    mg_store(out + (i64)t * dim + c, silu ? mg_silu(acc) : acc);
+    float b0 = bias ? mg_load(bias + c) : 0.0f;
+    // win[8-W .. 6]: the W-1 inputs before `from`, oldest first.
+#pragma unroll
+    for (int j = 0; j < 7; j++)
+    {
+        int k = j - (8 - width);
+        if (k >= 0)
+        {
+            i64 p = from - (width - 1) + k;
+            win[j] = p >= start ? mg_load(x + p * x_row_stride + c)
+                   : (initial ? mg_round<T>(mg_load(states + slot * block_stride + (p - start + width - 1) * dim + c)) : 0.0f);
+        }
+    }
+    for (i64 t = from; t < to; t++)
+    {
+        win[7] = mg_load(x + t * x_row_stride + c);
+        float acc = b0;
+#pragma unroll
+        for (int j = 0; j < 8; j++) acc += w[j] * win[j];
+#pragma unroll
+        for (int j = 0; j < 7; j++) win[j] = win[j + 1];
+        if (slot < 0) acc = 0.0f;
+        mg_store(out + t * dim + c, silu ? mg_silu(acc) : acc);
+    }
 }
 
 // One thread per (sequence, channel): the new window is the last W-1 of [old window (or zeros), tokens]. Entries are
@@ -95,9 +113,9 @@ __device__ __forceinline__ void conv_varlen_states(const T* x, i64 x_row_stride,
         i64 block_stride, const i64* slots, T* out, int rows, int dim, int width, int silu) \
     { conv_update<T, S>(x, x_row_stride, weight, bias, states, block_stride, slots, out, rows, dim, width, silu); } \
     extern "C" __global__ void conv_varlen_##sfx(const T* x, i64 x_row_stride, const T* weight, const T* bias, const S* states, \
-        i64 block_stride, const i64* slots, const u8* has_initial, const i64* query_start, T* out, int tokens, int seqs, \
+        i64 block_stride, const i64* slots, const u8* has_initial, const i64* query_start, T* out, int chunk_tokens, int seqs, \
         int dim, int width, int silu) \
-    { conv_varlen<T, S>(x, x_row_stride, weight, bias, states, block_stride, slots, has_initial, query_start, out, tokens, seqs, dim, width, silu); } \
+    { conv_varlen<T, S>(x, x_row_stride, weight, bias, states, block_stride, slots, has_initial, query_start, out, chunk_tokens, seqs, dim, width, silu); } \
     extern "C" __global__ void conv_varlen_states_##sfx(const T* x, i64 x_row_stride, S* states, i64 block_stride, \
         const i64* slots, const u8* has_initial, const i64* query_start, int seqs, int dim, int width) \
     { conv_varlen_states<T, S>(x, x_row_stride, states, block_stride, slots, has_initial, query_start, seqs, dim, width); }

@@ -22,29 +22,57 @@ __device__ __forceinline__ float ssd_dt(const T* dt, const T* dt_bias, int softp
     return mg_fmin(mg_fmax(v, dt_min), dt_max);
 }
 
-// Decode: one token per row.
+// Decode: one token per row. Thread 0 computes the row's dt and decay once for the block.
 template <typename T, typename S>
-__device__ __forceinline__ void ssd_update(const T* x, const T* B, const T* C, const T* dt, const T* a_log, const T* D, const T* dt_bias,
-                           S* states, i64 block_stride, const i64* slots, T* y, int rows, int softplus, SsdArgs a)
+__device__ __forceinline__ void ssd_update(const T* __restrict__ x, const T* __restrict__ B, const T* __restrict__ C, const T* __restrict__ dt,
+                           const T* __restrict__ a_log, const T* __restrict__ D, const T* __restrict__ dt_bias,
+                           S* __restrict__ states, i64 block_stride, const i64* __restrict__ slots, T* __restrict__ y, int rows, int softplus, SsdArgs a)
 {
+    __shared__ float shared_step, shared_decay;
     int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
     int p = blockIdx.x * SSD_WARPS + warp, h = blockIdx.y, row = blockIdx.z;
+    if (threadIdx.x == 0)
+    {
+        float step = ssd_dt(dt + row * a.dt_stride + h, dt_bias, softplus, a.dt_min, a.dt_max, h);
+        shared_step = step;
+        shared_decay = mg_exp(step * -mg_exp(mg_load(a_log + h)));
+    }
+    mg_sync();
     if (p >= a.head_dim || row >= rows) return;
     int g = h / (a.heads / a.groups);
     i64 slot = slots[row];
-    float step = ssd_dt(dt + row * a.dt_stride + h, dt_bias, softplus, a.dt_min, a.dt_max, h);
-    float decay = mg_exp(step * -mg_exp(mg_load(a_log + h)));
+    float step = shared_step, decay = shared_decay;
     float xv = mg_load(x + row * a.x_stride + (i64)h * a.head_dim + p);
     const T* b = B + row * a.bc_stride + (i64)g * a.state_dim;
     const T* c = C + row * a.bc_stride + (i64)g * a.state_dim;
     S* st = states + (slot < 0 ? 0 : slot) * block_stride + ((i64)h * a.head_dim + p) * a.state_dim;
-    float acc = 0.0f;
-    for (int n = lane; n < a.state_dim; n += 32)
+    const int per_lane = 8;  // state_dim <= 256
+    float sv[per_lane], bv[per_lane], cv[per_lane];
+    // All loads first (states, B, C do not alias), then the arithmetic, then the stores.
+#pragma unroll
+    for (int i = 0; i < per_lane; i++)
     {
-        float s = slot < 0 ? 0.0f : mg_load(st + n);
-        s = s * decay + step * xv * mg_load(b + n);
-        if (slot >= 0) mg_store(st + n, s);
-        acc += s * mg_load(c + n);
+        int n = lane + 32 * i;
+        bool in = n < a.state_dim;
+        sv[i] = (in && slot >= 0) ? mg_load(st + n) : 0.0f;
+        bv[i] = in ? mg_load(b + n) : 0.0f;
+        cv[i] = in ? mg_load(c + n) : 0.0f;
+    }
+    float acc = 0.0f, dx = step * xv;
+#pragma unroll
+    for (int i = 0; i < per_lane; i++)
+    {
+        sv[i] = sv[i] * decay + dx * bv[i];
+        acc += sv[i] * cv[i];
+    }
+    if (slot >= 0)
+    {
+#pragma unroll
+        for (int i = 0; i < per_lane; i++)
+        {
+            int n = lane + 32 * i;
+            if (n < a.state_dim) mg_store(st + n, sv[i]);
+        }
     }
     acc = mg_warp_sum(acc, 32);
     if (lane == 0)
