@@ -95,8 +95,36 @@ internal static class ModelBench
 
             Once(8);  // warm-up: kernels loaded, the batch's decode graph captured
             var times = Enumerable.Range(0, reps).Select(_ => Once(tokens)).ToArray();
+            double engineStep = Median(times) / tokens;
             Emit(output, name, "decode_engine", b, prompt, dtypeName, b * tokens / Median(times), times,
                 $"GenerationEngine.Step x {tokens} greedy decode steps after a {prompt}-token prompt (prefill excluded); {model.ExecutionPath}");
+
+            // Where a step's time goes: the model's forward alone (graph replay, or eager kernels) with a device sync,
+            // against the whole engine step (scheduling, metadata, sampling, the token ids back to the host).
+            var decodeStep = new CommonAttentionMetadata(Enumerable.Range(0, b).Select(i => new ScheduledRequest(prompt, 1, i, $"d{i}")).ToArray());
+            var decodeIds = Enumerable.Range(0, b).Select(_ => (long)random.Next(3, model.VocabSize)).ToArray();
+            double Forward()
+            {
+                Sync(device);
+                var watch = Stopwatch.StartNew();
+                using (var scope = torch.NewDisposeScope())
+                {
+                    model.Forward(torch.tensor(decodeIds), decodeStep);
+                    Sync(device);
+                }
+
+                return watch.Elapsed.TotalSeconds;
+            }
+
+            Forward();
+            var forwards = Enumerable.Range(0, 50).Select(_ => Forward()).ToArray();
+            double modelStep = Median(forwards);
+            output.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object>
+            {
+                ["system"] = "mambagen", ["model"] = name, ["what"] = "decode_breakdown", ["batch"] = b, ["dtype"] = dtypeName,
+                ["engine_step_us"] = engineStep * 1e6, ["model_forward_us"] = modelStep * 1e6, ["host_outside_model_us"] = (engineStep - modelStep) * 1e6,
+                ["note"] = "median of 50 model.Forward calls of one pure-decode step with a device sync, against the engine's step",
+            }));
         }
     }
 

@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.IO;
+using System.Linq;
 using MambaGen.Backends;
 using MambaGen.Checkpoints;
 using MambaGen.Layers;
@@ -29,6 +30,8 @@ internal static class Verify
             ("Mamba2Mixer", c => new Mamba2Mixer("mixer", c, new Mamba2MixerOptions { HiddenSize = 256, NumHeads = 8, HeadDim = 64, NGroups = 2, StateSize = 64, ChunkSize = 64 }), 256, 64),
             ("Mamba1Mixer", c => new Mamba1Mixer("mixer", c, new Mamba1MixerOptions { HiddenSize = 128, IntermediateSize = 256, StateSize = 16, TimeStepRank = 8 }), 128, 64),
             ("ShortConv", c => new ShortConv("conv", c, 128, 3), 128, 64),
+            // mamba2-130m's layer: with 32 sequences the kernels take their many-rows-a-warp paths.
+            ("Mamba2-130m", c => new Mamba2Mixer("mixer", c, new Mamba2MixerOptions { HiddenSize = 768, NumHeads = 24, HeadDim = 64, NGroups = 1, StateSize = 128, ChunkSize = 256 }), 768, 256),
         };
         output.WriteLine($"ops on {device}: {OpsSelection.Describe(device)}");
         foreach (var dtype in new[] { ScalarType.Float32, ScalarType.BFloat16 })
@@ -36,12 +39,14 @@ internal static class Verify
         {
             var config = new EngineConfig(new ModelConfig("verify", dtype, 4096));
             double tolerance = dtype == ScalarType.Float32 ? LayerTolerance : Bf16LayerTolerance;
-            using var pair = new LayerPair(() => create(config), device, numBlocks: 6, chunk);
+            using var pair = new LayerPair(() => create(config), device, numBlocks: 40, chunk);
             var steps = new (string What, ScheduledRequest[] Batch)[]
             {
                 ("prefill 300+77+5 from dirty blocks", new[] { new ScheduledRequest(0, 300, 2), new ScheduledRequest(0, 77, 0), new ScheduledRequest(0, 5, 5) }),
                 ("2 decodes + resumed and new prefills", new[] { new ScheduledRequest(300, 1, 2), new ScheduledRequest(77, 1, 0), new ScheduledRequest(5, 40, 5), new ScheduledRequest(0, 130, 1) }),
                 ("decodes with a padding row", new[] { new ScheduledRequest(301, 1, 2), ScheduledRequest.Padding(), new ScheduledRequest(78, 1, 0), new ScheduledRequest(45, 1, 5) }),
+                ("32 new prefills of 20 tokens", Enumerable.Range(6, 32).Select(b => new ScheduledRequest(0, 20, b)).ToArray()),
+                ("32 decodes of them", Enumerable.Range(6, 32).Select(b => new ScheduledRequest(20, 1, b)).ToArray()),
             };
             foreach (var (what, batch) in steps)
             {

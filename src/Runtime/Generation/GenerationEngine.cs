@@ -109,7 +109,8 @@ public sealed class GenerationEngine
             return Array.Empty<RequestOutput>();
         }
 
-        var picked = logits.index_select(0, torch.tensor(rows.Select(r => (long)r).ToArray(), device: logits.device));
+        // Most steps sample every row (all decodes): no gather, no upload of row indices.
+        var picked = rows.Count == chunks.Count ? logits : logits.index_select(0, torch.tensor(rows.Select(r => (long)r).ToArray(), device: logits.device));
         var requests = rows.Select(r => chunks[r].Request).ToArray();
         var tokens = Sampler.Sample(picked, requests.Select(r => r.Sampling).ToArray(), requests.Select(r => r.Generator).ToArray());
         var outputs = new RequestOutput[requests.Length];
