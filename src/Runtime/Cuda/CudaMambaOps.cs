@@ -17,7 +17,6 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
 
     // About the blocks an H100/H200 keeps resident (132 SMs, several blocks each): below it, work is split finer.
     private const int FillBlocks = 1024;
-    private const int MaxRowsPerWarp = 4;
     private const int MaxStateDimPerLane = 8;
 
     // The prefill conv keeps its window in 8 registers; each thread slides it along 64 tokens.
@@ -134,14 +133,12 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
             return y;
         }
 
-        // More p rows a warp (sharing each token's B and C loads) once there are blocks enough to fill the device.
-        int rowsPerWarp = (long)batch.Count * heads >= FillBlocks / 2 ? Math.Min(MaxRowsPerWarp, (int)Math.Max(1, headDim / SsdWarps)) : 1;
         _mamba2.Function($"ssd_scan_varlen_{suffix}").Launch(
-            new LaunchGrid(Blocks(headDim, SsdWarps * rowsPerWarp), (int)heads, batch.Count, 32 * SsdWarps, 1, 1), Stream,
+            new LaunchGrid(Blocks(headDim, SsdWarps), (int)heads, batch.Count, 32 * SsdWarps, 1, 1), Stream,
             KernelArg.Of(x), KernelArg.Of(b), KernelArg.Of(c), KernelArg.Of(dt), KernelArg.Of(aLog), KernelArg.OfOptional(d),
             KernelArg.OfOptional(dtBias), KernelArg.Of(ssmStates), KernelArg.I64(ssmStates.stride(0)), KernelArg.Of(batch.StateIndices),
             KernelArg.Of(batch.HasInitialState), KernelArg.Of(batch.QueryStartLocTensor), KernelArg.Of(y), KernelArg.I32(batch.Count),
-            KernelArg.I32(dtSoftplus ? 1 : 0), KernelArg.I32(rowsPerWarp), KernelArg.I64(x.stride(0)), KernelArg.I64(b.stride(0)), KernelArg.I64(dt.stride(0)),
+            KernelArg.I32(dtSoftplus ? 1 : 0), KernelArg.I64(x.stride(0)), KernelArg.I64(b.stride(0)), KernelArg.I64(dt.stride(0)),
             KernelArg.I32((int)heads), KernelArg.I32((int)headDim), KernelArg.I32((int)b.shape[1]), KernelArg.I32((int)stateDim),
             KernelArg.I32(d is not null && d.dim() == 2 ? 1 : 0), KernelArg.F32((float)dtLimit.Min), KernelArg.F32((float)dtLimit.Max));
         return y;

@@ -31,7 +31,7 @@ public static class KernelSources
     public static KernelSource Mamba2 { get; } = Load("mamba2.cu", ActivationStateSuffixes.SelectMany(s => new[]
     {
         new KernelSpec($"ssd_update_{s}", Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, I64, Ptr, Ptr, I32, I32, I64, I64, I64, I32, I32, I32, I32, I32, F32, F32),
-        new KernelSpec($"ssd_scan_varlen_{s}", Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, I64, Ptr, Ptr, Ptr, Ptr, I32, I32, I32, I64, I64, I64, I32, I32, I32, I32, I32, F32, F32),
+        new KernelSpec($"ssd_scan_varlen_{s}", Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, I64, Ptr, Ptr, Ptr, Ptr, I32, I32, I64, I64, I64, I32, I32, I32, I32, I32, F32, F32),
     }));
 
     /// <summary>Mamba-1's selective SSM: decode state update, varlen prefill scan.</summary>

@@ -94,41 +94,32 @@ __device__ __forceinline__ void ssd_update(const T* __restrict__ x, const T* __r
 
 // Prefill: each sequence scanned token by token from its initial state (the cache's where has_initial, else zeros);
 // the final state is written back. Exact recurrence, so no chunk layout is needed. The block's threads first compute
-// dt and exp(dt * A) of a tile of tokens into shared memory (once per block, not once per lane); each warp holds the
-// state rows of `ppw` consecutive p (1..4: more rows a warp when there are blocks enough to fill the device), loads
-// B and C of a token once for all of them, and loads the next token's inputs while it reduces the current one.
+// dt and exp(dt * A) of a tile of tokens into shared memory (once per block, not once per lane), and each warp loads
+// the next token's x, B and C while it reduces the current one.
 #define SSD_TILE (32 * SSD_WARPS)
-#define SSD_MAX_PPW 4
 template <typename T, typename S>
-__device__ __forceinline__ void ssd_scan_varlen(const T* __restrict__ x, const T* __restrict__ B, const T* __restrict__ C, const T* __restrict__ dt,
-                                const T* __restrict__ a_log, const T* __restrict__ D, const T* __restrict__ dt_bias,
-                                S* __restrict__ states, i64 block_stride, const i64* __restrict__ slots, const u8* __restrict__ has_initial,
-                                const i64* __restrict__ query_start, T* __restrict__ y, int seqs, int softplus, int ppw, SsdArgs a)
+__device__ __forceinline__ void ssd_scan_varlen(const T* x, const T* B, const T* C, const T* dt, const T* a_log, const T* D, const T* dt_bias,
+                                S* states, i64 block_stride, const i64* slots, const u8* has_initial, const i64* query_start,
+                                T* y, int seqs, int softplus, SsdArgs a)
 {
     __shared__ float tile_dt[SSD_TILE], tile_decay[SSD_TILE];
     int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
-    int p0 = (blockIdx.x * SSD_WARPS + warp) * ppw, h = blockIdx.y, s = blockIdx.z;
+    int p = blockIdx.x * SSD_WARPS + warp, h = blockIdx.y, s = blockIdx.z;
     if (s >= seqs) return;
-    bool active = p0 < a.head_dim;
+    bool active = p < a.head_dim;
     int g = h / (a.heads / a.groups);
     i64 slot = slots[s];
     bool initial = slot >= 0 && has_initial[s];
     float A = -mg_exp(mg_load(a_log + h));
+    float dskip = (D && active) ? mg_load(D + (a.d_per_p ? (i64)h * a.head_dim + p : h)) : 0.0f;
+    S* st = states + (slot < 0 ? 0 : slot) * block_stride + ((i64)h * a.head_dim + (active ? p : 0)) * a.state_dim;
     const int per_lane = 8;  // state_dim <= 256
-    float state[SSD_MAX_PPW][per_lane], dskip[SSD_MAX_PPW], xv[SSD_MAX_PPW], bn[per_lane], cn[per_lane];
-    S* head = states + (slot < 0 ? 0 : slot) * block_stride + (i64)h * a.head_dim * a.state_dim;
+    float state[per_lane], bn[per_lane], cn[per_lane];
 #pragma unroll
-    for (int j = 0; j < SSD_MAX_PPW; j++)
+    for (int i = 0; i < per_lane; i++)
     {
-        int p = p0 + j;
-        bool pin = active && j < ppw && p < a.head_dim;
-        dskip[j] = (D && pin) ? mg_load(D + (a.d_per_p ? (i64)h * a.head_dim + p : h)) : 0.0f;
-#pragma unroll
-        for (int i = 0; i < per_lane; i++)
-        {
-            int n = lane + 32 * i;
-            state[j][i] = (pin && initial && n < a.state_dim) ? mg_load(head + (i64)p * a.state_dim + n) : 0.0f;
-        }
+        int n = lane + 32 * i;
+        state[i] = (active && initial && n < a.state_dim) ? mg_load(st + n) : 0.0f;
     }
     i64 t0 = query_start[s], t1 = query_start[s + 1];
     for (i64 base = t0; base < t1; base += SSD_TILE)
@@ -144,9 +135,7 @@ __device__ __forceinline__ void ssd_scan_varlen(const T* __restrict__ x, const T
         mg_sync();
         if (!active) continue;
         // Token k's inputs are in registers before its turn: the loads of k+1 overlap k's arithmetic.
-#pragma unroll
-        for (int j = 0; j < SSD_MAX_PPW; j++)
-            xv[j] = (j < ppw && p0 + j < a.head_dim) ? mg_load(x + base * a.x_stride + (i64)h * a.head_dim + p0 + j) : 0.0f;
+        float xv = mg_load(x + base * a.x_stride + (i64)h * a.head_dim + p);
 #pragma unroll
         for (int i = 0; i < per_lane; i++)
         {
@@ -157,17 +146,13 @@ __device__ __forceinline__ void ssd_scan_varlen(const T* __restrict__ x, const T
         for (int k = 0; k < count; k++)
         {
             i64 t = base + k;
-            float step = tile_dt[k], decay = tile_decay[k];
-            float xcur[SSD_MAX_PPW], bcur[per_lane], ccur[per_lane];
-#pragma unroll
-            for (int j = 0; j < SSD_MAX_PPW; j++) xcur[j] = xv[j];
+            float step = tile_dt[k], decay = tile_decay[k], xcur = xv;
+            float bcur[per_lane], ccur[per_lane];
 #pragma unroll
             for (int i = 0; i < per_lane; i++) { bcur[i] = bn[i]; ccur[i] = cn[i]; }
             if (k + 1 < count)
             {
-#pragma unroll
-                for (int j = 0; j < SSD_MAX_PPW; j++)
-                    if (j < ppw && p0 + j < a.head_dim) xv[j] = mg_load(x + (t + 1) * a.x_stride + (i64)h * a.head_dim + p0 + j);
+                xv = mg_load(x + (t + 1) * a.x_stride + (i64)h * a.head_dim + p);
 #pragma unroll
                 for (int i = 0; i < per_lane; i++)
                 {
@@ -179,39 +164,24 @@ __device__ __forceinline__ void ssd_scan_varlen(const T* __restrict__ x, const T
                     }
                 }
             }
+            float acc = 0.0f, dx = step * xcur;
 #pragma unroll
-            for (int j = 0; j < SSD_MAX_PPW; j++)
+            for (int i = 0; i < per_lane; i++)
             {
-                if (j < ppw)
-                {
-                    float acc = 0.0f, dx = step * xcur[j];
-#pragma unroll
-                    for (int i = 0; i < per_lane; i++)
-                    {
-                        state[j][i] = state[j][i] * decay + dx * bcur[i];
-                        acc += state[j][i] * ccur[i];
-                    }
-                    acc = mg_warp_sum(acc, 32);
-                    int p = p0 + j;
-                    if (lane == 0 && p < a.head_dim)
-                        mg_store(y + t * a.heads * a.head_dim + (i64)h * a.head_dim + p, slot < 0 ? 0.0f : acc + dskip[j] * xcur[j]);
-                }
+                state[i] = state[i] * decay + dx * bcur[i];
+                acc += state[i] * ccur[i];
             }
+            acc = mg_warp_sum(acc, 32);
+            if (lane == 0) mg_store(y + t * a.heads * a.head_dim + (i64)h * a.head_dim + p, slot < 0 ? 0.0f : acc + dskip * xcur);
         }
     }
     if (active && slot >= 0)
     {
 #pragma unroll
-        for (int j = 0; j < SSD_MAX_PPW; j++)
+        for (int i = 0; i < per_lane; i++)
         {
-            int p = p0 + j;
-            if (j >= ppw || p >= a.head_dim) continue;
-#pragma unroll
-            for (int i = 0; i < per_lane; i++)
-            {
-                int n = lane + 32 * i;
-                if (n < a.state_dim) mg_store(head + (i64)p * a.state_dim + n, state[j][i]);
-            }
+            int n = lane + 32 * i;
+            if (n < a.state_dim) mg_store(st + n, state[i]);
         }
     }
 }
@@ -226,11 +196,11 @@ __device__ __forceinline__ void ssd_scan_varlen(const T* __restrict__ x, const T
     } \
     extern "C" __global__ void ssd_scan_varlen_##sfx(const T* x, const T* B, const T* C, const T* dt, const T* a_log, const T* D, \
         const T* dt_bias, S* states, i64 block_stride, const i64* slots, const u8* has_initial, const i64* query_start, T* y, \
-        int seqs, int softplus, int ppw, i64 x_stride, i64 bc_stride, i64 dt_stride, int heads, int head_dim, int groups, int state_dim, \
+        int seqs, int softplus, i64 x_stride, i64 bc_stride, i64 dt_stride, int heads, int head_dim, int groups, int state_dim, \
         int d_per_p, float dt_min, float dt_max) \
     { \
         SsdArgs a = {x_stride, bc_stride, dt_stride, heads, head_dim, groups, state_dim, d_per_p, dt_min, dt_max}; \
-        ssd_scan_varlen<T, S>(x, B, C, dt, a_log, D, dt_bias, states, block_stride, slots, has_initial, query_start, y, seqs, softplus, ppw, a); \
+        ssd_scan_varlen<T, S>(x, B, C, dt, a_log, D, dt_bias, states, block_stride, slots, has_initial, query_start, y, seqs, softplus, a); \
     }
 
 MG_FOR_T_S(SSD_KERNELS)
