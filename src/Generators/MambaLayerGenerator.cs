@@ -5,6 +5,7 @@ using Microsoft.CodeAnalysis.Text;
 using MambaGen.Generators.Emit;
 using MambaGen.Generators.Extraction;
 using MambaGen.Generators.Model;
+using MambaGen.Generators.Reporting;
 
 namespace MambaGen.Generators;
 
@@ -12,6 +13,7 @@ namespace MambaGen.Generators;
 /// Completes every <c>partial</c> <c>[MambaLayer]</c> class deriving from <c>MambaBase</c>: <c>MambaType</c>,
 /// <c>GetStateShape()</c>, <c>GetStateDtype()</c>, <c>GetAttnBackend()</c> and a typed accessor per state. A layer
 /// whose declaration is invalid gets the four overrides throwing instead, so it compiles and the analyzers explain.
+/// A class it cannot complete at all (MG0001, MG0002) is reported by the generator itself.
 /// </summary>
 [Generator(LanguageNames.CSharp)]
 public sealed class MambaLayerGenerator : IIncrementalGenerator
@@ -39,6 +41,25 @@ public sealed class MambaLayerGenerator : IIncrementalGenerator
 
         // One file per layer. Not the "Implementation" variant: the output overrides abstract members the IDE must see.
         context.RegisterSourceOutput(files, static (context, layer) => Write(context, layer));
+
+        // MG0001 and MG0002 leave the class with CS0534, so analyzers never run on it in a command-line build: the
+        // generator reports these two itself.
+        var notPartial = context.SyntaxProvider
+            .ForAttributeWithMetadataName(
+                TypeNames.MambaLayerAttribute,
+                predicate: static (node, _) => node is ClassDeclarationSyntax,
+                transform: static (context, cancellationToken) => CommandLineDiagnostics.NotPartial((INamedTypeSymbol)context.TargetSymbol, cancellationToken))
+            .WithTrackingName(TrackingNames.NotPartialDiagnostics)
+            .Where(static diagnostic => diagnostic is not null);
+        context.RegisterSourceOutput(notPartial, static (context, diagnostic) => context.ReportDiagnostic(diagnostic!.ToDiagnostic()));
+
+        var missingMembers = context.SyntaxProvider
+            .CreateSyntaxProvider(
+                predicate: static (node, _) => CommandLineDiagnostics.MayLackLayerMembers(node),
+                transform: static (context, cancellationToken) => CommandLineDiagnostics.MissingLayerMembers(context, cancellationToken))
+            .WithTrackingName(TrackingNames.MissingMembersDiagnostics)
+            .Where(static diagnostic => diagnostic is not null);
+        context.RegisterSourceOutput(missingMembers, static (context, diagnostic) => context.ReportDiagnostic(diagnostic!.ToDiagnostic()));
     }
 
     private static void Write(SourceProductionContext context, LayerModel layer)

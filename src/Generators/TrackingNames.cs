@@ -11,4 +11,10 @@ internal static class TrackingNames
 
     /// <summary>The extendable layers again, one by one, with hint names unique ignoring case.</summary>
     public const string AssigningHintNames = nameof(AssigningHintNames);
+
+    /// <summary>MG0002 per <c>[MambaLayer]</c> class (null when it is partial): a diagnostic the generator reports itself.</summary>
+    public const string NotPartialDiagnostics = nameof(NotPartialDiagnostics);
+
+    /// <summary>MG0001 per class with a base list (null unless it is a MambaBase lacking members and [MambaLayer]).</summary>
+    public const string MissingMembersDiagnostics = nameof(MissingMembersDiagnostics);
 }

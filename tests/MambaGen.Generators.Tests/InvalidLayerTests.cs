@@ -16,10 +16,11 @@ public class InvalidLayerTests
             public Layer(EngineConfig config) : base("layer", config) { }
         """;
 
-    // The generator cannot add a part to these: the compiler (CS0260, CS0534) or the analyzer (MG0002, MG0003) explains.
-    public static IEnumerable<object[]> NotExtendableCases() => new[]
+    // The generator cannot add a part to these. It reports MG0002 itself (the class keeps CS0534, so no analyzer would run
+    // in a command-line build); the others are left to the compiler or the analyzer (MG0003).
+    public static IEnumerable<object?[]> NotExtendableCases() => new[]
     {
-        Case("not_partial", $$"""
+        Case("not_partial", "MG0002", $$"""
             [MambaLayer("mamba1")]
             public class Layer : MambaBase
             {
@@ -27,7 +28,7 @@ public class InvalidLayerTests
                 [StateTensor] public long[] ConvState => new long[] { 1 };
             }
             """),
-        Case("containing_type_not_partial", $$"""
+        Case("containing_type_not_partial", "MG0002", $$"""
             public class Outer
             {
                 [MambaLayer("mamba1")]
@@ -38,14 +39,14 @@ public class InvalidLayerTests
                 }
             }
             """),
-        Case("not_deriving_from_MambaBase", """
+        Case("not_deriving_from_MambaBase", null, """
             [MambaLayer("mamba1")]
             public partial class Layer
             {
                 [StateTensor] public long[] ConvState => new long[] { 1 };
             }
             """),
-        Case("file_local_layer", $$"""
+        Case("file_local_layer", null, $$"""
             [MambaLayer("mamba1")]
             file partial class Layer : MambaBase
             {
@@ -235,10 +236,11 @@ public class InvalidLayerTests
 
     [Theory]
     [MemberData(nameof(NotExtendableCases))]
-    public void Layer_the_generator_cannot_extend_gets_no_output_and_no_exception(string name, string body)
+    public void Layer_the_generator_cannot_extend_gets_no_output_and_no_exception(string name, string? reportedId, string body)
     {
         Assert.NotEmpty(name);
-        GeneratorHarness.AssertNothingGenerated(Source(body));
+        var reported = GeneratorHarness.AssertNothingGenerated(Source(body));
+        Assert.Equal(reportedId is null ? Array.Empty<string>() : new[] { reportedId }, reported.Select(d => d.Id));
     }
 
     [Theory]
@@ -410,9 +412,47 @@ public class InvalidLayerTests
         Assert.DoesNotContain("StateAt(", broken.ToString());
     }
 
-    private static string Source(string body) => "using MambaGen;\n\nnamespace MyModels;\n\n" + body;
+    [Fact]
+    public void MambaBase_subclass_without_MambaLayer_gets_MG0001_from_the_generator_and_the_report_stays_cached()
+    {
+        var compilation = TestCompilation.Create(Source($$"""
+            public class Layer : MambaBase
+            {
+            {{Ctor}}
+                public override string MambaType => "mamba1";
+            }
+            """));
+        var driver = GeneratorHarness.CreateDriver().RunGenerators(compilation);
+        var run = driver.GetRunResult();
+        GeneratorHarness.AssertNoException(run);
+        var diagnostic = Assert.Single(run.Diagnostics);
+        Assert.Equal("MG0001", diagnostic.Id);
+        Assert.Equal(DiagnosticSeverity.Error, diagnostic.Severity);
+        Assert.Equal("'Layer' derives from MambaBase but does not implement GetStateShape(), GetStateDtype(), GetAttnBackend(); mark it [MambaLayer(\"<mamba type>\")] and partial so the generator writes them", diagnostic.GetMessage(System.Globalization.CultureInfo.InvariantCulture));
+        Assert.Equal("Layer", diagnostic.Location.SourceTree!.GetText().ToString(diagnostic.Location.SourceSpan));
 
-    private static object[] Case(string name, string body) => new object[] { name, body };
+        var second = driver.RunGenerators(compilation.Clone()).GetRunResult().Results.Single();
+        Assert.All(CacheAssertions.Outputs(second, TrackingNames.MissingMembersDiagnostics), o => Assert.Equal(IncrementalStepRunReason.Unchanged, o.Reason));
+        Assert.All(second.TrackedOutputSteps.SelectMany(s => s.Value).SelectMany(s => s.Outputs), o => Assert.Equal(IncrementalStepRunReason.Cached, o.Reason));
+        Assert.Single(second.Diagnostics);
+    }
+
+    [Fact]
+    public void Abstract_MambaBase_subclass_and_a_look_alike_base_get_no_MG0001()
+    {
+        var run = GeneratorHarness.CreateDriver().RunGenerators(TestCompilation.Create(Source("""
+            public abstract class LayerBase : MambaBase
+            {
+                protected LayerBase(EngineConfig config) : base("layer", config) { }
+            }
+
+            public class NotALayer : System.Collections.Generic.List<int> { }
+            """))).GetRunResult();
+        GeneratorHarness.AssertNoException(run);
+        Assert.Empty(run.Diagnostics);
+    }
+
+    private static string Source(string body) => "using MambaGen;\n\nnamespace MyModels;\n\n" + body;
 
     private static object?[] Case(string name, string? expectedError, string body) => new object?[] { name, expectedError, body };
 }

@@ -3,6 +3,7 @@ using System.Linq;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.Diagnostics;
 using MambaGen.Analyzers.Inspection;
+using MambaGen.Diagnostics;
 
 namespace MambaGen.Analyzers.Rules;
 

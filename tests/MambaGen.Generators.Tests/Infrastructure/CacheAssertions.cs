@@ -12,6 +12,8 @@ internal static class CacheAssertions
 {
     public static readonly string[] TrackedStepNames = { TrackingNames.InitialExtraction, TrackingNames.RemovingNulls, TrackingNames.AssigningHintNames };
 
+    public static readonly string[] DiagnosticStepNames = { TrackingNames.NotPartialDiagnostics, TrackingNames.MissingMembersDiagnostics };
+
     /// <summary>Re-runs <paramref name="driver"/> on a clone of <paramref name="compilation"/>: nothing may be recomputed.</summary>
     public static void SecondRunIsFullyCached(GeneratorDriver driver, Compilation compilation)
     {
@@ -28,6 +30,15 @@ internal static class CacheAssertions
                 o.Reason is IncrementalStepRunReason.Cached or IncrementalStepRunReason.Unchanged,
                 $"Step '{name}' output was {o.Reason} on an unchanged compilation."));
             Assert.All(firstOutputs, o => AssertHoldsNoCompilationObjects(o.Value, name));
+        }
+
+        // The diagnostics the generator reports itself hold their location's syntax tree (never a compilation): equal,
+        // so cached, while the file is unchanged. A step without input (no candidate class) is not recorded at all.
+        foreach (var name in DiagnosticStepNames)
+        {
+            Assert.All(Outputs(second, name), o => Assert.True(
+                o.Reason is IncrementalStepRunReason.Cached or IncrementalStepRunReason.Unchanged,
+                $"Step '{name}' output was {o.Reason} on an unchanged compilation."));
         }
 
         var outputs = second.TrackedOutputSteps.SelectMany(s => s.Value).SelectMany(s => s.Outputs).ToArray();

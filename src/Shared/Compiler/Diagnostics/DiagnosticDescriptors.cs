@@ -1,10 +1,12 @@
+#if MAMBAGEN_COMPILER
+// Compiled into the generator and the analyzers only (src/Runtime also compiles src/Shared; it has no Roslyn).
 using Microsoft.CodeAnalysis;
 
-namespace MambaGen.Analyzers;
+namespace MambaGen.Diagnostics;
 
 /// <summary>Every MambaGen diagnostic. The generator reports nothing; these explain why it wrote nothing or what it
 /// wrote does not fit.</summary>
-public static class DiagnosticDescriptors
+internal static class DiagnosticDescriptors
 {
     /// <summary>Where the docs pages live; a descriptor's help link is this plus "{ID}.md".</summary>
     public const string HelpLinkBase = "https://github.com/mambagen/mambagen/blob/main/docs/diagnostics/";
@@ -124,3 +126,4 @@ public static class DiagnosticDescriptors
     private static DiagnosticDescriptor Create(string id, string title, string message, string category, DiagnosticSeverity severity, string description) =>
         new(id, title, message, category, severity, isEnabledByDefault: true, description, HelpLinkBase + id + ".md");
 }
+#endif
