@@ -2,6 +2,7 @@ using System.Text;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
 using Microsoft.CodeAnalysis.Text;
+using MambaGen.Declarations;
 using MambaGen.Generators.Emit;
 using MambaGen.Generators.Extraction;
 using MambaGen.Generators.Model;
@@ -20,17 +21,19 @@ public sealed class MambaLayerGenerator : IIncrementalGenerator
 {
     public void Initialize(IncrementalGeneratorInitializationContext context)
     {
-        // Gather every class carrying [MambaLayer] into an equatable model; those the generator cannot extend become null.
-        var layers = context.SyntaxProvider
+        // Read every class carrying [MambaLayer] (with the reader the analyzers use) into equatable values: a model for
+        // those the generator can extend, and the diagnostics it reports itself.
+        var extractions = context.SyntaxProvider
             .ForAttributeWithMetadataName(
                 TypeNames.MambaLayerAttribute,
                 predicate: static (node, _) => node is ClassDeclarationSyntax,
                 transform: static (context, cancellationToken) => LayerModelExtractor.Extract(context, cancellationToken))
-            .WithTrackingName(TrackingNames.InitialExtraction)
+            .WithTrackingName(TrackingNames.InitialExtraction);
 
-            // Drop the layers that cannot take a generated part: the compiler or the analyzer reports them.
-            .Where(static layer => layer is not null)
-            .Select(static (layer, _) => layer!)
+        // Drop the layers that cannot take a generated part: the compiler, the analyzer or the reports below explain them.
+        var layers = extractions
+            .Where(static extraction => extraction.Model is not null)
+            .Select(static (extraction, _) => extraction.Model!)
             .WithTrackingName(TrackingNames.RemovingNulls);
 
         // Give layers whose names differ only in case distinct files; unchanged layers stay equal, so stay cached.
@@ -44,14 +47,10 @@ public sealed class MambaLayerGenerator : IIncrementalGenerator
 
         // MG0001 and MG0002 leave the class with CS0534, so analyzers never run on it in a command-line build: the
         // generator reports these two itself.
-        var notPartial = context.SyntaxProvider
-            .ForAttributeWithMetadataName(
-                TypeNames.MambaLayerAttribute,
-                predicate: static (node, _) => node is ClassDeclarationSyntax,
-                transform: static (context, cancellationToken) => CommandLineDiagnostics.NotPartial((INamedTypeSymbol)context.TargetSymbol, cancellationToken))
-            .WithTrackingName(TrackingNames.NotPartialDiagnostics)
-            .Where(static diagnostic => diagnostic is not null);
-        context.RegisterSourceOutput(notPartial, static (context, diagnostic) => context.ReportDiagnostic(diagnostic!.ToDiagnostic()));
+        var layerReports = extractions
+            .SelectMany(static (extraction, _) => extraction.Reports)
+            .WithTrackingName(TrackingNames.LayerDiagnostics);
+        context.RegisterSourceOutput(layerReports, static (context, report) => context.ReportDiagnostic(report.ToDiagnostic()));
 
         var missingMembers = context.SyntaxProvider
             .CreateSyntaxProvider(

@@ -1,3 +1,4 @@
+using MambaGen.Declarations;
 using System.Globalization;
 using System.Text;
 using Microsoft.CodeAnalysis.CSharp;

@@ -1,3 +1,4 @@
+using MambaGen.Declarations;
 using Microsoft.CodeAnalysis;
 using MambaGen.Generators.Model;
 

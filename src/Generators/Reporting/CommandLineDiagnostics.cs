@@ -4,13 +4,14 @@ using System.Threading;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
+using MambaGen.Declarations;
 using MambaGen.Diagnostics;
 using MambaGen.Generators.Extraction;
 
 namespace MambaGen.Generators.Reporting;
 
 /// <summary>
-/// MG0001 and MG0002, reported by the generator itself. Both describe a class the generator cannot complete, so the
+/// MG0001, reported by the generator itself (MG0002 comes from the layer reader through <see cref="Extraction.LayerModelExtractor"/>). Both describe a class the generator cannot complete, so the
 /// compiler reports CS0534 on it, and a command-line build does not run analyzers on a compilation with errors: an
 /// analyzer's MG0001/MG0002 would only ever be seen in the IDE. A generator's diagnostics are reported in every build.
 /// </summary>
@@ -48,49 +49,13 @@ internal static class CommandLineDiagnostics
         // Only MambaBase's own abstract members are the generator's to write.
         var missing = UnimplementedMembers.Of(type)
             .Where(m => SymbolNames.Is(m.ContainingType, TypeNames.MambaBase))
-            .OrderBy(m => System.Array.IndexOf(GeneratedOverrideNames, m.Name))
+            .OrderBy(m => LayerDeclarationReader.OverrideNames.IndexOf(m.Name))
             .Select(m => m is IMethodSymbol ? m.Name + "()" : m.Name)
             .ToList();
         return missing.Count == 0
             ? null
             : ReportedDiagnostic.Create(DiagnosticDescriptors.MambaBaseMembersMissing, location, type.Name, string.Join(", ", missing));
     }
-
-    /// <summary>MG0002: a [MambaLayer] class deriving from MambaBase that is, or sits in a type that is, not partial.</summary>
-    public static ReportedDiagnostic? NotPartial(INamedTypeSymbol layer, CancellationToken cancellationToken)
-    {
-        if (layer.TypeKind != TypeKind.Class || !SymbolNames.DerivesFrom(layer, TypeNames.MambaBase))
-        {
-            return null;
-        }
-
-        var notPartial = new List<string>();
-        for (INamedTypeSymbol? type = layer; type is not null; type = type.ContainingType)
-        {
-            if (!IsPartialEverywhere(type, cancellationToken))
-            {
-                notPartial.Add($"'{type.Name}'");
-            }
-        }
-
-        // Report on a hand-written declaration of the layer: that is where the fix starts.
-        var location = GeneratedCodeDetector.FirstHandWrittenLocation(layer, cancellationToken);
-        if (notPartial.Count == 0 || location is null)
-        {
-            return null;
-        }
-
-        var subject = notPartial.Count == 1 ? notPartial[0] + " is" : string.Join(", ", notPartial) + " are";
-        return ReportedDiagnostic.Create(DiagnosticDescriptors.LayerNotPartial, location, layer.Name, subject);
-    }
-
-    private static readonly string[] GeneratedOverrideNames = { "MambaType", "GetStateShape", "GetStateDtype", "GetAttnBackend" };
-
-    private static bool IsPartialEverywhere(INamedTypeSymbol type, CancellationToken cancellationToken) =>
-        type.DeclaringSyntaxReferences
-            .Select(r => r.GetSyntax(cancellationToken))
-            .OfType<TypeDeclarationSyntax>()
-            .All(d => d.Modifiers.Any(SyntaxKind.PartialKeyword));
 
     private static bool HasLayerAttribute(INamedTypeSymbol type) =>
         type.GetAttributes().Any(a => SymbolNames.Is(a.AttributeClass, TypeNames.MambaLayerAttribute));

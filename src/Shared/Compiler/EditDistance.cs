@@ -1,6 +1,7 @@
+#if MAMBAGEN_COMPILER
 using System;
 
-namespace MambaGen.Analyzers.Inspection;
+namespace MambaGen;
 
 /// <summary>Levenshtein distance, to suggest the known mamba type nearest to a misspelt one.</summary>
 internal static class EditDistance
@@ -47,3 +48,4 @@ internal static class EditDistance
         return best;
     }
 }
+#endif
