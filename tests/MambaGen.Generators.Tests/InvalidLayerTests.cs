@@ -216,12 +216,47 @@ public class InvalidLayerTests
                 [StateTensor] public UnknownShape ConvState => default!;
             }
             """),
-        Case("dtype_out_of_range", null, $$"""
+        Case("dtype_out_of_range", "MG0016", $$"""
             [MambaLayer("mamba1")]
             public partial class Layer : MambaBase
             {
             {{Ctor}}
                 [StateTensor(Dtype = (StateDtype)42)] public long[] ConvState => new long[] { 1 };
+            }
+            """),
+        Case("empty_mamba_type_with_custom_backend", "MG0015", $$"""
+            public sealed class MyBackend : MambaGen.Backends.MambaAttentionBackend
+            {
+                public override string Name => "MINE";
+            }
+
+            [MambaLayer("", Backend = typeof(MyBackend))]
+            public partial class Layer : MambaBase
+            {
+            {{Ctor}}
+                [StateTensor] public long[] ConvState => new long[] { 1 };
+            }
+            """),
+        Case("null_mamba_type_with_custom_backend", "MG0015", $$"""
+            public sealed class MyBackend : MambaGen.Backends.MambaAttentionBackend
+            {
+                public override string Name => "MINE";
+            }
+
+            [MambaLayer(null!, Backend = typeof(MyBackend))]
+            public partial class Layer : MambaBase
+            {
+            {{Ctor}}
+                [StateTensor] public long[] ConvState => new long[] { 1 };
+            }
+            """),
+        Case("state_tensor_on_a_property_getter_next_to_another_state", "MG0017", $$"""
+            [MambaLayer("mamba1")]
+            public partial class Layer : MambaBase
+            {
+            {{Ctor}}
+                [StateTensor] public long[] ConvState => new long[] { 1 };
+                public long[] SsmState { [StateTensor] get => new long[] { 1 }; }
             }
             """),
         Case("order_not_a_constant", "CS0103", $$"""
@@ -245,37 +280,57 @@ public class InvalidLayerTests
 
     [Theory]
     [MemberData(nameof(ExtendableCases))]
-    public void Invalid_layer_the_generator_can_extend_gets_a_fallback_part_that_compiles(string name, string? expectedError, string body)
+    public void Invalid_layer_the_generator_can_extend_gets_a_fallback_part_that_compiles(string name, string expectedError, string body)
     {
         Assert.NotEmpty(name);
-        Assert.True(expectedError is null || expectedError.Length > 0);
+        Assert.NotEmpty(expectedError);
         GeneratorHarness.RunFallback(Source(body));
     }
 
     [Theory]
     [MemberData(nameof(ExtendableCases))]
-    public void Fallback_part_leaves_the_error_that_explains_the_invalid_layer_to_fail_the_build(string name, string? expectedError, string body)
+    public void Fallback_part_leaves_the_error_that_explains_the_invalid_layer_to_fail_the_build(string name, string expectedError, string body)
     {
         Assert.NotEmpty(name);
         var output = GeneratorHarness.RunFallback(Source(body));
 
         // A command-line build runs the analyzers only on a compilation without errors; code that does not bind
-        // fails on the compiler's own error. No MG rule checks Dtype's range yet (expectedError null): that layer
-        // builds and its fallback throws when called.
-        var diagnostics = expectedError is not null && expectedError.StartsWith("MG", StringComparison.Ordinal)
+        // fails on the compiler's own error. Either way the build fails: no fallback is silent.
+        var diagnostics = expectedError.StartsWith("MG", StringComparison.Ordinal)
             ? MambaAnalyzers.Diagnostics(output)
             : output.GetDiagnostics();
         var errors = diagnostics.Where(d => d.Severity == DiagnosticSeverity.Error).Select(d => d.Id).ToArray();
-        if (expectedError is null)
+        Assert.Contains(expectedError, errors);
+        Assert.DoesNotContain("CS0534", errors);
+    }
+
+    [Theory]
+    [MemberData(nameof(ExtendableCases))]
+    public void Generator_and_analyzers_agree_on_the_rules_an_invalid_layer_breaks_and_the_fallback_names_them(string name, string expectedError, string body)
+    {
+        Assert.NotEmpty(name);
+        var output = GeneratorHarness.RunFallback(Source(body));
+        string fallback = output.SyntaxTrees.Single(t => t.FilePath.EndsWith("MyModels.Layer.g.cs", StringComparison.Ordinal)).ToString();
+        var analyzerErrors = MambaAnalyzers.Diagnostics(output)
+            .Where(d => d.Severity == DiagnosticSeverity.Error && d.Id.StartsWith("MG", StringComparison.Ordinal))
+            .Select(d => d.Id)
+            .Distinct()
+            .OrderBy(id => id, StringComparer.Ordinal)
+            .ToArray();
+
+        var named = System.Text.RegularExpressions.Regex.Match(fallback, @"its declaration breaks ([^(]+) \(see those diagnostics");
+        if (expectedError.StartsWith("MG", StringComparison.Ordinal))
         {
-            Assert.Empty(errors);
+            Assert.True(named.Success, fallback);
+            Assert.Equal(analyzerErrors, named.Groups[1].Value.Split(", "));
+            Assert.Contains(expectedError, analyzerErrors);
         }
         else
         {
-            Assert.Contains(expectedError, errors);
+            Assert.False(named.Success, fallback);
+            Assert.Contains("its declaration does not compile (see the compiler errors", fallback);
+            Assert.Empty(analyzerErrors);
         }
-
-        Assert.DoesNotContain("CS0534", errors);
     }
 
     [Fact]

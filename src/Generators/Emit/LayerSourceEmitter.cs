@@ -130,7 +130,7 @@ internal static class LayerSourceEmitter
     private static void WriteFallbackMembers(SourceWriter w, LayerModel layer)
     {
         string exception = "throw new global::System.InvalidOperationException("
-            + SymbolDisplay.FormatLiteral(FallbackMessage(layer.DisplayName), quote: true) + ")";
+            + SymbolDisplay.FormatLiteral(FallbackMessage(layer), quote: true) + ")";
         w.WriteLine("// MambaGen could not read this layer's declaration (see its MG diagnostics): these members only let the class compile.");
         var separator = new MemberSeparator(w);
         if ((layer.Overrides & GeneratedOverrides.MambaType) != 0)
@@ -162,9 +162,10 @@ internal static class LayerSourceEmitter
         }
     }
 
-    /// <summary>What the fallback members throw: the layer at fault, and where the explanation is.</summary>
-    private static string FallbackMessage(string layerDisplayName) =>
-        $"MambaGen could not generate the state spec of layer '{layerDisplayName}': its declaration has errors reported as MG diagnostics (build output or IDE).";
+    /// <summary>What the fallback members throw: the layer at fault, the rules it breaks, and where the explanation is.</summary>
+    private static string FallbackMessage(LayerModel layer) => layer.FallbackRules.Count == 0
+        ? $"MambaGen could not generate the state spec of layer '{layer.DisplayName}': its declaration does not compile (see the compiler errors in the build output or IDE)."
+        : $"MambaGen could not generate the state spec of layer '{layer.DisplayName}': its declaration breaks {string.Join(", ", layer.FallbackRules)} (see those diagnostics in the build output or IDE).";
 
     private static void WriteGetStateShape(SourceWriter w, LayerSpec spec)
     {

@@ -44,7 +44,8 @@ internal static class LayerModelExtractor
             new TypeDeclarationModel("class", SymbolNames.DeclarationName(layer)),
             layer.ToDisplayString(),
             HandWrittenMembers.OverridesToGenerate(layer),
-            declaration.IsValid ? Spec(declaration) : null);
+            declaration.IsValid ? Spec(declaration) : null,
+            declaration.IsValid ? EquatableArray<string>.Empty : BrokenRules(declaration));
         return new LayerExtraction(model, reports);
     }
 
@@ -62,6 +63,14 @@ internal static class LayerModelExtractor
 
         return new EquatableArray<ReportedDiagnostic>(reports.ToArray());
     }
+
+    private static EquatableArray<string> BrokenRules(LayerDeclaration declaration) => new(
+        declaration.Problems
+            .Where(p => LayerDeclarationReader.BlocksGeneration(p.Descriptor))
+            .Select(p => p.Descriptor.Id)
+            .Distinct()
+            .OrderBy(id => id, System.StringComparer.Ordinal)
+            .ToArray());
 
     // States in GetStateShape order: explicit Order ascending, then the rest in declaration order.
     private static LayerSpec Spec(LayerDeclaration declaration)

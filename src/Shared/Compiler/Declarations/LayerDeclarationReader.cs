@@ -174,6 +174,13 @@ internal static class LayerDeclarationReader
                 return null;
             }
 
+            // MambaType returns the name: with a custom backend it can be any name, but not none.
+            if (string.IsNullOrEmpty(mambaType))
+            {
+                problems.Add(new LayerProblem(DiagnosticDescriptors.EmptyMambaType, mambaTypeLocation, null, null, layer.Name));
+                return null;
+            }
+
             return backend.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat);
         }
 
@@ -251,10 +258,10 @@ internal static class LayerDeclarationReader
                 continue;
             }
 
-            // A property's accessor: not a state of its own (TODO(MG0017) below), but the generator cannot read it.
-            if (member is IMethodSymbol { AssociatedSymbol: not null })
+            // MG0017: a property's (or event's) accessor is not a state of its own, and the generator cannot read it.
+            if (member is IMethodSymbol { AssociatedSymbol: { } owner } accessor)
             {
-                bindsCleanly = false;
+                problems.Add(new LayerProblem(DiagnosticDescriptors.StateTensorOnAccessor, AccessorLocation(accessor, stateAttribute, cancellationToken), null, null, AccessorKeyword(accessor), owner.Name));
                 continue;
             }
 
@@ -305,7 +312,9 @@ internal static class LayerDeclarationReader
                     case TypeNames.DtypeArgument:
                         if (value < (int)StateDtypeRule.Auto || value > (int)StateDtypeRule.BFloat16)
                         {
-                            bindsCleanly = false; // TODO(MG0016)
+                            var dtypeLocation = ArgumentLocation(stateAttribute, TypeNames.DtypeArgument, member, cancellationToken);
+                            problems.Add(new LayerProblem(DiagnosticDescriptors.UnknownStateDtype, dtypeLocation, null, null, member.Name, value));
+                            readable = false;
                         }
 
                         dtype = (StateDtypeRule)value;
@@ -374,13 +383,17 @@ internal static class LayerDeclarationReader
         return false;
     }
 
-    private static Location OrderLocation(AttributeData attribute, ISymbol member, CancellationToken cancellationToken)
+    private static Location OrderLocation(AttributeData attribute, ISymbol member, CancellationToken cancellationToken) =>
+        ArgumentLocation(attribute, TypeNames.OrderArgument, member, cancellationToken);
+
+    /// <summary>Where the named argument is written; the attribute when it is not, the member without syntax.</summary>
+    private static Location ArgumentLocation(AttributeData attribute, string name, ISymbol member, CancellationToken cancellationToken)
     {
-        if (attribute.ApplicationSyntaxReference?.GetSyntax(cancellationToken) is AttributeSyntax { ArgumentList: { } arguments } syntax)
+        if (attribute.ApplicationSyntaxReference?.GetSyntax(cancellationToken) is AttributeSyntax syntax)
         {
-            foreach (var argument in arguments.Arguments)
+            foreach (var argument in syntax.ArgumentList?.Arguments ?? default)
             {
-                if (argument.NameEquals?.Name.Identifier.ValueText == TypeNames.OrderArgument)
+                if (argument.NameEquals?.Name.Identifier.ValueText == name)
                 {
                     return argument.GetLocation();
                 }
@@ -391,6 +404,19 @@ internal static class LayerDeclarationReader
 
         return member.Locations[0];
     }
+
+    // The attribute on the accessor is where the mistake is; the accessor keyword when there is no syntax.
+    private static Location AccessorLocation(IMethodSymbol accessor, AttributeData attribute, CancellationToken cancellationToken) =>
+        attribute.ApplicationSyntaxReference?.GetSyntax(cancellationToken) is AttributeSyntax syntax ? syntax.GetLocation() : accessor.Locations[0];
+
+    private static string AccessorKeyword(IMethodSymbol accessor) => accessor.MethodKind switch
+    {
+        MethodKind.PropertyGet => "get",
+        MethodKind.PropertySet => accessor.IsInitOnly ? "init" : "set",
+        MethodKind.EventAdd => "add",
+        MethodKind.EventRemove => "remove",
+        _ => accessor.Name,
+    };
 
     // MG0008: the first state keeps its Order; every later one with the same Order is the one to change.
     private static void ReportDuplicateOrders(ImmutableArray<StateDeclaration> states, ImmutableArray<LayerProblem>.Builder problems)

@@ -123,6 +123,30 @@ internal static class DiagnosticDescriptors
         DiagnosticSeverity.Error,
         "The generator names each state's accessor after its member, without a trailing \"Shape\", plus \"Tensor\"; two states whose names differ only by that suffix would get one accessor twice.");
 
+    public static readonly DiagnosticDescriptor EmptyMambaType = Create(
+        DiagnosticIds.EmptyMambaType,
+        "Mamba type is empty",
+        "'{0}' has a custom Backend but an empty mamba type; give it a name, which MambaType returns and the engine's logs and specs show",
+        DiagnosticCategories.Usage,
+        DiagnosticSeverity.Error,
+        "With a custom Backend the mamba type can be any name, but not an empty or null one: the generated MambaType returns it, as vLLM's mamba_type names the layer's kind.");
+
+    public static readonly DiagnosticDescriptor UnknownStateDtype = Create(
+        DiagnosticIds.UnknownStateDtype,
+        "State Dtype is not a StateDtype value",
+        "State '{0}' has Dtype = {1}, which is not a StateDtype value; use Auto, Conv, Ssm, Float32, Float16 or BFloat16",
+        DiagnosticCategories.Usage,
+        DiagnosticSeverity.Error,
+        "The generator turns each state's Dtype into the dtype GetStateDtype() returns; a number cast to StateDtype that names none of its values has no dtype.");
+
+    public static readonly DiagnosticDescriptor StateTensorOnAccessor = Create(
+        DiagnosticIds.StateTensorOnAccessor,
+        "[StateTensor] on an accessor",
+        "[StateTensor] on the '{0}' accessor of '{1}' is not read; put it on the member itself",
+        DiagnosticCategories.Usage,
+        DiagnosticSeverity.Error,
+        "The generator reads [StateTensor] on fields, properties and methods of the layer; on a property's get or set accessor (or an event's) it marks no state.");
+
     private static DiagnosticDescriptor Create(string id, string title, string message, string category, DiagnosticSeverity severity, string description) =>
         new(id, title, message, category, severity, isEnabledByDefault: true, description, HelpLinkBase + id + ".md");
 }

@@ -19,6 +19,9 @@ internal static class DiagnosticIds
     public const string BackendNotConstructible = "MG0012";
     public const string StateTensorOutsideLayer = "MG0013";
     public const string DuplicateStateAccessor = "MG0014";
+    public const string EmptyMambaType = "MG0015";
+    public const string UnknownStateDtype = "MG0016";
+    public const string StateTensorOnAccessor = "MG0017";
 
     /// <summary>The IDs the generator reports itself rather than an analyzer: each leaves the class with CS0534, and a
     /// command-line build runs no analyzer on a compilation with errors.</summary>
