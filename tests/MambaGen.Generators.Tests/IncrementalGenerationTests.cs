@@ -125,7 +125,7 @@ public class IncrementalGenerationTests
         string secondText = GeneratedText(second, "MyModels.Mixer.g.cs");
         Assert.DoesNotContain("InvalidOperationException", secondText);
         Assert.Contains("public override string MambaType => \"mamba2\";", secondText);
-        Assert.Contains("this.StateAt(1)", secondText);
+        Assert.Contains("base.StateAt(1)", secondText);
     }
 
     [Fact]

@@ -16,8 +16,8 @@ public class InvalidLayerTests
             public Layer(EngineConfig config) : base("layer", config) { }
         """;
 
-    // The generator cannot add a part to these. It reports MG0002 itself (the class keeps CS0534, so no analyzer would run
-    // in a command-line build); the others are left to the compiler or the analyzer (MG0003).
+    // The generator cannot add a part to these, and a valid layer beside them is unaffected. It reports MG0002 and MG0018
+    // itself (the class keeps CS0534, so no analyzer would run in a command-line build); MG0003 is the analyzer's.
     public static IEnumerable<object?[]> NotExtendableCases() => new[]
     {
         Case("not_partial", "MG0002", $$"""
@@ -46,7 +46,18 @@ public class InvalidLayerTests
                 [StateTensor] public long[] ConvState => new long[] { 1 };
             }
             """),
-        Case("file_local_layer", null, $$"""
+        Case("layer_nested_in_a_file_local_type", "MG0018", $$"""
+            file static partial class Models
+            {
+                [MambaLayer("mamba1")]
+                public partial class Layer : MambaBase
+                {
+                {{Ctor}}
+                    [StateTensor] public long[] ConvState => new long[] { 1 };
+                }
+            }
+            """),
+        Case("file_local_layer", "MG0018", $$"""
             [MambaLayer("mamba1")]
             file partial class Layer : MambaBase
             {
@@ -462,7 +473,7 @@ public class InvalidLayerTests
         GeneratorHarness.AssertNoException(run);
         Assert.Equal(2, run.GeneratedTrees.Length);
         var fine = Assert.Single(run.GeneratedTrees, t => t.FilePath.EndsWith("MyModels.Fine.g.cs", StringComparison.Ordinal));
-        Assert.Contains("this.StateAt(0)", fine.ToString());
+        Assert.Contains("base.StateAt(0)", fine.ToString());
         var broken = Assert.Single(run.GeneratedTrees, t => t.FilePath.EndsWith("MyModels.Broken.g.cs", StringComparison.Ordinal));
         Assert.DoesNotContain("StateAt(", broken.ToString());
     }

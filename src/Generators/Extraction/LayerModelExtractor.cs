@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Linq;
 using System.Threading;
 using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
 using MambaGen.Declarations;
 using MambaGen.Diagnostics;
 using MambaGen.Generators.Helpers;
@@ -38,14 +39,15 @@ internal static class LayerModelExtractor
         }
 
         var model = new LayerModel(
-            SymbolNames.MetadataName(layer) + HintNameSuffix,
+            HintName(layer),
             SymbolNames.NamespaceDeclaration(layer.ContainingNamespace),
             ContainingTypes(layer),
             new TypeDeclarationModel("class", SymbolNames.DeclarationName(layer)),
             layer.ToDisplayString(),
             HandWrittenMembers.OverridesToGenerate(layer),
             declaration.IsValid ? Spec(declaration) : null,
-            declaration.IsValid ? EquatableArray<string>.Empty : BrokenRules(declaration));
+            declaration.IsValid ? EquatableArray<string>.Empty : BrokenRules(declaration),
+            context.SemanticModel.Compilation is CSharpCompilation { LanguageVersion: >= LanguageVersion.CSharp8 });
         return new LayerExtraction(model, reports);
     }
 
@@ -62,6 +64,22 @@ internal static class LayerModelExtractor
         }
 
         return new EquatableArray<ReportedDiagnostic>(reports.ToArray());
+    }
+
+    // The metadata name (unique per type), with anything but letters, digits and . + ` - _ replaced: an invalid hint
+    // name makes AddSource throw, which would drop every layer's output (CS8785).
+    private static string HintName(INamedTypeSymbol layer)
+    {
+        var name = SymbolNames.MetadataName(layer).ToCharArray();
+        for (int i = 0; i < name.Length; i++)
+        {
+            if (!char.IsLetterOrDigit(name[i]) && name[i] is not ('.' or '+' or '`' or '-' or '_'))
+            {
+                name[i] = '_';
+            }
+        }
+
+        return new string(name) + HintNameSuffix;
     }
 
     private static EquatableArray<string> BrokenRules(LayerDeclaration declaration) => new(

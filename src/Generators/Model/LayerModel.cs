@@ -16,6 +16,7 @@ namespace MambaGen.Generators.Model;
 /// overrides are written, so the class compiles and the analyzers can report what is wrong.</param>
 /// <param name="FallbackRules">When <paramref name="Spec"/> is null, the IDs of the MG rules the declaration breaks (empty
 /// when it only fails to compile): the fallback's message names them.</param>
+/// <param name="NullableDirective">True to write <c>#nullable enable</c>, which needs C# 8.</param>
 internal sealed record LayerModel(
     string HintName,
     string? Namespace,
@@ -24,4 +25,5 @@ internal sealed record LayerModel(
     string DisplayName,
     GeneratedOverrides Overrides,
     LayerSpec? Spec,
-    EquatableArray<string> FallbackRules);
+    EquatableArray<string> FallbackRules,
+    bool NullableDirective);

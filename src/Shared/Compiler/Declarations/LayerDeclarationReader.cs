@@ -39,7 +39,10 @@ internal static class LayerDeclarationReader
         var (mambaTypeLocation, backendLocation) = ArgumentLocations(syntax, attributeLocation);
 
         bool isLayerClass = type.TypeKind == TypeKind.Class && SymbolChecks.DerivesFrom(type, TypeNames.MambaBase);
-        bool canExtend = isLayerClass && IsPartialChain(type, problems, cancellationToken);
+        bool canExtend = isLayerClass
+            && IsPartialChain(type, problems, cancellationToken)
+            && IsOutsideFileLocalTypes(type, problems, cancellationToken)
+            && GeneratedCodeCanCompile(type, attributeLocation, compilation, problems);
 
         // An argument that does not bind to one string constant is the compiler's error to report, not a mamba type.
         if (attribute.ConstructorArguments.Length != 1 || attribute.ConstructorArguments[0].Kind != TypedConstantKind.Primitive)
@@ -124,7 +127,7 @@ internal static class LayerDeclarationReader
 
         if (notPartial.Count == 0)
         {
-            return !layer.IsFileLocal;
+            return true;
         }
 
         // Reported on a hand-written declaration of the layer: that is where the fix starts.
@@ -135,6 +138,59 @@ internal static class LayerDeclarationReader
         }
 
         return false;
+    }
+
+    // MG0018: a part of a file-local type can only be in its own file; the generated part is another file.
+    private static bool IsOutsideFileLocalTypes(INamedTypeSymbol layer, ImmutableArray<LayerProblem>.Builder problems, CancellationToken cancellationToken)
+    {
+        var fileLocal = new List<string>();
+        for (INamedTypeSymbol? type = layer; type is not null; type = type.ContainingType)
+        {
+            if (type.IsFileLocal)
+            {
+                fileLocal.Add($"'{type.Name}'");
+            }
+        }
+
+        if (fileLocal.Count == 0)
+        {
+            return true;
+        }
+
+        if (GeneratedCodeDetector.FirstHandWrittenLocation(layer, cancellationToken) is { } location)
+        {
+            var subject = fileLocal.Count == 1 ? fileLocal[0] + " is" : string.Join(", ", fileLocal) + " are";
+            problems.Add(new LayerProblem(DiagnosticDescriptors.FileLocalLayer, location, null, null, layer.Name, subject));
+        }
+
+        return false;
+    }
+
+    /// <summary>The lowest C# version the generated members compile under (expression bodies, throw expressions).</summary>
+    public const LanguageVersion MinimumLanguageVersion = LanguageVersion.CSharp7;
+
+    /// <summary>The namespaces the generated members name from <c>global::</c>.</summary>
+    private static readonly string[] NamespacesNamed = { "System", "MambaGen", "TorchSharp" };
+
+    // MG0019, MG0020: project settings or a user type that no generated code could compile under.
+    private static bool GeneratedCodeCanCompile(INamedTypeSymbol layer, Location attributeLocation, Compilation compilation, ImmutableArray<LayerProblem>.Builder problems)
+    {
+        if (compilation is CSharpCompilation { LanguageVersion: var version } && version < MinimumLanguageVersion)
+        {
+            problems.Add(new LayerProblem(DiagnosticDescriptors.LanguageVersionTooLow, attributeLocation, null, null, layer.Name, MinimumLanguageVersion.ToDisplayString(), version.ToDisplayString()));
+            return false;
+        }
+
+        foreach (var name in NamespacesNamed)
+        {
+            if (compilation.GlobalNamespace.GetTypeMembers(name, 0).Any(t => t.Locations.Any(l => l.IsInSource)))
+            {
+                problems.Add(new LayerProblem(DiagnosticDescriptors.NamespaceHiddenByType, attributeLocation, null, null, layer.Name, name));
+                return false;
+            }
+        }
+
+        return true;
     }
 
     // MG0004, MG0011, MG0012: the custom backend when given, else vLLM's built-in one for the mamba type.
@@ -214,6 +270,24 @@ internal static class LayerDeclarationReader
             || !named.InstanceConstructors.Any(c => c.Parameters.IsEmpty && c.DeclaredAccessibility == Accessibility.Public))
         {
             return "has no public parameterless constructor";
+        }
+
+        // new() refuses a type with required members (CS9040), even with [SetsRequiredMembers] on its constructor.
+        for (var type = named; type is not null; type = type.BaseType)
+        {
+            if (type.GetMembers().Any(m => m is IPropertySymbol { IsRequired: true } or IFieldSymbol { IsRequired: true }))
+            {
+                return "has required members, which new() cannot set";
+            }
+        }
+
+        // The generated part is another file, which cannot name a file-local type.
+        for (var type = named; type is not null; type = type.ContainingType)
+        {
+            if (type.IsFileLocal)
+            {
+                return "is file-local, so the generated part (another file) cannot name it";
+            }
         }
 
         if (!compilation.IsSymbolAccessibleWithin(backend, layer))
@@ -338,6 +412,7 @@ internal static class LayerDeclarationReader
         IFieldSymbol field => (StateMemberKind.Field, field.Type, null),
         IPropertySymbol { GetMethod: null } => (default, null, "is write-only"),
         IPropertySymbol { Parameters.Length: > 0 } => (default, null, "is an indexer"),
+        IPropertySymbol { ExplicitInterfaceImplementations.Length: > 0 } => (default, null, "is an explicit interface implementation, which the layer cannot read by name"),
         IPropertySymbol property => (StateMemberKind.Property, property.Type, null),
         IMethodSymbol { MethodKind: not MethodKind.Ordinary } => (default, null, "is not an ordinary method"),
         IMethodSymbol { Parameters.Length: > 0 } => (default, null, "takes parameters"),

@@ -147,6 +147,30 @@ internal static class DiagnosticDescriptors
         DiagnosticSeverity.Error,
         "The generator reads [StateTensor] on fields, properties and methods of the layer; on a property's get or set accessor (or an event's) it marks no state.");
 
+    public static readonly DiagnosticDescriptor FileLocalLayer = Create(
+        DiagnosticIds.FileLocalLayer,
+        "A [MambaLayer] layer cannot be file-local",
+        "'{0}' is a [MambaLayer] layer but {1} file-local; the generator writes the layer's members in another file, which cannot extend a file-local type",
+        DiagnosticCategories.Usage,
+        DiagnosticSeverity.Error,
+        "The generated members go in a second part of the class in a generated file. A file-local type (or one nested in a file-local type) can only have parts in its own file, so the generator cannot complete it.");
+
+    public static readonly DiagnosticDescriptor LanguageVersionTooLow = Create(
+        DiagnosticIds.LanguageVersionTooLow,
+        "C# version too low for the generated layer members",
+        "The generated members of '{0}' need C# {1} or later, but the project uses C# {2}; raise LangVersion",
+        DiagnosticCategories.Usage,
+        DiagnosticSeverity.Error,
+        "The generator writes expression-bodied members and throw expressions (C# 7). With an older LangVersion it writes nothing, and reports this instead of code that does not compile.");
+
+    public static readonly DiagnosticDescriptor NamespaceHiddenByType = Create(
+        DiagnosticIds.NamespaceHiddenByType,
+        "A global type hides a namespace the generated code needs",
+        "The generated members of '{0}' name types in namespace '{1}', but the type '{1}' in the global namespace hides it; rename that type or move it into a namespace",
+        DiagnosticCategories.Usage,
+        DiagnosticSeverity.Error,
+        "The generated members name global::System, global::MambaGen and global::TorchSharp types. A non-generic type with one of those names in the global namespace takes the name's place (CS0437), and no C# spelling reaches the namespace again.");
+
     private static DiagnosticDescriptor Create(string id, string title, string message, string category, DiagnosticSeverity severity, string description) =>
         new(id, title, message, category, severity, isEnabledByDefault: true, description, HelpLinkBase + id + ".md");
 }

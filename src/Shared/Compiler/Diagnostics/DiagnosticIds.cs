@@ -22,9 +22,12 @@ internal static class DiagnosticIds
     public const string EmptyMambaType = "MG0015";
     public const string UnknownStateDtype = "MG0016";
     public const string StateTensorOnAccessor = "MG0017";
+    public const string FileLocalLayer = "MG0018";
+    public const string LanguageVersionTooLow = "MG0019";
+    public const string NamespaceHiddenByType = "MG0020";
 
     /// <summary>The IDs the generator reports itself rather than an analyzer: each leaves the class with CS0534, and a
     /// command-line build runs no analyzer on a compilation with errors.</summary>
-    public static readonly string[] ReportedByGenerator = { MambaBaseMembersMissing, LayerNotPartial };
+    public static readonly string[] ReportedByGenerator = { MambaBaseMembersMissing, LayerNotPartial, FileLocalLayer, LanguageVersionTooLow, NamespaceHiddenByType };
 }
 #endif
