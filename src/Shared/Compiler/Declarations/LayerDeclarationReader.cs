@@ -57,7 +57,7 @@ internal static class LayerDeclarationReader
 
         bool bindsCleanly = true;
         string? mambaType = attribute.ConstructorArguments[0].Value as string;
-        string? backendTypeName = ReadBackend(attribute, type, mambaType, mambaTypeLocation, backendLocation, compilation, problems, ref bindsCleanly);
+        string? backendTypeName = ReadBackend(attribute, type, mambaType, mambaTypeLocation, backendLocation, compilation, forGenerator, problems, ref bindsCleanly, cancellationToken);
 
         var states = ReadStates(type, problems, ref bindsCleanly, cancellationToken);
         if (states.IsEmpty && GeneratedCodeDetector.FirstHandWrittenLocation(type, cancellationToken) is { } typeLocation)
@@ -201,8 +201,10 @@ internal static class LayerDeclarationReader
         Location mambaTypeLocation,
         Location backendLocation,
         Compilation compilation,
+        bool forGenerator,
         ImmutableArray<LayerProblem>.Builder problems,
-        ref bool bindsCleanly)
+        ref bool bindsCleanly,
+        CancellationToken cancellationToken)
     {
         foreach (var argument in attribute.NamedArguments)
         {
@@ -243,7 +245,7 @@ internal static class LayerDeclarationReader
         var known = KnownMambaTypes.Find(mambaType);
         if (known is null)
         {
-            var suggestion = EditDistance.NearestKnownMambaType(mambaType);
+            var suggestion = EditDistance.NearestKnownMambaType(mambaType, forGenerator ? null : MambaTypeEvidence.For(layer, cancellationToken));
             var properties = ImmutableDictionary<string, string?>.Empty.Add(DiagnosticPropertyKeys.SuggestedMambaType, suggestion);
             problems.Add(new LayerProblem(DiagnosticDescriptors.UnknownMambaType, mambaTypeLocation, null, properties, mambaType ?? "null", suggestion, KnownNames));
             return null;
