@@ -1,10 +1,9 @@
 using System.Text;
 using Microsoft.CodeAnalysis;
-using Microsoft.CodeAnalysis.CSharp.Syntax;
 using Microsoft.CodeAnalysis.Text;
-using MambaGen.Declarations;
 using MambaGen.Generators.Emit;
 using MambaGen.Generators.Extraction;
+using MambaGen.Generators.Incremental;
 using MambaGen.Generators.Model;
 using MambaGen.Generators.Reporting;
 
@@ -14,7 +13,7 @@ namespace MambaGen.Generators;
 /// Completes every <c>partial</c> <c>[MambaLayer]</c> class deriving from <c>MambaBase</c>: <c>MambaType</c>,
 /// <c>GetStateShape()</c>, <c>GetStateDtype()</c>, <c>GetAttnBackend()</c> and a typed accessor per state. A layer
 /// whose declaration is invalid gets the four overrides throwing instead, so it compiles and the analyzers explain.
-/// A class it cannot complete at all (MG0001, MG0002) is reported by the generator itself.
+/// A class it cannot complete at all (MG0001, MG0002, MG0018-MG0020) is reported by the generator itself.
 /// </summary>
 [Generator(LanguageNames.CSharp)]
 public sealed class MambaLayerGenerator : IIncrementalGenerator
@@ -22,12 +21,12 @@ public sealed class MambaLayerGenerator : IIncrementalGenerator
     public void Initialize(IncrementalGeneratorInitializationContext context)
     {
         // Read every class carrying [MambaLayer] (with the reader the analyzers use) into equatable values: a model for
-        // those the generator can extend, and the diagnostics it reports itself.
-        var extractions = context.SyntaxProvider
-            .ForAttributeWithMetadataName(
-                TypeNames.MambaLayerAttribute,
-                predicate: static (node, _) => node is ClassDeclarationSyntax,
-                transform: static (context, cancellationToken) => LayerModelExtractor.Extract(context, cancellationToken))
+        // those the generator can extend, and the diagnostics it reports itself. The scan re-binds only the layers whose
+        // files (or files they depend on) changed, so a keystroke elsewhere costs look-ups, not a read of every layer.
+        var extractions = context.CompilationProvider
+            .Select(static (compilation, cancellationToken) => LayerScan.Layers(compilation, cancellationToken))
+            .WithTrackingName(TrackingNames.ScanningLayers)
+            .SelectMany(static (layers, _) => layers)
             .WithTrackingName(TrackingNames.InitialExtraction);
 
         // Drop the layers that cannot take a generated part: the compiler, the analyzer or the reports below explain them.
@@ -52,13 +51,11 @@ public sealed class MambaLayerGenerator : IIncrementalGenerator
             .WithTrackingName(TrackingNames.LayerDiagnostics);
         context.RegisterSourceOutput(layerReports, static (context, report) => context.ReportDiagnostic(report.ToDiagnostic()));
 
-        var missingMembers = context.SyntaxProvider
-            .CreateSyntaxProvider(
-                predicate: static (node, _) => CommandLineDiagnostics.MayLackLayerMembers(node),
-                transform: static (context, cancellationToken) => CommandLineDiagnostics.MissingLayerMembers(context, cancellationToken))
-            .WithTrackingName(TrackingNames.MissingMembersDiagnostics)
-            .Where(static diagnostic => diagnostic is not null);
-        context.RegisterSourceOutput(missingMembers, static (context, diagnostic) => context.ReportDiagnostic(diagnostic!.ToDiagnostic()));
+        var missingMembers = context.CompilationProvider
+            .Select(static (compilation, cancellationToken) => LayerScan.MissingMembers(compilation, cancellationToken))
+            .SelectMany(static (reports, _) => reports)
+            .WithTrackingName(TrackingNames.MissingMembersDiagnostics);
+        context.RegisterSourceOutput(missingMembers, static (context, diagnostic) => context.ReportDiagnostic(diagnostic.ToDiagnostic()));
     }
 
     private static void Write(SourceProductionContext context, LayerModel layer)

@@ -3,6 +3,9 @@ namespace MambaGen.Generators;
 /// <summary>Names of the generator's pipeline steps, so tests can check each step's run reasons.</summary>
 internal static class TrackingNames
 {
+    /// <summary>The whole compilation's [MambaLayer] classes, read again only where a file they depend on changed.</summary>
+    public const string ScanningLayers = nameof(ScanningLayers);
+
     /// <summary>The transform of every <c>[MambaLayer]</c> class into a <see cref="Model.LayerExtraction"/>: its model (null when the generator cannot extend it) and its reports.</summary>
     public const string InitialExtraction = nameof(InitialExtraction);
 

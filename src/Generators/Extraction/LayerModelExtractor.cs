@@ -13,7 +13,7 @@ using MambaGen.Generators.Reporting;
 namespace MambaGen.Generators.Extraction;
 
 /// <summary>
-/// The pipeline's transform: reads a <c>[MambaLayer]</c> class with the shared <see cref="LayerDeclarationReader"/>
+/// Reads a <c>[MambaLayer]</c> class with the shared <see cref="LayerDeclarationReader"/>
 /// (the analyzers read it with the same code) and turns the result into equatable values. A class the generator cannot
 /// add a part to gets no model; one it can extend but whose declaration has problems gets a model without a spec (the
 /// fallback part). The problems it reports itself (<see cref="DiagnosticIds.ReportedByGenerator"/>) come along.
@@ -23,15 +23,9 @@ internal static class LayerModelExtractor
     /// <summary>Ending of every generated file's hint name.</summary>
     public const string HintNameSuffix = ".g.cs";
 
-    public static LayerExtraction Extract(GeneratorAttributeSyntaxContext context, CancellationToken cancellationToken)
+    public static LayerExtraction Extract(INamedTypeSymbol layer, AttributeData attribute, Compilation compilation, CancellationToken cancellationToken)
     {
-        // Two [MambaLayer] are the compiler's CS0579.
-        if (context.TargetSymbol is not INamedTypeSymbol layer || context.Attributes.Length != 1)
-        {
-            return LayerExtraction.Nothing;
-        }
-
-        var declaration = LayerDeclarationReader.Read(layer, context.Attributes[0], context.SemanticModel.Compilation, forGenerator: true, cancellationToken);
+        var declaration = LayerDeclarationReader.Read(layer, attribute, compilation, forGenerator: true, cancellationToken);
         var reports = Reports(declaration);
         if (!declaration.CanExtend)
         {
@@ -47,7 +41,7 @@ internal static class LayerModelExtractor
             HandWrittenMembers.OverridesToGenerate(layer),
             declaration.IsValid ? Spec(declaration) : null,
             declaration.IsValid ? EquatableArray<string>.Empty : BrokenRules(declaration),
-            context.SemanticModel.Compilation is CSharpCompilation { LanguageVersion: >= LanguageVersion.CSharp8 });
+            compilation is CSharpCompilation { LanguageVersion: >= LanguageVersion.CSharp8 });
         return new LayerExtraction(model, reports);
     }
 

@@ -7,6 +7,7 @@ using Microsoft.CodeAnalysis.CSharp.Syntax;
 using MambaGen.Declarations;
 using MambaGen.Diagnostics;
 using MambaGen.Generators.Extraction;
+using MambaGen.Generators.Incremental;
 
 namespace MambaGen.Generators.Reporting;
 
@@ -17,24 +18,18 @@ namespace MambaGen.Generators.Reporting;
 /// </summary>
 internal static class CommandLineDiagnostics
 {
-    /// <summary>Cheap syntactic filter for MG0001: a non-abstract, non-static class with a base list and no attribute
-    /// spelled like [MambaLayer] (those are the layer pipeline's).</summary>
-    public static bool MayLackLayerMembers(SyntaxNode node) =>
-        node is ClassDeclarationSyntax { BaseList: not null } declaration
-        && !declaration.Modifiers.Any(SyntaxKind.AbstractKeyword)
-        && !declaration.Modifiers.Any(SyntaxKind.StaticKeyword)
-        && !HasAttributeNamedLikeMambaLayer(declaration);
-
-    /// <summary>MG0001: a concrete MambaBase subclass without [MambaLayer] that leaves MambaBase members unimplemented.</summary>
-    public static ReportedDiagnostic? MissingLayerMembers(GeneratorSyntaxContext context, CancellationToken cancellationToken)
+    /// <summary>MG0001 for <paramref name="declaration"/> (a non-abstract class with a base list and no attribute spelled
+    /// like [MambaLayer]): a concrete MambaBase subclass without [MambaLayer] that leaves MambaBase members unimplemented.</summary>
+    public static ReportedDiagnostic? MissingLayerMembers(ClassDeclarationSyntax declaration, Compilation compilation, DependencyTrees dependencies, CancellationToken cancellationToken)
     {
-        var declaration = (ClassDeclarationSyntax)context.Node;
-        if (context.SemanticModel.GetDeclaredSymbol(declaration, cancellationToken) is not INamedTypeSymbol { TypeKind: TypeKind.Class, IsAbstract: false } type
-            || !SymbolNames.DerivesFrom(type, TypeNames.MambaBase)
-            || HasLayerAttribute(type)
+        var model = compilation.GetSemanticModel(declaration.SyntaxTree);
+        if (model.GetDeclaredSymbol(declaration, cancellationToken) is not INamedTypeSymbol { TypeKind: TypeKind.Class } type)
+        {
+            return null;
+        }
 
-            // A look-alike MambaBase in a project without MambaGen's attributes is not MambaGen's.
-            || context.SemanticModel.Compilation.GetTypeByMetadataName(TypeNames.MambaLayerAttribute) is null)
+        dependencies.AddTypeAndBases(type, cancellationToken);
+        if (type.IsAbstract || !SymbolNames.DerivesFrom(type, TypeNames.MambaBase) || HasLayerAttribute(type))
         {
             return null;
         }
@@ -59,27 +54,4 @@ internal static class CommandLineDiagnostics
 
     private static bool HasLayerAttribute(INamedTypeSymbol type) =>
         type.GetAttributes().Any(a => SymbolNames.Is(a.AttributeClass, TypeNames.MambaLayerAttribute));
-
-    private static bool HasAttributeNamedLikeMambaLayer(ClassDeclarationSyntax declaration)
-    {
-        foreach (var list in declaration.AttributeLists)
-        {
-            foreach (var attribute in list.Attributes)
-            {
-                var name = attribute.Name switch
-                {
-                    QualifiedNameSyntax qualified => qualified.Right.Identifier.ValueText,
-                    AliasQualifiedNameSyntax alias => alias.Name.Identifier.ValueText,
-                    SimpleNameSyntax simple => simple.Identifier.ValueText,
-                    _ => string.Empty,
-                };
-                if (name is "MambaLayer" or "MambaLayerAttribute")
-                {
-                    return true;
-                }
-            }
-        }
-
-        return false;
-    }
 }
