@@ -31,21 +31,34 @@ internal sealed class CompilationFacts : IEquatable<CompilationFacts>
 
     public ImmutableArray<SyntaxTree> GlobalUsingTrees { get; }
 
+    // The facts of the previous compilation: while they stay equal the same instance is handed out, so each cached
+    // read compares them by reference instead of comparing every metadata reference again.
+    private static CompilationFacts? _last;
+
     public static CompilationFacts Of(Compilation compilation, ImmutableArray<SyntaxTree> globalUsingTrees)
     {
         // Only source types: GetTypeMembers realises just these names of the global namespace.
         var hidden = string.Join(",", GlobalNames.Where(n => compilation.GlobalNamespace.GetTypeMembers(n, 0).Any(t => t.Locations.Any(l => l.IsInSource))));
         var version = compilation is CSharpCompilation csharp ? csharp.LanguageVersion : LanguageVersion.Default;
-        return new CompilationFacts(compilation.References.ToImmutableArray(), version, hidden, globalUsingTrees);
+        var facts = new CompilationFacts(compilation.References.ToImmutableArray(), version, hidden, globalUsingTrees);
+        var last = _last;
+        if (last is not null && last.Equals(facts))
+        {
+            return last;
+        }
+
+        _last = facts;
+        return facts;
     }
 
     // References by identity: a project that changes one gets new reference objects.
     public bool Equals(CompilationFacts? other) =>
-        other is not null
+        ReferenceEquals(this, other)
+        || (other is not null
         && LanguageVersion == other.LanguageVersion
         && HiddenNames == other.HiddenNames
         && References.SequenceEqual(other.References)
-        && GlobalUsingTrees.SequenceEqual(other.GlobalUsingTrees);
+        && GlobalUsingTrees.SequenceEqual(other.GlobalUsingTrees));
 
     public override bool Equals(object? obj) => Equals(obj as CompilationFacts);
 

@@ -41,13 +41,14 @@ internal static class LayerScan
     /// <summary>MG0001 for every concrete MambaBase subclass that lacks [MambaLayer] and the layer members.</summary>
     public static EquatableArray<ReportedDiagnostic> MissingMembers(Compilation compilation, CancellationToken cancellationToken)
     {
+        var (facts, index, globalAliases) = Prepare(compilation, cancellationToken);
+
         // A look-alike MambaBase in a project without MambaGen's attributes is not MambaGen's.
         if (compilation.GetTypeByMetadataName(TypeNames.MambaLayerAttribute) is null)
         {
             return EquatableArray<ReportedDiagnostic>.Empty;
         }
 
-        var (facts, index, globalAliases) = Prepare(compilation, cancellationToken);
         var reports = new List<ReportedDiagnostic>();
         foreach (var tree in compilation.SyntaxTrees)
         {
@@ -71,7 +72,16 @@ internal static class LayerScan
         return new EquatableArray<ReportedDiagnostic>(reports.ToArray());
     }
 
+    // Both pipelines start from the same compilation: prepare once.
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<Compilation, Prepared> PreparedFor = new();
+
     private static (CompilationFacts Facts, TypeDeclarationIndex Index, HashSet<string> GlobalAliases) Prepare(Compilation compilation, CancellationToken cancellationToken)
+    {
+        var prepared = PreparedFor.GetValue(compilation, c => new Prepared(PrepareNow(c, cancellationToken)));
+        return prepared.Value;
+    }
+
+    private static (CompilationFacts Facts, TypeDeclarationIndex Index, HashSet<string> GlobalAliases) PrepareNow(Compilation compilation, CancellationToken cancellationToken)
     {
         var index = new TypeDeclarationIndex();
         var globalUsingTrees = ImmutableArray.CreateBuilder<SyntaxTree>();
@@ -149,6 +159,13 @@ internal static class LayerScan
         IMethodSymbol method => method.ReturnType,
         _ => null,
     };
+}
+
+internal sealed class Prepared
+{
+    public Prepared((CompilationFacts Facts, TypeDeclarationIndex Index, HashSet<string> GlobalAliases) value) => Value = value;
+
+    public (CompilationFacts Facts, TypeDeclarationIndex Index, HashSet<string> GlobalAliases) Value { get; }
 }
 
 /// <summary>A nullable value as a reference, for <see cref="SemanticCache{T}"/>.</summary>
