@@ -1,8 +1,6 @@
-using System.Collections.Generic;
 using System.Linq;
 using System.Threading;
 using Microsoft.CodeAnalysis;
-using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
 using MambaGen.Declarations;
 using MambaGen.Diagnostics;
@@ -12,9 +10,10 @@ using MambaGen.Generators.Incremental;
 namespace MambaGen.Generators.Reporting;
 
 /// <summary>
-/// MG0001, reported by the generator itself (MG0002 comes from the layer reader through <see cref="Extraction.LayerModelExtractor"/>). Both describe a class the generator cannot complete, so the
-/// compiler reports CS0534 on it, and a command-line build does not run analyzers on a compilation with errors: an
-/// analyzer's MG0001/MG0002 would only ever be seen in the IDE. A generator's diagnostics are reported in every build.
+/// MG0001, reported by the generator itself (MG0002 and MG0018-MG0020 come from the layer reader, through
+/// <see cref="Extraction.LayerModelExtractor"/>). Each describes a class the generator cannot complete, so the compiler
+/// reports CS0534 on it, and a command-line build does not run analyzers on a compilation with errors: an analyzer's
+/// report would only ever be seen in the IDE. A generator's diagnostics are reported in every build.
 /// </summary>
 internal static class CommandLineDiagnostics
 {
