@@ -1,4 +1,5 @@
 using System.Threading.Tasks;
+using MambaGen.Analyzers.CodeFixes;
 using MambaGen.Analyzers.Rules;
 using MambaGen.Analyzers.Tests.Verification;
 using MambaGen.Diagnostics;
@@ -133,5 +134,45 @@ public sealed class SilentFallbackRuleTests
             GeneratedLayerPart.For("MyLayer", "mamba1", "ConvStateTensor"));
         test.ExpectedDiagnostics.Add(new DiagnosticResult(DiagnosticDescriptors.StateTensorOnAccessor).WithLocation(0).WithArguments("get", "SsmStateShape"));
         await test.RunAsync();
+    }
+
+    [Fact]
+    public async Task Fix_moves_StateTensor_from_the_getter_to_the_property()
+    {
+        await new MambaCodeFixTest<StateTensorOnAccessorAnalyzer, MoveStateTensorToPropertyCodeFix>(
+            """
+            using MambaGen;
+
+            namespace Sample;
+
+            [MambaLayer("mamba1")]
+            public partial class MyLayer : MambaBase
+            {
+                public MyLayer(EngineConfig config) : base("layer", config) { }
+
+                [StateTensor]
+                public long[] ConvStateShape => new long[] { 4, 3 };
+
+                public long[] SsmStateShape { [{|MG0017:StateTensor(Dtype = StateDtype.Float32)|}] get => new long[] { 4, 16 }; }
+            }
+            """,
+            """
+            using MambaGen;
+
+            namespace Sample;
+
+            [MambaLayer("mamba1")]
+            public partial class MyLayer : MambaBase
+            {
+                public MyLayer(EngineConfig config) : base("layer", config) { }
+
+                [StateTensor]
+                public long[] ConvStateShape => new long[] { 4, 3 };
+
+                [StateTensor(Dtype = StateDtype.Float32)]
+                public long[] SsmStateShape { get => new long[] { 4, 16 }; }
+            }
+            """,
+            GeneratedLayerPart.For("MyLayer", "mamba1", "ConvStateTensor", "SsmStateTensor")).RunAsync();
     }
 }
