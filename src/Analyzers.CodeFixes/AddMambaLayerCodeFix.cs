@@ -9,11 +9,13 @@ using Microsoft.CodeAnalysis.CodeFixes;
 using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
 using Microsoft.CodeAnalysis.Simplification;
+using MambaGen.Diagnostics;
 
 namespace MambaGen.Analyzers.CodeFixes;
 
 /// <summary>MG0001: marks the class [MambaLayer("...")] and partial, one fix per known mamba type, so that the
-/// generator writes the missing members. The author picks the type; no type is a safe default.</summary>
+/// generator writes the missing members. No type is a safe default, so without evidence the author picks; when the
+/// class computes its states with a MambaStateShapeCalculator method, that method's type is offered first.</summary>
 [ExportCodeFixProvider(LanguageNames.CSharp, Name = nameof(AddMambaLayerCodeFix))]
 [Shared]
 public sealed class AddMambaLayerCodeFix : CodeFixProvider
@@ -37,22 +39,34 @@ public sealed class AddMambaLayerCodeFix : CodeFixProvider
         return await AddMambaLayerAsync(document, diagnostics, key.Substring(EquivalenceKeyPrefix.Length), fixAll.CancellationToken).ConfigureAwait(false);
     });
 
-    public override Task RegisterCodeFixesAsync(CodeFixContext context)
+    public override async Task RegisterCodeFixesAsync(CodeFixContext context)
     {
+        var root = await context.Document.GetSyntaxRootAsync(context.CancellationToken).ConfigureAwait(false);
+        var model = await context.Document.GetSemanticModelAsync(context.CancellationToken).ConfigureAwait(false);
         foreach (var diagnostic in context.Diagnostics)
         {
-            foreach (var known in KnownMambaTypes.All)
+            // The type the class's states are computed for (MambaStateShapeCalculator.Mamba2 means mamba2) comes first:
+            // that is the action an IDE offers as the default.
+            string? evidence = null;
+            if (root is not null && model is not null && PartialDeclarations.At(root, diagnostic) is TypeDeclarationSyntax declaration
+                && model.GetDeclaredSymbol(declaration, context.CancellationToken) is { } type)
             {
+                evidence = MambaTypeEvidence.For(type, context.CancellationToken);
+            }
+
+            foreach (var known in KnownMambaTypes.All.OrderBy(t => t.Name == evidence ? 0 : 1))
+            {
+                var title = known.Name == evidence
+                    ? $"Generate the layer members with [MambaLayer(\"{known.Name}\")] (its states use MambaStateShapeCalculator's {known.Name} shapes)"
+                    : $"Generate the layer members with [MambaLayer(\"{known.Name}\")]";
                 context.RegisterCodeFix(
                     CodeAction.Create(
-                        $"Generate the layer members with [MambaLayer(\"{known.Name}\")]",
+                        title,
                         ct => AddMambaLayerAsync(context.Document, ImmutableArray.Create(diagnostic), known.Name, ct),
                         EquivalenceKeyFor(known.Name)),
                     diagnostic);
             }
         }
-
-        return Task.CompletedTask;
     }
 
     private static async Task<Document> AddMambaLayerAsync(Document document, ImmutableArray<Diagnostic> diagnostics, string mambaType, CancellationToken cancellationToken)

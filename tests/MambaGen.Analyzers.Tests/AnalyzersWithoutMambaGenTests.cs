@@ -13,9 +13,9 @@ public sealed class AnalyzersWithoutMambaGenTests
     [Fact]
     public async Task Look_alike_types_in_a_project_without_MambaGen_are_ignored()
     {
-        // Same names as the runtime's, in the user's own assembly: the analyzers resolve MambaGen's types by metadata
+        // Same names as the runtime's, in the user's own assembly: the generator and the analyzers resolve MambaGen's types by metadata
         // name, find these, and would report MG0001 if they did not also require the attribute types.
-        var test = new CSharpAnalyzerTest<MissingLayerMembersAnalyzer, DefaultVerifier>
+        var test = new CSharpAnalyzerTest<GeneratorDiagnostics, DefaultVerifier>
         {
             ReferenceAssemblies = TestReferences.NoDownload,
             TestCode = """

@@ -66,7 +66,7 @@ public class GeneratedLayerBehaviourTests
     }
 
     [Fact]
-    public void Fallback_members_of_an_invalid_layer_throw_an_error_naming_the_layer()
+    public void Fallback_members_of_an_invalid_layer_throw_an_error_naming_the_layer_and_the_rule_it_breaks()
     {
         var layer = CreateWithoutConstructor("""
             using MambaGen;
@@ -86,7 +86,7 @@ public class GeneratedLayerBehaviourTests
         {
             var error = Assert.Throws<InvalidOperationException>(call);
             Assert.Contains("layer 'MyModels.Broken'", error.Message);
-            Assert.Contains("MG diagnostics", error.Message);
+            Assert.Contains("its declaration breaks MG0004", error.Message);
         }
     }
 

@@ -57,7 +57,7 @@ public class IncrementalGenerationTests
         var edited = compilation.AddSyntaxTrees(TestCompilation.Parse("namespace MyModels; public class Tokenizer { }", "Tokenizer.cs"));
         var second = Rerun(driver, edited);
 
-        AssertReasons(second, TrackingNames.InitialExtraction, IncrementalStepRunReason.Unchanged);
+        AssertReasons(second, TrackingNames.InitialExtraction, IncrementalStepRunReason.Cached);
         AssertReasons(second, TrackingNames.RemovingNulls, IncrementalStepRunReason.Cached);
         AssertOutputReasons(second, IncrementalStepRunReason.Cached);
         Assert.Equal(firstText, GeneratedText(second, "MyModels.Mixer.g.cs"));
@@ -73,7 +73,7 @@ public class IncrementalGenerationTests
             "    public int HeadCount => 8;\n\n    [StateTensor]\n    public long[] ConvState"));
         var second = Rerun(driver, edited);
 
-        AssertReasons(second, TrackingNames.InitialExtraction, IncrementalStepRunReason.Unchanged);
+        AssertReasons(second, TrackingNames.InitialExtraction, IncrementalStepRunReason.Cached);
         AssertReasons(second, TrackingNames.RemovingNulls, IncrementalStepRunReason.Cached);
         AssertOutputReasons(second, IncrementalStepRunReason.Cached);
         Assert.Equal(firstText, GeneratedText(second, "MyModels.Mixer.g.cs"));
@@ -88,7 +88,7 @@ public class IncrementalGenerationTests
         var edited = ReplaceSource(compilation, LayerSource.Replace("new long[] { 3, 256 }", "new long[] { 3, 512 }"));
         var second = Rerun(driver, edited);
 
-        AssertReasons(second, TrackingNames.InitialExtraction, IncrementalStepRunReason.Unchanged);
+        AssertReasons(second, TrackingNames.InitialExtraction, IncrementalStepRunReason.Cached);
         AssertOutputReasons(second, IncrementalStepRunReason.Cached);
         Assert.Equal(firstText, GeneratedText(second, "MyModels.Mixer.g.cs"));
     }
@@ -125,7 +125,7 @@ public class IncrementalGenerationTests
         string secondText = GeneratedText(second, "MyModels.Mixer.g.cs");
         Assert.DoesNotContain("InvalidOperationException", secondText);
         Assert.Contains("public override string MambaType => \"mamba2\";", secondText);
-        Assert.Contains("this.StateAt(1)", secondText);
+        Assert.Contains("base.StateAt(1)", secondText);
     }
 
     [Fact]
@@ -168,6 +168,81 @@ public class IncrementalGenerationTests
         Assert.Equal(new[] { IncrementalStepRunReason.New, IncrementalStepRunReason.Cached }, outputs);
         Assert.Equal(firstText, GeneratedText(second, "MyModels.Mixer.g.cs"));
         Assert.Contains("ShortConvAttentionBackend", GeneratedText(second, "MyModels.ShortConv.g.cs"));
+    }
+
+    [Fact]
+    public void Editing_an_unrelated_file_reads_no_layer_again()
+    {
+        var (driver, compilation, _) = FirstRun(LayerSource, "namespace MyModels; public static class Settings { public const int Width = 1; }");
+        var first = CacheAssertions.Outputs(driver.GetRunResult().Results.Single(), TrackingNames.InitialExtraction).Single().Value;
+
+        var settings = compilation.SyntaxTrees.Single(t => t.FilePath == "Source1.cs");
+        var edited = compilation.ReplaceSyntaxTree(settings, TestCompilation.Parse("namespace MyModels; public static class Settings { public const int Width = 2; }", "Source1.cs"));
+        var second = Rerun(driver, edited);
+
+        // The very object of the first run: the layer was not bound or read again, only looked up.
+        Assert.Same(first, CacheAssertions.Outputs(second, TrackingNames.InitialExtraction).Single().Value);
+    }
+
+    [Fact]
+    public void Editing_a_constant_in_another_file_that_a_state_Order_uses_regenerates_the_layer()
+    {
+        const string orders = "namespace MyModels; public static class Orders { public const int Conv = 0; public const int Ssm = 1; }";
+        var (driver, compilation, firstText) = FirstRun(LayerSource.Replace("[StateTensor]\n    public long[] ConvState", "[StateTensor(Order = Orders.Conv)]\n    public long[] ConvState").Replace("[StateTensor]\n    public long[] SsmState", "[StateTensor(Order = Orders.Ssm)]\n    public long[] SsmState"), orders);
+        Assert.Contains("Orders.Conv", compilation.SyntaxTrees.First().ToString());
+        Assert.True(firstText.IndexOf("this.ConvState,", System.StringComparison.Ordinal) < firstText.IndexOf("this.SsmState,", System.StringComparison.Ordinal));
+
+        var tree = compilation.SyntaxTrees.Single(t => t.FilePath == "Source1.cs");
+        var edited = compilation.ReplaceSyntaxTree(tree, TestCompilation.Parse(orders.Replace("Conv = 0", "Conv = 2"), "Source1.cs"));
+        var secondText = GeneratedText(Rerun(driver, edited), "MyModels.Mixer.g.cs");
+
+        Assert.True(secondText.IndexOf("this.SsmState,", System.StringComparison.Ordinal) < secondText.IndexOf("this.ConvState,", System.StringComparison.Ordinal), secondText);
+    }
+
+    [Fact]
+    public void Giving_the_custom_backend_in_another_file_a_required_member_turns_the_layer_into_a_fallback()
+    {
+        const string backend = "namespace MyModels; public sealed class MyBackend : MambaGen.Backends.MambaAttentionBackend { public override string Name => \"MINE\"; }";
+        var (driver, compilation, firstText) = FirstRun(LayerSource.Replace("[MambaLayer(\"mamba2\")]", "[MambaLayer(\"mine\", Backend = typeof(MyBackend))]"), backend);
+        Assert.Contains("MambaAttentionBackends.Get<global::MyModels.MyBackend>()", firstText);
+
+        var tree = compilation.SyntaxTrees.Single(t => t.FilePath == "Source1.cs");
+        var edited = compilation.ReplaceSyntaxTree(tree, TestCompilation.Parse(backend.Replace("public override", "public required int Width { get; init; } public override"), "Source1.cs"));
+        var secondText = GeneratedText(Rerun(driver, edited), "MyModels.Mixer.g.cs");
+
+        Assert.Contains("its declaration breaks MG0012", secondText);
+    }
+
+    [Fact]
+    public void Adding_a_partial_file_with_another_state_regenerates_the_layer()
+    {
+        var (driver, compilation, firstText) = FirstRun(LayerSource);
+        Assert.DoesNotContain("ExtraState", firstText);
+
+        var edited = compilation.AddSyntaxTrees(TestCompilation.Parse("""
+            namespace MyModels;
+
+            public partial class Mixer
+            {
+                [MambaGen.StateTensor]
+                public long[] ExtraState => new long[] { 1 };
+            }
+            """, "MixerExtra.cs"));
+        var secondText = GeneratedText(Rerun(driver, edited), "MyModels.Mixer.g.cs");
+
+        Assert.Contains("ExtraStateTensor => base.StateAt(2)", secondText);
+    }
+
+    [Fact]
+    public void Adding_a_global_TorchSharp_type_in_another_file_stops_the_generated_part()
+    {
+        var (driver, compilation, _) = FirstRun(LayerSource);
+
+        var edited = compilation.AddSyntaxTrees(TestCompilation.Parse("public class TorchSharp { }", "TorchSharp.cs"));
+        var second = driver.RunGenerators(edited).GetRunResult();
+
+        Assert.Empty(second.GeneratedTrees);
+        Assert.Equal("MG0020", Assert.Single(second.Diagnostics).Id);
     }
 
     private static (GeneratorDriver Driver, Compilation Compilation, string Text) FirstRun(params string[] sources)

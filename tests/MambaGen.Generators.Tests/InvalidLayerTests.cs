@@ -16,10 +16,11 @@ public class InvalidLayerTests
             public Layer(EngineConfig config) : base("layer", config) { }
         """;
 
-    // The generator cannot add a part to these: the compiler (CS0260, CS0534) or the analyzer (MG0002, MG0003) explains.
-    public static IEnumerable<object[]> NotExtendableCases() => new[]
+    // The generator cannot add a part to these, and a valid layer beside them is unaffected. It reports MG0002 and MG0018
+    // itself (the class keeps CS0534, so no analyzer would run in a command-line build); MG0003 is the analyzer's.
+    public static IEnumerable<object?[]> NotExtendableCases() => new[]
     {
-        Case("not_partial", $$"""
+        Case("not_partial", "MG0002", $$"""
             [MambaLayer("mamba1")]
             public class Layer : MambaBase
             {
@@ -27,7 +28,7 @@ public class InvalidLayerTests
                 [StateTensor] public long[] ConvState => new long[] { 1 };
             }
             """),
-        Case("containing_type_not_partial", $$"""
+        Case("containing_type_not_partial", "MG0002", $$"""
             public class Outer
             {
                 [MambaLayer("mamba1")]
@@ -38,14 +39,25 @@ public class InvalidLayerTests
                 }
             }
             """),
-        Case("not_deriving_from_MambaBase", """
+        Case("not_deriving_from_MambaBase", null, """
             [MambaLayer("mamba1")]
             public partial class Layer
             {
                 [StateTensor] public long[] ConvState => new long[] { 1 };
             }
             """),
-        Case("file_local_layer", $$"""
+        Case("layer_nested_in_a_file_local_type", "MG0018", $$"""
+            file static partial class Models
+            {
+                [MambaLayer("mamba1")]
+                public partial class Layer : MambaBase
+                {
+                {{Ctor}}
+                    [StateTensor] public long[] ConvState => new long[] { 1 };
+                }
+            }
+            """),
+        Case("file_local_layer", "MG0018", $$"""
             [MambaLayer("mamba1")]
             file partial class Layer : MambaBase
             {
@@ -215,12 +227,47 @@ public class InvalidLayerTests
                 [StateTensor] public UnknownShape ConvState => default!;
             }
             """),
-        Case("dtype_out_of_range", null, $$"""
+        Case("dtype_out_of_range", "MG0016", $$"""
             [MambaLayer("mamba1")]
             public partial class Layer : MambaBase
             {
             {{Ctor}}
                 [StateTensor(Dtype = (StateDtype)42)] public long[] ConvState => new long[] { 1 };
+            }
+            """),
+        Case("empty_mamba_type_with_custom_backend", "MG0015", $$"""
+            public sealed class MyBackend : MambaGen.Backends.MambaAttentionBackend
+            {
+                public override string Name => "MINE";
+            }
+
+            [MambaLayer("", Backend = typeof(MyBackend))]
+            public partial class Layer : MambaBase
+            {
+            {{Ctor}}
+                [StateTensor] public long[] ConvState => new long[] { 1 };
+            }
+            """),
+        Case("null_mamba_type_with_custom_backend", "MG0015", $$"""
+            public sealed class MyBackend : MambaGen.Backends.MambaAttentionBackend
+            {
+                public override string Name => "MINE";
+            }
+
+            [MambaLayer(null!, Backend = typeof(MyBackend))]
+            public partial class Layer : MambaBase
+            {
+            {{Ctor}}
+                [StateTensor] public long[] ConvState => new long[] { 1 };
+            }
+            """),
+        Case("state_tensor_on_a_property_getter_next_to_another_state", "MG0017", $$"""
+            [MambaLayer("mamba1")]
+            public partial class Layer : MambaBase
+            {
+            {{Ctor}}
+                [StateTensor] public long[] ConvState => new long[] { 1 };
+                public long[] SsmState { [StateTensor] get => new long[] { 1 }; }
             }
             """),
         Case("order_not_a_constant", "CS0103", $$"""
@@ -235,45 +282,66 @@ public class InvalidLayerTests
 
     [Theory]
     [MemberData(nameof(NotExtendableCases))]
-    public void Layer_the_generator_cannot_extend_gets_no_output_and_no_exception(string name, string body)
+    public void Layer_the_generator_cannot_extend_gets_no_output_and_no_exception(string name, string? reportedId, string body)
     {
         Assert.NotEmpty(name);
-        GeneratorHarness.AssertNothingGenerated(Source(body));
+        var reported = GeneratorHarness.AssertNothingGenerated(Source(body));
+        Assert.Equal(reportedId is null ? Array.Empty<string>() : new[] { reportedId }, reported.Select(d => d.Id));
     }
 
     [Theory]
     [MemberData(nameof(ExtendableCases))]
-    public void Invalid_layer_the_generator_can_extend_gets_a_fallback_part_that_compiles(string name, string? expectedError, string body)
+    public void Invalid_layer_the_generator_can_extend_gets_a_fallback_part_that_compiles(string name, string expectedError, string body)
     {
         Assert.NotEmpty(name);
-        Assert.True(expectedError is null || expectedError.Length > 0);
+        Assert.NotEmpty(expectedError);
         GeneratorHarness.RunFallback(Source(body));
     }
 
     [Theory]
     [MemberData(nameof(ExtendableCases))]
-    public void Fallback_part_leaves_the_error_that_explains_the_invalid_layer_to_fail_the_build(string name, string? expectedError, string body)
+    public void Fallback_part_leaves_the_error_that_explains_the_invalid_layer_to_fail_the_build(string name, string expectedError, string body)
     {
         Assert.NotEmpty(name);
         var output = GeneratorHarness.RunFallback(Source(body));
 
         // A command-line build runs the analyzers only on a compilation without errors; code that does not bind
-        // fails on the compiler's own error. No MG rule checks Dtype's range yet (expectedError null): that layer
-        // builds and its fallback throws when called.
-        var diagnostics = expectedError is not null && expectedError.StartsWith("MG", StringComparison.Ordinal)
+        // fails on the compiler's own error. Either way the build fails: no fallback is silent.
+        var diagnostics = expectedError.StartsWith("MG", StringComparison.Ordinal)
             ? MambaAnalyzers.Diagnostics(output)
             : output.GetDiagnostics();
         var errors = diagnostics.Where(d => d.Severity == DiagnosticSeverity.Error).Select(d => d.Id).ToArray();
-        if (expectedError is null)
+        Assert.Contains(expectedError, errors);
+        Assert.DoesNotContain("CS0534", errors);
+    }
+
+    [Theory]
+    [MemberData(nameof(ExtendableCases))]
+    public void Generator_and_analyzers_agree_on_the_rules_an_invalid_layer_breaks_and_the_fallback_names_them(string name, string expectedError, string body)
+    {
+        Assert.NotEmpty(name);
+        var output = GeneratorHarness.RunFallback(Source(body));
+        string fallback = output.SyntaxTrees.Single(t => t.FilePath.EndsWith("MyModels.Layer.g.cs", StringComparison.Ordinal)).ToString();
+        var analyzerErrors = MambaAnalyzers.Diagnostics(output)
+            .Where(d => d.Severity == DiagnosticSeverity.Error && d.Id.StartsWith("MG", StringComparison.Ordinal))
+            .Select(d => d.Id)
+            .Distinct()
+            .OrderBy(id => id, StringComparer.Ordinal)
+            .ToArray();
+
+        var named = System.Text.RegularExpressions.Regex.Match(fallback, @"its declaration breaks ([^(]+) \(see those diagnostics");
+        if (expectedError.StartsWith("MG", StringComparison.Ordinal))
         {
-            Assert.Empty(errors);
+            Assert.True(named.Success, fallback);
+            Assert.Equal(analyzerErrors, named.Groups[1].Value.Split(", "));
+            Assert.Contains(expectedError, analyzerErrors);
         }
         else
         {
-            Assert.Contains(expectedError, errors);
+            Assert.False(named.Success, fallback);
+            Assert.Contains("its declaration does not compile (see the compiler errors", fallback);
+            Assert.Empty(analyzerErrors);
         }
-
-        Assert.DoesNotContain("CS0534", errors);
     }
 
     [Fact]
@@ -405,14 +473,52 @@ public class InvalidLayerTests
         GeneratorHarness.AssertNoException(run);
         Assert.Equal(2, run.GeneratedTrees.Length);
         var fine = Assert.Single(run.GeneratedTrees, t => t.FilePath.EndsWith("MyModels.Fine.g.cs", StringComparison.Ordinal));
-        Assert.Contains("this.StateAt(0)", fine.ToString());
+        Assert.Contains("base.StateAt(0)", fine.ToString());
         var broken = Assert.Single(run.GeneratedTrees, t => t.FilePath.EndsWith("MyModels.Broken.g.cs", StringComparison.Ordinal));
         Assert.DoesNotContain("StateAt(", broken.ToString());
     }
 
-    private static string Source(string body) => "using MambaGen;\n\nnamespace MyModels;\n\n" + body;
+    [Fact]
+    public void MambaBase_subclass_without_MambaLayer_gets_MG0001_from_the_generator_and_the_report_stays_cached()
+    {
+        var compilation = TestCompilation.Create(Source($$"""
+            public class Layer : MambaBase
+            {
+            {{Ctor}}
+                public override string MambaType => "mamba1";
+            }
+            """));
+        var driver = GeneratorHarness.CreateDriver().RunGenerators(compilation);
+        var run = driver.GetRunResult();
+        GeneratorHarness.AssertNoException(run);
+        var diagnostic = Assert.Single(run.Diagnostics);
+        Assert.Equal("MG0001", diagnostic.Id);
+        Assert.Equal(DiagnosticSeverity.Error, diagnostic.Severity);
+        Assert.Equal("'Layer' derives from MambaBase but does not implement GetStateShape(), GetStateDtype(), GetAttnBackend(); mark it [MambaLayer(\"<mamba type>\")] and partial so the generator writes them", diagnostic.GetMessage(System.Globalization.CultureInfo.InvariantCulture));
+        Assert.Equal("Layer", diagnostic.Location.SourceTree!.GetText().ToString(diagnostic.Location.SourceSpan));
 
-    private static object[] Case(string name, string body) => new object[] { name, body };
+        var second = driver.RunGenerators(compilation.Clone()).GetRunResult().Results.Single();
+        Assert.All(CacheAssertions.Outputs(second, TrackingNames.MissingMembersDiagnostics), o => Assert.Equal(IncrementalStepRunReason.Cached, o.Reason));
+        Assert.All(second.TrackedOutputSteps.SelectMany(s => s.Value).SelectMany(s => s.Outputs), o => Assert.Equal(IncrementalStepRunReason.Cached, o.Reason));
+        Assert.Single(second.Diagnostics);
+    }
+
+    [Fact]
+    public void Abstract_MambaBase_subclass_and_a_look_alike_base_get_no_MG0001()
+    {
+        var run = GeneratorHarness.CreateDriver().RunGenerators(TestCompilation.Create(Source("""
+            public abstract class LayerBase : MambaBase
+            {
+                protected LayerBase(EngineConfig config) : base("layer", config) { }
+            }
+
+            public class NotALayer : System.Collections.Generic.List<int> { }
+            """))).GetRunResult();
+        GeneratorHarness.AssertNoException(run);
+        Assert.Empty(run.Diagnostics);
+    }
+
+    private static string Source(string body) => "using MambaGen;\n\nnamespace MyModels;\n\n" + body;
 
     private static object?[] Case(string name, string? expectedError, string body) => new object?[] { name, expectedError, body };
 }

@@ -81,6 +81,46 @@ public sealed class PackedPackageTests : IClassFixture<PackedPackageTests.Packed
         Assert.DoesNotContain("CS0534", build.Output);
     }
 
+    [Fact]
+    public void User_project_built_against_the_package_gets_MG0001_for_a_layer_without_MambaLayer()
+    {
+        // The class keeps CS0534 (nothing can implement its members), so no analyzer runs: MG0001 must come from the generator.
+        var dir = _feed.NewConsumer("""
+            using MambaGen;
+
+            System.Console.WriteLine(typeof(Forgotten).Name);
+
+            public class Forgotten : MambaBase
+            {
+                public Forgotten(string n, EngineConfig c) : base(n, c) { }
+                [StateTensor] public long[] ConvState => new long[] { 3, 8 };
+            }
+            """);
+        var build = Dotnet(dir, "build", "-c", "Release", "-nologo");
+        Assert.NotEqual(0, build.ExitCode);
+        Assert.Contains("error MG0001: 'Forgotten' derives from MambaBase but does not implement MambaType, GetStateShape(), GetStateDtype(), GetAttnBackend()", build.Output);
+    }
+
+    [Fact]
+    public void User_project_built_against_the_package_gets_MG0002_for_a_layer_that_is_not_partial()
+    {
+        var dir = _feed.NewConsumer("""
+            using MambaGen;
+
+            System.Console.WriteLine(typeof(Whole).Name);
+
+            [MambaLayer("short_conv")]
+            public class Whole : MambaBase
+            {
+                public Whole(string n, EngineConfig c) : base(n, c) { }
+                [StateTensor] public long[] ConvState => new long[] { 3, 8 };
+            }
+            """);
+        var build = Dotnet(dir, "build", "-c", "Release", "-nologo");
+        Assert.NotEqual(0, build.ExitCode);
+        Assert.Contains("error MG0002: 'Whole' is a [MambaLayer] layer but 'Whole' is not partial", build.Output);
+    }
+
     private static (int ExitCode, string Output) Dotnet(string dir, params string[] args)
     {
         var psi = new ProcessStartInfo("dotnet") { WorkingDirectory = dir, RedirectStandardOutput = true, RedirectStandardError = true };

@@ -1,4 +1,5 @@
 using Microsoft.CodeAnalysis;
+using MambaGen.Declarations;
 
 namespace MambaGen.Analyzers.Inspection;
 
@@ -23,10 +24,10 @@ internal sealed class MambaSymbols
 
     public static MambaSymbols? Resolve(Compilation compilation)
     {
-        var mambaBase = compilation.GetTypeByMetadataName(MambaMetadataNames.MambaBase);
-        var layer = compilation.GetTypeByMetadataName(MambaMetadataNames.MambaLayerAttribute);
-        var state = compilation.GetTypeByMetadataName(MambaMetadataNames.StateTensorAttribute);
-        var backend = compilation.GetTypeByMetadataName(MambaMetadataNames.MambaAttentionBackend);
+        var mambaBase = compilation.GetTypeByMetadataName(TypeNames.MambaBase);
+        var layer = compilation.GetTypeByMetadataName(TypeNames.MambaLayerAttribute);
+        var state = compilation.GetTypeByMetadataName(TypeNames.StateTensorAttribute);
+        var backend = compilation.GetTypeByMetadataName(TypeNames.MambaAttentionBackend);
         return mambaBase is null || layer is null || state is null || backend is null ? null : new MambaSymbols(mambaBase, layer, state, backend);
     }
 

@@ -2,6 +2,7 @@ using System.Collections.Immutable;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.Diagnostics;
 using MambaGen.Analyzers.Inspection;
+using MambaGen.Diagnostics;
 
 namespace MambaGen.Analyzers.Rules;
 

@@ -1,3 +1,5 @@
+using MambaGen.Declarations;
+using System.Linq;
 using Microsoft.CodeAnalysis;
 using MambaGen.Generators.Model;
 
@@ -42,10 +44,11 @@ internal static class HandWrittenMembers
     }
 
     /// <summary>True when a member named <paramref name="name"/> exists in the layer or a visible one in its bases,
-    /// so a generated property of that name would clash with or hide it.</summary>
+    /// so a generated property of that name would clash with or hide it; or when the layer or one of its type
+    /// parameters has that name, which no member may take (CS0542, CS0102).</summary>
     public static bool IsNameTaken(INamedTypeSymbol layer, string name)
     {
-        if (!layer.GetMembers(name).IsEmpty)
+        if (!layer.GetMembers(name).IsEmpty || layer.Name == name || layer.TypeParameters.Any(p => p.Name == name))
         {
             return true;
         }

@@ -1,220 +1,102 @@
 using System.Collections.Generic;
+using System.Globalization;
+using System.Linq;
 using System.Threading;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
-using Microsoft.CodeAnalysis.CSharp.Syntax;
+using MambaGen.Declarations;
+using MambaGen.Diagnostics;
 using MambaGen.Generators.Helpers;
 using MambaGen.Generators.Model;
+using MambaGen.Generators.Reporting;
 
 namespace MambaGen.Generators.Extraction;
 
 /// <summary>
-/// The pipeline's transform: turns a <c>[MambaLayer]</c> class into a <see cref="LayerModel"/>, or null when the
-/// generator cannot add a part to the class (not partial, not a <c>MambaBase</c>, file-local). A class it can extend
-/// but whose declaration is invalid gets a model without a spec; the analyzer reports why, the generator stays silent.
+/// Reads a <c>[MambaLayer]</c> class with the shared <see cref="LayerDeclarationReader"/>
+/// (the analyzers read it with the same code) and turns the result into equatable values. A class the generator cannot
+/// add a part to gets no model; one it can extend but whose declaration has problems gets a model without a spec (the
+/// fallback part). The problems it reports itself (<see cref="DiagnosticIds.ReportedByGenerator"/>) come along.
 /// </summary>
 internal static class LayerModelExtractor
 {
     /// <summary>Ending of every generated file's hint name.</summary>
     public const string HintNameSuffix = ".g.cs";
 
-    public static LayerModel? Extract(GeneratorAttributeSyntaxContext context, CancellationToken cancellationToken)
+    public static LayerExtraction Extract(INamedTypeSymbol layer, AttributeData attribute, Compilation compilation, CancellationToken cancellationToken)
     {
-        // Only a type the generator can add a part to gets one; for the others the compiler or the analyzer explains.
-        if (context.TargetSymbol is not INamedTypeSymbol { TypeKind: TypeKind.Class, IsFileLocal: false } layer
-            || context.Attributes.Length != 1
-            || CountLayerAttributes(layer) != 1
-            || !SymbolNames.DerivesFrom(layer, TypeNames.MambaBase)
-            || !IsPartialWithContainingTypes(layer, cancellationToken))
+        var declaration = LayerDeclarationReader.Read(layer, attribute, compilation, forGenerator: true, cancellationToken);
+        var reports = Reports(declaration);
+        if (!declaration.CanExtend)
         {
-            return null;
+            return new LayerExtraction(null, reports);
         }
 
-        return new LayerModel(
-            SymbolNames.MetadataName(layer) + HintNameSuffix,
+        var model = new LayerModel(
+            HintName(layer),
             SymbolNames.NamespaceDeclaration(layer.ContainingNamespace),
             ContainingTypes(layer),
             new TypeDeclarationModel("class", SymbolNames.DeclarationName(layer)),
             layer.ToDisplayString(),
             HandWrittenMembers.OverridesToGenerate(layer),
-            ReadSpec(context.Attributes[0], layer, context.SemanticModel.Compilation, cancellationToken));
+            declaration.IsValid ? Spec(declaration) : null,
+            declaration.IsValid ? EquatableArray<string>.Empty : BrokenRules(declaration),
+            compilation is CSharpCompilation { LanguageVersion: >= LanguageVersion.CSharp8 });
+        return new LayerExtraction(model, reports);
     }
 
-    // Null when the declaration is invalid (the analyzer reports why): the layer then gets the fallback part.
-    private static LayerSpec? ReadSpec(AttributeData attribute, INamedTypeSymbol layer, Compilation compilation, CancellationToken cancellationToken)
+    private static EquatableArray<ReportedDiagnostic> Reports(LayerDeclaration declaration)
     {
-        // Kind first: TypedConstant.Value throws for arrays, which broken code can produce.
-        if (attribute.ConstructorArguments.Length != 1
-            || attribute.ConstructorArguments[0].Kind != TypedConstantKind.Primitive
-            || attribute.ConstructorArguments[0].Value is not string { Length: > 0 } mambaType)
+        var reports = new List<ReportedDiagnostic>();
+        foreach (var problem in declaration.Problems)
         {
-            return null;
+            if (DiagnosticIds.ReportedByGenerator.Contains(problem.Descriptor.Id))
+            {
+                var arguments = problem.Arguments.Select(a => System.Convert.ToString(a, CultureInfo.InvariantCulture) ?? string.Empty).ToArray();
+                reports.Add(ReportedDiagnostic.Create(problem.Descriptor, problem.Location, arguments));
+            }
         }
 
-        string? backend = ResolveBackend(attribute, mambaType, layer, compilation);
-        if (backend is null)
-        {
-            return null;
-        }
-
-        var states = ReadStates(layer, cancellationToken);
-        return states is null ? null : new LayerSpec(mambaType, backend, states.Value);
+        return new EquatableArray<ReportedDiagnostic>(reports.ToArray());
     }
 
-    private static int CountLayerAttributes(INamedTypeSymbol layer)
+    // The metadata name (unique per type), with anything but letters, digits and . + ` - _ replaced: an invalid hint
+    // name makes AddSource throw, which would drop every layer's output (CS8785).
+    private static string HintName(INamedTypeSymbol layer)
     {
-        int count = 0;
-        foreach (var attribute in layer.GetAttributes())
+        var name = SymbolNames.MetadataName(layer).ToCharArray();
+        for (int i = 0; i < name.Length; i++)
         {
-            if (SymbolNames.Is(attribute.AttributeClass, TypeNames.MambaLayerAttribute))
+            if (!char.IsLetterOrDigit(name[i]) && name[i] is not ('.' or '+' or '`' or '-' or '_'))
             {
-                count++;
+                name[i] = '_';
             }
         }
 
-        return count;
+        return new string(name) + HintNameSuffix;
     }
 
-    // Every declaration of the layer and of each type around it must be partial, or the generated part would not compile.
-    private static bool IsPartialWithContainingTypes(INamedTypeSymbol layer, CancellationToken cancellationToken)
-    {
-        for (INamedTypeSymbol? type = layer; type is not null; type = type.ContainingType)
-        {
-            foreach (var reference in type.DeclaringSyntaxReferences)
-            {
-                if (reference.GetSyntax(cancellationToken) is not TypeDeclarationSyntax declaration
-                    || !declaration.Modifiers.Any(SyntaxKind.PartialKeyword))
-                {
-                    return false;
-                }
-            }
-
-            if (type.DeclaringSyntaxReferences.IsEmpty)
-            {
-                return false;
-            }
-        }
-
-        return true;
-    }
-
-    // The attribute's custom backend when given (it must satisfy MambaAttentionBackends.Get's constraints), else vLLM's built-in one.
-    private static string? ResolveBackend(AttributeData attribute, string mambaType, INamedTypeSymbol layer, Compilation compilation)
-    {
-        foreach (var argument in attribute.NamedArguments)
-        {
-            if (argument.Key != TypeNames.BackendArgument || argument.Value.IsNull)
-            {
-                continue;
-            }
-
-            if (argument.Value.Kind != TypedConstantKind.Type
-                || argument.Value.Value is not INamedTypeSymbol { TypeKind: TypeKind.Class, IsAbstract: false, IsUnboundGenericType: false } custom
-                || !SymbolNames.DerivesFrom(custom, TypeNames.MambaAttentionBackend)
-                || !HasPublicParameterlessConstructor(custom)
-                || !compilation.IsSymbolAccessibleWithin(custom, layer))
-            {
-                return null;
-            }
-
-            return custom.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat);
-        }
-
-        var known = KnownMambaTypes.Find(mambaType);
-        if (known is null || compilation.GetTypeByMetadataName(known.BackendTypeName) is null)
-        {
-            return null;
-        }
-
-        return "global::" + known.BackendTypeName;
-    }
-
-    private static bool HasPublicParameterlessConstructor(INamedTypeSymbol type)
-    {
-        foreach (var constructor in type.InstanceConstructors)
-        {
-            if (constructor.Parameters.IsEmpty && constructor.DeclaredAccessibility == Accessibility.Public)
-            {
-                return true;
-            }
-        }
-
-        return false;
-    }
+    private static EquatableArray<string> BrokenRules(LayerDeclaration declaration) => new(
+        declaration.Problems
+            .Where(p => LayerDeclarationReader.BlocksGeneration(p.Descriptor))
+            .Select(p => p.Descriptor.Id)
+            .Distinct()
+            .OrderBy(id => id, System.StringComparer.Ordinal)
+            .ToArray());
 
     // States in GetStateShape order: explicit Order ascending, then the rest in declaration order.
-    private static EquatableArray<StateTensorModel>? ReadStates(INamedTypeSymbol layer, CancellationToken cancellationToken)
+    private static LayerSpec Spec(LayerDeclaration declaration)
     {
-        var ordered = new List<StateTensorDeclaration>();
-        var unordered = new List<StateTensorDeclaration>();
-        var members = layer.GetMembers();
-        for (int i = 0; i < members.Length; i++)
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            var member = members[i];
-            if (member.IsImplicitlyDeclared)
-            {
-                continue;
-            }
-
-            AttributeData? stateAttribute = null;
-            foreach (var attribute in member.GetAttributes())
-            {
-                if (SymbolNames.Is(attribute.AttributeClass, TypeNames.StateTensorAttribute))
-                {
-                    if (stateAttribute is not null)
-                    {
-                        return null;
-                    }
-
-                    stateAttribute = attribute;
-                }
-            }
-
-            if (stateAttribute is null)
-            {
-                continue;
-            }
-
-            if (StateTensorReader.Read(member, stateAttribute, i) is not { } declaration)
-            {
-                return null;
-            }
-
-            (declaration.Order >= 0 ? ordered : unordered).Add(declaration);
-        }
-
-        if (ordered.Count + unordered.Count == 0)
-        {
-            return null;
-        }
-
-        // Stable sort by Order; equal Orders are ambiguous, so the layer is invalid.
-        ordered.Sort(static (a, b) => a.Order != b.Order ? a.Order.CompareTo(b.Order) : a.DeclarationIndex.CompareTo(b.DeclarationIndex));
-        for (int i = 1; i < ordered.Count; i++)
-        {
-            if (ordered[i].Order == ordered[i - 1].Order)
-            {
-                return null;
-            }
-        }
-
-        ordered.AddRange(unordered);
-        var states = new StateTensorModel[ordered.Count];
-        var accessorNames = new HashSet<string>(System.StringComparer.Ordinal);
+        var ordered = LayerDeclarationReader.InStateOrder(declaration.States);
+        var states = new StateTensorModel[ordered.Length];
         for (int i = 0; i < states.Length; i++)
         {
-            var d = ordered[i];
-            string accessor = AccessorNames.For(d.MemberName);
-            if (!accessorNames.Add(accessor))
-            {
-                return null;
-            }
-
-            states[i] = new StateTensorModel(d.MemberName, d.MemberKind, d.ShapeKind, d.TupleArity, d.Dtype, accessor, !HandWrittenMembers.IsNameTaken(layer, accessor));
+            var s = ordered[i];
+            states[i] = new StateTensorModel(
+                s.Member.Name, s.MemberKind, s.ShapeKind, s.TupleArity, s.Dtype, s.AccessorName, !HandWrittenMembers.IsNameTaken(declaration.Type, s.AccessorName));
         }
 
-        return new EquatableArray<StateTensorModel>(states);
+        return new LayerSpec(declaration.MambaType!, declaration.BackendTypeName!, new EquatableArray<StateTensorModel>(states));
     }
 
     private static EquatableArray<TypeDeclarationModel> ContainingTypes(INamedTypeSymbol layer)

@@ -1,6 +1,7 @@
 using System.Text;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
+using MambaGen.Declarations;
 
 namespace MambaGen.Generators.Extraction;
 
@@ -18,32 +19,10 @@ internal static class SymbolNames
         miscellaneousOptions: SymbolDisplayMiscellaneousOptions.EscapeKeywordIdentifiers);
 
     /// <summary>True when <paramref name="type"/> is the type with <paramref name="metadataName"/> (e.g. <c>MambaGen.MambaBase</c>).</summary>
-    public static bool Is(ITypeSymbol? type, string metadataName)
-    {
-        if (type is null || type.ContainingType is not null)
-        {
-            return false;
-        }
-
-        int dot = metadataName.LastIndexOf('.');
-        string ns = dot < 0 ? string.Empty : metadataName.Substring(0, dot);
-        string name = metadataName.Substring(dot + 1);
-        return type.MetadataName == name && NamespaceOf(type.ContainingNamespace) == ns;
-    }
+    public static bool Is(ITypeSymbol? type, string metadataName) => SymbolChecks.Is(type, metadataName);
 
     /// <summary>True when <paramref name="type"/> is <paramref name="metadataName"/> or derives from it.</summary>
-    public static bool DerivesFrom(ITypeSymbol type, string metadataName)
-    {
-        for (ITypeSymbol? t = type; t is not null; t = t.BaseType)
-        {
-            if (Is(t, metadataName))
-            {
-                return true;
-            }
-        }
-
-        return false;
-    }
+    public static bool DerivesFrom(ITypeSymbol type, string metadataName) => SymbolChecks.DerivesFrom(type, metadataName);
 
     /// <summary>The type as a partial re-declaration names it: <c>Layer&lt;T&gt;</c>.</summary>
     public static string DeclarationName(INamedTypeSymbol type) => type.ToDisplayString(DeclarationFormat);
@@ -64,18 +43,7 @@ internal static class SymbolNames
             builder.Insert(0, outer.MetadataName + "+");
         }
 
-        string ns = NamespaceOf(type.ContainingNamespace);
+        string ns = SymbolChecks.NamespaceOf(type.ContainingNamespace);
         return ns.Length == 0 ? builder.ToString() : ns + "." + builder;
-    }
-
-    private static string NamespaceOf(INamespaceSymbol? ns)
-    {
-        if (ns is null || ns.IsGlobalNamespace)
-        {
-            return string.Empty;
-        }
-
-        string parent = NamespaceOf(ns.ContainingNamespace);
-        return parent.Length == 0 ? ns.MetadataName : parent + "." + ns.MetadataName;
     }
 }

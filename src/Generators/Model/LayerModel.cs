@@ -14,6 +14,9 @@ namespace MambaGen.Generators.Model;
 /// <param name="Overrides">The overrides to write: those the user wrote by hand are left out.</param>
 /// <param name="Spec">The layer's state spec, or null when its declaration is invalid: then only throwing
 /// overrides are written, so the class compiles and the analyzers can report what is wrong.</param>
+/// <param name="FallbackRules">When <paramref name="Spec"/> is null, the IDs of the MG rules the declaration breaks (empty
+/// when it only fails to compile): the fallback's message names them.</param>
+/// <param name="NullableDirective">True to write <c>#nullable enable</c>, which needs C# 8.</param>
 internal sealed record LayerModel(
     string HintName,
     string? Namespace,
@@ -21,4 +24,6 @@ internal sealed record LayerModel(
     TypeDeclarationModel Layer,
     string DisplayName,
     GeneratedOverrides Overrides,
-    LayerSpec? Spec);
+    LayerSpec? Spec,
+    EquatableArray<string> FallbackRules,
+    bool NullableDirective);

@@ -1,3 +1,5 @@
+using MambaGen.Declarations;
+
 namespace MambaGen.Generators.Model;
 
 /// <summary>One <c>[StateTensor]</c> state of a layer.</summary>

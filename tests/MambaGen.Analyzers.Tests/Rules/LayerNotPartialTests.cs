@@ -3,6 +3,7 @@ using MambaGen.Analyzers.CodeFixes;
 using MambaGen.Analyzers.Rules;
 using MambaGen.Analyzers.Tests.Verification;
 using Microsoft.CodeAnalysis.Testing;
+using MambaGen.Diagnostics;
 
 namespace MambaGen.Analyzers.Tests.Rules;
 
@@ -12,7 +13,7 @@ public sealed class LayerNotPartialTests
     [Fact]
     public async Task Layer_that_is_not_partial_is_reported()
     {
-        var test = new MambaAnalyzerTest<LayerNotPartialAnalyzer>("""
+        var test = new MambaAnalyzerTest<GeneratorDiagnostics>("""
             using MambaGen;
 
             namespace Sample;
@@ -36,7 +37,7 @@ public sealed class LayerNotPartialTests
     [Fact]
     public async Task Partial_layer_in_a_type_that_is_not_partial_is_reported_naming_that_type()
     {
-        var test = new MambaAnalyzerTest<LayerNotPartialAnalyzer>("""
+        var test = new MambaAnalyzerTest<GeneratorDiagnostics>("""
             using MambaGen;
 
             namespace Sample;
@@ -63,7 +64,7 @@ public sealed class LayerNotPartialTests
     [Fact]
     public async Task Partial_layer_is_not_reported()
     {
-        await new MambaAnalyzerTest<LayerNotPartialAnalyzer>(
+        await new MambaAnalyzerTest<GeneratorDiagnostics>(
             """
             using MambaGen;
 
@@ -84,7 +85,7 @@ public sealed class LayerNotPartialTests
     [Fact]
     public async Task Fix_makes_the_layer_and_every_containing_type_partial()
     {
-        await new MambaCodeFixTest<LayerNotPartialAnalyzer, MakeLayerPartialCodeFix>(
+        await new MambaCodeFixTest<GeneratorDiagnostics, MakeLayerPartialCodeFix>(
             """
             using MambaGen;
 
@@ -133,7 +134,7 @@ public sealed class LayerNotPartialTests
     [Fact]
     public async Task Fix_all_makes_two_layers_and_their_shared_containing_type_partial()
     {
-        await new MambaCodeFixTest<LayerNotPartialAnalyzer, MakeLayerPartialCodeFix>(
+        await new MambaCodeFixTest<GeneratorDiagnostics, MakeLayerPartialCodeFix>(
             """
             using MambaGen;
 

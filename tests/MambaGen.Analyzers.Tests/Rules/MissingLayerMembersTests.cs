@@ -3,6 +3,7 @@ using MambaGen.Analyzers.CodeFixes;
 using MambaGen.Analyzers.Rules;
 using MambaGen.Analyzers.Tests.Verification;
 using Microsoft.CodeAnalysis.Testing;
+using MambaGen.Diagnostics;
 
 namespace MambaGen.Analyzers.Tests.Rules;
 
@@ -12,7 +13,7 @@ public sealed class MissingLayerMembersTests
     [Fact]
     public async Task MambaBase_subclass_without_MambaLayer_is_told_every_missing_member()
     {
-        var test = new MambaAnalyzerTest<MissingLayerMembersAnalyzer>("""
+        var test = new MambaAnalyzerTest<GeneratorDiagnostics>("""
             using MambaGen;
 
             namespace Sample;
@@ -34,7 +35,7 @@ public sealed class MissingLayerMembersTests
     [Fact]
     public async Task Partly_hand_written_layer_is_told_only_the_members_it_lacks()
     {
-        var test = new MambaAnalyzerTest<MissingLayerMembersAnalyzer>("""
+        var test = new MambaAnalyzerTest<GeneratorDiagnostics>("""
             using System.Collections.Generic;
             using MambaGen;
 
@@ -61,7 +62,7 @@ public sealed class MissingLayerMembersTests
     [Fact]
     public async Task Fully_hand_written_layer_is_not_reported()
     {
-        await new MambaAnalyzerTest<MissingLayerMembersAnalyzer>("""
+        await new MambaAnalyzerTest<GeneratorDiagnostics>("""
             using System.Collections.Generic;
             using MambaGen;
             using MambaGen.Backends;
@@ -87,7 +88,7 @@ public sealed class MissingLayerMembersTests
     [Fact]
     public async Task Abstract_subclass_is_not_reported()
     {
-        await new MambaAnalyzerTest<MissingLayerMembersAnalyzer>("""
+        await new MambaAnalyzerTest<GeneratorDiagnostics>("""
             using MambaGen;
 
             namespace Sample;
@@ -102,7 +103,7 @@ public sealed class MissingLayerMembersTests
     [Fact]
     public async Task MambaLayer_class_is_left_to_the_generator()
     {
-        await new MambaAnalyzerTest<MissingLayerMembersAnalyzer>(
+        await new MambaAnalyzerTest<GeneratorDiagnostics>(
             """
             using MambaGen;
 
@@ -126,7 +127,7 @@ public sealed class MissingLayerMembersTests
     [Fact]
     public async Task Subclass_of_a_generated_layer_is_not_reported()
     {
-        await new MambaAnalyzerTest<MissingLayerMembersAnalyzer>(
+        await new MambaAnalyzerTest<GeneratorDiagnostics>(
             """
             using MambaGen;
 
@@ -152,7 +153,7 @@ public sealed class MissingLayerMembersTests
     [Fact]
     public async Task Fix_marks_the_class_MambaLayer_of_the_chosen_type_and_partial()
     {
-        await new MambaCodeFixTest<MissingLayerMembersAnalyzer, AddMambaLayerCodeFix>(
+        await new MambaCodeFixTest<GeneratorDiagnostics, AddMambaLayerCodeFix>(
             """
             using MambaGen;
 
@@ -185,7 +186,7 @@ public sealed class MissingLayerMembersTests
     [Fact]
     public async Task Fix_all_marks_two_nested_layers_and_their_shared_containing_type_once()
     {
-        await new MambaCodeFixTest<MissingLayerMembersAnalyzer, AddMambaLayerCodeFix>(
+        await new MambaCodeFixTest<GeneratorDiagnostics, AddMambaLayerCodeFix>(
             """
             using MambaGen;
 
@@ -233,7 +234,7 @@ public sealed class MissingLayerMembersTests
     [Fact]
     public async Task Fix_writes_the_attribute_qualified_in_a_file_without_a_MambaGen_using()
     {
-        await new MambaCodeFixTest<MissingLayerMembersAnalyzer, AddMambaLayerCodeFix>(
+        await new MambaCodeFixTest<GeneratorDiagnostics, AddMambaLayerCodeFix>(
             """
             namespace Sample;
 

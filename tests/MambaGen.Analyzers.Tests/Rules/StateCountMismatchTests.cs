@@ -3,6 +3,7 @@ using System.Threading.Tasks;
 using MambaGen.Analyzers.Rules;
 using MambaGen.Analyzers.Tests.Verification;
 using Microsoft.CodeAnalysis.Testing;
+using MambaGen.Diagnostics;
 
 namespace MambaGen.Analyzers.Tests.Rules;
 

@@ -56,15 +56,16 @@ internal static class GeneratorHarness
         }
         """;
 
-    /// <summary>Runs the generator on a layer it cannot extend: it writes nothing for it, throws nothing and reports nothing.</summary>
-    public static void AssertNothingGenerated(string source)
+    /// <summary>Runs the generator on a layer it cannot extend: it writes nothing for it and throws nothing. Returns
+    /// the diagnostics it reports (MG0001 and MG0002 are its own).</summary>
+    public static System.Collections.Immutable.ImmutableArray<Diagnostic> AssertNothingGenerated(params string[] sources)
     {
-        var driver = CreateDriver().RunGenerators(TestCompilation.Create(source, CompanionLayer));
+        var driver = CreateDriver().RunGenerators(TestCompilation.Create(sources.Append(CompanionLayer).ToArray()));
         var run = driver.GetRunResult();
         AssertNoException(run);
-        Assert.Empty(run.Diagnostics);
         var tree = Assert.Single(run.GeneratedTrees);
         Assert.EndsWith("Companion.CompanionLayer.g.cs", tree.FilePath);
+        return run.Diagnostics;
     }
 
     /// <summary>

@@ -4,13 +4,14 @@ using System.Linq;
 using MambaGen.Analyzers;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.Diagnostics;
+using MambaGen.Diagnostics;
 
 namespace MambaGen.Generators.Tests.Infrastructure;
 
 /// <summary>Runs every MambaGen analyzer on a compilation, as a build does once the compilation has no errors.</summary>
 internal static class MambaAnalyzers
 {
-    private static readonly ImmutableArray<DiagnosticAnalyzer> All = typeof(DiagnosticDescriptors).Assembly.GetTypes()
+    private static readonly ImmutableArray<DiagnosticAnalyzer> All = typeof(MambaGen.Analyzers.MambaAnalyzer).Assembly.GetTypes()
         .Where(t => !t.IsAbstract && typeof(DiagnosticAnalyzer).IsAssignableFrom(t))
         .Select(t => (DiagnosticAnalyzer)Activator.CreateInstance(t)!)
         .ToImmutableArray();

@@ -10,14 +10,14 @@ namespace MyModels
         // MambaGen could not read this layer's declaration (see its MG diagnostics): these members only let the class compile.
         /// <inheritdoc/>
         [global::System.CodeDom.Compiler.GeneratedCode("MambaGen.Generators", "FIXED_VERSION")]
-        public override string MambaType => throw new global::System.InvalidOperationException("MambaGen could not generate the state spec of layer 'MyModels.Stateless': its declaration has errors reported as MG diagnostics (build output or IDE).");
+        public override string MambaType => throw new global::System.InvalidOperationException("MambaGen could not generate the state spec of layer 'MyModels.Stateless': its declaration breaks MG0007 (see those diagnostics in the build output or IDE).");
 
         /// <inheritdoc/>
         [global::System.CodeDom.Compiler.GeneratedCode("MambaGen.Generators", "FIXED_VERSION")]
-        public override global::System.Collections.Generic.IReadOnlyList<long[]> GetStateShape() => throw new global::System.InvalidOperationException("MambaGen could not generate the state spec of layer 'MyModels.Stateless': its declaration has errors reported as MG diagnostics (build output or IDE).");
+        public override global::System.Collections.Generic.IReadOnlyList<long[]> GetStateShape() => throw new global::System.InvalidOperationException("MambaGen could not generate the state spec of layer 'MyModels.Stateless': its declaration breaks MG0007 (see those diagnostics in the build output or IDE).");
 
         /// <inheritdoc/>
         [global::System.CodeDom.Compiler.GeneratedCode("MambaGen.Generators", "FIXED_VERSION")]
-        public override global::System.Collections.Generic.IReadOnlyList<global::TorchSharp.torch.ScalarType> GetStateDtype() => throw new global::System.InvalidOperationException("MambaGen could not generate the state spec of layer 'MyModels.Stateless': its declaration has errors reported as MG diagnostics (build output or IDE).");
+        public override global::System.Collections.Generic.IReadOnlyList<global::TorchSharp.torch.ScalarType> GetStateDtype() => throw new global::System.InvalidOperationException("MambaGen could not generate the state spec of layer 'MyModels.Stateless': its declaration breaks MG0007 (see those diagnostics in the build output or IDE).");
     }
 }

@@ -24,8 +24,8 @@ namespace MyModels
         {
             return new global::TorchSharp.torch.ScalarType[]
             {
-                this.StateDtypes.Conv,
-                this.StateDtypes.Ssm,
+                base.StateDtypes.Conv,
+                base.StateDtypes.Ssm,
             };
         }
 
@@ -35,6 +35,6 @@ namespace MyModels
 
         /// <summary>The KV-cache tensor of state 1 (<c>SsmState</c>): [num_blocks, ...per-block shape]. Throws when no cache is bound.</summary>
         [global::System.CodeDom.Compiler.GeneratedCode("MambaGen.Generators", "FIXED_VERSION")]
-        public global::TorchSharp.torch.Tensor SsmStateTensor => this.StateAt(1);
+        public global::TorchSharp.torch.Tensor SsmStateTensor => base.StateAt(1);
     }
 }

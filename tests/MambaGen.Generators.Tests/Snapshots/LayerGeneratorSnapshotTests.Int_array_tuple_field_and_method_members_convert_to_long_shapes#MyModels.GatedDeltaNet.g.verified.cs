@@ -31,9 +31,9 @@ namespace MyModels
         {
             return new global::TorchSharp.torch.ScalarType[]
             {
-                this.StateDtypes.Conv,
-                this.StateDtypes.Ssm,
-                this.StateDtypes.Ssm,
+                base.StateDtypes.Conv,
+                base.StateDtypes.Ssm,
+                base.StateDtypes.Ssm,
             };
         }
 
@@ -47,14 +47,14 @@ namespace MyModels
 
         /// <summary>The KV-cache tensor of state 0 (<c>_convShape</c>): [num_blocks, ...per-block shape]. Throws when no cache is bound.</summary>
         [global::System.CodeDom.Compiler.GeneratedCode("MambaGen.Generators", "FIXED_VERSION")]
-        public global::TorchSharp.torch.Tensor ConvTensor => this.StateAt(0);
+        public global::TorchSharp.torch.Tensor ConvTensor => base.StateAt(0);
 
         /// <summary>The KV-cache tensor of state 1 (<c>RecurrentStateShape</c>): [num_blocks, ...per-block shape]. Throws when no cache is bound.</summary>
         [global::System.CodeDom.Compiler.GeneratedCode("MambaGen.Generators", "FIXED_VERSION")]
-        public global::TorchSharp.torch.Tensor RecurrentStateTensor => this.StateAt(1);
+        public global::TorchSharp.torch.Tensor RecurrentStateTensor => base.StateAt(1);
 
         /// <summary>The KV-cache tensor of state 2 (<c>ExtraState</c>): [num_blocks, ...per-block shape]. Throws when no cache is bound.</summary>
         [global::System.CodeDom.Compiler.GeneratedCode("MambaGen.Generators", "FIXED_VERSION")]
-        public global::TorchSharp.torch.Tensor ExtraStateTensor => this.StateAt(2);
+        public global::TorchSharp.torch.Tensor ExtraStateTensor => base.StateAt(2);
     }
 }

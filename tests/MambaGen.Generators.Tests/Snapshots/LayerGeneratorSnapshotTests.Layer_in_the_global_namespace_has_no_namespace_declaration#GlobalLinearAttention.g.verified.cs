@@ -25,7 +25,7 @@ partial class GlobalLinearAttention
     {
         return new global::TorchSharp.torch.ScalarType[]
         {
-            this.StateDtypes.Conv,
+            base.StateDtypes.Conv,
         };
     }
 
@@ -39,5 +39,5 @@ partial class GlobalLinearAttention
 
     /// <summary>The KV-cache tensor of state 0 (<c>KvState</c>): [num_blocks, ...per-block shape]. Throws when no cache is bound.</summary>
     [global::System.CodeDom.Compiler.GeneratedCode("MambaGen.Generators", "FIXED_VERSION")]
-    public global::TorchSharp.torch.Tensor KvStateTensor => this.StateAt(0);
+    public global::TorchSharp.torch.Tensor KvStateTensor => base.StateAt(0);
 }

@@ -32,8 +32,8 @@ namespace MyModels
                 {
                     return new global::TorchSharp.torch.ScalarType[]
                     {
-                        this.StateDtypes.Conv,
-                        this.StateDtypes.Ssm,
+                        base.StateDtypes.Conv,
+                        base.StateDtypes.Ssm,
                     };
                 }
 
@@ -47,11 +47,11 @@ namespace MyModels
 
                 /// <summary>The KV-cache tensor of state 0 (<c>ConvState</c>): [num_blocks, ...per-block shape]. Throws when no cache is bound.</summary>
                 [global::System.CodeDom.Compiler.GeneratedCode("MambaGen.Generators", "FIXED_VERSION")]
-                public global::TorchSharp.torch.Tensor ConvStateTensor => this.StateAt(0);
+                public global::TorchSharp.torch.Tensor ConvStateTensor => base.StateAt(0);
 
                 /// <summary>The KV-cache tensor of state 1 (<c>SsmState</c>): [num_blocks, ...per-block shape]. Throws when no cache is bound.</summary>
                 [global::System.CodeDom.Compiler.GeneratedCode("MambaGen.Generators", "FIXED_VERSION")]
-                public global::TorchSharp.torch.Tensor SsmStateTensor => this.StateAt(1);
+                public global::TorchSharp.torch.Tensor SsmStateTensor => base.StateAt(1);
             }
         }
     }

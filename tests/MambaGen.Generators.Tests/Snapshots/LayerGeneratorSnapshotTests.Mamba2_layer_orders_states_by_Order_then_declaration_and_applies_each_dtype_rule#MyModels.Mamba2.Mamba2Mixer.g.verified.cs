@@ -34,12 +34,12 @@ namespace MyModels.Mamba2
         {
             return new global::TorchSharp.torch.ScalarType[]
             {
-                this.StateDtypes.Conv,
-                this.StateDtypes.Ssm,
+                base.StateDtypes.Conv,
+                base.StateDtypes.Ssm,
                 global::TorchSharp.torch.ScalarType.Float32,
-                this.StateDtypes.Ssm,
-                this.StateDtypes.Conv,
-                this.StateDtypes.Ssm,
+                base.StateDtypes.Ssm,
+                base.StateDtypes.Conv,
+                base.StateDtypes.Ssm,
                 global::TorchSharp.torch.ScalarType.Float16,
                 global::TorchSharp.torch.ScalarType.BFloat16,
             };
@@ -55,34 +55,34 @@ namespace MyModels.Mamba2
 
         /// <summary>The KV-cache tensor of state 0 (<c>ConvState</c>): [num_blocks, ...per-block shape]. Throws when no cache is bound.</summary>
         [global::System.CodeDom.Compiler.GeneratedCode("MambaGen.Generators", "FIXED_VERSION")]
-        public global::TorchSharp.torch.Tensor ConvStateTensor => this.StateAt(0);
+        public global::TorchSharp.torch.Tensor ConvStateTensor => base.StateAt(0);
 
         /// <summary>The KV-cache tensor of state 1 (<c>SsmState</c>): [num_blocks, ...per-block shape]. Throws when no cache is bound.</summary>
         [global::System.CodeDom.Compiler.GeneratedCode("MambaGen.Generators", "FIXED_VERSION")]
-        public global::TorchSharp.torch.Tensor SsmStateTensor => this.StateAt(1);
+        public global::TorchSharp.torch.Tensor SsmStateTensor => base.StateAt(1);
 
         /// <summary>The KV-cache tensor of state 2 (<c>Float32State</c>): [num_blocks, ...per-block shape]. Throws when no cache is bound.</summary>
         [global::System.CodeDom.Compiler.GeneratedCode("MambaGen.Generators", "FIXED_VERSION")]
-        public global::TorchSharp.torch.Tensor Float32StateTensor => this.StateAt(2);
+        public global::TorchSharp.torch.Tensor Float32StateTensor => base.StateAt(2);
 
         /// <summary>The KV-cache tensor of state 3 (<c>AutoLaterState</c>): [num_blocks, ...per-block shape]. Throws when no cache is bound.</summary>
         [global::System.CodeDom.Compiler.GeneratedCode("MambaGen.Generators", "FIXED_VERSION")]
-        public global::TorchSharp.torch.Tensor AutoLaterStateTensor => this.StateAt(3);
+        public global::TorchSharp.torch.Tensor AutoLaterStateTensor => base.StateAt(3);
 
         /// <summary>The KV-cache tensor of state 4 (<c>ConvDtypeState</c>): [num_blocks, ...per-block shape]. Throws when no cache is bound.</summary>
         [global::System.CodeDom.Compiler.GeneratedCode("MambaGen.Generators", "FIXED_VERSION")]
-        public global::TorchSharp.torch.Tensor ConvDtypeStateTensor => this.StateAt(4);
+        public global::TorchSharp.torch.Tensor ConvDtypeStateTensor => base.StateAt(4);
 
         /// <summary>The KV-cache tensor of state 5 (<c>SsmDtypeState</c>): [num_blocks, ...per-block shape]. Throws when no cache is bound.</summary>
         [global::System.CodeDom.Compiler.GeneratedCode("MambaGen.Generators", "FIXED_VERSION")]
-        public global::TorchSharp.torch.Tensor SsmDtypeStateTensor => this.StateAt(5);
+        public global::TorchSharp.torch.Tensor SsmDtypeStateTensor => base.StateAt(5);
 
         /// <summary>The KV-cache tensor of state 6 (<c>Float16State</c>): [num_blocks, ...per-block shape]. Throws when no cache is bound.</summary>
         [global::System.CodeDom.Compiler.GeneratedCode("MambaGen.Generators", "FIXED_VERSION")]
-        public global::TorchSharp.torch.Tensor Float16StateTensor => this.StateAt(6);
+        public global::TorchSharp.torch.Tensor Float16StateTensor => base.StateAt(6);
 
         /// <summary>The KV-cache tensor of state 7 (<c>BFloat16State</c>): [num_blocks, ...per-block shape]. Throws when no cache is bound.</summary>
         [global::System.CodeDom.Compiler.GeneratedCode("MambaGen.Generators", "FIXED_VERSION")]
-        public global::TorchSharp.torch.Tensor BFloat16StateTensor => this.StateAt(7);
+        public global::TorchSharp.torch.Tensor BFloat16StateTensor => base.StateAt(7);
     }
 }

@@ -27,7 +27,7 @@ namespace MyModels.Lfm2
         {
             return new global::TorchSharp.torch.ScalarType[]
             {
-                this.StateDtypes.Conv,
+                base.StateDtypes.Conv,
             };
         }
 
@@ -41,6 +41,6 @@ namespace MyModels.Lfm2
 
         /// <summary>The KV-cache tensor of state 0 (<c>ConvState</c>): [num_blocks, ...per-block shape]. Throws when no cache is bound.</summary>
         [global::System.CodeDom.Compiler.GeneratedCode("MambaGen.Generators", "FIXED_VERSION")]
-        public global::TorchSharp.torch.Tensor ConvStateTensor => this.StateAt(0);
+        public global::TorchSharp.torch.Tensor ConvStateTensor => base.StateAt(0);
     }
 }

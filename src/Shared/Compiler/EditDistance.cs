@@ -1,6 +1,7 @@
+#if MAMBAGEN_COMPILER
 using System;
 
-namespace MambaGen.Analyzers.Inspection;
+namespace MambaGen;
 
 /// <summary>Levenshtein distance, to suggest the known mamba type nearest to a misspelt one.</summary>
 internal static class EditDistance
@@ -29,15 +30,17 @@ internal static class EditDistance
         return previous[b.Length];
     }
 
-    /// <summary>The known mamba type nearest to <paramref name="name"/>; ties go to the earlier one in vLLM's order.</summary>
-    public static string NearestKnownMambaType(string? name)
+    /// <summary>The known mamba type nearest to <paramref name="name"/>. Among equally near ones, <paramref name="evidence"/>
+    /// (the type the layer's code points to, <see cref="MambaTypeEvidence"/>) wins if it is one of them, else the
+    /// earliest in vLLM's order.</summary>
+    public static string NearestKnownMambaType(string? name, string? evidence = null)
     {
         var best = KnownMambaTypes.All[0].Name;
         var bestDistance = int.MaxValue;
         foreach (var known in KnownMambaTypes.All)
         {
             var distance = Between(name ?? string.Empty, known.Name);
-            if (distance < bestDistance)
+            if (distance < bestDistance || (distance == bestDistance && known.Name == evidence))
             {
                 best = known.Name;
                 bestDistance = distance;
@@ -47,3 +50,4 @@ internal static class EditDistance
         return best;
     }
 }
+#endif

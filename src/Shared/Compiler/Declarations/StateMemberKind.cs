@@ -1,4 +1,5 @@
-namespace MambaGen.Generators.Model;
+#if MAMBAGEN_COMPILER
+namespace MambaGen.Declarations;
 
 /// <summary>The kind of member a <c>[StateTensor]</c> sits on, which decides how the shape is read.</summary>
 internal enum StateMemberKind
@@ -7,3 +8,4 @@ internal enum StateMemberKind
     Field,
     Method,
 }
+#endif

@@ -1,4 +1,6 @@
-namespace MambaGen.Analyzers;
+#if MAMBAGEN_COMPILER
+// Compiled into the generator and the analyzers only (src/Runtime also compiles src/Shared; it has no Roslyn).
+namespace MambaGen.Diagnostics;
 
 /// <summary>Categories of MambaGen diagnostics, so a project can set their severity by category.</summary>
 internal static class DiagnosticCategories
@@ -9,3 +11,4 @@ internal static class DiagnosticCategories
     /// <summary>The layer compiles but disagrees with vLLM's model of its mamba type.</summary>
     public const string Design = "Design";
 }
+#endif

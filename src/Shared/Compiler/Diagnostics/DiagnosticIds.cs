@@ -1,7 +1,9 @@
-namespace MambaGen.Analyzers;
+#if MAMBAGEN_COMPILER
+// Compiled into the generator and the analyzers only (src/Runtime also compiles src/Shared; it has no Roslyn).
+namespace MambaGen.Diagnostics;
 
 /// <summary>The IDs of every MambaGen diagnostic; each has a page at docs/diagnostics/{ID}.md.</summary>
-public static class DiagnosticIds
+internal static class DiagnosticIds
 {
     public const string MambaBaseMembersMissing = "MG0001";
     public const string LayerNotPartial = "MG0002";
@@ -17,4 +19,15 @@ public static class DiagnosticIds
     public const string BackendNotConstructible = "MG0012";
     public const string StateTensorOutsideLayer = "MG0013";
     public const string DuplicateStateAccessor = "MG0014";
+    public const string EmptyMambaType = "MG0015";
+    public const string UnknownStateDtype = "MG0016";
+    public const string StateTensorOnAccessor = "MG0017";
+    public const string FileLocalLayer = "MG0018";
+    public const string LanguageVersionTooLow = "MG0019";
+    public const string NamespaceHiddenByType = "MG0020";
+
+    /// <summary>The IDs the generator reports itself rather than an analyzer: each leaves the class with CS0534, and a
+    /// command-line build runs no analyzer on a compilation with errors.</summary>
+    public static readonly string[] ReportedByGenerator = { MambaBaseMembersMissing, LayerNotPartial, FileLocalLayer, LanguageVersionTooLow, NamespaceHiddenByType };
 }
+#endif

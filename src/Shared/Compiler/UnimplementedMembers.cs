@@ -1,7 +1,9 @@
+#if MAMBAGEN_COMPILER
+// Compiled into the generator and the analyzers only (src/Runtime also compiles src/Shared; it has no Roslyn).
 using System.Collections.Generic;
 using Microsoft.CodeAnalysis;
 
-namespace MambaGen.Analyzers.Inspection;
+namespace MambaGen;
 
 /// <summary>The abstract members a class inherits and nothing in its hierarchy overrides.</summary>
 internal static class UnimplementedMembers
@@ -47,3 +49,4 @@ internal static class UnimplementedMembers
         _ => null,
     };
 }
+#endif

@@ -1,9 +1,11 @@
+#if MAMBAGEN_COMPILER
+// Compiled into the generator and the analyzers only (src/Runtime also compiles src/Shared; it has no Roslyn).
 using System;
 using System.Linq;
 using System.Threading;
 using Microsoft.CodeAnalysis;
 
-namespace MambaGen.Analyzers.Inspection;
+namespace MambaGen;
 
 /// <summary>Tells the generator's own members from hand-written ones, by the conventions Roslyn uses for generated
 /// code: a <c>GeneratedCode</c> attribute, a generated file name, or an <c>&lt;auto-generated&gt;</c> header.</summary>
@@ -49,3 +51,4 @@ internal static class GeneratedCodeDetector
     public static Location? FirstHandWrittenLocation(ISymbol symbol, CancellationToken cancellationToken) =>
         symbol.Locations.FirstOrDefault(l => l.IsInSource && l.SourceTree is not null && !IsGenerated(l.SourceTree, cancellationToken));
 }
+#endif

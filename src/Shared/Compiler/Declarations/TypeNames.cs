@@ -1,6 +1,8 @@
-namespace MambaGen.Generators;
+#if MAMBAGEN_COMPILER
+// Compiled into the generator and the analyzers only (src/Runtime also compiles src/Shared; it has no Roslyn).
+namespace MambaGen.Declarations;
 
-/// <summary>Metadata names of the runtime types the generator reads or writes against.</summary>
+/// <summary>Metadata names of the runtime types the generator and the analyzers read or write against.</summary>
 internal static class TypeNames
 {
     public const string MambaLayerAttribute = "MambaGen.MambaLayerAttribute";
@@ -15,3 +17,4 @@ internal static class TypeNames
     public const string DtypeArgument = "Dtype";
     public const string OrderArgument = "Order";
 }
+#endif

@@ -1,4 +1,5 @@
-namespace MambaGen.Generators.Model;
+#if MAMBAGEN_COMPILER
+namespace MambaGen.Declarations;
 
 /// <summary>The supported types of a <c>[StateTensor]</c> member; each converts to <c>long[]</c> differently.</summary>
 internal enum StateShapeKind
@@ -12,3 +13,4 @@ internal enum StateShapeKind
     /// <summary>A tuple of <c>int</c>/<c>long</c> elements: one array element per tuple element.</summary>
     Tuple,
 }
+#endif

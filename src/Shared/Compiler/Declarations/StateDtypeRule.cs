@@ -1,4 +1,5 @@
-namespace MambaGen.Generators.Model;
+#if MAMBAGEN_COMPILER
+namespace MambaGen.Declarations;
 
 /// <summary>
 /// The generator's copy of the runtime's <c>MambaGen.StateDtype</c> (same values): the generator cannot reference
@@ -13,3 +14,4 @@ internal enum StateDtypeRule
     Float16 = 4,
     BFloat16 = 5,
 }
+#endif

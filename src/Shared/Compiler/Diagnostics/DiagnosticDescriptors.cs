@@ -1,10 +1,12 @@
+#if MAMBAGEN_COMPILER
+// Compiled into the generator and the analyzers only (src/Runtime also compiles src/Shared; it has no Roslyn).
 using Microsoft.CodeAnalysis;
 
-namespace MambaGen.Analyzers;
+namespace MambaGen.Diagnostics;
 
 /// <summary>Every MambaGen diagnostic. The generator reports nothing; these explain why it wrote nothing or what it
 /// wrote does not fit.</summary>
-public static class DiagnosticDescriptors
+internal static class DiagnosticDescriptors
 {
     /// <summary>Where the docs pages live; a descriptor's help link is this plus "{ID}.md".</summary>
     public const string HelpLinkBase = "https://github.com/mambagen/mambagen/blob/main/docs/diagnostics/";
@@ -121,6 +123,55 @@ public static class DiagnosticDescriptors
         DiagnosticSeverity.Error,
         "The generator names each state's accessor after its member, without a trailing \"Shape\", plus \"Tensor\"; two states whose names differ only by that suffix would get one accessor twice.");
 
+    public static readonly DiagnosticDescriptor EmptyMambaType = Create(
+        DiagnosticIds.EmptyMambaType,
+        "Mamba type is empty",
+        "'{0}' has a custom Backend but an empty mamba type; give it a name, which MambaType returns and the engine's logs and specs show",
+        DiagnosticCategories.Usage,
+        DiagnosticSeverity.Error,
+        "With a custom Backend the mamba type can be any name, but not an empty or null one: the generated MambaType returns it, as vLLM's mamba_type names the layer's kind.");
+
+    public static readonly DiagnosticDescriptor UnknownStateDtype = Create(
+        DiagnosticIds.UnknownStateDtype,
+        "State Dtype is not a StateDtype value",
+        "State '{0}' has Dtype = {1}, which is not a StateDtype value; use Auto, Conv, Ssm, Float32, Float16 or BFloat16",
+        DiagnosticCategories.Usage,
+        DiagnosticSeverity.Error,
+        "The generator turns each state's Dtype into the dtype GetStateDtype() returns; a number cast to StateDtype that names none of its values has no dtype.");
+
+    public static readonly DiagnosticDescriptor StateTensorOnAccessor = Create(
+        DiagnosticIds.StateTensorOnAccessor,
+        "[StateTensor] on an accessor",
+        "[StateTensor] on the '{0}' accessor of '{1}' is not read; put it on the member itself",
+        DiagnosticCategories.Usage,
+        DiagnosticSeverity.Error,
+        "The generator reads [StateTensor] on fields, properties and methods of the layer; on a property's get or set accessor (or an event's) it marks no state.");
+
+    public static readonly DiagnosticDescriptor FileLocalLayer = Create(
+        DiagnosticIds.FileLocalLayer,
+        "A [MambaLayer] layer cannot be file-local",
+        "'{0}' is a [MambaLayer] layer but {1} file-local; the generator writes the layer's members in another file, which cannot extend a file-local type",
+        DiagnosticCategories.Usage,
+        DiagnosticSeverity.Error,
+        "The generated members go in a second part of the class in a generated file. A file-local type (or one nested in a file-local type) can only have parts in its own file, so the generator cannot complete it.");
+
+    public static readonly DiagnosticDescriptor LanguageVersionTooLow = Create(
+        DiagnosticIds.LanguageVersionTooLow,
+        "C# version too low for the generated layer members",
+        "The generated members of '{0}' need C# {1} or later, but the project uses C# {2}; raise LangVersion",
+        DiagnosticCategories.Usage,
+        DiagnosticSeverity.Error,
+        "The generator writes expression-bodied members and throw expressions (C# 7). With an older LangVersion it writes nothing, and reports this instead of code that does not compile.");
+
+    public static readonly DiagnosticDescriptor NamespaceHiddenByType = Create(
+        DiagnosticIds.NamespaceHiddenByType,
+        "A global type hides a namespace the generated code needs",
+        "The generated members of '{0}' name types in namespace '{1}', but the type '{1}' in the global namespace hides it; rename that type or move it into a namespace",
+        DiagnosticCategories.Usage,
+        DiagnosticSeverity.Error,
+        "The generated members name global::System, global::MambaGen and global::TorchSharp types. A non-generic type with one of those names in the global namespace takes the name's place (CS0437), and no C# spelling reaches the namespace again.");
+
     private static DiagnosticDescriptor Create(string id, string title, string message, string category, DiagnosticSeverity severity, string description) =>
         new(id, title, message, category, severity, isEnabledByDefault: true, description, HelpLinkBase + id + ".md");
 }
+#endif
