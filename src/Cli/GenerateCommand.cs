@@ -8,6 +8,7 @@ using System.Linq;
 using MambaGen.Cache;
 using MambaGen.Checkpoints;
 using MambaGen.Generation;
+using TorchSharp;
 
 namespace MambaGen.Cli;
 
@@ -88,6 +89,11 @@ internal sealed class GenerateCommand
         _err.WriteLine($"model: {loaded.Description}, {config.ModelType}, {loaded.Model.Mixers.Count} layers, {dtype.ToString().ToLowerInvariant()} on {device.type.ToString().ToLowerInvariant()}, loaded in {Seconds(loaded.LoadTime)}");
 
         _err.WriteLine($"warm-up: {Seconds(WarmUp(loaded, promptIds[0]))} (one prefill and one decode step, not counted below)");
+        if (device.type == DeviceType.CUDA)
+        {
+            // Which ops and whether decode graphs run, with the reason when the fast path was not taken.
+            _err.WriteLine($"path: {loaded.Model.ExecutionPath}");
+        }
         var stats = prompts.Count == 1
             ? Stream(loaded, tokenizer, prompts[0], promptIds[0], sampling)
             : Batch(loaded, tokenizer, prompts, promptIds, sampling);

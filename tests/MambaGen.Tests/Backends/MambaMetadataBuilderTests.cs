@@ -1,5 +1,7 @@
 using System;
+using System.Linq;
 using MambaGen.Backends;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace MambaGen.Tests.Backends;
@@ -158,5 +160,33 @@ public class MambaMetadataBuilderTests
     public void Mamba2_chunk_size_that_is_not_a_power_of_two_is_refused()
     {
         Assert.Throws<ArgumentOutOfRangeException>(() => MambaAttentionBackends.Get<Mamba2AttentionBackend>().CreateMetadataBuilder(CPU, 100));
+    }
+
+    [Fact]
+    public void A_step_replayed_from_a_static_buffer_reads_its_state_blocks_there_and_leaves_the_buffer_alive()
+    {
+        var common = new CommonAttentionMetadata(new[] { new ScheduledRequest(3, 1, 2, "a"), new ScheduledRequest(5, 1, 0, "b") });
+        using var buffer = torch.tensor(new long[] { 2, 0 });
+
+        using (var m = new MambaMetadataBuilder(CPU).Build(common, buffer))
+        {
+            Assert.Same(buffer, m.StateIndicesTensor);
+            Assert.Equal(new long[] { 2, 0 }, m.Decode.StateIndices.data<long>().ToArray());
+        }
+
+        Assert.Equal(new long[] { 2, 0 }, buffer.data<long>().ToArray());
+    }
+
+    [Fact]
+    public void Static_state_indices_of_the_wrong_shape_or_dtype_are_refused_naming_both()
+    {
+        var common = new CommonAttentionMetadata(new[] { new ScheduledRequest(3, 1, 2, "a"), new ScheduledRequest(5, 1, 0, "b") });
+        using var threeRows = torch.tensor(new long[] { 2, 0, 1 });
+        using var int32 = torch.tensor(new[] { 2, 0 });
+
+        var e = Assert.Throws<ArgumentException>(() => new MambaMetadataBuilder(CPU).Build(common, threeRows));
+        Assert.Contains("int64 [2]", e.Message);
+        Assert.Contains("[3]", e.Message);
+        Assert.Throws<ArgumentException>(() => new MambaMetadataBuilder(CPU).Build(common, int32));
     }
 }

@@ -51,4 +51,49 @@ public class LanguageModelStepTests
         OpsAssert.Close(expected, actual, 0.05, 0.05 * spread, "bf16 model logits against fp32");
         Assert.Equal(expected.argmax(-1).data<long>().ToArray(), actual.argmax(-1).data<long>().ToArray());
     }
+
+    [Fact]
+    public void On_the_cpu_the_model_says_it_runs_the_torchsharp_ops()
+    {
+        using var model = TinyLanguageModel.Create();
+
+        Assert.Equal("TorchSharp ops (device cpu)", model.ExecutionPath);
+    }
+
+    [Fact]
+    public void Decode_graphs_are_not_made_off_cuda_and_say_why()
+    {
+        using var model = TinyLanguageModel.Create();
+        var builder = model.Mixers[0].GetAttnBackend().CreateMetadataBuilder(CPU, 8);
+
+        var graphs = DecodeGraphs.TryCreate((ids, metadata) => ids, builder, model.Mixers, 8, out var reason);
+
+        Assert.Null(graphs);
+        Assert.Equal("device cpu", reason);
+    }
+
+    [Fact]
+    public void Logits_are_the_same_with_the_residual_add_fused_into_the_next_norm_as_block_by_block()
+    {
+        using var scope = torch.NewDisposeScope();
+        using var model = TinyLanguageModel.Create("mamba2", seed: 3);
+        using var cache = MambaStateCache.Allocate(model.Mixers, 1, model.Device);
+        var ids = torch.tensor(TinyLanguageModel.Prompts(4, 7)[0].Select(t => (long)t).ToArray());
+        var step = new CommonAttentionMetadata(new[] { new ScheduledRequest(0, 7, 0, "a") });
+
+        var fused = model.ForwardAllTokens(ids, step);
+
+        // The same blocks one at a time, each returning hidden + mixer(norm(hidden)).
+        using var metadata = model.Mixers[0].GetAttnBackend().CreateMetadataBuilder(CPU, ((Mamba2CheckpointConfig)model.CheckpointConfig).ChunkSize).Build(step);
+        var backbone = (MambaBackbone)model.named_children().Single(c => c.name == "backbone").module;
+        var h = backbone.Embeddings.forward(ids);
+        foreach (var block in backbone.Blocks)
+        {
+            h = block.Forward(h, metadata);
+        }
+
+        var normF = (MambaGen.Layers.RmsNorm)backbone.named_children().Single(c => c.name == "norm_f").module;
+        var blockwise = nn.functional.linear(normF.forward(h).to(backbone.Embeddings.weight!.dtype), backbone.Embeddings.weight!);
+        OpsAssert.Close(blockwise, fused, 1e-5, 1e-5, "fused residual adds against block-by-block");
+    }
 }
