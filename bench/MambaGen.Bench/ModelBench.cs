@@ -38,18 +38,7 @@ internal static class ModelBench
             using var cache = MambaStateCache.Allocate(model.Mixers, b, device);
             var ids = Enumerable.Range(0, b * l).Select(_ => (long)random.Next(3, model.VocabSize)).ToArray();
             var step = new CommonAttentionMetadata(Enumerable.Range(0, b).Select(i => new ScheduledRequest(0, l, i, $"p{i}")).ToArray());
-            double Once()
-            {
-                Sync(device);
-                var watch = Stopwatch.StartNew();
-                using (var scope = torch.NewDisposeScope())
-                {
-                    model.Forward(torch.tensor(ids), step);
-                    Sync(device);
-                }
-
-                return watch.Elapsed.TotalSeconds;
-            }
+            double Once() => Timed(device, () => model.Forward(torch.tensor(ids), step));
 
             double first = Once();
             Once();
@@ -103,18 +92,7 @@ internal static class ModelBench
             // against the whole engine step (scheduling, metadata, sampling, the token ids back to the host).
             var decodeStep = new CommonAttentionMetadata(Enumerable.Range(0, b).Select(i => new ScheduledRequest(prompt, 1, i, $"d{i}")).ToArray());
             var decodeIds = Enumerable.Range(0, b).Select(_ => (long)random.Next(3, model.VocabSize)).ToArray();
-            double Forward()
-            {
-                Sync(device);
-                var watch = Stopwatch.StartNew();
-                using (var scope = torch.NewDisposeScope())
-                {
-                    model.Forward(torch.tensor(decodeIds), decodeStep);
-                    Sync(device);
-                }
-
-                return watch.Elapsed.TotalSeconds;
-            }
+            double Forward() => Timed(device, () => model.Forward(torch.tensor(decodeIds), decodeStep));
 
             Forward();
             var forwards = Enumerable.Range(0, 50).Select(_ => Forward()).ToArray();
@@ -162,6 +140,17 @@ internal static class ModelBench
             ["pass"] = differ == 0, ["path"] = model.ExecutionPath,
         }));
         return differ == 0;
+    }
+
+    /// <summary>Seconds of one forward, the device synchronised before and after, its tensors freed after the clock stops.</summary>
+    private static double Timed(Device device, Func<Tensor> forward)
+    {
+        Sync(device);
+        var watch = Stopwatch.StartNew();
+        using var scope = torch.NewDisposeScope();
+        forward();
+        Sync(device);
+        return watch.Elapsed.TotalSeconds;
     }
 
     private static void Sync(Device device)

@@ -1,6 +1,5 @@
 using System;
 using System.Collections.Generic;
-using System.IO;
 using System.Linq;
 using static MambaGen.Cuda.KernelParam;
 
@@ -49,15 +48,5 @@ public static class KernelSources
     /// <summary>Every kernel source of the runtime.</summary>
     public static IReadOnlyList<KernelSource> All { get; } = new[] { Conv, Mamba2, Mamba1, Norm };
 
-    /// <summary>The text of an embedded file of <c>Cuda/Kernels</c> (a .cu file or <c>prelude.cuh</c>).</summary>
-    public static string ReadKernelFile(string fileName)
-    {
-        var name = "MambaGen.Cuda.Kernels." + fileName;
-        using var stream = typeof(KernelSources).Assembly.GetManifestResourceStream(name)
-            ?? throw new InvalidOperationException($"The runtime has no embedded kernel file '{fileName}' (resource {name}); the build embeds Cuda/Kernels/*.");
-        using var reader = new StreamReader(stream);
-        return reader.ReadToEnd();
-    }
-
-    private static KernelSource Load(string fileName, IEnumerable<KernelSpec> kernels) => new(fileName, ReadKernelFile(fileName), kernels.ToArray());
+    private static KernelSource Load(string fileName, IEnumerable<KernelSpec> kernels) => new(fileName, KernelResources.ReadSource(fileName), kernels.ToArray());
 }
