@@ -37,16 +37,40 @@ public static class OpsSelection
         ArgumentNullException.ThrowIfNull(device);
         return Chosen.GetOrAdd(device.ToString(), _ =>
         {
-            var choice = device.type == DeviceType.CUDA ? ChooseCuda(device.index < 0 ? 0 : device.index) : (MambaOps.Reference, $"device {device}");
+            var choice = device.type switch
+            {
+                DeviceType.CUDA => ChooseCuda(device.index < 0 ? 0 : device.index),
+                DeviceType.CPU => ChooseCpu(),
+                _ => (MambaOps.Reference, $"device {device}"),
+            };
             Log?.Invoke($"MambaGen ops on {device}: {choice.Item1.Name} ({choice.Item2})");
             return choice;
         });
     }
 
-    private static (MambaOps, string) ChooseCuda(int index)
+    /// <summary>The setting of <see cref="FastPathVariable"/> when it turns the fused paths off; null otherwise.</summary>
+    private static string? FastPathOff()
     {
         var setting = Environment.GetEnvironmentVariable(FastPathVariable)?.Trim().ToLowerInvariant();
-        if (setting is "0" or "false" or "off")
+        return setting is "0" or "false" or "off" ? setting : null;
+    }
+
+    private static (MambaOps, string) ChooseCpu()
+    {
+        if (FastPathOff() is { } setting)
+        {
+            return (MambaOps.Reference, $"device cpu, fused decode off: {FastPathVariable}={setting}");
+        }
+
+        // As many threads as TorchSharp's ops use (the CLI's --threads), never more than the cores.
+        int threads = Math.Clamp(torch.get_num_threads(), 1, Environment.ProcessorCount);
+        var loops = new Cpu.CpuDecodeOps(threads);
+        return (new MambaOps(Cpu.CpuDecodeOps.Name, loops, loops, loops, loops), $"device cpu, {threads} thread(s); prefill by TorchSharp ops");
+    }
+
+    private static (MambaOps, string) ChooseCuda(int index)
+    {
+        if (FastPathOff() is { } setting)
         {
             return (MambaOps.Reference, $"fused kernels off: {FastPathVariable}={setting}");
         }

@@ -27,6 +27,9 @@ public sealed class DecodeBatch : IDisposable
 
     public int Count => _stateIndices.Length;
 
+    /// <summary>Block of each row on the host, <see cref="StateSlots.PadSlotId"/> for padding: what CPU kernels read.</summary>
+    public ReadOnlySpan<int> HostStateIndices => _stateIndices;
+
     /// <summary>The highest block a row addresses (-1 when all rows are padding): kernels check it against the cache.</summary>
     public int MaxStateIndex => _stateIndices.Length == 0 ? -1 : System.Linq.Enumerable.Max(_stateIndices);
 

@@ -59,8 +59,9 @@ public sealed class OpSeamTests
         var step = new CommonAttentionMetadata(new[] { new ScheduledRequest(0, 7, 2) });
 
         using var metadata = builder.Build(step);
+        using var referenceMetadata = Builder(kind, MambaOps.Reference).Build(step);
         var y = ((IMambaMixer)viaRecording.Layer).Forward(viaRecording.Hidden(3, 7), metadata);
-        var expected = viaReference.Step(viaReference.Hidden(3, 7), step);
+        var expected = ((IMambaMixer)viaReference.Layer).Forward(viaReference.Hidden(3, 7), referenceMetadata);
 
         Assert.True(expected.allclose(y, 0, 0));
         for (int i = 0; i < viaReference.Layer.KvCache.Count; i++)
@@ -70,14 +71,19 @@ public sealed class OpSeamTests
     }
 
     [Fact]
-    public void The_cpu_runs_the_torchsharp_ops_and_its_builders_carry_them()
+    public void The_cpu_runs_the_fused_decode_loops_and_its_builders_carry_them()
     {
-        Assert.Same(MambaOps.Reference, OpsSelection.For(CPU));
-        Assert.StartsWith("TorchSharp ops", OpsSelection.Describe(CPU));
-        Assert.Same(MambaOps.Reference, new MambaMetadataBuilder(CPU).Ops);
+        var cpu = OpsSelection.For(CPU);
+        Assert.Equal("fused CPU decode loops", cpu.Name);
+        Assert.StartsWith("fused CPU decode loops (device cpu", OpsSelection.Describe(CPU));
+        Assert.Same(cpu, new MambaMetadataBuilder(CPU).Ops);
         using var metadata = new Mamba2MetadataBuilder(CPU, 8).Build(new CommonAttentionMetadata(new[] { new ScheduledRequest(0, 3, 0) }));
-        Assert.Same(MambaOps.Reference, metadata.Ops);
+        Assert.Same(cpu, metadata.Ops);
     }
+
+    private static MambaMetadataBuilder Builder(string kind, MambaOps ops) => kind is MixerUnderTest.Mamba2 or MixerUnderTest.Mamba2TwoGroups
+        ? new Mamba2MetadataBuilder(CPU, MixerUnderTest.SsdChunkSize, ops)
+        : new MambaMetadataBuilder(CPU, ops);
 
     /// <summary>Records which family each call reaches, then runs the reference.</summary>
     private sealed class RecordingOps : IConvOps, ISsdOps, ISelectiveScanOps, INormOps

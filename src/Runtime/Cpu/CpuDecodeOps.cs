@@ -1,0 +1,371 @@
+using System;
+using System.Numerics;
+using System.Threading.Tasks;
+using MambaGen.Cuda;
+using MambaGen.Ops;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace MambaGen.Cpu;
+
+/// <summary>
+/// The single-token (decode) ops as C# loops over the CPU tensors' memory, fp32: the conv window and the SSM states
+/// are read and written in place by slot, so a decode step makes one call per op instead of dozens of small
+/// TorchSharp calls. Prefills, other dtypes and layouts the loops do not take go to the reference ops. Rows x heads
+/// (or channels) are spread over a bounded number of threads when a step has enough work to pay for them.
+/// </summary>
+internal sealed unsafe class CpuDecodeOps : IConvOps, ISsdOps, ISelectiveScanOps, INormOps
+{
+    private static readonly ReferenceOps Reference = ReferenceOps.Instance;
+
+    // Below this many state elements a step, a second thread costs more than it saves.
+    private const long DefaultParallelWork = 1 << 16;
+
+    private readonly int _threads;
+    private readonly long _parallelWork;
+
+    /// <param name="threads">The most threads a step uses (the CPU's cores, or TorchSharp's thread count).</param>
+    /// <param name="parallelWork">State elements a step needs before it is spread over threads (tests pass 0).</param>
+    public CpuDecodeOps(int threads, long parallelWork = DefaultParallelWork) => (_threads, _parallelWork) = (Math.Max(1, threads), parallelWork);
+
+    public static string Name => "fused CPU decode loops";
+
+    // ---- conv: prefill by the reference, decode here --------------------------------------------------------------
+
+    public Tensor Forward(Tensor x, Tensor weight, Tensor? bias, bool silu, Tensor convStates, PrefillBatch batch) =>
+        Reference.Forward(x, weight, bias, silu, convStates, batch);
+
+    public Tensor Update(Tensor x, Tensor weight, Tensor? bias, bool silu, Tensor convStates, DecodeBatch batch)
+    {
+        long dim = CausalConv1d.CheckWeights(x, weight, bias, convStates, out int width);
+        OpArgs.Dims(x, nameof(x), batch.Count, dim);
+        if (!Fp32(x, weight, bias, convStates) || x.stride(1) != 1 || !weight.is_contiguous() || !RowsContiguous(convStates, 2))
+        {
+            return Reference.Update(x, weight, bias, silu, convStates, batch);
+        }
+
+        CheckBlocks(batch, convStates, nameof(convStates));
+        var output = torch.empty(batch.Count, dim, dtype: ScalarType.Float32);
+        float* px = Ptr(x), pw = Ptr(weight), pb = bias is null ? null : Ptr(bias), ps = Ptr(convStates), po = Ptr(output);
+        long xs = x.stride(0), bs = convStates.stride(0);
+        var slots = batch.HostStateIndices;
+        for (int r = 0; r < batch.Count; r++)
+        {
+            int slot = slots[r];
+            float* xr = px + r * xs, or = po + r * dim, st = slot < 0 ? null : ps + slot * bs;
+            for (long c = 0; c < dim; c++)
+            {
+                float* w = pw + c * width;
+                float xv = xr[c], acc = (pb is null ? 0f : pb[c]) + w[width - 1] * xv;
+                if (st is not null)
+                {
+                    for (int j = 0; j < width - 1; j++)
+                    {
+                        acc += w[j] * st[j * dim + c];
+                    }
+
+                    for (int j = 0; j < width - 2; j++)
+                    {
+                        st[j * dim + c] = st[(j + 1) * dim + c];
+                    }
+
+                    st[(width - 2) * dim + c] = xv;
+                }
+
+                or[c] = st is null ? 0f : silu ? Silu(acc) : acc;
+            }
+        }
+
+        return output;
+    }
+
+    // ---- Mamba-2 SSM --------------------------------------------------------------------------------------------
+
+    public Tensor ChunkScan(Tensor x, Tensor dt, Tensor aLog, Tensor b, Tensor c, Tensor? d, Tensor? dtBias, bool dtSoftplus,
+        (double Min, double Max) dtLimit, Tensor ssmStates, PrefillBatch batch) =>
+        Reference.ChunkScan(x, dt, aLog, b, c, d, dtBias, dtSoftplus, dtLimit, ssmStates, batch);
+
+    public Tensor StateUpdate(Tensor ssmStates, Tensor x, Tensor dt, Tensor aLog, Tensor b, Tensor c, Tensor? d, Tensor? dtBias, bool dtSoftplus,
+        (double Min, double Max) dtLimit, DecodeBatch batch)
+    {
+        var (heads, headDim, stateDim) = Ssd.Check(x, dt, aLog, b, c, d, dtBias, batch.Count);
+        OpArgs.Dims(ssmStates, nameof(ssmStates), -1, heads, headDim, stateDim);
+        bool fits = Fp32(x, dt, aLog, b, c, d, dtBias, ssmStates) && RowsContiguous(ssmStates, 3) && x.stride(2) == 1 && x.stride(1) == headDim
+            && dt.stride(1) == 1 && b.stride(2) == 1 && b.stride(1) == stateDim && c.stride(2) == 1 && c.stride(1) == stateDim
+            && (d is null || d.is_contiguous()) && aLog.is_contiguous() && (dtBias is null || dtBias.is_contiguous());
+        if (!fits)
+        {
+            return Reference.StateUpdate(ssmStates, x, dt, aLog, b, c, d, dtBias, dtSoftplus, dtLimit, batch);
+        }
+
+        CheckBlocks(batch, ssmStates, nameof(ssmStates));
+        long groups = b.shape[1], perGroup = heads / groups;
+        var y = torch.empty(batch.Count, heads, headDim, dtype: ScalarType.Float32);
+        float* px = Ptr(x), pdt = Ptr(dt), pa = Ptr(aLog), pb = Ptr(b), pc = Ptr(c), pd = d is null ? null : Ptr(d), pbias = dtBias is null ? null : Ptr(dtBias);
+        float* ps = Ptr(ssmStates), py = Ptr(y);
+        long xs = x.stride(0), dts = dt.stride(0), bcs = b.stride(0), cs = c.stride(0), bs = ssmStates.stride(0);
+        bool dPerP = d is not null && d.dim() == 2;
+        var slots = batch.HostStateIndices.ToArray();
+        float min = (float)dtLimit.Min, max = (float)dtLimit.Max;
+
+        void Head(long item)
+        {
+            long r = item / heads, h = item % heads;
+            int slot = slots[r];
+            float* yr = py + (r * heads + h) * headDim;
+            if (slot < 0)
+            {
+                new Span<float>(yr, (int)headDim).Clear();
+                return;
+            }
+
+            float v = pdt[r * dts + h] + (pbias is null ? 0f : pbias[h]);
+            float step = Math.Clamp(dtSoftplus ? Softplus(v) : v, min, max);
+            float decay = MathF.Exp(step * -MathF.Exp(pa[h]));
+            long g = h / perGroup;
+            float* bv = pb + r * bcs + g * stateDim, cv = pc + r * cs + g * stateDim;
+            float* xr = px + r * xs + h * headDim;
+            float* head = ps + slot * bs + h * headDim * stateDim;
+            for (long p = 0; p < headDim; p++)
+            {
+                float xv = xr[p];
+                float acc = Update(head + p * stateDim, bv, cv, (int)stateDim, decay, step * xv);
+                if (pd is not null)
+                {
+                    acc += xv * pd[dPerP ? h * headDim + p : h];
+                }
+
+                yr[p] = acc;
+            }
+        }
+
+        For(batch.Count * heads, batch.Count * heads * headDim * stateDim, Head);
+        return y;
+    }
+
+    // ---- Mamba-1 SSM --------------------------------------------------------------------------------------------
+
+    public Tensor Forward(Tensor u, Tensor delta, Tensor aLog, Tensor b, Tensor c, Tensor? d, Tensor? z, Tensor? deltaBias, bool deltaSoftplus,
+        Tensor ssmStates, PrefillBatch batch) =>
+        Reference.Forward(u, delta, aLog, b, c, d, z, deltaBias, deltaSoftplus, ssmStates, batch);
+
+    public Tensor Update(Tensor ssmStates, Tensor x, Tensor delta, Tensor aLog, Tensor b, Tensor c, Tensor? d, Tensor? z, Tensor? deltaBias,
+        bool deltaSoftplus, DecodeBatch batch)
+    {
+        SelectiveScan.Check(x, delta, aLog, b, c, d, z, deltaBias, ssmStates, batch.Count);
+        long channels = aLog.shape[0], stateDim = aLog.shape[1];
+        bool fits = Fp32(x, delta, aLog, b, c, d, z, deltaBias, ssmStates) && RowsContiguous(ssmStates, 2) && x.stride(1) == 1
+            && delta.stride(1) == 1 && b.stride(1) == 1 && c.stride(1) == 1 && (z is null || z.stride(1) == 1) && aLog.is_contiguous()
+            && (d is null || d.is_contiguous()) && (deltaBias is null || deltaBias.is_contiguous());
+        if (!fits)
+        {
+            return Reference.Update(ssmStates, x, delta, aLog, b, c, d, z, deltaBias, deltaSoftplus, batch);
+        }
+
+        CheckBlocks(batch, ssmStates, nameof(ssmStates));
+        var y = torch.empty(batch.Count, channels, dtype: ScalarType.Float32);
+        float* px = Ptr(x), pdl = Ptr(delta), pa = Ptr(aLog), pb = Ptr(b), pc = Ptr(c), pd = d is null ? null : Ptr(d);
+        float* pz = z is null ? null : Ptr(z), pbias = deltaBias is null ? null : Ptr(deltaBias), ps = Ptr(ssmStates), py = Ptr(y);
+        long xs = x.stride(0), ds = delta.stride(0), bcs = b.stride(0), cs = c.stride(0), zs = z?.stride(0) ?? 0, bs = ssmStates.stride(0);
+        var slots = batch.HostStateIndices.ToArray();
+        // Channels in chunks, so a thread takes a run of them (a channel alone is too little work to hand out).
+        const long chunk = 64;
+        long chunks = (channels + chunk - 1) / chunk;
+
+        void Channels(long item)
+        {
+            long r = item / chunks, c0 = item % chunks * chunk, c1 = Math.Min(channels, c0 + chunk);
+            int slot = slots[r];
+            for (long ch = c0; ch < c1; ch++)
+            {
+                if (slot < 0)
+                {
+                    py[r * channels + ch] = 0f;
+                    continue;
+                }
+
+                float v = pdl[r * ds + ch] + (pbias is null ? 0f : pbias[ch]);
+                float dt = deltaSoftplus ? Softplus(v) : v, uv = px[r * xs + ch], du = dt * uv;
+                float* st = ps + slot * bs + ch * stateDim;
+                float* a = pa + ch * stateDim;
+                float* bv = pb + r * bcs, cv = pc + r * cs;
+                float acc = 0f;
+                for (long n = 0; n < stateDim; n++)
+                {
+                    float h = st[n] * MathF.Exp(dt * -MathF.Exp(a[n])) + du * bv[n];
+                    st[n] = h;
+                    acc += h * cv[n];
+                }
+
+                if (pd is not null)
+                {
+                    acc += uv * pd[ch];
+                }
+
+                if (pz is not null)
+                {
+                    acc *= Silu(pz[r * zs + ch]);
+                }
+
+                py[r * channels + ch] = acc;
+            }
+        }
+
+        For(batch.Count * chunks, batch.Count * channels * stateDim, Channels);
+        return y;
+    }
+
+    // ---- norms --------------------------------------------------------------------------------------------------
+
+    public Tensor AddRmsNorm(Tensor residual, Tensor? delta, Tensor weight, double eps, bool castInput)
+    {
+        long width = weight.shape[0];
+        bool fits = Fp32(residual, delta, weight) && residual.dim() == 2 && residual.shape[1] == width && residual.is_contiguous()
+            && weight.is_contiguous() && (delta is null || (delta.is_contiguous() && delta.shape[0] == residual.shape[0] && delta.shape[1] == width));
+        if (!fits)
+        {
+            return Reference.AddRmsNorm(residual, delta, weight, eps, castInput);
+        }
+
+        long rows = residual.shape[0];
+        var output = torch.empty(rows, width, dtype: ScalarType.Float32);
+        float* pr = Ptr(residual), pdl = delta is null ? null : Ptr(delta), pw = Ptr(weight), po = Ptr(output);
+        for (long r = 0; r < rows; r++)
+        {
+            var row = new Span<float>(pr + r * width, (int)width);
+            if (pdl is not null)
+            {
+                System.Numerics.Tensors.TensorPrimitives.Add(row, new ReadOnlySpan<float>(pdl + r * width, (int)width), row);
+            }
+
+            float scale = RmsScale(row, eps);
+            var o = new Span<float>(po + r * width, (int)width);
+            System.Numerics.Tensors.TensorPrimitives.Multiply(row, scale, o);
+            System.Numerics.Tensors.TensorPrimitives.Multiply(o, new ReadOnlySpan<float>(pw, (int)width), o);
+        }
+
+        return output;
+    }
+
+    public Tensor GatedRmsNorm(Tensor x, Tensor z, Tensor weight, int groupSize, double eps)
+    {
+        bool fits = Fp32(x, z, weight) && x.dim() == 2 && z.dim() == 2 && x.shape[1] == weight.shape[0] && z.shape[0] == x.shape[0]
+            && z.shape[1] == x.shape[1] && groupSize > 0 && x.shape[1] % groupSize == 0 && x.stride(1) == 1 && z.stride(1) == 1 && weight.is_contiguous();
+        if (!fits)
+        {
+            return Reference.GatedRmsNorm(x, z, weight, groupSize, eps);
+        }
+
+        long rows = x.shape[0], width = x.shape[1];
+        var output = torch.empty(rows, width, dtype: ScalarType.Float32);
+        float* px = Ptr(x), pz = Ptr(z), pw = Ptr(weight), po = Ptr(output);
+        long xs = x.stride(0), zs = z.stride(0);
+        for (long r = 0; r < rows; r++)
+        {
+            float* o = po + r * width;
+            for (long i = 0; i < width; i++)
+            {
+                o[i] = px[r * xs + i] * Silu(pz[r * zs + i]);
+            }
+
+            for (long g0 = 0; g0 < width; g0 += groupSize)
+            {
+                var group = new Span<float>(o + g0, groupSize);
+                System.Numerics.Tensors.TensorPrimitives.Multiply(group, RmsScale(group, eps), group);
+                System.Numerics.Tensors.TensorPrimitives.Multiply(group, new ReadOnlySpan<float>(pw + g0, groupSize), group);
+            }
+        }
+
+        return output;
+    }
+
+    // ---- helpers ------------------------------------------------------------------------------------------------
+
+    /// <summary>One p row of a Mamba-2 head: s = s·decay + dx·B in place; returns Σ s·C. Vectorised over the state dim.</summary>
+    private static float Update(float* s, float* b, float* c, int n, float decay, float dx)
+    {
+        var acc = Vector<float>.Zero;
+        var vd = new Vector<float>(decay);
+        var vx = new Vector<float>(dx);
+        int i = 0;
+        for (; i <= n - Vector<float>.Count; i += Vector<float>.Count)
+        {
+            var sv = Vector.Load(s + i) * vd + Vector.Load(b + i) * vx;
+            sv.Store(s + i);
+            acc += sv * Vector.Load(c + i);
+        }
+
+        float sum = Vector.Sum(acc);
+        for (; i < n; i++)
+        {
+            s[i] = s[i] * decay + b[i] * dx;
+            sum += s[i] * c[i];
+        }
+
+        return sum;
+    }
+
+    /// <summary>1 / sqrt(mean(x²) + eps), accumulated in double as the reference's fp32 mean is close to.</summary>
+    private static float RmsScale(ReadOnlySpan<float> row, double eps) =>
+        (float)(1.0 / Math.Sqrt(System.Numerics.Tensors.TensorPrimitives.SumOfSquares(row) / row.Length + eps));
+
+    private static float Silu(float v) => v / (1f + MathF.Exp(-v));
+
+    /// <summary>PyTorch's softplus with threshold 20.</summary>
+    private static float Softplus(float v) => v > 20f ? v : MathF.Log(1f + MathF.Exp(v));
+
+    private void For(long items, long work, Action<long> body)
+    {
+        if (_threads == 1 || work < _parallelWork || items == 1)
+        {
+            for (long i = 0; i < items; i++)
+            {
+                body(i);
+            }
+
+            return;
+        }
+
+        Parallel.For(0L, items, new ParallelOptions { MaxDegreeOfParallelism = _threads }, body);
+    }
+
+    private static float* Ptr(Tensor t) => (float*)TorchCuda.DataPtrOfAnyDevice(t);
+
+    private static bool Fp32(params Tensor?[] tensors)
+    {
+        foreach (var t in tensors)
+        {
+            if (t is not null && (t.dtype != ScalarType.Float32 || t.device_type != DeviceType.CPU))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private static bool RowsContiguous(Tensor states, int dims)
+    {
+        long expected = 1;
+        for (int i = (int)states.dim() - 1; i >= states.dim() - dims; i--)
+        {
+            if (states.stride(i) != expected)
+            {
+                return false;
+            }
+
+            expected *= states.shape[i];
+        }
+
+        return true;
+    }
+
+    /// <summary>A loop writes states by raw block index: one past the cache would corrupt memory, so it is refused here.</summary>
+    private static void CheckBlocks(DecodeBatch batch, Tensor states, string name)
+    {
+        if (batch.MaxStateIndex >= states.shape[0])
+        {
+            throw new ArgumentException($"State block {batch.MaxStateIndex} is outside {name}, which has {states.shape[0]} blocks.", name);
+        }
+    }
+}
