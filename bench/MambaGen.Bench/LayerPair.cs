@@ -4,6 +4,7 @@ using System.Linq;
 using MambaGen.Backends;
 using MambaGen.Cache;
 using MambaGen.Layers;
+using MambaGen.Ops;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -72,7 +73,10 @@ internal sealed class LayerPair : IDisposable
 
     public static Tensor Run(MambaBase layer, Tensor x, CommonAttentionMetadata common, Device device, int chunkSize = 64)
     {
-        using var metadata = layer.GetAttnBackend().CreateMetadataBuilder(device, chunkSize).Build(common);
+        // The CPU side is the reference: the TorchSharp ops, not the CPU's fused decode loops.
+        var builder = device.type != DeviceType.CPU ? layer.GetAttnBackend().CreateMetadataBuilder(device, chunkSize)
+            : layer is Mamba2Mixer ? new Mamba2MetadataBuilder(device, chunkSize, MambaOps.Reference) : new MambaMetadataBuilder(device, MambaOps.Reference);
+        using var metadata = builder.Build(common);
         return ((IMambaMixer)layer).Forward(x, metadata);
     }
 
