@@ -123,6 +123,8 @@ internal static class CliParsing
     /// <summary>The name the typed text is a prefix of, else the closest by edit distance within a third of its length (at least 2).</summary>
     internal static string? Nearest(string typed, IEnumerable<string> names)
     {
+        // "-x": every one-letter alias is one edit away, so none is a better guess than another.
+        if (typed.Length <= 2) return null;
         var all = names.Distinct(StringComparer.Ordinal).ToList();
         var prefixed = all.Where(n => typed.Length >= 3 && n.StartsWith(typed, StringComparison.OrdinalIgnoreCase)).OrderBy(n => n.Length).FirstOrDefault();
         if (prefixed is not null) return prefixed;

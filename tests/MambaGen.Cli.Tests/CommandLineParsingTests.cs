@@ -29,6 +29,16 @@ public class CommandLineParsingTests
     }
 
     [Fact]
+    public void An_unknown_one_letter_option_is_an_error_without_a_guess()
+    {
+        var run = CliRun.Of("generate", "-x", "Gets");
+
+        Assert.True(run.ExitCode == ExitCodes.BadInput, run.ToString());
+        Assert.Contains("error: unknown option '-x' for 'mambagen generate'.", run.Err);
+        Assert.DoesNotContain("did you mean", run.Err);
+    }
+
+    [Fact]
     public void An_unknown_option_of_another_command_gets_that_commands_suggestion()
     {
         var run = CliRun.Of("info", "--request", "4");
