@@ -15,8 +15,8 @@ namespace MambaGen.Cli;
 internal sealed class CheckCommand
 {
     private readonly Option<string?> _model = CommonOptions.Model();
-    private readonly Option<string?> _expected = new("--expected", "-e") { Description = "The reference file. Default: expected.safetensors in the model folder." };
-    private readonly Option<double> _tolerance = new("--tolerance") { Description = "Largest absolute logit difference that passes.", DefaultValueFactory = _ => 1e-3 };
+    private readonly Option<string?> _expected = CommonOptions.NotEmpty(new("--expected", "-e") { Description = "The reference file. Default: expected.safetensors in the model folder." }, "a reference file; leave --expected out to use the model folder's");
+    private readonly Option<double> _tolerance = CliParsing.Double(new("--tolerance") { Description = "Largest absolute logit difference that passes.", DefaultValueFactory = _ => 1e-3 });
     private readonly Option<string> _device = CommonOptions.Device();
     private readonly TextWriter _out;
 

@@ -23,15 +23,15 @@ internal sealed class GenerateCommand
 
     private readonly Argument<string?> _prompt = new("prompt") { Description = "The prompt text.", Arity = ArgumentArity.ZeroOrOne };
     private readonly Option<string?> _promptOption = new("--prompt", "-p") { Description = "The prompt text (instead of the positional prompt)." };
-    private readonly Option<string?> _promptsFile = new("--prompts-file") { Description = "A file of prompts, one per line (blank lines are skipped); run batched." };
+    private readonly Option<string?> _promptsFile = CommonOptions.NotEmpty(new("--prompts-file") { Description = "A file of prompts, one per line (blank lines are skipped); run batched." }, "a file of prompts");
     private readonly Option<string?> _model = CommonOptions.Model();
     private readonly Option<string> _device = CommonOptions.Device();
     private readonly Option<string> _dtype = CommonOptions.Dtype();
-    private readonly Option<int> _maxTokens = new("--max-tokens", "-n") { Description = "Most tokens to generate per prompt.", DefaultValueFactory = _ => 64 };
-    private readonly Option<double> _temperature = new("--temperature", "-t") { Description = "0 picks the most likely token (greedy); above 0 samples.", DefaultValueFactory = _ => 0.0 };
-    private readonly Option<double> _topP = new("--top-p") { Description = "Nucleus sampling: keep the most likely tokens up to this probability mass (0, 1].", DefaultValueFactory = _ => 1.0 };
-    private readonly Option<ulong?> _seed = new("--seed") { Description = "Seed for sampling (with --temperature above 0), so a run repeats." };
-    private readonly Option<int?> _threads = new("--threads") { Description = "CPU threads for TorchSharp (default: its own choice, one per core)." };
+    private readonly Option<int> _maxTokens = CliParsing.Int(new("--max-tokens", "-n") { Description = "Most tokens to generate per prompt.", DefaultValueFactory = _ => 64 });
+    private readonly Option<double> _temperature = CliParsing.Double(new("--temperature", "-t") { Description = "0 picks the most likely token (greedy); above 0 samples.", DefaultValueFactory = _ => 0.0 });
+    private readonly Option<double> _topP = CliParsing.Double(new("--top-p") { Description = "Nucleus sampling: keep the most likely tokens up to this probability mass (0, 1].", DefaultValueFactory = _ => 1.0 });
+    private readonly Option<ulong?> _seed = CliParsing.NullableULong(new("--seed") { Description = "Seed for sampling (with --temperature above 0), so a run repeats." });
+    private readonly Option<int?> _threads = CliParsing.NullableInt(new("--threads") { Description = "CPU threads for TorchSharp, 1 to the number of cores (default: TorchSharp's own choice, one per core)." });
     private readonly Option<bool> _noBos = new("--no-bos") { Description = "Do not start the prompt with the model's bos token." };
 
     private readonly TextWriter _out;
@@ -64,6 +64,9 @@ internal sealed class GenerateCommand
         if (parse.GetValue(_threads) is int threads)
         {
             if (threads < 1) throw new CliInputException($"--threads must be at least 1 (got {threads}).");
+            // More threads than cores only oversubscribes them (100,000 made the machine unusable): refused, not clamped, so the figures are what was asked for.
+            if (threads > Environment.ProcessorCount)
+                throw new CliInputException($"--threads must be at most the number of cores this process may use ({Environment.ProcessorCount}) (got {threads}).");
             TorchSharp.torch.set_num_threads(threads);
         }
 

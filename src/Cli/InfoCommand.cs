@@ -11,7 +11,7 @@ namespace MambaGen.Cli;
 internal sealed class InfoCommand
 {
     private readonly Option<string?> _model = CommonOptions.Model();
-    private readonly Option<int> _requests = new("--requests", "-r") { Description = "Concurrent requests to size the state cache for.", DefaultValueFactory = _ => 1 };
+    private readonly Option<int> _requests = CliParsing.Int(new("--requests", "-r") { Description = "Concurrent requests to size the state cache for.", DefaultValueFactory = _ => 1 });
     private readonly Option<string> _dtype = CommonOptions.Dtype();
     private readonly TextWriter _out;
 

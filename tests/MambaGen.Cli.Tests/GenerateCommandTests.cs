@@ -100,7 +100,6 @@ public class GenerateCommandTests
     [InlineData(new[] { "generate", "a", "--threads", "0" }, "--threads must be at least 1")]
     [InlineData(new[] { "generate", "a", "--no-such-option" }, "--no-such-option")]
     [InlineData(new[] { "generate", "--prompts-file", "/no/such/prompts.txt" }, "/no/such/prompts.txt")]
-    [InlineData(new string[0], "Required command")]
     public void Bad_options_exit_2_with_a_message_naming_the_problem(string[] args, string message)
     {
         var run = CliRun.Of(args);

@@ -1,5 +1,5 @@
 using System;
-using System.Diagnostics;
+using System.Collections.Generic;
 using System.IO;
 using System.IO.Compression;
 using System.Linq;
@@ -121,21 +121,46 @@ public sealed class PackedPackageTests : IClassFixture<PackedPackageTests.Packed
         Assert.Contains("error MG0002: 'Whole' is a [MambaLayer] layer but 'Whole' is not partial", build.Output);
     }
 
-    private static (int ExitCode, string Output) Dotnet(string dir, params string[] args)
-    {
-        var psi = new ProcessStartInfo("dotnet") { WorkingDirectory = dir, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in args)
-        {
-            psi.ArgumentList.Add(a);
-        }
+    private (int ExitCode, string Output) Dotnet(string dir, params string[] args) => PackageProcess.Run("dotnet", dir, _feed.Environment, args);
 
-        psi.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
-        psi.Environment["DOTNET_NOLOGO"] = "1";
-        using var p = Process.Start(psi)!;
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        p.WaitForExit();
-        return (p.ExitCode, stdout.Result + stderr.Result);
+    [Fact]
+    public void Package_has_its_own_readme_without_relative_links_and_no_placeholder_repository()
+    {
+        using var zip = ZipFile.OpenRead(_feed.PackagePath);
+        var nuspec = ReadEntry(zip, "MambaGen.nuspec");
+        var readme = ReadEntry(zip, "README.md");
+
+        Assert.Contains("<readme>README.md</readme>", nuspec);
+        // The SDK records the commit; a repository URL is not known yet, so none (rather than a placeholder).
+        Assert.DoesNotMatch("<repository[^>]*url=", nuspec);
+        Assert.DoesNotContain("<projectUrl>", nuspec);
+        Assert.DoesNotContain("github.com/mambagen", nuspec);
+        Assert.StartsWith("# MambaGen", readme);
+        // Markdown links must be absolute (nuget.org has no repository to resolve a relative one against).
+        foreach (System.Text.RegularExpressions.Match link in System.Text.RegularExpressions.Regex.Matches(readme, @"\]\(([^)]*)\)"))
+        {
+            Assert.StartsWith("https://", link.Groups[1].Value);
+        }
+    }
+
+    [Fact]
+    public void Consumer_restores_write_the_test_package_into_their_own_packages_folder_not_the_users()
+    {
+        var dir = _feed.NewConsumer("System.Console.WriteLine(typeof(MambaGen.MambaBase).Name);");
+        var restore = Dotnet(dir, "restore", "-nologo");
+
+        Assert.True(restore.ExitCode == 0, restore.Output);
+        Assert.True(Directory.Exists(Path.Combine(_feed.Packages, "mambagen", _feed.Version.ToLowerInvariant())), restore.Output);
+        Assert.False(PackageProcess.UserCacheHolds("MambaGen", _feed.Version), $"{_feed.Version} reached {PackageProcess.UserPackagesFolder}");
+        // TorchSharp and libtorch come from the user's folder as a fallback, not copied.
+        Assert.False(Directory.Exists(Path.Combine(_feed.Packages, "libtorch-cpu-linux-x64")), "libtorch was copied into the test's packages folder");
+    }
+
+    internal static string ReadEntry(ZipArchive zip, string name)
+    {
+        var entry = zip.Entries.Single(e => e.FullName == name);
+        using var reader = new StreamReader(entry.Open());
+        return reader.ReadToEnd();
     }
 
     /// <summary>Packs the runtime once, with a version of its own so the NuGet cache never serves a stale copy.</summary>
@@ -146,15 +171,25 @@ public sealed class PackedPackageTests : IClassFixture<PackedPackageTests.Packed
             Root = Path.Combine(Path.GetTempPath(), "mambagen-pkg-" + Guid.NewGuid().ToString("N")[..8]);
             Feed = Path.Combine(Root, "feed");
             Directory.CreateDirectory(Feed);
-            Version = "0.0.0-test." + DateTime.UtcNow.ToString("yyyyMMddHHmmss") + "." + Environment.ProcessId;
+            Version = "0.0.0-test." + DateTime.UtcNow.ToString("yyyyMMddHHmmss") + "." + System.Environment.ProcessId;
             var repo = RepoPaths.Root;
-            var pack = Dotnet(repo, "pack", "src/Runtime/MambaGen.csproj", "-c", "Release", "-o", Feed, "-p:Version=" + Version, "-nologo");
+            Packages = Path.Combine(Root, "nuget-packages");
+            Directory.CreateDirectory(Packages);
+            Environment = new Dictionary<string, string> { ["NUGET_PACKAGES"] = Packages };
+            // The repo's own restore is the developer's: it keeps the user's packages folder (it fetches nothing new).
+            var pack = PackageProcess.Run("dotnet", repo, null, "pack", "src/Runtime/MambaGen.csproj", "-c", "Release", "-o", Feed, "-p:Version=" + Version, "-nologo");
             Assert.True(pack.ExitCode == 0, pack.Output);
             PackagePath = Path.Combine(Feed, $"MambaGen.{Version}.nupkg");
             Assert.True(File.Exists(PackagePath), pack.Output);
         }
 
         public string Root { get; }
+
+        /// <summary>The consumers' NuGet packages folder (NUGET_PACKAGES), under <see cref="Root"/>.</summary>
+        public string Packages { get; }
+
+        /// <summary>What every consumer's dotnet runs with: its own packages folder.</summary>
+        public IReadOnlyDictionary<string, string> Environment { get; }
 
         public string Feed { get; }
 
@@ -180,14 +215,7 @@ public sealed class PackedPackageTests : IClassFixture<PackedPackageTests.Packed
                 </Project>
                 """);
             File.WriteAllText(Path.Combine(dir, "Program.cs"), program);
-            File.WriteAllText(Path.Combine(dir, "nuget.config"), $"""
-                <?xml version="1.0" encoding="utf-8"?>
-                <configuration>
-                  <packageSources>
-                    <add key="mambagen-local" value="{Feed}" />
-                  </packageSources>
-                </configuration>
-                """);
+            File.WriteAllText(Path.Combine(dir, "nuget.config"), PackageProcess.NuGetConfig(Feed));
             // Keep the consumer outside the repo's Directory.Build.* files, as a user's project is.
             File.WriteAllText(Path.Combine(dir, "Directory.Build.props"), "<Project />");
             File.WriteAllText(Path.Combine(dir, "Directory.Build.targets"), "<Project />");

@@ -1,5 +1,4 @@
 using System;
-using System.Diagnostics;
 using System.IO;
 using System.Linq;
 using System.Text;
@@ -40,6 +39,53 @@ public sealed class TorchSharpNativeFixTests : IDisposable
         Assert.Equal(patched, again);
     }
 
+    [Fact]
+    public void Build_step_patches_a_copy_in_obj_once_and_a_build_with_nothing_changed_skips_it()
+    {
+        var fakeLibDir = Directory.CreateDirectory(Path.Combine(_dir, "oldlib-build")).FullName;
+        File.WriteAllBytes(Path.Combine(fakeLibDir, "libstdc++.so.6"), Encoding.ASCII.GetBytes("\0GLIBCXX_3.4.30\0GLIBCXX_3.4.31\0"));
+        // Stands for the package's file in the NuGet cache; never written.
+        var source = Path.Combine(_dir, "package", "libLibTorchSharp.so");
+        Directory.CreateDirectory(Path.GetDirectoryName(source)!);
+        File.Copy(TorchSharpNativeLibrary(), source);
+        var original = File.ReadAllBytes(source);
+        var proj = Path.Combine(_dir, "build.proj");
+        File.WriteAllText(proj, $"""
+            <Project>
+              <PropertyGroup>
+                <IntermediateOutputPath>{Path.Combine(_dir, "obj")}/</IntermediateOutputPath>
+                <MambaGenLibStdCxxPath>{Path.Combine(fakeLibDir, "libstdc++.so.6")}</MambaGenLibStdCxxPath>
+              </PropertyGroup>
+              <ItemGroup>
+                <ReferenceCopyLocalPaths Include="{source}" NuGetPackageId="TorchSharp" NuGetPackageVersion="0.107.0" DestinationSubDirectory="runtimes/linux-x64/native/" />
+              </ItemGroup>
+              <Import Project="{RepoPaths.Combine("src", "Runtime", "build", "TorchSharpNativeFix.targets")}" />
+              <!-- Stands for the SDK's copy to the output folder, which the step runs before. -->
+              <Target Name="_CopyFilesMarkedCopyLocal">
+                <Message Importance="high" Text="copy-local: @(ReferenceCopyLocalPaths)" />
+              </Target>
+            </Project>
+            """);
+        string patched = Path.Combine(_dir, "obj", "mambagen-native", "TorchSharp", "0.107.0", "runtimes", "linux-x64", "native", "libLibTorchSharp.so");
+
+        var first = MsBuild(proj, "-t:_CopyFilesMarkedCopyLocal", "-v:n");
+        var firstWrite = File.GetLastWriteTimeUtc(patched);
+        var second = MsBuild(proj, "-t:_CopyFilesMarkedCopyLocal", "-v:n");
+
+        Assert.Contains("copy-local: " + patched, first);
+        Assert.Contains("copy-local: " + patched, second);
+        Assert.Equal(original, File.ReadAllBytes(source));
+        var patchedBytes = File.ReadAllBytes(patched);
+        Assert.Single(Enumerable.Range(0, original.Length), i => original[i] != patchedBytes[i]);
+        Assert.Contains("Skipping target \"MambaGenPatchTorchSharpNativeInOutput\" because all output files are up-to-date", second);
+        Assert.Equal(firstWrite, File.GetLastWriteTimeUtc(patched));
+
+        // A newer package file is patched again.
+        File.SetLastWriteTimeUtc(source, DateTime.UtcNow.AddMinutes(1));
+        var third = MsBuild(proj, "-t:_CopyFilesMarkedCopyLocal", "-v:n");
+        Assert.DoesNotContain("Skipping target \"MambaGenPatchTorchSharpNativeInOutput\"", third);
+    }
+
     public void Dispose()
     {
         try
@@ -71,24 +117,20 @@ public sealed class TorchSharpNativeFixTests : IDisposable
               </Target>
             </Project>
             """);
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = _dir };
-        foreach (var a in new[] { "msbuild", proj, "-t:Fix", "-nologo", "-v:q" })
-        {
-            psi.ArgumentList.Add(a);
-        }
-
-        using var p = Process.Start(psi)!;
-        var output = p.StandardOutput.ReadToEndAsync();
-        var error = p.StandardError.ReadToEndAsync();
-        p.WaitForExit();
-        Assert.True(p.ExitCode == 0, output.Result + error.Result);
+        MsBuild(proj, "-t:Fix", "-v:q");
         return (before, File.ReadAllBytes(copy));
+    }
+
+    private string MsBuild(string proj, params string[] args)
+    {
+        var run = PackageProcess.Run("dotnet", _dir, null, new[] { "msbuild", proj, "-nologo" }.Concat(args).ToArray());
+        Assert.True(run.ExitCode == 0, run.Output);
+        return run.Output;
     }
 
     private static string TorchSharpNativeLibrary()
     {
-        var packages = Environment.GetEnvironmentVariable("NUGET_PACKAGES")
-            ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
+        var packages = PackageProcess.UserPackagesFolder;
         var path = Path.Combine(packages, "torchsharp", "0.107.0", "runtimes", "linux-x64", "native", "libLibTorchSharp.so");
         Assert.True(File.Exists(path), $"TorchSharp 0.107.0's native library not found at {path}; restore the solution first.");
         return path;

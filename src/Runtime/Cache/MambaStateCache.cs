@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
+using System.Reflection;
 using static TorchSharp.torch;
 
 namespace MambaGen.Cache;
@@ -10,31 +11,46 @@ namespace MambaGen.Cache;
 /// (<see cref="MambaLayerStateCache"/>), its state views bound into the layer with <see cref="MambaBase.BindKvCache"/>,
 /// and one <see cref="MambaBlockAllocator"/> whose block ids index every layer's states alike (a request's state
 /// is block b in each layer). One block per request: vLLM's mode none without speculative decoding.
+/// Disposing it frees the buffers and unbinds the layers it bound, so a later forward says the layer has no cache
+/// instead of reading freed memory; the cache itself then throws <see cref="ObjectDisposedException"/>.
 /// </summary>
 public sealed class MambaStateCache : IDisposable
 {
-    private readonly MambaLayerStateCache[] _layers;
+    /// <summary>
+    /// MambaBase's bound states. <see cref="MambaBase"/> has no unbind member (binding always checks a full set of
+    /// states), so the cache that bound them empties the field itself; MambaStateCacheDisposeTests fails if it is renamed.
+    /// </summary>
+    private static readonly FieldInfo? BoundStatesField = typeof(MambaBase).GetField("_kvCache", BindingFlags.Instance | BindingFlags.NonPublic);
 
-    private MambaStateCache(MambaLayerStateCache[] layers, int numBlocks)
+    private readonly MambaLayerStateCache[] _layers;
+    private readonly MambaBase[] _boundLayers;
+    private readonly MambaBlockAllocator _blocks;
+    private bool _disposed;
+
+    private MambaStateCache(MambaLayerStateCache[] layers, MambaBase[] boundLayers, int numBlocks)
     {
         _layers = layers;
+        _boundLayers = boundLayers;
         NumBlocks = numBlocks;
-        Blocks = new MambaBlockAllocator(numBlocks);
+        _blocks = new MambaBlockAllocator(numBlocks);
     }
 
     /// <summary>Each layer's buffer and state views, in the order the layers were given.</summary>
-    public IReadOnlyList<MambaLayerStateCache> Layers => _layers;
+    public IReadOnlyList<MambaLayerStateCache> Layers => Live()._layers;
 
     public int NumBlocks { get; }
 
+    /// <summary>Whether <see cref="Dispose"/> has run: the buffers are freed and the layers unbound.</summary>
+    public bool IsDisposed => _disposed;
+
     /// <summary>Hands out the block ids that go into <see cref="Backends.ScheduledRequest.StateBlockId"/>.</summary>
-    public MambaBlockAllocator Blocks { get; }
+    public MambaBlockAllocator Blocks => Live()._blocks;
 
     /// <summary>Bytes one block costs across all layers: the sum of their pages.</summary>
-    public long BytesPerBlock => _layers.Sum(l => l.Layout.PageSizeBytes);
+    public long BytesPerBlock => Live()._layers.Sum(l => l.Layout.PageSizeBytes);
 
     /// <summary>Bytes the cache holds on its device.</summary>
-    public long TotalBytes => _layers.Sum(l => l.SizeBytes);
+    public long TotalBytes => Live()._layers.Sum(l => l.SizeBytes);
 
     /// <summary>
     /// Allocates <paramref name="numBlocks"/> zeroed blocks for each of <paramref name="layers"/> on
@@ -89,7 +105,7 @@ public sealed class MambaStateCache : IDisposable
             throw;
         }
 
-        return new MambaStateCache(caches.ToArray(), numBlocks);
+        return new MambaStateCache(caches.ToArray(), layers.ToArray(), numBlocks);
     }
 
     /// <summary>
@@ -113,14 +129,37 @@ public sealed class MambaStateCache : IDisposable
         return checked(perRequest * numConcurrentRequests);
     }
 
-    /// <summary>Frees every layer's buffer; the layers' bound states are dead after this, so rebind before another forward.</summary>
+    /// <summary>
+    /// Unbinds each layer still bound to this cache's states (a layer since bound to another cache keeps that one)
+    /// and frees every layer's buffer. A forward of an unbound layer then fails with "no KV cache bound"; using
+    /// this cache throws <see cref="ObjectDisposedException"/>. Calling it again does nothing.
+    /// </summary>
     public void Dispose()
     {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
+        for (int i = 0; i < _boundLayers.Length; i++)
+        {
+            var layer = _boundLayers[i];
+            if (layer.KvCache.Count > 0 && ReferenceEquals(layer.KvCache[0], _layers[i].States[0]))
+            {
+                BoundStatesField?.SetValue(layer, Array.Empty<Tensor>());
+            }
+        }
+
         foreach (var l in _layers)
         {
             l.Dispose();
         }
     }
+
+    private MambaStateCache Live() => _disposed
+        ? throw new ObjectDisposedException(nameof(MambaStateCache), $"This state cache ({_layers.Length} layer(s), {NumBlocks} block(s)) was disposed: its buffers are freed and its layers unbound. Allocate a new one with MambaStateCache.Allocate.")
+        : this;
 
     private static void CheckOneBlockPerRequest(string layerName, MambaSpec spec)
     {
