@@ -8,8 +8,11 @@ namespace MambaGen.Diagnostics;
 /// wrote does not fit.</summary>
 internal static class DiagnosticDescriptors
 {
-    /// <summary>Where the docs pages live; a descriptor's help link is this plus "{ID}.md".</summary>
-    public const string HelpLinkBase = "https://github.com/mambagen/mambagen/blob/main/docs/diagnostics/";
+    /// <summary>
+    /// Each rule's page is docs/diagnostics/{ID}.md in the repository. No help link is set: the project has no public
+    /// repository URL yet, and a placeholder would send IDE users to a page that does not exist.
+    /// </summary>
+    public const string DocsFolder = "docs/diagnostics/";
 
     public static readonly DiagnosticDescriptor MambaBaseMembersMissing = Create(
         DiagnosticIds.MambaBaseMembersMissing,
@@ -172,6 +175,6 @@ internal static class DiagnosticDescriptors
         "The generated members name global::System, global::MambaGen and global::TorchSharp types. A non-generic type with one of those names in the global namespace takes the name's place (CS0437), and no C# spelling reaches the namespace again.");
 
     private static DiagnosticDescriptor Create(string id, string title, string message, string category, DiagnosticSeverity severity, string description) =>
-        new(id, title, message, category, severity, isEnabledByDefault: true, description, HelpLinkBase + id + ".md");
+        new(id, title, message, category, severity, isEnabledByDefault: true, description);
 }
 #endif
