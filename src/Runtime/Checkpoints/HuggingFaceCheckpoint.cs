@@ -51,6 +51,9 @@ public sealed class HuggingFaceCheckpoint
         return _tokenizer = tokenizer;
     }
 
+    /// <summary>Checks config.json against the safetensors headers without allocating the model (see <see cref="CheckpointLayout.Check"/>).</summary>
+    public void CheckLayout(TorchSharp.torch.ScalarType dtype = TorchSharp.torch.ScalarType.Float32) => CheckpointLayout.Check(Config, Weights, dtype);
+
     /// <summary>Fills <paramref name="model"/> from <see cref="Weights"/>, tying lm_head as config.json says.</summary>
     public CheckpointLoadReport LoadInto(TorchSharp.torch.nn.Module model) =>
         CheckpointLoader.LoadInto(model, Weights, Config.TieWordEmbeddings);
