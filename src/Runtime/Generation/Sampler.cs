@@ -12,8 +12,8 @@ public static class Sampler
     /// <param name="parameters">One per row.</param>
     /// <param name="generators">One per row: the request's CPU generator, or null for greedy rows.</param>
     /// <param name="requestIds">One per row, to name the request when its logits are not finite; null names rows by index.</param>
-    /// <exception cref="InvalidOperationException">A row's logits hold NaN or Inf: the model's output is garbage, and a
-    /// token picked from it would be too.</exception>
+    /// <exception cref="InvalidOperationException">A row's logits hold NaN or +Inf, or are all -Inf: the model's output is
+    /// garbage, and a token picked from it would be too.</exception>
     public static int[] Sample(Tensor logits, IReadOnlyList<SamplingParams> parameters, IReadOnlyList<Generator?> generators,
         IReadOnlyList<string>? requestIds = null)
     {
@@ -24,17 +24,20 @@ public static class Sampler
         }
 
         using var scope = torch.NewDisposeScope();
-        // Greedy rows take their argmax on the logits' device, and each row's finiteness is one reduction there: only
-        // [rows, 2] crosses to the host, in one copy, not [rows, vocab].
-        var checkedRows = torch.stack(new[] { logits.argmax(-1), logits.isfinite().all(-1).to(ScalarType.Int64) }, 1).cpu().data<long>().ToArray();
+        // Greedy rows take their argmax on the logits' device, and each row's health is one more reduction there: its
+        // maximum is NaN when any logit is (max propagates NaN), +Inf when one is, -Inf when all are. -Inf alone is a
+        // masked token, not a fault. Only [rows, 2] crosses to the host, in one copy, not [rows, vocab].
+        var checkedRows = torch.stack(new[] { logits.argmax(-1), logits.amax(-1).isfinite().to(ScalarType.Int64) }, 1).cpu().data<long>().ToArray();
         var tokens = new int[parameters.Count];
         for (int r = 0; r < parameters.Count; r++)
         {
             if (checkedRows[2 * r + 1] == 0)
             {
                 string request = requestIds is null ? $"row {r}" : $"request '{requestIds[r]}'";
-                long bad = logits[r].isfinite().logical_not().sum().item<long>();
-                throw new InvalidOperationException($"The model's logits for {request} hold {bad} non-finite value(s) (NaN or Inf) of {logits.shape[1]}: no token can be sampled from them. The weights or the activations overflowed; in float16 try bfloat16 or float32.");
+                var row = logits[r];
+                long bad = (row.isnan() | row.isposinf()).sum().item<long>();
+                string what = bad > 0 ? $"hold {bad} NaN or +Inf value(s) of {logits.shape[1]}" : "are all -Inf";
+                throw new InvalidOperationException($"The model's logits for {request} {what}: no token can be sampled from them (NaN or Inf from overflowed weights or activations; in float16 try bfloat16 or float32).");
             }
 
             var p = parameters[r];

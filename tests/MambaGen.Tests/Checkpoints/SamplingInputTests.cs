@@ -61,7 +61,32 @@ public class SamplingInputTests
 
         var e = Assert.Throws<InvalidOperationException>(() => engine.Step());
         Assert.Contains("request 'poisoned'", e.Message);
-        Assert.Contains("NaN or Inf", e.Message);
+        Assert.Contains("NaN or +Inf", e.Message);
+    }
+
+    [Theory]
+    [InlineData(float.NaN, "1 NaN or +Inf value(s) of 3")]
+    [InlineData(float.PositiveInfinity, "1 NaN or +Inf value(s) of 3")]
+    public void One_bad_logit_in_a_row_is_caught(float bad, string says)
+    {
+        using var logits = torch.tensor(new[] { 0f, 1f, 2f, 0f, bad, 1f }, 2, 3);
+        var e = Assert.Throws<InvalidOperationException>(() =>
+            Sampler.Sample(logits, new[] { SamplingParams.Greedy(1), SamplingParams.Greedy(1) }, new Generator?[] { null, null }, new[] { "a", "b" }));
+        Assert.Contains("request 'b'", e.Message);
+        Assert.Contains(says, e.Message);
+    }
+
+    [Fact]
+    public void Masked_minus_infinity_logits_are_not_a_fault_but_an_all_minus_infinity_row_is()
+    {
+        using var masked = torch.tensor(new[] { float.NegativeInfinity, 1f, 2f }, 1, 3);
+        using var generator = new Generator(5, CPU);
+        Assert.Equal(new[] { 2 }, Sampler.Sample(masked, new[] { SamplingParams.Greedy(1) }, new Generator?[] { null }));
+        Assert.NotEqual(0, Sampler.Sample(masked, new[] { new SamplingParams { Temperature = 1, Seed = 5 } }, new Generator?[] { generator })[0]);
+
+        using var dead = torch.full(1, 3, float.NegativeInfinity);
+        var e = Assert.Throws<InvalidOperationException>(() => Sampler.Sample(dead, new[] { SamplingParams.Greedy(1) }, new Generator?[] { null }));
+        Assert.Contains("are all -Inf", e.Message);
     }
 
     [Fact]
