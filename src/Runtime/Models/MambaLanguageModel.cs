@@ -125,6 +125,13 @@ public sealed class MambaLanguageModel : nn.Module, ICausalLanguageModel
     {
         long parameters = CheckpointLayout.ParameterCount(config);
         long available = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
+        if (available <= 0)
+        {
+            // The figure comes with a collection; a process that has not collected yet reads 0.
+            GC.Collect(0);
+            available = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
+        }
+
         long itemSize = dtype is ScalarType.Float16 or ScalarType.BFloat16 ? 2 : dtype == ScalarType.Float64 ? 8 : 4;
         if (available > 0 && parameters > available / itemSize)
         {
