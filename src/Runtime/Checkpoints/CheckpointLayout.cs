@@ -79,7 +79,7 @@ public static class CheckpointLayout
             var info = weights.Info(tensor);
             if (info.Shape.Length != rank || info.Shape[dim] == value) continue;
             problems.Add(new CheckpointProblem(config.SourcePath, keys[0],
-                $"{Describe(config, keys)} gives {value}, but {info.File} holds '{tensor}' as {info.ShapeText} ({info.Shape[dim]} there)", "key"));
+                $"{Describe(config, keys, value)}, but {info.File} holds '{tensor}' as {info.ShapeText} ({info.Shape[dim]} there)", "key"));
         }
         if (problems.Count > 0) throw new CheckpointException(problems);
 
@@ -130,12 +130,13 @@ public static class CheckpointLayout
         }
     }
 
-    private static string Describe(MambaCheckpointConfig config, string[] keys) => keys[0] switch
+    /// <summary>How the probed size follows from the keys: "is 61", "(from expand, ...) is 96", "gives ... = 112".</summary>
+    private static string Describe(MambaCheckpointConfig config, string[] keys, long value) => keys[0] switch
     {
         "state_size" when config is Mamba2CheckpointConfig m2 =>
-            $"intermediate_size + 2 * n_groups * state_size ({m2.IntermediateSize} + 2 * {m2.NGroups} * {m2.StateSize})",
-        _ when keys.Length > 1 => $"{keys[0]} (from {string.Join(", ", keys.Skip(1))})",
-        _ => keys[0],
+            $"gives a conv width of intermediate_size + 2 * n_groups * state_size = {m2.IntermediateSize} + 2 * {m2.NGroups} * {m2.StateSize} = {value}",
+        _ when keys.Length > 1 => $"is {value} (it follows from {string.Join(", ", keys.Skip(1))})",
+        _ => $"is {value}",
     };
 
     /// <summary>One mixer's tensors, by name under <c>mixer.</c>, in the layer's order.</summary>

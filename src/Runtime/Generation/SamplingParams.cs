@@ -27,8 +27,10 @@ public sealed record SamplingParams
     /// underflows (to 0 or a denormal) in the float32 sampler and would divide by zero or keep no token.</summary>
     public const double MinPositive = 1.1754943508222875e-38;
 
-    /// <summary>Refuses parameters the sampler cannot honour, naming the field and the range it must be in.</summary>
-    internal void Validate()
+    /// <summary>Refuses parameters the sampler cannot honour, naming the field and the range it must be in; the engine
+    /// calls it when a request is added, and a front end may call it first, before loading a model.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">The field at fault is the parameter name.</exception>
+    public void Validate()
     {
         if (double.IsNaN(Temperature) || Temperature < 0 || double.IsInfinity(Temperature))
         {
@@ -37,7 +39,7 @@ public sealed record SamplingParams
 
         if (Temperature > 0 && Temperature < MinPositive)
         {
-            throw new ArgumentOutOfRangeException(nameof(Temperature), Temperature, $"Temperature {Temperature} underflows float32 (smallest: {MinPositive}); use 0 for greedy.");
+            throw new ArgumentOutOfRangeException(nameof(Temperature), Temperature, $"Temperature {Format(Temperature)} underflows float32 (smallest positive: {Format(MinPositive)}); use 0 for greedy.");
         }
 
         if (double.IsNaN(TopP) || !(TopP > 0 && TopP <= 1))
@@ -47,7 +49,7 @@ public sealed record SamplingParams
 
         if (TopP < MinPositive)
         {
-            throw new ArgumentOutOfRangeException(nameof(TopP), TopP, $"TopP {TopP} underflows float32 (smallest: {MinPositive}); any TopP below the top token's probability keeps that token alone.");
+            throw new ArgumentOutOfRangeException(nameof(TopP), TopP, $"TopP {Format(TopP)} underflows float32 (smallest positive: {Format(MinPositive)}); any TopP below the top token's probability keeps that token alone.");
         }
 
         if (MaxTokens < 1)
@@ -55,6 +57,8 @@ public sealed record SamplingParams
             throw new ArgumentOutOfRangeException(nameof(MaxTokens), MaxTokens, "A request must be allowed at least one token.");
         }
     }
+
+    private static string Format(double value) => value.ToString("G3", System.Globalization.CultureInfo.InvariantCulture);
 
     /// <summary>Prompt plus <see cref="MaxTokens"/>: the longest the request's sequence can grow, in checked arithmetic.</summary>
     /// <exception cref="ArgumentOutOfRangeException">The sum does not fit an int.</exception>

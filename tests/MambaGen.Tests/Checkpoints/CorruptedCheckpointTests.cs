@@ -52,6 +52,7 @@ public class CorruptedCheckpointTests
         ["expand * hidden_size overflows"] = new("mamba1", d => EditConfig(d, c => { c.Remove("intermediate_size"); c["expand"] = 1 << 30; }), Config, "expand", "overflows"),
         ["num_heads * head_dim overflows"] = new("mamba2", d => EditConfig(d, c => { c["num_heads"] = 1 << 16; c["head_dim"] = 1 << 16; }), Config, "num_heads", "is not a size"),
         ["state_size that disagrees with the weights"] = new("mamba1", d => EditConfig(d, c => c["state_size"] = 16), Config, "state_size", "A_log"),
+        ["n_groups that disagrees with the weights"] = new("mamba2", d => EditConfig(d, c => c["n_groups"] = 2), Config, "state_size", "96 + 2 * 2 * 8 = 128"),
         ["conv_kernel that disagrees with the weights"] = new("mamba2", d => EditConfig(d, c => c["conv_kernel"] = 3), Config, "conv_kernel", "conv1d.weight"),
         ["config.json above its size limit"] = new("mamba1", d => PadFile(Path.Combine(d, Config), MambaCheckpointConfig.MaxFileBytes), Config, null, "above the limit"),
         // Weights that load but would generate garbage.
