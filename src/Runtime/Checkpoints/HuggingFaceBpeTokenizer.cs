@@ -43,9 +43,6 @@ public sealed class HuggingFaceBpeTokenizer : ITextTokenizer
     /// <summary>What <see cref="Decode"/> writes for an id this tokenizer has no token for: U+FFFD, the replacement character.</summary>
     public const char UnknownIdText = '\uFFFD';
 
-    /// <summary>The largest id the tokenizer can produce (vocabulary and added tokens).</summary>
-    public int MaxTokenId => _knownIds.Max();
-
     /// <summary>Whether <paramref name="id"/> is one of this tokenizer's tokens.</summary>
     public bool Contains(int id) => _knownIds.Contains(id);
 
