@@ -11,9 +11,11 @@ namespace MambaGen.Checkpoints;
 /// state-dict names (e.g. <c>backbone.layers.0.mixer.in_proj.weight</c>) against the checkpoint's tensor names.
 /// </summary>
 /// <remarks>
-/// Everything is checked before anything is written: a missing tensor, an extra tensor, a shape mismatch or a
+/// The headers are checked before anything is written: a missing tensor, an extra tensor, a shape mismatch or a
 /// dtype that cannot convert are all listed in one <see cref="CheckpointException"/>, and the model is left untouched.
-/// Floating-point weights (fp32, bf16, fp16) convert to the dtype of the model's tensor.
+/// Floating-point weights (fp32, bf16, fp16) convert to the dtype of the model's tensor. Each loaded floating-point
+/// tensor is then checked to be finite (one reduction each); NaN or Inf, in the file or from overflowing the model's
+/// dtype, is a <see cref="CheckpointException"/> naming every such tensor, and the partly filled model must be discarded.
 /// </remarks>
 public static class CheckpointLoader
 {
@@ -42,13 +44,46 @@ public static class CheckpointLoader
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(weights);
         var targets = model.state_dict();
+        var plan = Plan(targets.Select(t => (t.Key, t.Value.shape, t.Value.dtype)), weights, tieWordEmbeddings,
+            outputEmbeddingName, inputEmbeddingName, out var tied, out var skippedTied);
+
+        // Non-finite weights would generate garbage with no error: one reduction per tensor, on the value as stored in
+        // the model, so a finite weight that overflows the model's dtype (1e5 in fp16) is caught too.
+        var nonFinite = new List<CheckpointProblem>();
+        using (no_grad())
+        {
+            foreach (var (target, source) in plan)
+            {
+                using var scope = NewDisposeScope();
+                var data = weights.Read(source);
+                var tensor = targets[target];
+                tensor.copy_(data);
+                if (SafetensorsDtypes.IsFloating(tensor.dtype) && !tensor.isfinite().all().item<bool>() && source == target)
+                    nonFinite.Add(NonFinite(weights.Info(source), data, tensor));
+            }
+        }
+        if (nonFinite.Count > 0) throw new CheckpointException(nonFinite);
+        return new CheckpointLoadReport(plan.Where(p => p.Target == p.Source).Select(p => p.Target).ToList(), tied, skippedTied);
+    }
+
+    /// <summary>
+    /// Matches the tensors a model holds (name, shape, dtype) against a checkpoint's headers without reading any data:
+    /// the (target, source) pairs to copy, or a <see cref="CheckpointException"/> listing every missing, extra,
+    /// misshapen or unconvertible tensor.
+    /// </summary>
+    internal static List<(string Target, string Source)> Plan(IEnumerable<(string Name, long[] Shape, ScalarType Dtype)> targets,
+        SafetensorsCheckpoint weights, bool tieWordEmbeddings, string outputEmbeddingName, string inputEmbeddingName,
+        out List<string> tied, out List<string> skippedTied)
+    {
         var plan = new List<(string Target, string Source)>();
-        var tied = new List<string>();
-        var skippedTied = new List<string>();
+        var targetNames = new HashSet<string>(StringComparer.Ordinal);
+        tied = new List<string>();
+        skippedTied = new List<string>();
         var problems = new List<CheckpointProblem>();
 
-        foreach (var (name, target) in targets)
+        foreach (var (name, shape, dtype) in targets)
         {
+            targetNames.Add(name);
             string source = name;
             if (!weights.Contains(name))
             {
@@ -62,26 +97,26 @@ public static class CheckpointLoader
                     string why = name == outputEmbeddingName && !tieWordEmbeddings
                         ? " (config.json has tie_word_embeddings false, so the checkpoint must hold it)" : "";
                     problems.Add(new CheckpointProblem(weights.SourcePath, name,
-                        $"missing from the checkpoint; the model expects {Describe(target.shape, target.dtype)}{why}"));
+                        $"missing from the checkpoint; the model expects {Describe(shape, dtype)}{why}"));
                     continue;
                 }
             }
             var info = weights.Info(source);
-            if (!info.Shape.SequenceEqual(target.shape))
+            if (!info.Shape.SequenceEqual(shape))
                 problems.Add(new CheckpointProblem(info.File, source,
-                    $"shape {info.ShapeText} does not match the model's {SafetensorsTensorInfo.FormatShape(target.shape)}" +
+                    $"shape {info.ShapeText} does not match the model's {SafetensorsTensorInfo.FormatShape(shape)}" +
                     (source != name ? $" (tied into '{name}')" : "")));
-            else if (!CanConvert(info.Dtype, target.dtype))
+            else if (!CanConvert(info.Dtype, dtype))
                 problems.Add(new CheckpointProblem(info.File, source,
-                    $"dtype {info.SafetensorsDtype} cannot be loaded into the model's {target.dtype} tensor"));
+                    $"dtype {info.SafetensorsDtype} cannot be loaded into the model's {dtype} tensor"));
             else
                 plan.Add((name, source));
         }
 
-        foreach (string name in weights.TensorNames.Where(n => !targets.ContainsKey(n)).OrderBy(n => n, StringComparer.Ordinal))
+        foreach (string name in weights.TensorNames.Where(n => !targetNames.Contains(n)).OrderBy(n => n, StringComparer.Ordinal))
         {
             // A model that shares lm_head with the embedding may not list it; the checkpoint's copy is the same weight.
-            if (tieWordEmbeddings && name == outputEmbeddingName && targets.ContainsKey(inputEmbeddingName))
+            if (tieWordEmbeddings && name == outputEmbeddingName && targetNames.Contains(inputEmbeddingName))
             {
                 skippedTied.Add(name);
                 continue;
@@ -92,17 +127,22 @@ public static class CheckpointLoader
         }
 
         if (problems.Count > 0) throw new CheckpointException(problems);
+        return plan;
+    }
 
-        using (no_grad())
+    /// <summary>Why a loaded tensor is not finite: values in the file, or values beyond the range of the model's dtype.</summary>
+    private static CheckpointProblem NonFinite(SafetensorsTensorInfo info, Tensor data, Tensor loaded)
+    {
+        long inFile = data.isfinite().logical_not().sum().item<long>();
+        if (inFile > 0)
         {
-            foreach (var (target, source) in plan)
-            {
-                using var scope = NewDisposeScope();
-                var data = weights.Read(source);
-                targets[target].copy_(data);
-            }
+            long nan = data.isnan().sum().item<long>();
+            return new CheckpointProblem(info.File, info.Name,
+                $"holds {inFile} non-finite value(s) of {data.numel()} ({nan} NaN, {inFile - nan} Inf): the weights are corrupt or diverged");
         }
-        return new CheckpointLoadReport(plan.Where(p => p.Target == p.Source).Select(p => p.Target).ToList(), tied, skippedTied);
+        long overflowed = loaded.isfinite().logical_not().sum().item<long>();
+        return new CheckpointProblem(info.File, info.Name,
+            $"{overflowed} value(s) of {data.numel()} overflow the model's {loaded.dtype} (finite as {info.SafetensorsDtype}): load in a wider dtype");
     }
 
     /// <summary>Floats convert among themselves; integers load only into the same integer type, never into floats.</summary>

@@ -17,19 +17,53 @@ public sealed class HuggingFaceBpeTokenizer : ITextTokenizer
 {
     public const string FileName = "tokenizer.json";
 
+    /// <summary>The largest tokenizer.json read (GPT-NeoX's is 2 MB, the largest in common use about 35 MB); a larger file is refused before it is read.</summary>
+    public const long MaxFileBytes = 128L << 20;
+
     /// <summary>GPT-2's pre-tokenization pattern, which the ByteLevel pre-tokenizer applies when use_regex is true.</summary>
     private const string ByteLevelPattern = @"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+";
 
     private readonly BpeTokenizer _tokenizer;
     private readonly bool _addPrefixSpace;
     private readonly HashSet<int> _knownIds;
+    private readonly Dictionary<string, int> _vocabulary;
+    private readonly Dictionary<string, int> _addedTokens;
 
-    private HuggingFaceBpeTokenizer(BpeTokenizer tokenizer, bool addPrefixSpace, HashSet<int> knownIds, string path)
+    private HuggingFaceBpeTokenizer(BpeTokenizer tokenizer, bool addPrefixSpace, HashSet<int> knownIds, string path,
+        Dictionary<string, int> vocabulary, Dictionary<string, int> addedTokens)
     {
         _tokenizer = tokenizer;
         _addPrefixSpace = addPrefixSpace;
         _knownIds = knownIds;
+        _vocabulary = vocabulary;
+        _addedTokens = addedTokens;
         SourcePath = path;
+    }
+
+    /// <summary>What <see cref="Decode"/> writes for an id this tokenizer has no token for: U+FFFD, the replacement character.</summary>
+    public const char UnknownIdText = '\uFFFD';
+
+    /// <summary>Whether <paramref name="id"/> is one of this tokenizer's tokens.</summary>
+    public bool Contains(int id) => _knownIds.Contains(id);
+
+    /// <summary>
+    /// Refuses a tokenizer that can produce ids the model has no embedding for: each token whose id is
+    /// <paramref name="vocabSize"/> or more is a problem naming this file, the key (model.vocab or added_tokens) and the token.
+    /// </summary>
+    /// <param name="vocabSize">The model's vocab_size.</param>
+    /// <param name="vocabSource">Where vocab_size comes from (config.json), for the message.</param>
+    public void RequireIdsBelow(int vocabSize, string vocabSource)
+    {
+        var problems = new List<CheckpointProblem>();
+        foreach (var (key, tokens) in new[] { ("model.vocab", _vocabulary), ("added_tokens", _addedTokens) })
+        {
+            var beyond = tokens.Where(t => t.Value >= vocabSize).OrderBy(t => t.Value).ToList();
+            foreach (var (token, id) in beyond.Take(5))
+                problems.Add(new CheckpointProblem(SourcePath, key,
+                    $"token '{token}' has id {id}, outside the model's vocabulary [0, {vocabSize}) (vocab_size in {vocabSource})" +
+                    (beyond.Count > 5 && id == beyond[4].Value ? $"; {beyond.Count - 5} more ids of {key} are beyond it" : ""), "key"));
+        }
+        if (problems.Count > 0) throw new CheckpointException(problems);
     }
 
     public string SourcePath { get; }
@@ -41,7 +75,7 @@ public sealed class HuggingFaceBpeTokenizer : ITextTokenizer
     public static HuggingFaceBpeTokenizer Load(string path)
     {
         if (!File.Exists(path)) throw new CheckpointException(path, null, "not found");
-        using var document = LenientJson.ParseFile(path);
+        using var document = LenientJson.ParseFile(path, MaxFileBytes);
         var root = document.RootElement;
         if (root.ValueKind != JsonValueKind.Object) throw Invalid(path, null, $"must hold a JSON object, found {root.ValueKind}");
 
@@ -93,7 +127,7 @@ public sealed class HuggingFaceBpeTokenizer : ITextTokenizer
         {
             throw new CheckpointException(path, null, $"Microsoft.ML.Tokenizers refused the BPE model: {e.Message}", e);
         }
-        return new HuggingFaceBpeTokenizer(tokenizer, addPrefixSpace, knownIds, path);
+        return new HuggingFaceBpeTokenizer(tokenizer, addPrefixSpace, knownIds, path, vocabulary, addedTokens);
     }
 
     public int[] Encode(string text)
@@ -104,14 +138,35 @@ public sealed class HuggingFaceBpeTokenizer : ITextTokenizer
         return _tokenizer.EncodeToIds(text).ToArray();
     }
 
+    /// <summary>
+    /// The text of <paramref name="ids"/>. An id the tokenizer has no token for (a model may pad its vocab_size beyond
+    /// the tokenizer's, and sample there) decodes as <see cref="UnknownIdText"/> instead of failing in the middle of a
+    /// stream; transformers drops such ids silently, which hides them.
+    /// </summary>
     public string Decode(IReadOnlyList<int> ids)
     {
         ArgumentNullException.ThrowIfNull(ids);
-        for (int i = 0; i < ids.Count; i++)
-            if (!_knownIds.Contains(ids[i]))
-                throw new ArgumentOutOfRangeException(nameof(ids), $"Token id {ids[i]} at position {i} is not in {SourcePath}.");
+        int firstUnknown = 0;
+        while (firstUnknown < ids.Count && _knownIds.Contains(ids[firstUnknown])) firstUnknown++;
         // HF decodes special tokens too unless asked to skip them; so do we.
-        return _tokenizer.Decode(ids, considerSpecialTokens: true);
+        if (firstUnknown == ids.Count) return _tokenizer.Decode(ids, considerSpecialTokens: true);
+
+        // Runs of known ids decode together (a character may span tokens); each unknown id stands alone.
+        var text = new System.Text.StringBuilder();
+        var run = new List<int>();
+        foreach (int id in ids)
+        {
+            if (_knownIds.Contains(id))
+            {
+                run.Add(id);
+                continue;
+            }
+            if (run.Count > 0) text.Append(_tokenizer.Decode(run, considerSpecialTokens: true));
+            run.Clear();
+            text.Append(UnknownIdText);
+        }
+        if (run.Count > 0) text.Append(_tokenizer.Decode(run, considerSpecialTokens: true));
+        return text.ToString();
     }
 
     private static Normalizer? ReadNormalizer(JsonElement root, string path)

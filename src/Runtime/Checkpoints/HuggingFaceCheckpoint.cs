@@ -35,11 +35,24 @@ public sealed class HuggingFaceCheckpoint
         return new HuggingFaceCheckpoint(folder, config, SafetensorsCheckpoint.Open(folder));
     }
 
-    /// <summary>The checkpoint's tokenizer, loaded once; a checkpoint without tokenizer.json takes token ids only.</summary>
-    public ITextTokenizer LoadTokenizer() => _tokenizer ??= HasTokenizer
-        ? HuggingFaceBpeTokenizer.Load(TokenizerPath)
-        : throw new CheckpointException(TokenizerPath, null,
-            "no tokenizer.json in the checkpoint folder: text cannot be encoded or decoded; pass token ids instead");
+    /// <summary>
+    /// The checkpoint's tokenizer, loaded once; a checkpoint without tokenizer.json takes token ids only. A tokenizer
+    /// with ids at or beyond config.json's vocab_size is refused, naming the tokens, since the model has no embedding
+    /// for them. Ids below vocab_size that the tokenizer lacks (a padded vocabulary) decode as U+FFFD.
+    /// </summary>
+    public ITextTokenizer LoadTokenizer()
+    {
+        if (_tokenizer is not null) return _tokenizer;
+        if (!HasTokenizer)
+            throw new CheckpointException(TokenizerPath, null,
+                "no tokenizer.json in the checkpoint folder: text cannot be encoded or decoded; pass token ids instead");
+        var tokenizer = HuggingFaceBpeTokenizer.Load(TokenizerPath);
+        tokenizer.RequireIdsBelow(Config.VocabSize, Config.SourcePath);
+        return _tokenizer = tokenizer;
+    }
+
+    /// <summary>Checks config.json against the safetensors headers without allocating the model (see <see cref="CheckpointLayout.Check"/>).</summary>
+    public void CheckLayout(TorchSharp.torch.ScalarType dtype = TorchSharp.torch.ScalarType.Float32) => CheckpointLayout.Check(Config, Weights, dtype);
 
     /// <summary>Fills <paramref name="model"/> from <see cref="Weights"/>, tying lm_head as config.json says.</summary>
     public CheckpointLoadReport LoadInto(TorchSharp.torch.nn.Module model) =>

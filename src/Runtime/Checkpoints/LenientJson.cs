@@ -14,11 +14,16 @@ internal static class LenientJson
 {
     private static readonly string[] BareLiterals = { "-Infinity", "Infinity", "NaN" };
 
-    public static JsonDocument ParseFile(string path)
+    /// <summary>Parses a JSON file of at most <paramref name="maxBytes"/> bytes; a larger one is refused before it is read.</summary>
+    public static JsonDocument ParseFile(string path, long maxBytes)
     {
         string text;
         try
         {
+            long length = new FileInfo(path).Length;
+            if (length > maxBytes)
+                throw new CheckpointException(path, null,
+                    $"is {length} bytes, above the limit of {maxBytes} bytes for a {Path.GetFileName(path)}: refused unread");
             text = File.ReadAllText(path, Encoding.UTF8);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)

@@ -1,3 +1,5 @@
+using System.Collections.Generic;
+
 namespace MambaGen.Checkpoints;
 
 /// <summary>config.json of model_type "mamba" (transformers' MambaConfig).</summary>
@@ -9,7 +11,7 @@ public sealed record Mamba1CheckpointConfig : MambaCheckpointConfig
     {
         int hidden = json.RequireInt("hidden_size");
         int expand = json.OptionalInt("expand", 2);
-        var config = new Mamba1CheckpointConfig
+        return new Mamba1CheckpointConfig
         {
             SourcePath = json.Path,
             ModelType = ModelTypeName,
@@ -20,7 +22,7 @@ public sealed record Mamba1CheckpointConfig : MambaCheckpointConfig
             Expand = expand,
             ConvKernel = json.OptionalInt("conv_kernel", 4),
             // transformers computes expand * hidden_size; a saved intermediate_size overrides it, as in PretrainedConfig.
-            IntermediateSize = json.OptionalInt("intermediate_size", expand * hidden),
+            IntermediateSize = json.Has("intermediate_size") ? json.RequireInt("intermediate_size") : DefaultIntermediateSize(json, expand, hidden),
             TimeStepRank = json.IntOrAuto("time_step_rank", AutoTimeStepRank(hidden)),
             UseBias = json.OptionalBool("use_bias", true),
             UseConvBias = json.OptionalBool("use_conv_bias", true),
@@ -33,9 +35,15 @@ public sealed record Mamba1CheckpointConfig : MambaCheckpointConfig
             BosTokenId = json.OptionalNullableInt("bos_token_id", 0),
             EosTokenIds = json.OptionalIntList("eos_token_id", new[] { 0 }),
         };
-        config.RequirePositive(json, ("hidden_size", config.HiddenSize), ("num_hidden_layers", config.NumHiddenLayers),
-            ("vocab_size", config.VocabSize), ("state_size", config.StateSize), ("expand", config.Expand),
-            ("conv_kernel", config.ConvKernel), ("intermediate_size", config.IntermediateSize), ("time_step_rank", config.TimeStepRank));
-        return config;
+    }
+
+    private protected override void Check(List<CheckpointProblem> problems)
+    {
+        base.Check(problems);
+        RequirePositive(problems, ("time_step_rank", TimeStepRank));
+        if (problems.Count > 0) return;
+        // The widths the mixer's projections take, each one tensor dimension.
+        CheckedSize(problems, "intermediate_size", "2 * intermediate_size (in_proj)", () => checked(2L * IntermediateSize));
+        CheckedSize(problems, "state_size", "time_step_rank + 2 * state_size (x_proj)", () => checked(TimeStepRank + 2L * StateSize));
     }
 }

@@ -16,6 +16,9 @@ public sealed class SafetensorsCheckpoint
     public const string SingleFileName = "model.safetensors";
     public const string IndexFileName = "model.safetensors.index.json";
 
+    /// <summary>The largest shard index read (one of 100,000 tensors is a few MB); a larger file is refused before it is read.</summary>
+    public const long MaxIndexFileBytes = 64L << 20;
+
     private readonly Dictionary<string, SafetensorsFile> _fileOfTensor;
 
     private SafetensorsCheckpoint(string source, Dictionary<string, SafetensorsFile> fileOfTensor)
@@ -106,7 +109,7 @@ public sealed class SafetensorsCheckpoint
 
     private static Dictionary<string, string> ReadWeightMap(string indexPath)
     {
-        using var document = LenientJson.ParseFile(indexPath);
+        using var document = LenientJson.ParseFile(indexPath, MaxIndexFileBytes);
         var root = document.RootElement;
         if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("weight_map", out var map) || map.ValueKind != JsonValueKind.Object)
             throw new CheckpointException(new CheckpointProblem(indexPath, "weight_map", "required object is missing", "key"));

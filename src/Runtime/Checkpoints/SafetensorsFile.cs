@@ -1,9 +1,12 @@
 using System;
+using System.Buffers;
 using System.Buffers.Binary;
 using System.Collections.Generic;
 using System.IO;
 using System.Linq;
+using System.Text;
 using System.Text.Json;
+using System.Text.Unicode;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -67,6 +70,9 @@ public sealed class SafetensorsFile
         long dataStart = 8 + (long)headerLength;
         long dataLength = fileLength - dataStart;
 
+        // System.Text.Json parses invalid UTF-8 inside strings and fails only when the string is read, with no name attached.
+        if (!Utf8.IsValid(headerBytes)) throw new CheckpointException(InvalidUtf8(path, headerBytes));
+
         JsonDocument header;
         try
         {
@@ -83,17 +89,25 @@ public sealed class SafetensorsFile
             var problems = new List<CheckpointProblem>();
             var metadata = new Dictionary<string, string>();
             var tensors = new Dictionary<string, SafetensorsTensorInfo>(StringComparer.Ordinal);
-            foreach (var entry in header.RootElement.EnumerateObject())
+            try
             {
-                if (entry.Name == "__metadata__")
+                foreach (var entry in header.RootElement.EnumerateObject())
                 {
-                    ReadMetadata(path, entry.Value, metadata, problems);
-                    continue;
+                    if (entry.Name == "__metadata__")
+                    {
+                        ReadMetadata(path, entry.Value, metadata, problems);
+                        continue;
+                    }
+                    var info = ReadEntry(path, entry.Name, entry.Value, dataLength, problems);
+                    if (info is null) continue;
+                    if (!tensors.TryAdd(entry.Name, info))
+                        problems.Add(new CheckpointProblem(path, entry.Name, "appears twice in the header"));
                 }
-                var info = ReadEntry(path, entry.Name, entry.Value, dataLength, problems);
-                if (info is null) continue;
-                if (!tensors.TryAdd(entry.Name, info))
-                    problems.Add(new CheckpointProblem(path, entry.Name, "appears twice in the header"));
+            }
+            catch (InvalidOperationException e)
+            {
+                // Valid UTF-8 can still escape a lone surrogate (\ud800), which no .NET string can hold.
+                throw new CheckpointException(path, null, $"header holds a string that is not valid Unicode: {e.Message}", e);
             }
             if (problems.Count == 0) CheckDataLayout(path, tensors.Values, dataLength, problems);
             if (problems.Count > 0) throw new CheckpointException(problems);
@@ -119,6 +133,41 @@ public sealed class SafetensorsFile
 
     /// <summary>Reads every tensor of the file; the caller disposes them.</summary>
     public Dictionary<string, Tensor> ReadAll() => _tensors.Keys.ToDictionary(name => name, Read, StringComparer.Ordinal);
+
+    /// <summary>
+    /// The problem of a header that is not valid UTF-8: the key (or the string value) holding the first invalid byte,
+    /// shown with U+FFFD for the bad bytes, and the byte offset.
+    /// </summary>
+    private static CheckpointProblem InvalidUtf8(string path, byte[] header)
+    {
+        int bad = 0;
+        while (bad < header.Length)
+        {
+            if (Rune.DecodeFromUtf8(header.AsSpan(bad), out _, out int consumed) != OperationStatus.Done) break;
+            bad += consumed;
+        }
+        // The enclosing JSON string: back to the unescaped quote that opens it, forward to the one that closes it.
+        int open = bad - 1;
+        while (open >= 0 && !(header[open] == (byte)'"' && !IsEscaped(header, open))) open--;
+        int close = bad;
+        while (close < header.Length && !(header[close] == (byte)'"' && !IsEscaped(header, close))) close++;
+        if (open < 0 || close >= header.Length)
+            return new CheckpointProblem(path, null, $"header is not valid UTF-8 (byte {8 + bad} of the file)");
+        string text = Encoding.UTF8.GetString(header, open + 1, close - open - 1);
+        int next = close + 1;
+        while (next < header.Length && header[next] is 0x20 or 0x09 or 0x0D or 0x0A) next++;
+        bool isKey = next < header.Length && header[next] == (byte)':';
+        return isKey
+            ? new CheckpointProblem(path, text, $"header key is not valid UTF-8 (byte {8 + bad} of the file; invalid bytes shown as U+FFFD)")
+            : new CheckpointProblem(path, null, $"header string \"{text}\" is not valid UTF-8 (byte {8 + bad} of the file; invalid bytes shown as U+FFFD)");
+    }
+
+    private static bool IsEscaped(byte[] bytes, int index)
+    {
+        int backslashes = 0;
+        for (int i = index - 1; i >= 0 && bytes[i] == (byte)'\\'; i--) backslashes++;
+        return backslashes % 2 == 1;
+    }
 
     private static FileStream OpenRead(string path)
     {

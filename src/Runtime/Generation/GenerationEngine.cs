@@ -54,6 +54,7 @@ public sealed class GenerationEngine
             }
         }
 
+        sampling.MaxSequenceLength(promptTokenIds.Count);
         if (!_ids.Add(id))
         {
             throw new ArgumentException($"A request with id '{id}' is already in the engine.", nameof(requestId));
@@ -112,7 +113,7 @@ public sealed class GenerationEngine
         // Most steps sample every row (all decodes): no gather, no upload of row indices.
         var picked = rows.Count == chunks.Count ? logits : logits.index_select(0, torch.tensor(rows.Select(r => (long)r).ToArray(), device: logits.device));
         var requests = rows.Select(r => chunks[r].Request).ToArray();
-        var tokens = Sampler.Sample(picked, requests.Select(r => r.Sampling).ToArray(), requests.Select(r => r.Generator).ToArray());
+        var tokens = Sampler.Sample(picked, requests.Select(r => r.Sampling).ToArray(), requests.Select(r => r.Generator).ToArray(), requests.Select(r => r.Id).ToArray());
         var outputs = new RequestOutput[requests.Length];
         for (int i = 0; i < requests.Length; i++)
         {

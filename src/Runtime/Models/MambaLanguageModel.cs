@@ -65,16 +65,16 @@ public sealed class MambaLanguageModel : nn.Module, ICausalLanguageModel
     }
 
     /// <summary>Builds the model of <paramref name="config"/> with default weights, in the engine config's dtype, on the CPU.</summary>
+    /// <exception cref="CheckpointException">The config is invalid (<see cref="MambaCheckpointConfig.Validate"/>), or its
+    /// weights would not fit in this machine's memory: refused before anything is allocated.</exception>
     public static MambaLanguageModel Create(MambaCheckpointConfig config, EngineConfig engineConfig)
     {
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(engineConfig);
-        if (config is Mamba2CheckpointConfig { RmsNorm: false } or Mamba2CheckpointConfig { NormBeforeGate: true })
-        {
-            throw new NotSupportedException($"{config.SourcePath}: MambaGen's Mamba2 mixer gates before a group RMSNorm (rms_norm true, norm_before_gate false), as mamba2 checkpoints do; this config asks for another norm.");
-        }
-
+        config.Validate();
         var dtype = engineConfig.Model.Dtype;
+        RequireMemory(config, dtype);
+
         var blocks = Enumerable.Range(0, config.NumHiddenLayers).Select(i => new MambaBlock(
             i.ToString(System.Globalization.CultureInfo.InvariantCulture),
             new RmsNorm("norm", config.HiddenSize, config.LayerNormEpsilon, dtype),
@@ -88,19 +88,56 @@ public sealed class MambaLanguageModel : nn.Module, ICausalLanguageModel
 
     /// <summary>Opens a HuggingFace checkpoint folder, builds its model in <paramref name="dtype"/>, loads the weights
     /// (converting their dtype) and moves the model to <paramref name="device"/>.</summary>
+    /// <remarks>The config is checked against the safetensors headers (<see cref="CheckpointLayout.Check"/>) before
+    /// any model tensor is allocated; every loaded weight is checked to be finite.</remarks>
+    /// <exception cref="CheckpointException">The config, the headers or the weights cannot be used, each problem
+    /// naming the file and the key or tensor at fault.</exception>
     public static MambaLanguageModel Load(HuggingFaceCheckpoint checkpoint, Device device, ScalarType dtype = ScalarType.Float32,
         MambaCacheDtype ssmCacheDtype = MambaCacheDtype.Auto, int maxModelLen = 2048)
     {
         ArgumentNullException.ThrowIfNull(checkpoint);
+        CheckpointLayout.Check(checkpoint.Config, checkpoint.Weights, dtype);
         var engine = new EngineConfig(
             new ModelConfig(checkpoint.Config.ModelType, dtype, maxModelLen),
             new CacheConfig { MambaSsmCacheDtype = ssmCacheDtype },
             new ParallelConfig(1));
         var model = Create(checkpoint.Config, engine);
-        checkpoint.LoadInto(model);
+        try
+        {
+            checkpoint.LoadInto(model);
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+
         model.to(device);
         model.eval();
         return model;
+    }
+
+    /// <summary>
+    /// The model is built on the CPU first: weights that would not fit in the machine's memory are refused by size
+    /// instead of failing (or being killed) in the middle of the allocation.
+    /// </summary>
+    private static void RequireMemory(MambaCheckpointConfig config, ScalarType dtype)
+    {
+        long parameters = CheckpointLayout.ParameterCount(config);
+        long available = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
+        if (available <= 0)
+        {
+            // The figure comes with a collection; a process that has not collected yet reads 0.
+            GC.Collect(0);
+            available = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
+        }
+
+        long itemSize = dtype is ScalarType.Float16 or ScalarType.BFloat16 ? 2 : dtype == ScalarType.Float64 ? 8 : 4;
+        if (available > 0 && parameters > available / itemSize)
+        {
+            throw new CheckpointException(new CheckpointProblem(config.SourcePath, null,
+                $"the model it describes has {parameters:N0} parameters, {(double)parameters * itemSize / (1L << 30):0.#} GiB in {dtype}, more than this machine's {(double)available / (1L << 30):0.#} GiB of memory (hidden_size {config.HiddenSize}, num_hidden_layers {config.NumHiddenLayers}, vocab_size {config.VocabSize})"));
+        }
     }
 
     /// <summary>The logits at each request's last scheduled token: [num_reqs, vocab], fp32.</summary>

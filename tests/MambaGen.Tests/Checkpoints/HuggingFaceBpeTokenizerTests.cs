@@ -21,7 +21,7 @@ public class HuggingFaceBpeTokenizerTests
     }
 
     /// <summary>A GPT-NeoX-shaped tokenizer.json: ids 0-255 are the bytes, then six merges and one special token.</summary>
-    private static string TinyTokenizerJson(bool mergesAsPairs, string modelType = "BPE", string preTokenizer = "ByteLevel", bool addPrefixSpace = false)
+    internal static string TinyTokenizerJson(bool mergesAsPairs, string modelType = "BPE", string preTokenizer = "ByteLevel", bool addPrefixSpace = false)
     {
         var table = ByteToChar();
         var vocab = new Dictionary<string, int>();
@@ -106,12 +106,15 @@ public class HuggingFaceBpeTokenizerTests
     }
 
     [Fact]
-    public void Decoding_an_id_outside_the_vocabulary_names_the_id()
+    public void Decoding_an_id_the_tokenizer_lacks_gives_the_replacement_character_instead_of_failing()
     {
         using var scratch = new ScratchFolder();
         var tokenizer = LoadTiny(scratch);
-        var e = Assert.Throws<System.ArgumentOutOfRangeException>(() => tokenizer.Decode(new[] { 5, 999 }));
-        Assert.Contains("999", e.Message);
+        // A model's vocab_size may be padded past the tokenizer's ids; a sampled padding id must not stop a stream.
+        Assert.Equal("he\uFFFDhe\uFFFD", tokenizer.Decode(new[] { 256, 999, 256, -1 }));
+        Assert.Equal("\uFFFD", tokenizer.Decode(new[] { 300 }));
+        Assert.False(tokenizer.Contains(999));
+        Assert.True(tokenizer.Contains(EndOfText));
     }
 
     [Theory]
@@ -142,6 +145,8 @@ public class HuggingFaceBpeTokenizerTests
     {
         using var scratch = ScratchFolder.CopyOf(CheckpointFixtures.Mamba2);
         File.WriteAllText(scratch.File("tokenizer.json"), TinyTokenizerJson(false));
+        // The tiny tokenizer's ids run to 262; the fixture's vocab_size of 61 would refuse it.
+        File.WriteAllText(scratch.File("config.json"), File.ReadAllText(scratch.File("config.json")).Replace("\"vocab_size\": 61", "\"vocab_size\": 263"));
         var checkpoint = HuggingFaceCheckpoint.Open(scratch.Path);
         Assert.Equal(new[] { 258 }, checkpoint.LoadTokenizer().Encode(" the"));
     }

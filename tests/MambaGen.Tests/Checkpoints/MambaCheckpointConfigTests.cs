@@ -53,7 +53,7 @@ public class MambaCheckpointConfigTests
 
     [Theory]
     [InlineData("[0.0, Infinity]", 0.0, double.PositiveInfinity)]
-    [InlineData("[-Infinity, Infinity]", double.NegativeInfinity, double.PositiveInfinity)]
+    [InlineData("[0.001, Infinity]", 0.001, double.PositiveInfinity)]
     [InlineData("""[0.0, {"__float__": "Infinity"}]""", 0.0, double.PositiveInfinity)]
     [InlineData("[0.001, 0.1]", 0.001, 0.1)]
     public void Time_step_limit_reads_bare_and_wrapped_infinity(string limit, double min, double max)
@@ -63,11 +63,27 @@ public class MambaCheckpointConfigTests
         Assert.Equal(max, config.TimeStepLimitMax);
     }
 
+    [Theory]
+    [InlineData("[-Infinity, Infinity]", "found [-Infinity, Infinity]")]
+    [InlineData("[-0.5, 0.1]", "found [-0.5, 0.1]")]
+    [InlineData("[0.1, 0.01]", "found [0.1, 0.01]")]
+    [InlineData("[0.0, 0.0]", "max > 0")]
+    [InlineData("[NaN, 1.0]", "found [NaN, 1]")]
+    public void Negative_inverted_or_empty_time_step_limit_is_refused_by_name(string limit, string says)
+    {
+        var e = Assert.Throws<CheckpointException>(() => MambaCheckpointConfig.Parse(MinimalMamba2 + $", \"time_step_limit\": {limit}}}"));
+        Assert.Equal("time_step_limit", e.Name);
+        Assert.Contains(says, e.Message);
+    }
+
     [Fact]
     public void Infinity_inside_a_string_is_left_as_written()
     {
-        var config = MambaCheckpointConfig.Parse(MinimalMamba2 + """, "hidden_act": "Infinity NaN -Infinity", "note": "say \"NaN\""}""");
-        Assert.Equal("Infinity NaN -Infinity", config.HiddenAct);
+        // hidden_act is the one free-text key read; an activation other than silu is refused, quoting it as written.
+        var e = Assert.Throws<CheckpointException>(() =>
+            MambaCheckpointConfig.Parse(MinimalMamba2 + """, "hidden_act": "Infinity NaN -Infinity", "note": "say \"NaN\""}"""));
+        Assert.Equal("hidden_act", e.Name);
+        Assert.Contains("'Infinity NaN -Infinity' is not supported", e.Message);
     }
 
     [Fact]
