@@ -78,9 +78,10 @@ internal sealed class GenerateCommand
         if (!checkpoint.HasTokenizer) _err.WriteLine($"note: {checkpoint.Folder} has no tokenizer.json: prompts are read as token ids and output is printed as token ids.");
         bool addBos = !parse.GetValue(_noBos) && config.BosTokenId is not null;
         var promptIds = prompts.Select(p => Encode(tokenizer, p, addBos ? config.BosTokenId : null)).ToArray();
-        int maxModelLen = Math.Max(2048, promptIds.Max(p => p.Length) + maxTokens);
-
-        using var loaded = LoadedModel.Load(checkpoint, isDefault, device, dtype, maxModelLen);
+        long longest = (long)promptIds.Max(p => p.Length) + maxTokens;
+        if (longest > int.MaxValue)
+            throw new CliInputException($"The longest prompt ({promptIds.Max(p => p.Length)} tokens) plus --max-tokens ({maxTokens}) is {longest} tokens, more than a sequence can hold ({int.MaxValue}).");
+        int maxModelLen = Math.Max(2048, (int)longest);
         var sampling = new SamplingParams
         {
             Temperature = temperature,
@@ -89,6 +90,20 @@ internal sealed class GenerateCommand
             StopTokenIds = config.EosTokenIds.ToArray(),
             Seed = parse.GetValue(_seed),
         };
+        // The engine's own range checks, before minutes of loading: e.g. a temperature that underflows float32.
+        try
+        {
+            sampling.Validate();
+        }
+        catch (ArgumentException e)
+        {
+            var option = e.ParamName switch { "Temperature" => "--temperature", "TopP" => "--top-p", "MaxTokens" => "--max-tokens", _ => "sampling" };
+            var reason = e.Message.Split('\n')[0];
+            int cut = reason.IndexOf(" (Parameter", StringComparison.Ordinal);
+            throw new CliInputException($"{option}: {(cut >= 0 ? reason[..cut] : reason)}", e);
+        }
+
+        using var loaded = LoadedModel.Load(checkpoint, isDefault, device, dtype, maxModelLen);
         _err.WriteLine($"model: {loaded.Description}, {config.ModelType}, {loaded.Model.Mixers.Count} layers, {dtype.ToString().ToLowerInvariant()} on {device.type.ToString().ToLowerInvariant()}, loaded in {Seconds(loaded.LoadTime)}");
 
         _err.WriteLine($"warm-up: {Seconds(WarmUp(loaded, promptIds[0]))} (one prefill and one decode step, not counted below)");

@@ -75,6 +75,25 @@ public class CommandLineParsingTests
         Assert.DoesNotContain("unknown option", run.Err);
     }
 
+    [Fact]
+    public void A_temperature_that_underflows_float32_is_refused_before_the_model_loads()
+    {
+        var run = CliRun.Of("generate", "Gets", "--temperature", "1e-50");
+
+        Assert.True(run.ExitCode == ExitCodes.BadInput, run.ToString());
+        Assert.Contains("--temperature: Temperature 1E-50 underflows float32", run.Err);
+        Assert.DoesNotContain("model:", run.Err);
+    }
+
+    [Fact]
+    public void Max_tokens_that_overflow_a_sequence_are_refused_naming_the_sum()
+    {
+        var run = CliRun.Of("generate", "Gets", "-n", "2147483647");
+
+        Assert.True(run.ExitCode == ExitCodes.BadInput, run.ToString());
+        Assert.Contains("plus --max-tokens (2147483647)", run.Err);
+    }
+
     [Theory]
     [InlineData("--seed", "abc", "--seed must be a whole number from 0 to 18446744073709551615 (got 'abc').")]
     [InlineData("--seed", "-1", "--seed must be a whole number from 0 to 18446744073709551615 (got '-1').")]
