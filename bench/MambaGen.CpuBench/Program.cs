@@ -16,7 +16,8 @@ namespace MambaGen.CpuBench;
 /// one engine, one figure, one JSON line (peak RSS of this process included).<br/>
 /// <c>bench [--models a,b] [--threads 1,2] [--dtypes f32,bf16] [--runs 3] [-p P] [-n N] [--work dir]</c>: converts each
 /// model, runs every figure as paired child processes (MambaGen, then llama.cpp, alternating), prints each run's JSON
-/// line, then the medians, the ratios as a markdown table and whether the greedy tokens agree.
+/// line, then the medians, the ratios as a markdown table and whether the greedy tokens agree.<br/>
+/// <c>make-random &lt;folder&gt; mamba|mamba2 [--hidden 768] [--layers 8] [--vocab 50280]</c>: a checkpoint of that size with random weights.
 /// </summary>
 public static class Program
 {
@@ -37,6 +38,12 @@ public static class Program
                 return RunOne(options);
             case "bench":
                 return Bench(options);
+            case "make-random":
+                // make-random <folder> mamba|mamba2 [--hidden 768] [--layers 8] [--vocab 50280]
+                RandomCheckpoint.Write(positional[0], positional[1], int.Parse(options.GetValueOrDefault("hidden", "768"), Inv),
+                    int.Parse(options.GetValueOrDefault("layers", "8"), Inv), int.Parse(options.GetValueOrDefault("vocab", "50280"), Inv));
+                Console.WriteLine($"{positional[0]}: random {positional[1]}");
+                return 0;
             default:
                 Console.Error.WriteLine($"unknown command {args[0]}");
                 return 2;
