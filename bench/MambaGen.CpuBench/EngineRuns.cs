@@ -19,15 +19,22 @@ public sealed record RunResult(double LoadSeconds, double PrefillSeconds, double
     public double PrefillTokensPerSecond => PromptTokens / PrefillSeconds;
 
     public double DecodeTokensPerSecond => DecodeTokens / DecodeSeconds;
+
+    public static double Median(IEnumerable<double> values)
+    {
+        var v = values.Order().ToArray();
+        return v.Length % 2 == 1 ? v[v.Length / 2] : (v[v.Length / 2 - 1] + v[v.Length / 2]) / 2;
+    }
 }
 
 /// <summary>
 /// Runs MambaGen the way <c>mambagen generate</c> times it: a warm-up (up to 64 prompt tokens, two generated), then
-/// one request whose first step (the prefill, sampling its first token) and each later step (one token) are timed.
+/// one request whose first step (the prefill, sampling its first token) and each later step (one token) are timed;
+/// with <c>reps</c> above 1 the request runs that many times (a fresh state each) and the median times are kept.
 /// </summary>
 public static class MambaGenRun
 {
-    public static RunResult Run(string folder, string dtype, int threads, int[] prompt, int decodeTokens)
+    public static RunResult Run(string folder, string dtype, int threads, int[] prompt, int decodeTokens, int reps = 1)
     {
         set_num_threads(threads);
         var scalar = dtype switch { "f32" => ScalarType.Float32, "bf16" => ScalarType.BFloat16, "f16" => ScalarType.Float16, _ => throw new ArgumentException(dtype) };
@@ -43,18 +50,27 @@ public static class MambaGenRun
             foreach (var _ in warm.Run()) { }
         }
 
-        using var cache = MambaStateCache.Allocate(model.Mixers, 1, model.Device);
-        var engine = new GenerationEngine(model, cache);
-        engine.AddRequest(prompt, SamplingParams.Greedy(decodeTokens + 1), "0");
-        var tokens = new List<int>();
-        var watch = Stopwatch.StartNew();
-        foreach (var o in engine.Step()) tokens.Add(o.Token);
-        double prefill = watch.Elapsed.TotalSeconds;
-        watch.Restart();
-        while (engine.HasUnfinishedRequests)
+        var prefills = new List<double>();
+        var decodes = new List<double>();
+        List<int>? first = null;
+        for (int rep = 0; rep < reps; rep++)
+        {
+            using var cache = MambaStateCache.Allocate(model.Mixers, 1, model.Device);
+            var engine = new GenerationEngine(model, cache);
+            engine.AddRequest(prompt, SamplingParams.Greedy(decodeTokens + 1), "0");
+            var tokens = new List<int>();
+            var watch = Stopwatch.StartNew();
             foreach (var o in engine.Step()) tokens.Add(o.Token);
-        double decode = watch.Elapsed.TotalSeconds;
-        return new RunResult(load.Elapsed.TotalSeconds, prefill, decode, prompt.Length, tokens.Count - 1, tokens);
+            prefills.Add(watch.Elapsed.TotalSeconds);
+            watch.Restart();
+            while (engine.HasUnfinishedRequests)
+                foreach (var o in engine.Step()) tokens.Add(o.Token);
+            decodes.Add(watch.Elapsed.TotalSeconds);
+            first ??= tokens;
+            if (!first.SequenceEqual(tokens)) throw new InvalidOperationException("MambaGen's greedy tokens differ between repetitions.");
+        }
+
+        return new RunResult(load.Elapsed.TotalSeconds, RunResult.Median(prefills), RunResult.Median(decodes), prompt.Length, first!.Count - 1, first);
     }
 }
 
@@ -77,7 +93,7 @@ public static class LlamaCppRun
         });
     }
 
-    public static RunResult Run(string ggufPath, int threads, int[] prompt, int decodeTokens)
+    public static RunResult Run(string ggufPath, int threads, int[] prompt, int decodeTokens, int reps = 1)
     {
         ConfigureNative();
         var load = Stopwatch.StartNew();
@@ -100,11 +116,22 @@ public static class LlamaCppRun
         Generate(handle, batch, prompt.Take(64).ToArray(), 1, null);
         handle.MemoryClear();
 
-        var tokens = new List<int>();
-        var times = new double[2];
-        Generate(handle, batch, prompt, decodeTokens, (tokens, times));
-        handle.MemoryClear();
-        return new RunResult(load.Elapsed.TotalSeconds, times[0], times[1], prompt.Length, tokens.Count - 1, tokens);
+        var prefills = new List<double>();
+        var decodes = new List<double>();
+        List<int>? first = null;
+        for (int rep = 0; rep < reps; rep++)
+        {
+            var tokens = new List<int>();
+            var times = new double[2];
+            Generate(handle, batch, prompt, decodeTokens, (tokens, times));
+            handle.MemoryClear();
+            prefills.Add(times[0]);
+            decodes.Add(times[1]);
+            first ??= tokens;
+            if (!first.SequenceEqual(tokens)) throw new InvalidOperationException("llama.cpp's greedy tokens differ between repetitions.");
+        }
+
+        return new RunResult(load.Elapsed.TotalSeconds, RunResult.Median(prefills), RunResult.Median(decodes), prompt.Length, first!.Count - 1, first);
     }
 
     private static void Generate(SafeLLamaContextHandle handle, LLamaBatch batch, int[] prompt, int decodeTokens, (List<int> Tokens, double[] Times)? record)

@@ -90,11 +90,12 @@ public static class Program
         string engine = o["engine"], folder = o["model"], dtype = o.GetValueOrDefault("dtype", "f32");
         int threads = int.Parse(o.GetValueOrDefault("threads", "1"), Inv);
         int p = int.Parse(o.GetValueOrDefault("p", "128"), Inv), n = int.Parse(o.GetValueOrDefault("n", "128"), Inv);
+        int reps = int.Parse(o.GetValueOrDefault("reps", "1"), Inv);
         var prompt = PromptIds(folder, p);
         var result = engine switch
         {
-            "mambagen" => MambaGenRun.Run(folder, dtype, threads, prompt, n),
-            "llama" => LlamaCppRun.Run(o["gguf"], threads, prompt, n),
+            "mambagen" => MambaGenRun.Run(folder, dtype, threads, prompt, n, reps),
+            "llama" => LlamaCppRun.Run(o["gguf"], threads, prompt, n, reps),
             _ => throw new ArgumentException($"engine {engine}"),
         };
         var line = new Dictionary<string, object>
@@ -105,6 +106,7 @@ public static class Program
             ["threads"] = threads,
             ["prompt_tokens"] = result.PromptTokens,
             ["decode_tokens"] = result.DecodeTokens,
+            ["reps"] = reps,
             ["load_s"] = Math.Round(result.LoadSeconds, 4),
             ["prefill_tok_s"] = Math.Round(result.PrefillTokensPerSecond, 1),
             ["decode_tok_s"] = Math.Round(result.DecodeTokensPerSecond, 1),
@@ -131,7 +133,7 @@ public static class Program
         var threadCounts = o.GetValueOrDefault("threads", "1,2").Split(',').Select(t => int.Parse(t, Inv)).ToArray();
         var dtypes = o.GetValueOrDefault("dtypes", "f32,bf16").Split(',');
         int runs = int.Parse(o.GetValueOrDefault("runs", "3"), Inv);
-        string p = o.GetValueOrDefault("p", "128"), n = o.GetValueOrDefault("n", "128");
+        string p = o.GetValueOrDefault("p", "128"), n = o.GetValueOrDefault("n", "128"), reps = o.GetValueOrDefault("reps", "3");
         string work = o.GetValueOrDefault("work", Path.Combine(Path.GetTempPath(), "mambagen-cpubench"));
         Directory.CreateDirectory(work);
 
@@ -150,7 +152,7 @@ public static class Program
                     var ll = new List<JsonElement>();
                     for (int r = 0; r < runs; r++)
                     {
-                        string common = $"--model {folder} --name {name} --dtype {dtype} --threads {threads} -p {p} -n {n}";
+                        string common = $"--model {folder} --name {name} --dtype {dtype} --threads {threads} -p {p} -n {n} --reps {reps}";
                         // Paired: alternate which engine goes first, so drift in the machine's load falls on both.
                         var first = r % 2 == 0 ? "mambagen" : "llama";
                         var second = first == "mambagen" ? "llama" : "mambagen";
@@ -168,28 +170,34 @@ public static class Program
         }
 
         Console.WriteLine();
-        Console.WriteLine($"Medians of {runs} paired runs, P = {p} prompt tokens, N = {n} decode steps, greedy, batch 1.");
+        Console.WriteLine($"Medians of {runs} paired runs (each the median of {reps} repetitions in its process), P = {p} prompt tokens, N = {n} decode steps, greedy, batch 1.");
         Console.WriteLine();
-        Console.WriteLine("| model | dtype | threads | MambaGen prefill / decode tok/s | llama.cpp prefill / decode tok/s | MambaGen / llama.cpp prefill / decode | peak RSS MiB MambaGen / llama.cpp | load s MambaGen / llama.cpp | greedy tokens equal |");
-        Console.WriteLine("|---|---|---|---|---|---|---|---|---|");
+        Console.WriteLine("| model | dtype | threads | MambaGen prefill / decode tok/s | llama.cpp prefill / decode tok/s | MambaGen / llama.cpp prefill / decode | peak RSS MiB MambaGen / llama.cpp | load s MambaGen / llama.cpp | greedy tokens, MambaGen = llama.cpp | each engine's tokens = its f32 ones (MambaGen / llama.cpp) |");
+        Console.WriteLine("|---|---|---|---|---|---|---|---|---|---|");
         foreach (var (model, dtype, threads, mg, ll) in rows)
         {
             double mp = Median(mg, "prefill_tok_s"), md = Median(mg, "decode_tok_s"), lp = Median(ll, "prefill_tok_s"), ld = Median(ll, "decode_tok_s");
-            var mt = mg[0].GetProperty("tokens").EnumerateArray().Select(e => e.GetInt32()).ToArray();
-            var lt = ll[0].GetProperty("tokens").EnumerateArray().Select(e => e.GetInt32()).ToArray();
-            int same = mt.Zip(lt).TakeWhile(z => z.First == z.Second).Count();
-            string agree = same == mt.Length && mt.Length == lt.Length ? $"all {same}" : $"first {same} of {mt.Length}";
+            var mt = Tokens(mg[0]);
+            var lt = Tokens(ll[0]);
+            string agree = Agreement(mt, lt);
+            var f32 = rows.FirstOrDefault(r => r.Model == model && r.Threads == threads && r.Dtype == "f32");
+            string own = f32.Mg is null || dtype == "f32" ? "" : $"{Agreement(Tokens(f32.Mg[0]), mt)} / {Agreement(Tokens(f32.Ll[0]), lt)}";
             Console.WriteLine(string.Create(Inv,
-                $"| {model} | {dtype} | {threads} | {mp:N0} / {md:N0} | {lp:N0} / {ld:N0} | {mp / lp:0.00} / {md / ld:0.00} | {Median(mg, "peak_rss_mib"):0} / {Median(ll, "peak_rss_mib"):0} | {Median(mg, "load_s"):0.00} / {Median(ll, "load_s"):0.00} | {agree} |"));
+                $"| {model} | {dtype} | {threads} | {mp:N0} / {md:N0} | {lp:N0} / {ld:N0} | {mp / lp:0.00} / {md / ld:0.00} | {Median(mg, "peak_rss_mib"):0} / {Median(ll, "peak_rss_mib"):0} | {Median(mg, "load_s"):0.00} / {Median(ll, "load_s"):0.00} | {agree} | {own} |"));
         }
 
         return 0;
     }
 
-    private static double Median(List<JsonElement> runs, string key)
+    private static double Median(List<JsonElement> runs, string key) => RunResult.Median(runs.Select(r => r.GetProperty(key).GetDouble()));
+
+    private static int[] Tokens(JsonElement run) => run.GetProperty("tokens").EnumerateArray().Select(e => e.GetInt32()).ToArray();
+
+    /// <summary>"all n" when both lists are equal, else how many leading tokens agree.</summary>
+    private static string Agreement(int[] a, int[] b)
     {
-        var values = runs.Select(r => r.GetProperty(key).GetDouble()).Order().ToArray();
-        return values.Length % 2 == 1 ? values[values.Length / 2] : (values[values.Length / 2 - 1] + values[values.Length / 2]) / 2;
+        int same = a.Zip(b).TakeWhile(z => z.First == z.Second).Count();
+        return same == a.Length && a.Length == b.Length ? $"all {same}" : $"first {same} of {a.Length}";
     }
 
     /// <summary>Runs this bench again as a child process (its own peak RSS) and returns its JSON line.</summary>

@@ -33,6 +33,7 @@ public sealed class GgufConversionTests : IDisposable
         Assert.Equal("general.architecture", file.KeyOrder[0]);
         Assert.Equal("mamba2", file.Metadata["general.architecture"]);
         Assert.Equal(0u, file.Metadata["general.file_type"]);
+        Assert.Equal(2u, file.Metadata["general.quantization_version"]);
         Assert.Equal(256u, file.Metadata["mamba2.embedding_length"]);
         Assert.Equal(4u, file.Metadata["mamba2.block_count"]);
         Assert.Equal(4u, file.Metadata["mamba2.ssm.conv_kernel"]);

@@ -99,6 +99,7 @@ public static class HuggingFaceToGguf
 
         kv.Add(new("general.file_type", GgufValueType.UInt32, (uint)fileType));
         AddVocabulary(kv, folder, config, vocabSize);
+        kv.Add(new("general.quantization_version", GgufValueType.UInt32, 2u)); // GGML_QUANT_VERSION; the converter always writes it
 
         var tensors = new List<GgufTensor>();
         float[]? embeddings = null;
