@@ -12,9 +12,9 @@ namespace MambaGen.CpuBench;
 
 /// <summary>
 /// <c>convert &lt;folder&gt; &lt;out.gguf&gt; [f32|bf16|f16]</c>: a HuggingFace mamba / mamba2 folder to GGUF.<br/>
-/// <c>run --engine mambagen|llama --model &lt;folder&gt; [--gguf &lt;file&gt;] --dtype f32|bf16 --threads n [-p P] [-n N]</c>:
-/// one engine, one figure, one JSON line (peak RSS of this process included).<br/>
-/// <c>bench [--models a,b] [--threads 1,2] [--dtypes f32,bf16] [--runs 3] [-p P] [-n N] [--work dir]</c>: converts each
+/// <c>run --engine mambagen|llama --model &lt;folder&gt; [--gguf &lt;file&gt;] --dtype f32|bf16 --threads n [-p P] [-n N] [--reps R]</c>:
+/// one engine, one figure (the median of --reps repetitions), one JSON line (peak RSS of this process included).<br/>
+/// <c>bench [--models a,b] [--threads 1,2] [--dtypes f32,bf16] [--runs 3] [--reps 3] [-p P] [-n N] [--work dir]</c>: converts each
 /// model, runs every figure as paired child processes (MambaGen, then llama.cpp, alternating), prints each run's JSON
 /// line, then the medians, the ratios as a markdown table and whether the greedy tokens agree.<br/>
 /// <c>make-random &lt;folder&gt; mamba|mamba2 [--hidden 768] [--layers 8] [--vocab 50280]</c>: a checkpoint of that size with random weights.
