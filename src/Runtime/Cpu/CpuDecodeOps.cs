@@ -263,11 +263,12 @@ internal sealed unsafe class CpuDecodeOps : IConvOps, ISsdOps, ISelectiveScanOps
         for (long r = 0; r < rows; r++)
         {
             float* o = po + r * width;
-            for (long i = 0; i < width; i++)
-            {
-                o[i] = px[r * xs + i] * Silu(pz[r * zs + i]);
-            }
-
+            // x · silu(z) = x · z · sigmoid(z), vectorised.
+            var gate = new Span<float>(o, (int)width);
+            var zr = new ReadOnlySpan<float>(pz + r * zs, (int)width);
+            System.Numerics.Tensors.TensorPrimitives.Sigmoid(zr, gate);
+            System.Numerics.Tensors.TensorPrimitives.Multiply(gate, zr, gate);
+            System.Numerics.Tensors.TensorPrimitives.Multiply(gate, new ReadOnlySpan<float>(px + r * xs, (int)width), gate);
             for (long g0 = 0; g0 < width; g0 += groupSize)
             {
                 var group = new Span<float>(o + g0, groupSize);
