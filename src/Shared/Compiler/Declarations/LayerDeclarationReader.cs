@@ -27,7 +27,7 @@ internal static class LayerDeclarationReader
     /// <summary>False for the problems the generator works around (it leaves a hand-written member out; a state count is
     /// advice): everything else makes it write the fallback.</summary>
     public static bool BlocksGeneration(DiagnosticDescriptor descriptor) =>
-        descriptor.Id is not (DiagnosticIds.GeneratedMemberCollision or DiagnosticIds.StateCountMismatch);
+        descriptor.Id is not (DiagnosticIds.GeneratedMemberCollision or DiagnosticIds.StateCountMismatch or DiagnosticIds.AccessorNameTaken);
 
     /// <summary>Reads <paramref name="type"/>, which carries <paramref name="attribute"/> (<c>[MambaLayer]</c>).
     /// <paramref name="forGenerator"/> skips the problems that do not block generation, which the generator ignores.</summary>
@@ -71,6 +71,7 @@ internal static class LayerDeclarationReader
         {
             ReportStateCountMismatch(type, attribute, mambaType, mambaTypeLocation, states, problems);
             ReportCollisions(type, states, problems, cancellationToken);
+            ReportAccessorsNamedLikeTheType(type, states, problems);
         }
 
         return new LayerDeclaration(type, canExtend, bindsCleanly, string.IsNullOrEmpty(mambaType) ? null : mambaType, backendTypeName, states, problems.ToImmutable());
@@ -513,6 +514,22 @@ internal static class LayerDeclarationReader
             else
             {
                 firstByOrder.Add(order, state);
+            }
+        }
+    }
+
+    // MG0021: no member may take the name of its class or of a type parameter (CS0542), so such an accessor is left out: say so.
+    private static void ReportAccessorsNamedLikeTheType(INamedTypeSymbol type, ImmutableArray<StateDeclaration> states, ImmutableArray<LayerProblem>.Builder problems)
+    {
+        foreach (var state in states)
+        {
+            string? owner = type.Name == state.AccessorName ? $"the class '{type.Name}'"
+                : type.TypeParameters.Any(p => p.Name == state.AccessorName) ? $"a type parameter of '{type.Name}'"
+                : null;
+            if (owner is not null)
+            {
+                problems.Add(new LayerProblem(DiagnosticDescriptors.AccessorNameTaken, state.Member.Locations[0], null, null,
+                    state.Member.Name, state.AccessorName, owner));
             }
         }
     }

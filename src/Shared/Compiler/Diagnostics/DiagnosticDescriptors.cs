@@ -126,6 +126,14 @@ internal static class DiagnosticDescriptors
         DiagnosticSeverity.Error,
         "The generator names each state's accessor after its member, without a trailing \"Shape\", plus \"Tensor\"; two states whose names differ only by that suffix would get one accessor twice.");
 
+    public static readonly DiagnosticDescriptor AccessorNameTaken = Create(
+        DiagnosticIds.AccessorNameTaken,
+        "A state gets no accessor",
+        "State '{0}' gets no accessor '{1}': that is the name of {2}; rename the state to get one, or read it from KvCache at its place in GetStateNames()",
+        DiagnosticCategories.Usage,
+        DiagnosticSeverity.Warning,
+        "A member may not take the name of its class or of one of its type parameters, so the generator leaves such a state's accessor out; the state itself is generated as usual.");
+
     public static readonly DiagnosticDescriptor EmptyMambaType = Create(
         DiagnosticIds.EmptyMambaType,
         "Mamba type is empty",

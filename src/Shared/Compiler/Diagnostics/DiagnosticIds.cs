@@ -25,6 +25,7 @@ internal static class DiagnosticIds
     public const string FileLocalLayer = "MG0018";
     public const string LanguageVersionTooLow = "MG0019";
     public const string NamespaceHiddenByType = "MG0020";
+    public const string AccessorNameTaken = "MG0021";
 
     /// <summary>The IDs the generator reports itself rather than an analyzer: each leaves the class with CS0534, and a
     /// command-line build runs no analyzer on a compilation with errors.</summary>
