@@ -1,5 +1,6 @@
 using System;
 using System.Numerics;
+using System.Runtime.Intrinsics;
 using System.Threading.Tasks;
 using MambaGen.Cuda;
 using MambaGen.Ops;
@@ -9,9 +10,10 @@ using static TorchSharp.torch;
 namespace MambaGen.Cpu;
 
 /// <summary>
-/// The single-token (decode) ops as C# loops over the CPU tensors' memory, fp32: the conv window and the SSM states
-/// are read and written in place by slot, so a decode step makes one call per op instead of dozens of small
-/// TorchSharp calls. Prefills, other dtypes and layouts the loops do not take go to the reference ops. Rows x heads
+/// The single-token (decode) ops and Mamba-1's prefill scan as C# loops over the CPU tensors' memory, fp32: the conv
+/// window and the SSM states are read and written in place by slot, so a decode step makes one call per op instead of
+/// dozens of small TorchSharp calls. Other prefills, other dtypes and layouts the loops do not take go to the
+/// reference ops. Rows x heads
 /// (or channels) are spread over a bounded number of threads when a step has enough work to pay for them.
 /// </summary>
 internal sealed unsafe class CpuDecodeOps : IConvOps, ISsdOps, ISelectiveScanOps, INormOps
@@ -146,8 +148,59 @@ internal sealed unsafe class CpuDecodeOps : IConvOps, ISsdOps, ISelectiveScanOps
     // ---- Mamba-1 SSM --------------------------------------------------------------------------------------------
 
     public Tensor Forward(Tensor u, Tensor delta, Tensor aLog, Tensor b, Tensor c, Tensor? d, Tensor? z, Tensor? deltaBias, bool deltaSoftplus,
-        Tensor ssmStates, PrefillBatch batch) =>
-        Reference.Forward(u, delta, aLog, b, c, d, z, deltaBias, deltaSoftplus, ssmStates, batch);
+        Tensor ssmStates, PrefillBatch batch)
+    {
+        SelectiveScan.Check(u, delta, aLog, b, c, d, z, deltaBias, ssmStates, batch.NumTokens);
+        long channels = aLog.shape[0], stateDim = aLog.shape[1];
+        bool fits = Fp32(u, delta, aLog, b, c, d, z, deltaBias, ssmStates) && RowsContiguous(ssmStates, 2) && u.stride(1) == 1
+            && delta.stride(1) == 1 && b.stride(1) == 1 && c.stride(1) == 1 && (z is null || z.stride(1) == 1) && aLog.is_contiguous()
+            && (d is null || d.is_contiguous()) && (deltaBias is null || deltaBias.is_contiguous()) && stateDim <= MaxScanStateDim
+            && batch.HasInitialState.dtype == ScalarType.Bool && batch.StateIndices.dtype == ScalarType.Int64;
+        if (!fits)
+        {
+            return Reference.Forward(u, delta, aLog, b, c, d, z, deltaBias, deltaSoftplus, ssmStates, batch);
+        }
+
+        if (batch.MaxStateIndex >= ssmStates.shape[0])
+        {
+            throw new ArgumentException($"State block {batch.MaxStateIndex} is outside ssmStates, which has {ssmStates.shape[0]} blocks.", nameof(ssmStates));
+        }
+
+        var y = torch.empty(u.shape[0], channels, dtype: ScalarType.Float32);
+        // A = -exp(A_log), transposed to [N, D] so eight channels of one state index are one vector load.
+        var aT = new float[stateDim * channels];
+        float* pa = Ptr(aLog);
+        for (long ch = 0; ch < channels; ch++)
+        {
+            for (long n = 0; n < stateDim; n++)
+            {
+                aT[n * channels + ch] = -MathF.Exp(pa[ch * stateDim + n]);
+            }
+        }
+
+        var scan = new ScanPointers
+        {
+            U = Ptr(u), Delta = Ptr(delta), B = Ptr(b), C = Ptr(c), D = d is null ? null : Ptr(d), Z = z is null ? null : Ptr(z),
+            Bias = deltaBias is null ? null : Ptr(deltaBias), States = Ptr(ssmStates), Y = Ptr(y),
+            Slots = (long*)TorchCuda.DataPtrOfAnyDevice(batch.StateIndices), HasInitial = (byte*)TorchCuda.DataPtrOfAnyDevice(batch.HasInitialState),
+            UStride = u.stride(0), DeltaStride = delta.stride(0), BStride = b.stride(0), CStride = c.stride(0), ZStride = z?.stride(0) ?? 0,
+            BlockStride = ssmStates.stride(0), Channels = channels, StateDim = (int)stateDim, Softplus = deltaSoftplus,
+        };
+        var qsl = batch.QueryStartLoc;
+        long blocks = (channels + Lanes - 1) / Lanes;
+        fixed (float* at = aT)
+        {
+            var p = scan;
+            p.ATransposed = at;
+            For(batch.Count * blocks, (long)batch.NumTokens * channels * stateDim, item =>
+            {
+                int seq = (int)(item / blocks);
+                ScanChannels(p, seq, qsl[seq], qsl[seq + 1], item % blocks * Lanes);
+            });
+        }
+
+        return y;
+    }
 
     public Tensor Update(Tensor ssmStates, Tensor x, Tensor delta, Tensor aLog, Tensor b, Tensor c, Tensor? d, Tensor? z, Tensor? deltaBias,
         bool deltaSoftplus, DecodeBatch batch)
@@ -281,6 +334,124 @@ internal sealed unsafe class CpuDecodeOps : IConvOps, ISsdOps, ISelectiveScanOps
     }
 
     // ---- helpers ------------------------------------------------------------------------------------------------
+
+    private const int Lanes = 8;
+
+    // The scan keeps each channel's states in vector registers; a larger state dim takes the reference ops.
+    private const int MaxScanStateDim = 64;
+
+    private struct ScanPointers
+    {
+        public float* U, Delta, B, C, D, Z, Bias, States, Y, ATransposed;
+        public long* Slots;
+        public byte* HasInitial;
+        public long UStride, DeltaStride, BStride, CStride, ZStride, BlockStride, Channels;
+        public int StateDim;
+        public bool Softplus;
+    }
+
+    /// <summary>
+    /// Mamba-1's selective scan of one sequence for up to eight channels from <paramref name="c0"/>, token by token, the
+    /// eight channels' states of each state index in one vector: h = exp(dt·A)·h + dt·u·B, y = (h·C + D·u)·silu(z).
+    /// </summary>
+    private static void ScanChannels(ScanPointers p, int seq, int t0, int t1, long c0)
+    {
+        int width = (int)Math.Min(Lanes, p.Channels - c0), n = p.StateDim;
+        long slot = p.Slots[seq];
+        bool initial = slot >= 0 && p.HasInitial[seq] != 0;
+        var h = stackalloc Vector256<float>[n];
+        var lane = stackalloc float[Lanes];
+        for (int i = 0; i < n; i++)
+        {
+            for (int k = 0; k < Lanes; k++)
+            {
+                lane[k] = initial && k < width ? p.States[slot * p.BlockStride + (c0 + k) * n + i] : 0f;
+            }
+
+            h[i] = Vector256.Load(lane);
+        }
+
+        var a = stackalloc Vector256<float>[n];
+        for (int i = 0; i < n; i++)
+        {
+            a[i] = Load(p.ATransposed + i * p.Channels + c0, width, lane);
+        }
+
+        var dSkip = p.D is null ? Vector256<float>.Zero : Load(p.D + c0, width, lane);
+        var bias = p.Bias is null ? Vector256<float>.Zero : Load(p.Bias + c0, width, lane);
+        for (long t = t0; t < t1; t++)
+        {
+            var dt = Load(p.Delta + t * p.DeltaStride + c0, width, lane) + bias;
+            if (p.Softplus)
+            {
+                // PyTorch's softplus with threshold 20.
+                dt = Vector256.ConditionalSelect(Vector256.GreaterThan(dt, Vector256.Create(20f)), dt,
+                    Vector256.Log(Vector256<float>.One + Vector256.Exp(dt)));
+            }
+
+            var uv = Load(p.U + t * p.UStride + c0, width, lane);
+            var du = dt * uv;
+            var acc = Vector256<float>.Zero;
+            float* bt = p.B + t * p.BStride, ct = p.C + t * p.CStride;
+            for (int i = 0; i < n; i++)
+            {
+                h[i] = h[i] * Vector256.Exp(dt * a[i]) + du * Vector256.Create(bt[i]);
+                acc += h[i] * Vector256.Create(ct[i]);
+            }
+
+            var yv = acc + dSkip * uv;
+            if (p.Z is not null)
+            {
+                var zv = Load(p.Z + t * p.ZStride + c0, width, lane);
+                yv *= zv / (Vector256<float>.One + Vector256.Exp(-zv));
+            }
+
+            Store(yv, p.Y + t * p.Channels + c0, width, lane);
+        }
+
+        if (slot >= 0)
+        {
+            for (int i = 0; i < n; i++)
+            {
+                h[i].Store(lane);
+                for (int k = 0; k < width; k++)
+                {
+                    p.States[slot * p.BlockStride + (c0 + k) * n + i] = lane[k];
+                }
+            }
+        }
+    }
+
+    /// <summary>Eight floats from <paramref name="source"/>, or the first <paramref name="width"/> and zeros.</summary>
+    private static Vector256<float> Load(float* source, int width, float* scratch)
+    {
+        if (width == Lanes)
+        {
+            return Vector256.Load(source);
+        }
+
+        for (int k = 0; k < Lanes; k++)
+        {
+            scratch[k] = k < width ? source[k] : 0f;
+        }
+
+        return Vector256.Load(scratch);
+    }
+
+    private static void Store(Vector256<float> value, float* target, int width, float* scratch)
+    {
+        if (width == Lanes)
+        {
+            value.Store(target);
+            return;
+        }
+
+        value.Store(scratch);
+        for (int k = 0; k < width; k++)
+        {
+            target[k] = scratch[k];
+        }
+    }
 
     /// <summary>One p row of a Mamba-2 head: s = s·decay + dx·B in place; returns Σ s·C. Vectorised over the state dim.</summary>
     private static float Update(float* s, float* b, float* c, int n, float decay, float dx)
