@@ -65,7 +65,7 @@ public static class OpsSelection
         // As many threads as TorchSharp's ops use (the CLI's --threads), never more than the cores.
         int threads = Math.Clamp(torch.get_num_threads(), 1, Environment.ProcessorCount);
         var loops = new Cpu.CpuDecodeOps(threads);
-        return (new MambaOps(Cpu.CpuDecodeOps.Name, loops, loops, loops, loops), $"device cpu, {threads} thread(s); prefill by TorchSharp ops");
+        return (MambaOps.Of(Cpu.CpuDecodeOps.Name, loops), $"device cpu, {threads} thread(s)");
     }
 
     private static (MambaOps, string) ChooseCuda(int index)
@@ -89,7 +89,7 @@ public static class OpsSelection
                 return (MambaOps.Reference, "fused kernels unavailable: " + reason);
             }
 
-            return (new MambaOps("fused CUDA kernels", kernels, kernels, kernels, kernels), runtime.Describe());
+            return (MambaOps.Of("fused CUDA kernels", kernels), runtime.Describe());
         }
         catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException or CudaException or NvrtcException or InvalidOperationException)
         {

@@ -16,7 +16,7 @@ namespace MambaGen.Cpu;
 /// reference ops. Rows x heads
 /// (or channels) are spread over a bounded number of threads when a step has enough work to pay for them.
 /// </summary>
-internal sealed unsafe class CpuDecodeOps : IConvOps, ISsdOps, ISelectiveScanOps, INormOps
+internal sealed unsafe class CpuDecodeOps : IConvOps, ISsdOps, ISelectiveScanOps, INormOps, ILinearOps
 {
     private static readonly ReferenceOps Reference = ReferenceOps.Instance;
 
@@ -331,6 +331,44 @@ internal sealed unsafe class CpuDecodeOps : IConvOps, ISsdOps, ISelectiveScanOps
         }
 
         return output;
+    }
+
+    // ---- projections ----------------------------------------------------------------------------------------------
+
+    // A few rows against a large weight (the LM head, wide projections) stream the weight from memory: rows of it in
+    // parallel, one dot product per output, beat libtorch's single-stream GEMV (the LM head of a 768-wide 50k-vocab
+    // model: 8.5 ms in libtorch, 3.5 ms on two threads here). Small weights stay in libtorch, where they sit in cache.
+    private const int MaxGemvRows = 8;
+    private const long GemvMinWeight = 1 << 20;
+    private const long GemvRowsPerTask = 256;
+
+    public Tensor Linear(Tensor x, Tensor weight, Tensor? bias)
+    {
+        bool fits = Fp32(x, weight, bias) && x.dim() == 2 && weight.dim() == 2 && x.shape[1] == weight.shape[1] && x.stride(1) == 1
+            && weight.is_contiguous() && (bias is null || (bias.is_contiguous() && bias.shape[0] == weight.shape[0]))
+            && x.shape[0] <= MaxGemvRows && weight.shape[0] * weight.shape[1] >= GemvMinWeight && _threads > 1;
+        if (!fits)
+        {
+            return Reference.Linear(x, weight, bias);
+        }
+
+        long rows = x.shape[0], outputs = weight.shape[0], inputs = weight.shape[1], xs = x.stride(0);
+        var y = torch.empty(rows, outputs, dtype: ScalarType.Float32);
+        float* px = Ptr(x), pw = Ptr(weight), pb = bias is null ? null : Ptr(bias), py = Ptr(y);
+        long tasks = (outputs + GemvRowsPerTask - 1) / GemvRowsPerTask;
+        For(tasks, outputs * inputs, task =>
+        {
+            long o1 = Math.Min(outputs, (task + 1) * GemvRowsPerTask);
+            for (long o = task * GemvRowsPerTask; o < o1; o++)
+            {
+                var w = new ReadOnlySpan<float>(pw + o * inputs, (int)inputs);
+                for (long r = 0; r < rows; r++)
+                {
+                    py[r * outputs + o] = System.Numerics.Tensors.TensorPrimitives.Dot(w, new ReadOnlySpan<float>(px + r * xs, (int)inputs)) + (pb is null ? 0f : pb[o]);
+                }
+            }
+        });
+        return y;
     }
 
     // ---- helpers ------------------------------------------------------------------------------------------------

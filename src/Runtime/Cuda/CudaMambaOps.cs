@@ -11,7 +11,7 @@ namespace MambaGen.Cuda;
 /// (a state dim above 256, weights in another dtype than the activations, a state view whose rows are not contiguous)
 /// go to the reference ops, so the set is correct for any input the reference accepts.
 /// </summary>
-internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INormOps
+internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INormOps, ILinearOps
 {
     private const int SsdWarps = 8;
 
@@ -283,6 +283,10 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
             KernelArg.I32((int)width), KernelArg.I32(groupSize), KernelArg.F32((float)eps));
         return output;
     }
+
+    // ---- projections: cuBLAS through libtorch ------------------------------------------------------------------
+
+    public Tensor Linear(Tensor x, Tensor weight, Tensor? bias) => Reference.Linear(x, weight, bias);
 
     // ---- what the kernels take --------------------------------------------------------------------------------
 

@@ -62,11 +62,11 @@ public sealed partial class Mamba1Mixer : MambaBase, IMambaMixer
         using var scope = torch.NewDisposeScope();
         var o = Options;
         int inner = o.IntermediateSize;
-        var xz = in_proj.forward(hidden);
+        var ops = metadata.Ops;
+        var xz = ops.Linear.Linear(hidden, in_proj.weight!, in_proj.bias);
         var x = xz.narrow(1, 0, inner);
         var z = xz.narrow(1, inner, inner);
         var weight = conv1d.weight!.view(inner, o.ConvKernel);
-        var ops = metadata.Ops;
         var y = DecodePrefillSplit.Run(
             metadata,
             nd =>
@@ -81,15 +81,15 @@ public sealed partial class Mamba1Mixer : MambaBase, IMambaMixer
                 var (dt, b, c) = Project(xc);
                 return ops.SelectiveScan.Forward(xc, dt, A_log, b, c, D, z.narrow(0, start, np), dt_proj.bias, true, SsmStateTensor, metadata.Prefill);
             });
-        return out_proj.forward(y.to(hidden.dtype)).MoveToOuterDisposeScope();
+        return ops.Linear.Linear(y.to(hidden.dtype), out_proj.weight!, out_proj.bias).MoveToOuterDisposeScope();
 
         // dt without its bias: the scan adds dt_proj.bias before softplus, as mamba_ssm's delta_bias.
         (Tensor Dt, Tensor B, Tensor C) Project(Tensor xc)
         {
-            var xdbl = x_proj.forward(xc);
+            var xdbl = ops.Linear.Linear(xc, x_proj.weight!, null);
             var dtLow = xdbl.narrow(1, 0, o.TimeStepRank);
             return (
-                nn.functional.linear(dtLow, dt_proj.weight!),
+                ops.Linear.Linear(dtLow, dt_proj.weight!, null),
                 xdbl.narrow(1, o.TimeStepRank, o.StateSize),
                 xdbl.narrow(1, o.TimeStepRank + o.StateSize, o.StateSize));
         }

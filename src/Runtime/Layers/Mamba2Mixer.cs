@@ -74,12 +74,12 @@ public sealed partial class Mamba2Mixer : MambaBase, IMambaMixer
         using var scope = torch.NewDisposeScope();
         var o = Options;
         int inner = o.IntermediateSize, groupState = o.NGroups * o.StateSize;
-        var zxbcdt = in_proj.forward(hidden);
+        var ops = metadata.Ops;
+        var zxbcdt = ops.Linear.Linear(hidden, in_proj.weight!, in_proj.bias);
         var z = zxbcdt.narrow(1, 0, inner);
         var xBC = zxbcdt.narrow(1, inner, o.ConvDim);
         var dt = zxbcdt.narrow(1, inner + o.ConvDim, o.NumHeads);
         var weight = conv1d.weight!.view(o.ConvDim, o.ConvKernel);
-        var ops = metadata.Ops;
         var y = DecodePrefillSplit.Run(
             metadata,
             nd =>
@@ -94,7 +94,7 @@ public sealed partial class Mamba2Mixer : MambaBase, IMambaMixer
                 var (x, b, c) = Split(conv, np);
                 return ops.Ssd.ChunkScan(x, dt.narrow(0, start, np), A_log, b, c, D, dt_bias, true, o.TimeStepLimit, SsmStateTensor, metadata.Prefill).view(np, inner);
             });
-        return out_proj.forward(norm.Forward(y.to(hidden.dtype), z, ops.Norm)).MoveToOuterDisposeScope();
+        return ops.Linear.Linear(norm.Forward(y.to(hidden.dtype), z, ops.Norm), out_proj.weight!, out_proj.bias).MoveToOuterDisposeScope();
 
         (Tensor X, Tensor B, Tensor C) Split(Tensor xbc, int tokens) => (
             xbc.narrow(1, 0, inner).view(tokens, o.NumHeads, o.HeadDim),

@@ -47,7 +47,7 @@ public sealed partial class ShortConv : MambaBase, IMambaMixer
     {
         LayerChecks.Input(this, hidden, HiddenSize, metadata);
         using var scope = torch.NewDisposeScope();
-        var bcx = in_proj.forward(hidden);
+        var bcx = metadata.Ops.Linear.Linear(hidden, in_proj.weight!, in_proj.bias);
         var bx = bcx.narrow(1, 0, HiddenSize) * bcx.narrow(1, 2 * HiddenSize, HiddenSize);
         var c = bcx.narrow(1, HiddenSize, HiddenSize);
         var weight = conv.weight!.view(HiddenSize, ConvKernel);
@@ -55,6 +55,6 @@ public sealed partial class ShortConv : MambaBase, IMambaMixer
             metadata,
             nd => metadata.Ops.Conv.Update(bx.narrow(0, 0, nd), weight, conv.bias, false, ConvStateTensor, metadata.Decode),
             (start, np) => metadata.Ops.Conv.Forward(bx.narrow(0, start, np), weight, conv.bias, false, ConvStateTensor, metadata.Prefill));
-        return out_proj.forward((c * y.to(c.dtype)).to(hidden.dtype)).MoveToOuterDisposeScope();
+        return metadata.Ops.Linear.Linear((c * y.to(c.dtype)).to(hidden.dtype), out_proj.weight!, out_proj.bias).MoveToOuterDisposeScope();
     }
 }

@@ -177,7 +177,7 @@ public sealed class MambaLanguageModel : nn.Module, ICausalLanguageModel
         }
 
         var weight = lm_head?.weight ?? backbone.Embeddings.weight!;
-        return nn.functional.linear(h.to(weight.dtype), weight).to(ScalarType.Float32).MoveToOuterDisposeScope();
+        return metadata.Ops.Linear.Linear(h.to(weight.dtype), weight, null).to(ScalarType.Float32).MoveToOuterDisposeScope();
     }
 
     /// <summary>
@@ -234,7 +234,7 @@ public sealed class MambaLanguageModel : nn.Module, ICausalLanguageModel
         using var scope = torch.NewDisposeScope();
         var h = backbone.Forward(ids, metadata);
         var weight = lm_head?.weight ?? backbone.Embeddings.weight!;
-        return nn.functional.linear(h.to(weight.dtype), weight).to(ScalarType.Float32).MoveToOuterDisposeScope();
+        return metadata.Ops.Linear.Linear(h.to(weight.dtype), weight, null).to(ScalarType.Float32).MoveToOuterDisposeScope();
     }
 
     /// <summary>The mixer of the config's model type, named as in the checkpoint.</summary>

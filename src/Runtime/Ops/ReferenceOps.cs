@@ -7,7 +7,7 @@ namespace MambaGen.Ops;
 /// The op families in TorchSharp tensor ops (<see cref="CausalConv1d"/>, <see cref="Ssd"/>, <see cref="SelectiveScan"/>,
 /// <see cref="GatedRmsNorm"/>, <see cref="RmsNormMath"/>): every device, and the oracle the fused kernels are tested against.
 /// </summary>
-internal sealed class ReferenceOps : IConvOps, ISsdOps, ISelectiveScanOps, INormOps
+internal sealed class ReferenceOps : IConvOps, ISsdOps, ISelectiveScanOps, INormOps, ILinearOps
 {
     public static readonly ReferenceOps Instance = new();
 
@@ -60,6 +60,8 @@ internal sealed class ReferenceOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
     }
 
     public Tensor GatedRmsNorm(Tensor x, Tensor z, Tensor weight, int groupSize, double eps) => Ops.GatedRmsNorm.Forward(x, z, weight, groupSize, eps);
+
+    public Tensor Linear(Tensor x, Tensor weight, Tensor? bias) => nn.functional.linear(x, weight, bias);
 
     /// <summary>A = -exp(A_log) in fp32, as the reference ops take it.</summary>
     private static Tensor NegExp(Tensor aLog)

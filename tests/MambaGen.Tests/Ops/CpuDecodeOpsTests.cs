@@ -24,7 +24,7 @@ public sealed class CpuDecodeOpsTests
     {
         // Threads on every step however small, so the spread-out loops are checked too.
         var loops = new Cpu.CpuDecodeOps(threads, parallelWork: 0);
-        var fused = new MambaOps("loops", loops, loops, loops, loops);
+        var fused = MambaOps.Of("loops", loops);
         var viaLoops = MixerUnderTest.Create(kind, seed: 21);
         var viaReference = MixerUnderTest.Create(kind, seed: 21);
         using var cacheA = viaLoops.Allocate(4);
@@ -89,6 +89,19 @@ public sealed class CpuDecodeOpsTests
         OpsAssert.Close(r2, r1, 1e-6, 1e-6, "residual after the add");
         OpsAssert.Close(reference, fused, 1e-5, 1e-5, "add + RMS norm");
         OpsAssert.Close(ReferenceOps.Instance.GatedRmsNorm(x, z, gateWeight, 8, 1e-5), loops.GatedRmsNorm(x, z, gateWeight, 8, 1e-5), 1e-5, 1e-5, "gated RMS norm");
+    }
+
+    [Fact]
+    public void A_few_rows_against_a_large_weight_match_the_reference_projection()
+    {
+        var loops = new Cpu.CpuDecodeOps(2);
+        using var g = new Generator(9);
+        var weight = torch.randn(new long[] { 4100, 300 }, generator: g);
+        var bias = torch.randn(new long[] { 4100 }, generator: g);
+        var x = torch.randn(new long[] { 3, 300 }, generator: g);
+
+        OpsAssert.Close(nn.functional.linear(x, weight, bias), loops.Linear(x, weight, bias), 1e-5, 1e-4, "projection with bias");
+        OpsAssert.Close(nn.functional.linear(x, weight), loops.Linear(x, weight, null), 1e-5, 1e-4, "projection without bias");
     }
 
     private static MambaMetadataBuilder Builder(string kind, MambaOps ops) => kind is MixerUnderTest.Mamba2 or MixerUnderTest.Mamba2TwoGroups

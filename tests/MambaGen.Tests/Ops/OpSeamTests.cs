@@ -19,7 +19,7 @@ public sealed class OpSeamTests
         var mixer = MixerUnderTest.Create(kind);
         using var cache = mixer.Allocate(4);
         var recording = new RecordingOps();
-        var ops = new MambaOps("recording", recording, recording, recording, recording);
+        var ops = MambaOps.Of("recording", recording);
         var builder = kind is MixerUnderTest.Mamba2 or MixerUnderTest.Mamba2TwoGroups
             ? new Mamba2MetadataBuilder(CPU, MixerUnderTest.SsdChunkSize, ops)
             : new MambaMetadataBuilder(CPU, ops);
@@ -36,9 +36,13 @@ public sealed class OpSeamTests
 
         var expected = kind switch
         {
-            MixerUnderTest.Mamba1 => new[] { "conv.prefill", "scan.prefill", "conv.decode", "scan.decode" },
-            MixerUnderTest.ShortConvKind => new[] { "conv.prefill", "conv.decode" },
-            _ => new[] { "conv.prefill", "ssd.prefill", "norm.gated", "conv.decode", "ssd.decode", "norm.gated" },
+            MixerUnderTest.Mamba1 => new[]
+            {
+                "linear", "conv.prefill", "linear", "linear", "scan.prefill", "linear",
+                "linear", "conv.decode", "linear", "linear", "scan.decode", "linear",
+            },
+            MixerUnderTest.ShortConvKind => new[] { "linear", "conv.prefill", "linear", "linear", "conv.decode", "linear" },
+            _ => new[] { "linear", "conv.prefill", "ssd.prefill", "norm.gated", "linear", "linear", "conv.decode", "ssd.decode", "norm.gated", "linear" },
         };
         Assert.Equal(expected, recording.Calls);
     }
@@ -52,7 +56,7 @@ public sealed class OpSeamTests
         using var cacheA = viaReference.Allocate(3);
         using var cacheB = viaRecording.Allocate(3);
         var recording = new RecordingOps();
-        var ops = new MambaOps("recording", recording, recording, recording, recording);
+        var ops = MambaOps.Of("recording", recording);
         var builder = kind is MixerUnderTest.Mamba2 or MixerUnderTest.Mamba2TwoGroups
             ? new Mamba2MetadataBuilder(CPU, MixerUnderTest.SsdChunkSize, ops)
             : new MambaMetadataBuilder(CPU, ops);
@@ -86,7 +90,7 @@ public sealed class OpSeamTests
         : new MambaMetadataBuilder(CPU, ops);
 
     /// <summary>Records which family each call reaches, then runs the reference.</summary>
-    private sealed class RecordingOps : IConvOps, ISsdOps, ISelectiveScanOps, INormOps
+    private sealed class RecordingOps : IConvOps, ISsdOps, ISelectiveScanOps, INormOps, ILinearOps
     {
         private static readonly ReferenceOps Reference = ReferenceOps.Instance;
 
@@ -115,6 +119,8 @@ public sealed class OpSeamTests
 
         public Tensor GatedRmsNorm(Tensor x, Tensor z, Tensor weight, int groupSize, double eps) =>
             Record("norm.gated", Reference.GatedRmsNorm(x, z, weight, groupSize, eps));
+
+        public Tensor Linear(Tensor x, Tensor weight, Tensor? bias) => Record("linear", Reference.Linear(x, weight, bias));
 
         private Tensor Record(string call, Tensor result)
         {
