@@ -88,6 +88,32 @@ public class EngineServiceTests
     }
 
     [Fact]
+    public async Task Cancelling_a_request_that_waits_for_a_block_takes_it_out_of_the_queue_at_once()
+    {
+        using var model = TinyLanguageModel.Create("mamba2");
+        using var service = Tiny(model, numBlocks: 1, maxQueued: 1);
+        var options = new GenerationOptions { MaxTokens = Long };
+        await using var running = service.GenerateAsync(new[] { 1 }, options).GetAsyncEnumerator();
+        Assert.True(await running.MoveNextAsync());
+        using var cts = new CancellationTokenSource();
+        var waiting = Collect(service.GenerateAsync(new[] { 2 }, options, cts.Token));
+        Assert.Equal(2, service.HeldRequests);
+
+        cts.Cancel();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => waiting);
+        Assert.Equal(1, service.HeldRequests);
+        Assert.Equal(0, service.Stats.Waiting);
+        Assert.Equal(1, service.Stats.Running);
+        // Its queue place is free again.
+        using var cts2 = new CancellationTokenSource();
+        var next = Collect(service.GenerateAsync(new[] { 3 }, options, cts2.Token));
+        Assert.Equal(2, service.HeldRequests);
+        cts2.Cancel();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => next);
+    }
+
+    [Fact]
     public async Task Request_beyond_running_plus_queued_is_refused_with_the_limit_and_nothing_queued()
     {
         using var model = TinyLanguageModel.Create("mamba2");
@@ -149,15 +175,22 @@ public class EngineServiceTests
         var model = TinyLanguageModel.Create("mamba2");
         var served = ServedModel.Create(model, 2, new CharTokenizer(), null, null, ownsModel: true);
         var service = new EngineService(served);
-        var started = new[] { new TaskCompletionSource(), new TaskCompletionSource(), new TaskCompletionSource() };
-        var callers = started.Select((s, i) => Task.Run(async () =>
+        using var started = new SemaphoreSlim(0);
+        var callers = Enumerable.Range(0, 3).Select(i => Task.Run(async () =>
         {
+            bool first = true;
             await foreach (var piece in service.GenerateAsync(new[] { i + 1 }, new GenerationOptions { MaxTokens = Long }))
             {
-                s.TrySetResult();
+                if (first)
+                {
+                    first = false;
+                    started.Release();
+                }
             }
         })).ToArray();
-        await Task.WhenAll(started.Take(2).Select(s => s.Task)); // two run; the third waits for a block
+        // Two run (whichever got the blocks); the third waits for a block.
+        await started.WaitAsync();
+        await started.WaitAsync();
 
         service.Dispose();
 
