@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Linq;
 using MambaGen.Checkpoints;
+using MambaGen.Generation;
 
 namespace MambaGen.Cli.Tests;
 

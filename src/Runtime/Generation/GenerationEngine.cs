@@ -18,7 +18,7 @@ public sealed class GenerationEngine
     private readonly ICausalLanguageModel _model;
     private readonly MambaBlockAllocator _blocks;
     private readonly Scheduler _scheduler;
-    private readonly HashSet<string> _ids = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, GenerationRequest> _requests = new(StringComparer.Ordinal);
     private int _nextId;
 
     public GenerationEngine(ICausalLanguageModel model, MambaStateCache cache, SchedulerOptions? options = null)
@@ -55,15 +55,44 @@ public sealed class GenerationEngine
         }
 
         sampling.MaxSequenceLength(promptTokenIds.Count);
-        if (!_ids.Add(id))
+        if (_requests.ContainsKey(id))
         {
             throw new ArgumentException($"A request with id '{id}' is already in the engine.", nameof(requestId));
         }
 
         var generator = sampling.Temperature > 0 ? new Generator(sampling.Seed ?? (ulong)Random.Shared.NextInt64(), torch.CPU) : null;
-        _scheduler.Add(new GenerationRequest(id, promptTokenIds.ToArray(), sampling, generator));
+        var request = new GenerationRequest(id, promptTokenIds.ToArray(), sampling, generator);
+        _requests.Add(id, request);
+        _scheduler.Add(request);
         return id;
     }
+
+    /// <summary>
+    /// Ends a request now, waiting or running: its state block is free when this returns, and it produces no more
+    /// output. Call it between steps, on the thread that steps the engine (the engine is not thread-safe).
+    /// </summary>
+    /// <returns>False when no such request is in the engine (it already finished, or never was).</returns>
+    public bool Abort(string requestId)
+    {
+        ArgumentNullException.ThrowIfNull(requestId);
+        if (!_requests.Remove(requestId, out var r))
+        {
+            return false;
+        }
+
+        _scheduler.Remove(r);
+        if (r.Block >= 0)
+        {
+            _blocks.Free(r.Id);
+            r.Block = -1;
+        }
+
+        r.Generator?.Dispose();
+        return true;
+    }
+
+    /// <summary>Whether a request with this id is in the engine (waiting or running).</summary>
+    public bool Contains(string requestId) => _requests.ContainsKey(requestId);
 
     /// <summary>Runs one step; returns a token for every request whose known tokens were all computed in it.</summary>
     public IReadOnlyList<RequestOutput> Step()
@@ -125,7 +154,7 @@ public sealed class GenerationEngine
             {
                 _scheduler.Finish(r);
                 _blocks.Free(r.Id);
-                _ids.Remove(r.Id);
+                _requests.Remove(r.Id);
                 r.Generator?.Dispose();
             }
 

@@ -19,7 +19,7 @@ internal readonly record struct ScheduledChunk(GenerationRequest Request, int Nu
 internal sealed class Scheduler
 {
     private readonly SchedulerOptions _options;
-    private readonly Queue<GenerationRequest> _waiting = new();
+    private readonly LinkedList<GenerationRequest> _waiting = new();
     private readonly List<GenerationRequest> _running = new();
 
     public Scheduler(SchedulerOptions options)
@@ -34,7 +34,7 @@ internal sealed class Scheduler
 
     public bool HasUnfinished => _waiting.Count > 0 || _running.Count > 0;
 
-    public void Add(GenerationRequest request) => _waiting.Enqueue(request);
+    public void Add(GenerationRequest request) => _waiting.AddLast(request);
 
     /// <summary>Plans one step: decodes first, then prefill chunks, within the budget.</summary>
     /// <param name="tryAllocateBlock">Gives a waiting request a state block, or returns -1 when none is free.</param>
@@ -58,14 +58,14 @@ internal sealed class Scheduler
 
         while (budget > 0 && _waiting.Count > 0 && _running.Count < _options.MaxNumSeqs && decodes.Count + prefills.Count < _options.MaxNumSeqs)
         {
-            var r = _waiting.Peek();
+            var r = _waiting.First!.Value;
             int block = tryAllocateBlock(r);
             if (block < 0)
             {
                 break;
             }
 
-            _waiting.Dequeue();
+            _waiting.RemoveFirst();
             r.Block = block;
             _running.Add(r);
             int n = Math.Min(r.NumPendingTokens, budget);
@@ -78,4 +78,7 @@ internal sealed class Scheduler
 
     /// <summary>Takes a finished request out of the running set.</summary>
     public void Finish(GenerationRequest request) => _running.Remove(request);
+
+    /// <summary>Takes a request out wherever it is, waiting or running (an abort).</summary>
+    public bool Remove(GenerationRequest request) => _running.Remove(request) || _waiting.Remove(request);
 }

@@ -3,7 +3,7 @@ using System.Collections;
 using System.Collections.Generic;
 using MambaGen.Checkpoints;
 
-namespace MambaGen.Cli;
+namespace MambaGen.Generation;
 
 /// <summary>
 /// Turns tokens into text as they come, with work per token that does not grow with the output (vLLM's
@@ -12,21 +12,24 @@ namespace MambaGen.Cli;
 /// add is the difference. A byte-level BPE token may hold part of a UTF-8 character: while the window's text ends
 /// in U+FFFD (a character whose remaining bytes are still to come) nothing is released, so no piece ever holds
 /// half a code point, and the window only moves on at a character boundary, where decoding can start afresh.
-/// The pieces put together are the decode of all the tokens.
+/// The pieces put together are the decode of all the tokens. Not thread-safe: one instance per stream.
 /// </summary>
-internal sealed class IncrementalDetokenizer
+public sealed class IncrementalDetokenizer
 {
     /// <summary>Tokens held back before the text is released even though it ends in U+FFFD: a UTF-8 character is
     /// at most 4 bytes and every token at least one, so so many tokens without a finished character are invalid
     /// UTF-8 from the model, which a full decode shows as U+FFFD too. Bounds the window for a broken model.</summary>
-    internal const int MaxHeldTokens = 16;
+    public const int MaxHeldTokens = 16;
 
     private readonly ITextTokenizer _tokenizer;
     private readonly List<int> _ids = new();
     private int _prefixOffset;
     private int _readOffset;
 
-    public IncrementalDetokenizer(ITextTokenizer tokenizer) => _tokenizer = tokenizer;
+    public IncrementalDetokenizer(ITextTokenizer tokenizer) => _tokenizer = tokenizer ?? throw new ArgumentNullException(nameof(tokenizer));
+
+    /// <summary>Tokens added so far.</summary>
+    public int Count => _ids.Count;
 
     /// <summary>Adds a token and returns the text that became final with it (often empty while a character is split).</summary>
     public string Add(int token)
