@@ -19,6 +19,21 @@ public sealed record ChatTemplateLimits
     public int MaxRange { get; init; } = 100_000;
 }
 
+/// <summary>What a template renders with besides the conversation.</summary>
+public sealed record ChatTemplateOptions
+{
+    /// <summary>The tokenizer's BOS token string, exposed as <c>bos_token</c> (left undefined when null, as transformers does for a tokenizer without one).</summary>
+    public string? BosToken { get; init; }
+
+    /// <summary>The tokenizer's EOS token string, exposed as <c>eos_token</c> (left undefined when null).</summary>
+    public string? EosToken { get; init; }
+
+    /// <summary>The clock behind <c>strftime_now</c>; null is local time, as transformers' <c>datetime.now()</c>.</summary>
+    public Func<DateTime>? Clock { get; init; }
+
+    public ChatTemplateLimits Limits { get; init; } = new();
+}
+
 /// <summary>
 /// A HuggingFace chat template (Jinja), parsed once and rendered with transformers' semantics: trim_blocks and
 /// lstrip_blocks on, <c>tojson</c> as transformers defines it, <c>raise_exception</c>, <c>strftime_now</c>, the
@@ -30,46 +45,35 @@ public sealed class ChatTemplate
     private readonly List<Node> _body;
     private readonly Lexer _lexer;
 
-    private ChatTemplate(string source, List<Node> body, Lexer lexer)
+    private readonly ChatTemplateOptions _options;
+
+    private ChatTemplate(string source, List<Node> body, Lexer lexer, ChatTemplateOptions options)
     {
         Source = source;
         _body = body;
         _lexer = lexer;
+        _options = options;
     }
 
     public string Source { get; }
 
-    /// <summary>The tokenizer's BOS token string, exposed to the template as <c>bos_token</c> (left undefined when null).</summary>
-    public string? BosToken { get; init; }
+    /// <summary>The tokens, clock and limits this template renders with.</summary>
+    public ChatTemplateOptions Options => _options;
 
-    /// <summary>The tokenizer's EOS token string, exposed as <c>eos_token</c> (left undefined when null).</summary>
-    public string? EosToken { get; init; }
-
-    /// <summary>The clock behind <c>strftime_now</c>; local time by default, as transformers' <c>datetime.now()</c>.</summary>
-    public Func<DateTime> Clock { get; init; } = () => DateTime.Now;
-
-    public ChatTemplateLimits Limits { get; init; } = new();
-
-    /// <summary>Parses <paramref name="source"/>; a syntax error or unsupported construct is a <see cref="ChatTemplateException"/> with its line and column.</summary>
-    public static ChatTemplate Parse(string source)
+    /// <summary>
+    /// Parses <paramref name="source"/>; a syntax error or unsupported construct is a <see cref="ChatTemplateException"/>
+    /// with its line and column. <paramref name="options"/> gives bos_token/eos_token, the clock and the sandbox limits.
+    /// </summary>
+    public static ChatTemplate Parse(string source, ChatTemplateOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(source);
         var (tokens, lexer) = Lexer.Tokenize(source);
         var body = Parser.Parse(tokens, lexer);
-        return new ChatTemplate(source, body, lexer);
+        return new ChatTemplate(source, body, lexer, options ?? new ChatTemplateOptions());
     }
 
-    /// <summary>Parses a template with the tokens and clock it will render with.</summary>
-    public static ChatTemplate Parse(string source, string? bosToken, string? eosToken, Func<DateTime>? clock = null)
-    {
-        var t = Parse(source);
-        return new ChatTemplate(t.Source, t._body, t._lexer)
-        {
-            BosToken = bosToken,
-            EosToken = eosToken,
-            Clock = clock ?? (() => DateTime.Now),
-        };
-    }
+    /// <summary>The same parsed template with other options.</summary>
+    public ChatTemplate WithOptions(ChatTemplateOptions options) => new(Source, _body, _lexer, options);
 
     /// <summary>
     /// Renders a conversation as transformers' <c>apply_chat_template(messages, tools=None, documents=None,
@@ -89,10 +93,10 @@ public sealed class ChatTemplate
             ["documents"] = null,
             ["add_generation_prompt"] = addGenerationPrompt,
         };
-        if (BosToken is not null) globals["bos_token"] = BosToken;
-        if (EosToken is not null) globals["eos_token"] = EosToken;
+        if (_options.BosToken is not null) globals["bos_token"] = _options.BosToken;
+        if (_options.EosToken is not null) globals["eos_token"] = _options.EosToken;
         if (extra is not null)
             foreach (var kv in extra) globals[kv.Key] = Py.FromDotNet(kv.Value);
-        return new Interpreter(_lexer, Limits, Clock).Run(_body, globals);
+        return new Interpreter(_lexer, _options.Limits, _options.Clock ?? (() => DateTime.Now)).Run(_body, globals);
     }
 }

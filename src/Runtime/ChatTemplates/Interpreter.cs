@@ -375,7 +375,7 @@ internal sealed partial class Interpreter
                     case "-":
                         return v switch
                         {
-                            long l => -l,
+                            long l => (object)(-l),
                             double d => -d,
                             bool b => b ? -1L : 0L,
                             _ => throw Error($"bad operand type for unary -: '{Py.TypeName(v)}'", u.Pos),

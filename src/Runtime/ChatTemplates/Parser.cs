@@ -125,7 +125,7 @@ internal sealed class Parser
                         return body;
                     }
                     _i += 2;
-                    body.Add(ParseStatement(nameTok));
+                    body.Add(ParseStatement(nameTok with { Pos = t.Pos }));
                     break;
                 }
                 default:

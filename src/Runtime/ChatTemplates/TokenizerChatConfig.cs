@@ -48,7 +48,7 @@ public sealed record TokenizerChatConfig(string? Template, string? BosToken, str
 
     /// <summary>Parses <see cref="Template"/> with the token strings; null when there is no template.</summary>
     public ChatTemplate? Load(Func<DateTime>? clock = null) =>
-        Template is null ? null : ChatTemplate.Parse(Template, BosToken, EosToken, clock);
+        Template is null ? null : ChatTemplate.Parse(Template, new ChatTemplateOptions { BosToken = BosToken, EosToken = EosToken, Clock = clock });
 
     private static string? TokenString(JsonElement root, string name)
     {
