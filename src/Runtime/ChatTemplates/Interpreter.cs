@@ -19,6 +19,9 @@ internal sealed partial class Interpreter
     private readonly List<Dictionary<string, object?>> _scopes = new();
     private long _steps;
     private int _depth;
+    private int _macroDepth;
+
+    private const int MaxEvalDepth = 2000;
 
     private sealed class BreakSignal : Exception { }
 
@@ -289,8 +292,11 @@ internal sealed partial class Interpreter
         // Macros see the scopes of the template at the time they are called (templates define them at top level).
         return new PyFunc(name, (args, kwargs) =>
         {
-            if (++_depth > _limits.MaxCallDepth)
+            if (++_macroDepth > _limits.MaxCallDepth)
+            {
+                _macroDepth--;
                 throw Error($"sandbox limit: macro calls nested deeper than {_limits.MaxCallDepth}", pos);
+            }
             var saved = _scopes.Count;
             PushScope();
             try
@@ -311,7 +317,7 @@ internal sealed partial class Interpreter
             finally
             {
                 while (_scopes.Count > saved) PopScope();
-                _depth--;
+                _macroDepth--;
             }
         });
     }
@@ -320,8 +326,11 @@ internal sealed partial class Interpreter
 
     private object? Eval(Node node)
     {
-        if (++_depth > _limits.MaxCallDepth + 500)
+        if (++_depth > MaxEvalDepth)
+        {
+            _depth--;
             throw Error("sandbox limit: expression evaluation nested too deeply", node.Pos);
+        }
         try
         {
             return EvalCore(node);

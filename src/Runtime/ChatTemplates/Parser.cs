@@ -376,9 +376,22 @@ internal sealed class Parser
         if (IsName("not"))
         {
             int pos = Next().Pos;
-            return new UnaryExpr(pos, "not", ParseNot());
+            Enter(pos);
+            try
+            {
+                return new UnaryExpr(pos, "not", ParseNot());
+            }
+            finally
+            {
+                _nesting--;
+            }
         }
         return ParseCompare();
+    }
+
+    private void Enter(int pos)
+    {
+        if (++_nesting > MaxNesting) throw Error("expression nested too deeply", pos);
     }
 
     private Node ParseCompare()
@@ -458,7 +471,15 @@ internal sealed class Parser
         if (Cur.Kind == TokenKind.Op && Cur.Value is "-" or "+")
         {
             var t = Next();
-            node = new UnaryExpr(t.Pos, t.Value, ParseUnary(false));
+            Enter(t.Pos);
+            try
+            {
+                node = new UnaryExpr(t.Pos, t.Value, ParseUnary(false));
+            }
+            finally
+            {
+                _nesting--;
+            }
         }
         else
         {

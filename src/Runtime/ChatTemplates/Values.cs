@@ -201,8 +201,13 @@ internal static class Py
         _ => throw new InvalidCastException(),
     };
 
-    public static new bool Equals(object? a, object? b)
+    private const int MaxCompareDepth = 256;
+
+    public static new bool Equals(object? a, object? b) => Equals(a, b, 0);
+
+    private static bool Equals(object? a, object? b, int depth)
     {
+        if (depth > MaxCompareDepth) throw new ChatTemplateException("sandbox limit: values nested too deeply to compare");
         if (a is Undefined || b is Undefined) return a is Undefined && b is Undefined;
         if (a is null || b is null) return a is null && b is null;
         if (IsNumber(a) && IsNumber(b))
@@ -215,14 +220,14 @@ internal static class Py
         {
             if (la.Count != lb.Count) return false;
             for (int i = 0; i < la.Count; i++)
-                if (!Equals(la[i], lb[i])) return false;
+                if (!Equals(la[i], lb[i], depth + 1)) return false;
             return true;
         }
         if (a is Dictionary<string, object?> da && b is Dictionary<string, object?> db)
         {
             if (da.Count != db.Count) return false;
             foreach (var kv in da)
-                if (!db.TryGetValue(kv.Key, out var other) || !Equals(kv.Value, other)) return false;
+                if (!db.TryGetValue(kv.Key, out var other) || !Equals(kv.Value, other, depth + 1)) return false;
             return true;
         }
         return ReferenceEquals(a, b);
@@ -237,8 +242,11 @@ internal static class Py
     };
 
     /// <summary>Python ordering (&lt; &gt;): numbers with numbers, str with str, lists element-wise; otherwise null (a TypeError).</summary>
-    public static int? Compare(object? a, object? b)
+    public static int? Compare(object? a, object? b) => Compare(a, b, 0);
+
+    private static int? Compare(object? a, object? b, int depth)
     {
+        if (depth > MaxCompareDepth) throw new ChatTemplateException("sandbox limit: values nested too deeply to compare");
         if (IsNumber(a) && IsNumber(b))
         {
             if (a is double || b is double) return ToDouble(a).CompareTo(ToDouble(b));
@@ -249,8 +257,8 @@ internal static class Py
         {
             for (int i = 0; i < Math.Min(la.Count, lb.Count); i++)
             {
-                if (Equals(la[i], lb[i])) continue;
-                return Compare(la[i], lb[i]);
+                if (Equals(la[i], lb[i], depth + 1)) continue;
+                return Compare(la[i], lb[i], depth + 1);
             }
             return la.Count.CompareTo(lb.Count);
         }

@@ -102,6 +102,17 @@ public class ErrorAndSandboxTests
     public void Deeply_nested_expressions_are_refused_at_parse_time() =>
         Assert.Contains("nested too deeply", Assert.Throws<ChatTemplateException>(() => ChatTemplate.Parse("{{ " + new string('(', 500) + "1" + new string(')', 500) + " }}")).Message);
 
+    [Theory]
+    [InlineData("-")]
+    [InlineData("not ")]
+    public void Long_chains_of_unary_operators_are_refused_at_parse_time(string op) =>
+        Assert.Contains("nested too deeply", Assert.Throws<ChatTemplateException>(() => ChatTemplate.Parse("{{ " + string.Concat(System.Linq.Enumerable.Repeat(op, 100_000)) + "1 }}")).Message);
+
+    [Fact]
+    public void Comparing_values_nested_deeper_than_the_limit_is_an_error_not_a_crash() =>
+        Assert.Contains("nested too deeply", Assert.Throws<ChatTemplateException>(() =>
+            T.R("{% set ns = namespace(a=[], b=[]) %}{% for i in range(1000) %}{% set ns.a = [ns.a] %}{% set ns.b = [ns.b] %}{% endfor %}{{ ns.a == ns.b }}")).Message);
+
     [Fact]
     public void Values_of_unknown_dotnet_types_are_refused_on_input() =>
         Assert.Throws<ChatTemplateException>(() => T.R("{{ x }}", new Dictionary<string, object?> { ["x"] = new System.Text.StringBuilder() }));

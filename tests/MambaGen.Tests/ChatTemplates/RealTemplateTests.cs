@@ -166,6 +166,15 @@ public class RealTemplateTests
             Load("mistral-7b-instruct-v0.3.jinja", "<s>", "</s>").Render(Standard, true));
 
     [Fact]
+    public void Mistral_v0_3_lists_available_tools_before_the_last_user_message() =>
+        Assert.Equal(
+            "<s>[AVAILABLE_TOOLS] [{\"type\": \"function\", \"function\": {\"name\": \"get_weather\", \"description\": \"Get the weather\", " +
+            "\"parameters\": {\"type\": \"object\", \"properties\": {\"city\": {\"type\": \"string\"}}, \"required\": [\"city\"]}}}][/AVAILABLE_TOOLS]" +
+            "[INST] Weather in Paris?[/INST]",
+            Load("mistral-7b-instruct-v0.3.jinja", "<s>", "</s>").Render(new[] { new ChatMessage("user", "Weather in Paris?") }, true,
+                T.Vars(("tools", new List<object?> { WeatherTool() }))));
+
+    [Fact]
     public void Mistral_v0_3_refuses_non_alternating_roles_through_raise_exception()
     {
         var ex = Assert.Throws<ChatTemplateRaisedException>(() =>
