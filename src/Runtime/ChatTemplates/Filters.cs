@@ -350,7 +350,7 @@ internal sealed partial class Interpreter
             case "number": return v is long or double or bool;
             case "string": return v is string;
             case "mapping": return v is Dictionary<string, object?>;
-            case "iterable": return v is string or List<object?> or Dictionary<string, object?>;
+            case "iterable": return v is string or List<object?> or Dictionary<string, object?> or Undefined;
             case "sequence": return v is string or List<object?> or Dictionary<string, object?>;
             case "callable": return v is PyFunc;
             case "equalto":

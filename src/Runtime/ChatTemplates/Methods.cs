@@ -179,7 +179,7 @@ internal static class Methods
                 if (i >= s.Length) break;
                 if (max >= 0 && r.Count >= max)
                 {
-                    r.Add(s.Substring(i).TrimEnd());
+                    r.Add(s.Substring(i));
                     break;
                 }
                 int j = i;
