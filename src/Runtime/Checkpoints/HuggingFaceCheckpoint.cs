@@ -9,6 +9,7 @@ namespace MambaGen.Checkpoints;
 public sealed class HuggingFaceCheckpoint
 {
     private HuggingFaceBpeTokenizer? _tokenizer;
+    private MambaGen.ChatTemplates.TokenizerChatConfig? _chatConfig;
 
     private HuggingFaceCheckpoint(string folder, MambaCheckpointConfig config, SafetensorsCheckpoint weights)
     {
@@ -50,6 +51,18 @@ public sealed class HuggingFaceCheckpoint
         tokenizer.RequireIdsBelow(Config.VocabSize, Config.SourcePath);
         return _tokenizer = tokenizer;
     }
+
+    /// <summary>
+    /// The folder's chat template source and BOS/EOS token strings (chat_template.jinja, else tokenizer_config.json's
+    /// chat_template; each null when absent), read once.
+    /// </summary>
+    public MambaGen.ChatTemplates.TokenizerChatConfig ChatConfig => _chatConfig ??= MambaGen.ChatTemplates.TokenizerChatConfig.Read(Folder);
+
+    /// <summary>The checkpoint's chat template source, or null when it has none.</summary>
+    public string? ChatTemplateSource => ChatConfig.Template;
+
+    /// <summary>The checkpoint's chat template parsed with its BOS/EOS strings, or null when it has none.</summary>
+    public MambaGen.ChatTemplates.ChatTemplate? LoadChatTemplate() => ChatConfig.Load();
 
     /// <summary>Checks config.json against the safetensors headers without allocating the model (see <see cref="CheckpointLayout.Check"/>).</summary>
     public void CheckLayout(TorchSharp.torch.ScalarType dtype = TorchSharp.torch.ScalarType.Float32) => CheckpointLayout.Check(Config, Weights, dtype);
