@@ -41,12 +41,12 @@ internal sealed unsafe class CpuDecodeOps : IConvOps, ISsdOps, ISelectiveScanOps
     {
         long dim = CausalConv1d.CheckWeights(x, weight, bias, convStates, out int width);
         OpArgs.Dims(x, nameof(x), batch.Count, dim);
-        if (!Fp32(x, weight, bias, convStates) || x.stride(1) != 1 || !weight.is_contiguous() || !RowsContiguous(convStates, 2))
+        if (!Fp32(x, weight, bias, convStates) || x.stride(1) != 1 || !weight.is_contiguous() || !OpArgs.RowsContiguous(convStates, 2))
         {
             return Reference.Update(x, weight, bias, silu, convStates, batch);
         }
 
-        CheckBlocks(batch, convStates, nameof(convStates));
+        OpArgs.CheckBlocks(batch.MaxStateIndex, convStates, nameof(convStates));
         var output = torch.empty(batch.Count, dim, dtype: ScalarType.Float32);
         float* px = Ptr(x), pw = Ptr(weight), pb = bias is null ? null : Ptr(bias), ps = Ptr(convStates), po = Ptr(output);
         long xs = x.stride(0), bs = convStates.stride(0);
@@ -92,7 +92,7 @@ internal sealed unsafe class CpuDecodeOps : IConvOps, ISsdOps, ISelectiveScanOps
     {
         var (heads, headDim, stateDim) = Ssd.Check(x, dt, aLog, b, c, d, dtBias, batch.Count);
         OpArgs.Dims(ssmStates, nameof(ssmStates), -1, heads, headDim, stateDim);
-        bool fits = Fp32(x, dt, aLog, b, c, d, dtBias, ssmStates) && RowsContiguous(ssmStates, 3) && x.stride(2) == 1 && x.stride(1) == headDim
+        bool fits = Fp32(x, dt, aLog, b, c, d, dtBias, ssmStates) && OpArgs.RowsContiguous(ssmStates, 3) && x.stride(2) == 1 && x.stride(1) == headDim
             && dt.stride(1) == 1 && b.stride(2) == 1 && b.stride(1) == stateDim && c.stride(2) == 1 && c.stride(1) == stateDim
             && (d is null || d.is_contiguous()) && aLog.is_contiguous() && (dtBias is null || dtBias.is_contiguous());
         if (!fits)
@@ -100,7 +100,7 @@ internal sealed unsafe class CpuDecodeOps : IConvOps, ISsdOps, ISelectiveScanOps
             return Reference.StateUpdate(ssmStates, x, dt, aLog, b, c, d, dtBias, dtSoftplus, dtLimit, batch);
         }
 
-        CheckBlocks(batch, ssmStates, nameof(ssmStates));
+        OpArgs.CheckBlocks(batch.MaxStateIndex, ssmStates, nameof(ssmStates));
         long groups = b.shape[1], perGroup = heads / groups;
         var y = torch.empty(batch.Count, heads, headDim, dtype: ScalarType.Float32);
         float* px = Ptr(x), pdt = Ptr(dt), pa = Ptr(aLog), pb = Ptr(b), pc = Ptr(c), pd = d is null ? null : Ptr(d), pbias = dtBias is null ? null : Ptr(dtBias);
@@ -152,7 +152,7 @@ internal sealed unsafe class CpuDecodeOps : IConvOps, ISsdOps, ISelectiveScanOps
     {
         SelectiveScan.Check(u, delta, aLog, b, c, d, z, deltaBias, ssmStates, batch.NumTokens);
         long channels = aLog.shape[0], stateDim = aLog.shape[1];
-        bool fits = Fp32(u, delta, aLog, b, c, d, z, deltaBias, ssmStates) && RowsContiguous(ssmStates, 2) && u.stride(1) == 1
+        bool fits = Fp32(u, delta, aLog, b, c, d, z, deltaBias, ssmStates) && OpArgs.RowsContiguous(ssmStates, 2) && u.stride(1) == 1
             && delta.stride(1) == 1 && b.stride(1) == 1 && c.stride(1) == 1 && (z is null || z.stride(1) == 1) && aLog.is_contiguous()
             && (d is null || d.is_contiguous()) && (deltaBias is null || deltaBias.is_contiguous()) && stateDim <= MaxScanStateDim
             && batch.HasInitialState.dtype == ScalarType.Bool && batch.StateIndices.dtype == ScalarType.Int64;
@@ -161,10 +161,7 @@ internal sealed unsafe class CpuDecodeOps : IConvOps, ISsdOps, ISelectiveScanOps
             return Reference.Forward(u, delta, aLog, b, c, d, z, deltaBias, deltaSoftplus, ssmStates, batch);
         }
 
-        if (batch.MaxStateIndex >= ssmStates.shape[0])
-        {
-            throw new ArgumentException($"State block {batch.MaxStateIndex} is outside ssmStates, which has {ssmStates.shape[0]} blocks.", nameof(ssmStates));
-        }
+        OpArgs.CheckBlocks(batch.MaxStateIndex, ssmStates, nameof(ssmStates));
 
         var y = torch.empty(u.shape[0], channels, dtype: ScalarType.Float32);
         // A = -exp(A_log), transposed to [N, D] so eight channels of one state index are one vector load.
@@ -207,7 +204,7 @@ internal sealed unsafe class CpuDecodeOps : IConvOps, ISsdOps, ISelectiveScanOps
     {
         SelectiveScan.Check(x, delta, aLog, b, c, d, z, deltaBias, ssmStates, batch.Count);
         long channels = aLog.shape[0], stateDim = aLog.shape[1];
-        bool fits = Fp32(x, delta, aLog, b, c, d, z, deltaBias, ssmStates) && RowsContiguous(ssmStates, 2) && x.stride(1) == 1
+        bool fits = Fp32(x, delta, aLog, b, c, d, z, deltaBias, ssmStates) && OpArgs.RowsContiguous(ssmStates, 2) && x.stride(1) == 1
             && delta.stride(1) == 1 && b.stride(1) == 1 && c.stride(1) == 1 && (z is null || z.stride(1) == 1) && aLog.is_contiguous()
             && (d is null || d.is_contiguous()) && (deltaBias is null || deltaBias.is_contiguous());
         if (!fits)
@@ -215,7 +212,7 @@ internal sealed unsafe class CpuDecodeOps : IConvOps, ISsdOps, ISelectiveScanOps
             return Reference.Update(ssmStates, x, delta, aLog, b, c, d, z, deltaBias, deltaSoftplus, batch);
         }
 
-        CheckBlocks(batch, ssmStates, nameof(ssmStates));
+        OpArgs.CheckBlocks(batch.MaxStateIndex, ssmStates, nameof(ssmStates));
         var y = torch.empty(batch.Count, channels, dtype: ScalarType.Float32);
         float* px = Ptr(x), pdl = Ptr(delta), pa = Ptr(aLog), pb = Ptr(b), pc = Ptr(c), pd = d is null ? null : Ptr(d);
         float* pz = z is null ? null : Ptr(z), pbias = deltaBias is null ? null : Ptr(deltaBias), ps = Ptr(ssmStates), py = Ptr(y);
@@ -552,30 +549,5 @@ internal sealed unsafe class CpuDecodeOps : IConvOps, ISsdOps, ISelectiveScanOps
         }
 
         return true;
-    }
-
-    private static bool RowsContiguous(Tensor states, int dims)
-    {
-        long expected = 1;
-        for (int i = (int)states.dim() - 1; i >= states.dim() - dims; i--)
-        {
-            if (states.stride(i) != expected)
-            {
-                return false;
-            }
-
-            expected *= states.shape[i];
-        }
-
-        return true;
-    }
-
-    /// <summary>A loop writes states by raw block index: one past the cache would corrupt memory, so it is refused here.</summary>
-    private static void CheckBlocks(DecodeBatch batch, Tensor states, string name)
-    {
-        if (batch.MaxStateIndex >= states.shape[0])
-        {
-            throw new ArgumentException($"State block {batch.MaxStateIndex} is outside {name}, which has {states.shape[0]} blocks.", name);
-        }
     }
 }

@@ -58,8 +58,8 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
     {
         long dim = CausalConv1d.CheckWeights(x, weight, bias, convStates, out int width);
         OpArgs.Dims(x, nameof(x), batch.NumTokens, dim);
-        CheckBlocks(batch.MaxStateIndex, convStates, nameof(convStates));
-        if (!Kernel(x, convStates, out var suffix) || !Same(x, weight, bias) || !RowsContiguous(convStates, 2) || x.stride(1) != 1 || width > MaxConvWidth)
+        OpArgs.CheckBlocks(batch.MaxStateIndex, convStates, nameof(convStates));
+        if (!Kernel(x, convStates, out var suffix) || !Same(x, weight, bias) || !OpArgs.RowsContiguous(convStates, 2) || x.stride(1) != 1 || width > MaxConvWidth)
         {
             return Reference.Forward(x, weight, bias, silu, convStates, batch);
         }
@@ -95,8 +95,8 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
     {
         long dim = CausalConv1d.CheckWeights(x, weight, bias, convStates, out int width);
         OpArgs.Dims(x, nameof(x), batch.Count, dim);
-        CheckBlocks(batch.MaxStateIndex, convStates, nameof(convStates));
-        if (!Kernel(x, convStates, out var suffix) || !Same(x, weight, bias) || !RowsContiguous(convStates, 2) || x.stride(1) != 1)
+        OpArgs.CheckBlocks(batch.MaxStateIndex, convStates, nameof(convStates));
+        if (!Kernel(x, convStates, out var suffix) || !Same(x, weight, bias) || !OpArgs.RowsContiguous(convStates, 2) || x.stride(1) != 1)
         {
             return Reference.Update(x, weight, bias, silu, convStates, batch);
         }
@@ -179,7 +179,7 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
         Tensor ssmStates, PrefillBatch batch)
     {
         SelectiveScan.Check(u, delta, aLog, b, c, d, z, deltaBias, ssmStates, batch.NumTokens);
-        CheckBlocks(batch.MaxStateIndex, ssmStates, nameof(ssmStates));
+        OpArgs.CheckBlocks(batch.MaxStateIndex, ssmStates, nameof(ssmStates));
         if (!ScanKernel(u, delta, aLog, b, c, d, z, deltaBias, ssmStates, out var suffix, out int lanes))
         {
             return Reference.Forward(u, delta, aLog, b, c, d, z, deltaBias, deltaSoftplus, ssmStates, batch);
@@ -208,7 +208,7 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
         bool deltaSoftplus, DecodeBatch batch)
     {
         SelectiveScan.Check(x, delta, aLog, b, c, d, z, deltaBias, ssmStates, batch.Count);
-        CheckBlocks(batch.MaxStateIndex, ssmStates, nameof(ssmStates));
+        OpArgs.CheckBlocks(batch.MaxStateIndex, ssmStates, nameof(ssmStates));
         if (!ScanKernel(x, delta, aLog, b, c, d, z, deltaBias, ssmStates, out var suffix, out int lanes))
         {
             return Reference.Update(ssmStates, x, delta, aLog, b, c, d, z, deltaBias, deltaSoftplus, batch);
@@ -292,20 +292,11 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
 
     private IntPtr Stream => TorchCuda.CurrentStream(_device);
 
-    /// <summary>A kernel writes states by raw block index: one past the cache would corrupt memory, so it is refused here.</summary>
-    private static void CheckBlocks(int maxStateIndex, Tensor states, string name)
-    {
-        if (maxStateIndex >= states.shape[0])
-        {
-            throw new ArgumentException($"State block {maxStateIndex} is outside {name}, which has {states.shape[0]} blocks.", name);
-        }
-    }
-
     private static void CheckSsmStates(Tensor ssmStates, Tensor x, long heads, long headDim, long stateDim, int maxStateIndex)
     {
         OpArgs.Dims(ssmStates, nameof(ssmStates), -1, heads, headDim, stateDim);
         OpArgs.SameDevice(x, ssmStates, nameof(ssmStates));
-        CheckBlocks(maxStateIndex, ssmStates, nameof(ssmStates));
+        OpArgs.CheckBlocks(maxStateIndex, ssmStates, nameof(ssmStates));
     }
 
     private static int Blocks(long work, int perBlock) => (int)((work + perBlock - 1) / perBlock);
@@ -342,26 +333,9 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
         return true;
     }
 
-    /// <summary>Whether each block of a state cache view is contiguous in its last <paramref name="dims"/> dims (blocks may be strided).</summary>
-    private static bool RowsContiguous(Tensor states, int dims)
-    {
-        long expected = 1;
-        for (int i = (int)states.dim() - 1; i >= states.dim() - dims; i--)
-        {
-            if (states.stride(i) != expected)
-            {
-                return false;
-            }
-
-            expected *= states.shape[i];
-        }
-
-        return true;
-    }
-
     private bool SsdKernel(Tensor x, Tensor dt, Tensor aLog, Tensor b, Tensor c, Tensor? d, Tensor? dtBias, Tensor states, long stateDim, out string suffix) =>
         Kernel(x, states, out suffix) && Same(x, aLog, d, dtBias) && dt.dtype == x.dtype && b.dtype == x.dtype && c.dtype == x.dtype
-        && stateDim <= 32 * MaxStateDimPerLane && RowsContiguous(states, 3)
+        && stateDim <= 32 * MaxStateDimPerLane && OpArgs.RowsContiguous(states, 3)
         && x.stride(2) == 1 && x.stride(1) == x.shape[2] && dt.stride(1) == 1
         && b.stride(2) == 1 && b.stride(1) == b.shape[2] && c.stride(2) == 1 && c.stride(1) == c.shape[2] && c.stride(0) == b.stride(0);
 
@@ -376,7 +350,7 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
         }
 
         return Kernel(u, states, out suffix) && Same(u, aLog, d, deltaBias) && delta.dtype == u.dtype && b.dtype == u.dtype && c.dtype == u.dtype
-            && (z is null || (z.dtype == u.dtype && z.stride(1) == 1)) && stateDim <= lanes * MaxStateDimPerLane && RowsContiguous(states, 2)
+            && (z is null || (z.dtype == u.dtype && z.stride(1) == 1)) && stateDim <= lanes * MaxStateDimPerLane && OpArgs.RowsContiguous(states, 2)
             && u.stride(1) == 1 && delta.stride(1) == 1 && b.stride(1) == 1 && c.stride(1) == 1 && c.stride(0) == b.stride(0);
     }
 }

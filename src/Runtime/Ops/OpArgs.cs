@@ -64,6 +64,35 @@ internal static class OpArgs
         return lengths;
     }
 
+    /// <summary>
+    /// Whether each block of a state cache view is contiguous in its last <paramref name="dims"/> dims (blocks may be
+    /// strided): what kernels and loops that address a state by raw block offset need.
+    /// </summary>
+    public static bool RowsContiguous(Tensor states, int dims)
+    {
+        long expected = 1;
+        for (int i = (int)states.dim() - 1; i >= states.dim() - dims; i--)
+        {
+            if (states.stride(i) != expected)
+            {
+                return false;
+            }
+
+            expected *= states.shape[i];
+        }
+
+        return true;
+    }
+
+    /// <summary>Kernels and loops write states by raw block index: a block past the cache would corrupt memory, so it is refused.</summary>
+    public static void CheckBlocks(int maxStateIndex, Tensor states, string name)
+    {
+        if (maxStateIndex >= states.shape[0])
+        {
+            throw new ArgumentException($"State block {maxStateIndex} is outside {name}, which has {states.shape[0]} blocks.", name);
+        }
+    }
+
     /// <summary>vLLM's softplus: log1p(exp(v)) for v &lt;= 20, v above (PyTorch's threshold 20).</summary>
     public static Tensor Softplus(Tensor v) => nn.functional.softplus(v, 1, 20);
 
