@@ -107,7 +107,7 @@ internal sealed unsafe class CpuDecodeOps : IConvOps, ISsdOps, ISelectiveScanOps
         float* ps = Ptr(ssmStates), py = Ptr(y);
         long xs = x.stride(0), dts = dt.stride(0), bcs = b.stride(0), cs = c.stride(0), bs = ssmStates.stride(0);
         bool dPerP = d is not null && d.dim() == 2;
-        var slots = batch.HostStateIndices.ToArray();
+        var slots = batch.HostStateIndexArray;
         float min = (float)dtLimit.Min, max = (float)dtLimit.Max;
 
         void Head(long item)
@@ -217,7 +217,7 @@ internal sealed unsafe class CpuDecodeOps : IConvOps, ISsdOps, ISelectiveScanOps
         float* px = Ptr(x), pdl = Ptr(delta), pa = Ptr(aLog), pb = Ptr(b), pc = Ptr(c), pd = d is null ? null : Ptr(d);
         float* pz = z is null ? null : Ptr(z), pbias = deltaBias is null ? null : Ptr(deltaBias), ps = Ptr(ssmStates), py = Ptr(y);
         long xs = x.stride(0), ds = delta.stride(0), bcs = b.stride(0), cs = c.stride(0), zs = z?.stride(0) ?? 0, bs = ssmStates.stride(0);
-        var slots = batch.HostStateIndices.ToArray();
+        var slots = batch.HostStateIndexArray;
         // Channels in chunks, so a thread takes a run of them (a channel alone is too little work to hand out).
         const long chunk = 64;
         long chunks = (channels + chunk - 1) / chunk;

@@ -18,6 +18,7 @@ public sealed class DecodeBatch : IDisposable
     public DecodeBatch(int[] stateIndices, Tensor stateIndicesTensor)
     {
         _stateIndices = stateIndices ?? throw new ArgumentNullException(nameof(stateIndices));
+        MaxStateIndex = HighestBlock(stateIndices);
         StateIndices = stateIndicesTensor ?? throw new ArgumentNullException(nameof(stateIndicesTensor));
         if (stateIndicesTensor.shape.Length != 1 || stateIndicesTensor.shape[0] != stateIndices.Length)
         {
@@ -30,8 +31,11 @@ public sealed class DecodeBatch : IDisposable
     /// <summary>Block of each row on the host, <see cref="StateSlots.PadSlotId"/> for padding: what CPU kernels read.</summary>
     public ReadOnlySpan<int> HostStateIndices => _stateIndices;
 
+    /// <summary>The same array, for CPU loops that hand it to worker threads (a span cannot cross them); read only.</summary>
+    internal int[] HostStateIndexArray => _stateIndices;
+
     /// <summary>The highest block a row addresses (-1 when all rows are padding): kernels check it against the cache.</summary>
-    public int MaxStateIndex => _stateIndices.Length == 0 ? -1 : System.Linq.Enumerable.Max(_stateIndices);
+    public int MaxStateIndex { get; }
 
     /// <summary>int64 [Count] on the device, <see cref="StateSlots.PadSlotId"/> for padding: what kernels read.</summary>
     public Tensor StateIndices { get; }
@@ -40,6 +44,18 @@ public sealed class DecodeBatch : IDisposable
     public StateSlots Slots => _slots ??= StateSlots.FromHost(_stateIndices, StateIndices.device).DetachFromDisposeScope();
 
     public void Dispose() => _slots?.Dispose();
+
+    /// <summary>The highest block of a batch (-1 when all rows are padding), computed once per step, not per layer.</summary>
+    internal static int HighestBlock(int[] stateIndices)
+    {
+        int max = -1;
+        foreach (int s in stateIndices)
+        {
+            max = Math.Max(max, s);
+        }
+
+        return max;
+    }
 }
 
 /// <summary>
@@ -62,6 +78,7 @@ public sealed class PrefillBatch : IDisposable
     {
         QueryStartLoc = queryStartLoc ?? throw new ArgumentNullException(nameof(queryStartLoc));
         _stateIndices = stateIndices ?? throw new ArgumentNullException(nameof(stateIndices));
+        MaxStateIndex = DecodeBatch.HighestBlock(stateIndices);
         if (queryStartLoc.Length != stateIndices.Length + 1)
         {
             throw new ArgumentException($"A prefill batch of {stateIndices.Length} sequences needs {stateIndices.Length + 1} query start offsets; got {queryStartLoc.Length}.", nameof(queryStartLoc));
@@ -79,7 +96,7 @@ public sealed class PrefillBatch : IDisposable
     public int NumTokens => QueryStartLoc[^1];
 
     /// <summary>The highest block a sequence addresses (-1 when all are padding): kernels check it against the cache.</summary>
-    public int MaxStateIndex => _stateIndices.Length == 0 ? -1 : System.Linq.Enumerable.Max(_stateIndices);
+    public int MaxStateIndex { get; }
 
     /// <summary>Prefill-local token offsets [Count + 1] (host).</summary>
     public int[] QueryStartLoc { get; }
