@@ -86,6 +86,11 @@ internal sealed class MixerUnderTest
         }
     }
 
+    /// <summary>The metadata builder of <paramref name="kind"/>'s backend on the CPU, carrying <paramref name="ops"/>.</summary>
+    public static MambaMetadataBuilder Builder(string kind, MambaGen.Ops.MambaOps ops) => kind is Mamba2 or Mamba2TwoGroups
+        ? new Mamba2MetadataBuilder(CPU, SsdChunkSize, ops)
+        : new MambaMetadataBuilder(CPU, ops);
+
     public MambaStateCache Allocate(int numBlocks) => MambaStateCache.Allocate(new[] { Layer }, numBlocks, CPU);
 
     /// <summary>Runs one step of <paramref name="requests"/> (decodes first) over the hidden states of their tokens, back to back.</summary>

@@ -51,8 +51,8 @@ public sealed class CpuDecodeOpsTests
         foreach (var requests in steps)
         {
             var common = new CommonAttentionMetadata(requests);
-            using var a = Builder(kind, fused).Build(common);
-            using var b = Builder(kind, MambaOps.Reference).Build(common);
+            using var a = MixerUnderTest.Builder(kind, fused).Build(common);
+            using var b = MixerUnderTest.Builder(kind, MambaOps.Reference).Build(common);
             var hidden = viaLoops.Hidden(seed++, common.NumActualTokens);
             var yLoops = ((IMambaMixer)viaLoops.Layer).Forward(hidden, a);
             var yReference = ((IMambaMixer)viaReference.Layer).Forward(hidden, b);
@@ -103,8 +103,4 @@ public sealed class CpuDecodeOpsTests
         OpsAssert.Close(nn.functional.linear(x, weight, bias), loops.Linear(x, weight, bias), 1e-5, 1e-4, "projection with bias");
         OpsAssert.Close(nn.functional.linear(x, weight), loops.Linear(x, weight, null), 1e-5, 1e-4, "projection without bias");
     }
-
-    private static MambaMetadataBuilder Builder(string kind, MambaOps ops) => kind is MixerUnderTest.Mamba2 or MixerUnderTest.Mamba2TwoGroups
-        ? new Mamba2MetadataBuilder(CPU, MixerUnderTest.SsdChunkSize, ops)
-        : new MambaMetadataBuilder(CPU, ops);
 }

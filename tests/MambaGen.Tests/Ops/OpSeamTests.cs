@@ -20,9 +20,7 @@ public sealed class OpSeamTests
         using var cache = mixer.Allocate(4);
         var recording = new RecordingOps();
         var ops = MambaOps.Of("recording", recording);
-        var builder = kind is MixerUnderTest.Mamba2 or MixerUnderTest.Mamba2TwoGroups
-            ? new Mamba2MetadataBuilder(CPU, MixerUnderTest.SsdChunkSize, ops)
-            : new MambaMetadataBuilder(CPU, ops);
+        var builder = MixerUnderTest.Builder(kind, ops);
 
         using (var metadata = builder.Build(new CommonAttentionMetadata(new[] { new ScheduledRequest(0, 5, 1) })))
         {
@@ -57,13 +55,11 @@ public sealed class OpSeamTests
         using var cacheB = viaRecording.Allocate(3);
         var recording = new RecordingOps();
         var ops = MambaOps.Of("recording", recording);
-        var builder = kind is MixerUnderTest.Mamba2 or MixerUnderTest.Mamba2TwoGroups
-            ? new Mamba2MetadataBuilder(CPU, MixerUnderTest.SsdChunkSize, ops)
-            : new MambaMetadataBuilder(CPU, ops);
+        var builder = MixerUnderTest.Builder(kind, ops);
         var step = new CommonAttentionMetadata(new[] { new ScheduledRequest(0, 7, 2) });
 
         using var metadata = builder.Build(step);
-        using var referenceMetadata = Builder(kind, MambaOps.Reference).Build(step);
+        using var referenceMetadata = MixerUnderTest.Builder(kind, MambaOps.Reference).Build(step);
         var y = ((IMambaMixer)viaRecording.Layer).Forward(viaRecording.Hidden(3, 7), metadata);
         var expected = ((IMambaMixer)viaReference.Layer).Forward(viaReference.Hidden(3, 7), referenceMetadata);
 
@@ -84,10 +80,6 @@ public sealed class OpSeamTests
         using var metadata = new Mamba2MetadataBuilder(CPU, 8).Build(new CommonAttentionMetadata(new[] { new ScheduledRequest(0, 3, 0) }));
         Assert.Same(cpu, metadata.Ops);
     }
-
-    private static MambaMetadataBuilder Builder(string kind, MambaOps ops) => kind is MixerUnderTest.Mamba2 or MixerUnderTest.Mamba2TwoGroups
-        ? new Mamba2MetadataBuilder(CPU, MixerUnderTest.SsdChunkSize, ops)
-        : new MambaMetadataBuilder(CPU, ops);
 
     /// <summary>Records which family each call reaches, then runs the reference.</summary>
     private sealed class RecordingOps : IConvOps, ISsdOps, ISelectiveScanOps, INormOps, ILinearOps
