@@ -24,17 +24,21 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
     private const int ConvChunkTokens = 64;
     private static readonly ReferenceOps Reference = ReferenceOps.Instance;
 
-    private readonly int _device;
+    private readonly KernelTarget _target;
     private readonly CudaModule _conv, _mamba2, _mamba1, _norm;
 
-    private CudaMambaOps(int device, CudaModule conv, CudaModule mamba2, CudaModule mamba1, CudaModule norm)
+    private CudaMambaOps(KernelTarget target, CudaModule conv, CudaModule mamba2, CudaModule mamba1, CudaModule norm)
     {
-        _device = device;
+        _target = target;
         (_conv, _mamba2, _mamba1, _norm) = (conv, mamba2, mamba1, norm);
     }
 
     /// <summary>The kernels for CUDA device <paramref name="device"/>, or null and why not (nothing is thrown for an environment problem).</summary>
-    public static CudaMambaOps? TryCreate(CudaRuntime runtime, int device, out string reason)
+    public static CudaMambaOps? TryCreate(CudaRuntime runtime, int device, out string reason) =>
+        TryCreate(runtime, KernelTarget.Cuda(device), out reason);
+
+    /// <summary>The kernels over the tensors of <paramref name="target"/> (a CUDA device, or the CPU under the tests' kernel emulator).</summary>
+    internal static CudaMambaOps? TryCreate(CudaRuntime runtime, KernelTarget target, out string reason)
     {
         var modules = new CudaModule[KernelSources.All.Count];
         for (int i = 0; i < modules.Length; i++)
@@ -49,7 +53,7 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
         }
 
         reason = "";
-        return new CudaMambaOps(device, modules[0], modules[1], modules[2], modules[3]);
+        return new CudaMambaOps(target, modules[0], modules[1], modules[2], modules[3]);
     }
 
     // ---- conv -------------------------------------------------------------------------------------------------
@@ -80,13 +84,13 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
 
         var stream = Stream;
         _conv.Function($"conv_varlen_{suffix}").Launch(new LaunchGrid(blocksX, batch.Count, Blocks(longest, ConvChunkTokens), threads, 1, 1), stream,
-            KernelArg.Of(x), KernelArg.I64(x.stride(0)), KernelArg.Of(weight), KernelArg.OfOptional(bias), KernelArg.Of(convStates),
-            KernelArg.I64(convStates.stride(0)), KernelArg.Of(batch.StateIndices), KernelArg.Of(batch.HasInitialState),
-            KernelArg.Of(batch.QueryStartLocTensor), KernelArg.Of(output), KernelArg.I32(ConvChunkTokens), KernelArg.I32(batch.Count),
+            Arg(x), KernelArg.I64(x.stride(0)), Arg(weight), OptionalArg(bias), Arg(convStates),
+            KernelArg.I64(convStates.stride(0)), Arg(batch.StateIndices), Arg(batch.HasInitialState),
+            Arg(batch.QueryStartLocTensor), Arg(output), KernelArg.I32(ConvChunkTokens), KernelArg.I32(batch.Count),
             KernelArg.I32((int)dim), KernelArg.I32(width), KernelArg.I32(silu ? 1 : 0));
         _conv.Function($"conv_varlen_states_{suffix}").Launch(new LaunchGrid(blocksX, batch.Count, 1, threads, 1, 1), stream,
-            KernelArg.Of(x), KernelArg.I64(x.stride(0)), KernelArg.Of(convStates), KernelArg.I64(convStates.stride(0)),
-            KernelArg.Of(batch.StateIndices), KernelArg.Of(batch.HasInitialState), KernelArg.Of(batch.QueryStartLocTensor),
+            Arg(x), KernelArg.I64(x.stride(0)), Arg(convStates), KernelArg.I64(convStates.stride(0)),
+            Arg(batch.StateIndices), Arg(batch.HasInitialState), Arg(batch.QueryStartLocTensor),
             KernelArg.I32(batch.Count), KernelArg.I32((int)dim), KernelArg.I32(width));
         return output;
     }
@@ -109,8 +113,8 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
 
         int threads = 128;
         _conv.Function($"conv_update_{suffix}").Launch(new LaunchGrid(Blocks(dim, threads), batch.Count, 1, threads, 1, 1), Stream,
-            KernelArg.Of(x), KernelArg.I64(x.stride(0)), KernelArg.Of(weight), KernelArg.OfOptional(bias), KernelArg.Of(convStates),
-            KernelArg.I64(convStates.stride(0)), KernelArg.Of(batch.StateIndices), KernelArg.Of(output), KernelArg.I32(batch.Count),
+            Arg(x), KernelArg.I64(x.stride(0)), Arg(weight), OptionalArg(bias), Arg(convStates),
+            KernelArg.I64(convStates.stride(0)), Arg(batch.StateIndices), Arg(output), KernelArg.I32(batch.Count),
             KernelArg.I32((int)dim), KernelArg.I32(width), KernelArg.I32(silu ? 1 : 0));
         return output;
     }
@@ -135,9 +139,9 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
 
         _mamba2.Function($"ssd_scan_varlen_{suffix}").Launch(
             new LaunchGrid(Blocks(headDim, SsdWarps), (int)heads, batch.Count, 32 * SsdWarps, 1, 1), Stream,
-            KernelArg.Of(x), KernelArg.Of(b), KernelArg.Of(c), KernelArg.Of(dt), KernelArg.Of(aLog), KernelArg.OfOptional(d),
-            KernelArg.OfOptional(dtBias), KernelArg.Of(ssmStates), KernelArg.I64(ssmStates.stride(0)), KernelArg.Of(batch.StateIndices),
-            KernelArg.Of(batch.HasInitialState), KernelArg.Of(batch.QueryStartLocTensor), KernelArg.Of(y), KernelArg.I32(batch.Count),
+            Arg(x), Arg(b), Arg(c), Arg(dt), Arg(aLog), OptionalArg(d),
+            OptionalArg(dtBias), Arg(ssmStates), KernelArg.I64(ssmStates.stride(0)), Arg(batch.StateIndices),
+            Arg(batch.HasInitialState), Arg(batch.QueryStartLocTensor), Arg(y), KernelArg.I32(batch.Count),
             KernelArg.I32(dtSoftplus ? 1 : 0), KernelArg.I64(x.stride(0)), KernelArg.I64(b.stride(0)), KernelArg.I64(dt.stride(0)),
             KernelArg.I32((int)heads), KernelArg.I32((int)headDim), KernelArg.I32((int)b.shape[1]), KernelArg.I32((int)stateDim),
             KernelArg.I32(d is not null && d.dim() == 2 ? 1 : 0), KernelArg.F32((float)dtLimit.Min), KernelArg.F32((float)dtLimit.Max));
@@ -164,9 +168,9 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
         int split = (int)Math.Clamp((FillBlocks + heads * batch.Count - 1) / (heads * batch.Count), 1, Blocks(headDim, SsdWarps));
         _mamba2.Function($"ssd_update_{suffix}").Launch(
             new LaunchGrid(split, (int)heads, batch.Count, 32 * SsdWarps, 1, 1), Stream,
-            KernelArg.Of(x), KernelArg.Of(b), KernelArg.Of(c), KernelArg.Of(dt), KernelArg.Of(aLog), KernelArg.OfOptional(d),
-            KernelArg.OfOptional(dtBias), KernelArg.Of(ssmStates), KernelArg.I64(ssmStates.stride(0)), KernelArg.Of(batch.StateIndices),
-            KernelArg.Of(y), KernelArg.I32(batch.Count), KernelArg.I32(dtSoftplus ? 1 : 0), KernelArg.I64(x.stride(0)),
+            Arg(x), Arg(b), Arg(c), Arg(dt), Arg(aLog), OptionalArg(d),
+            OptionalArg(dtBias), Arg(ssmStates), KernelArg.I64(ssmStates.stride(0)), Arg(batch.StateIndices),
+            Arg(y), KernelArg.I32(batch.Count), KernelArg.I32(dtSoftplus ? 1 : 0), KernelArg.I64(x.stride(0)),
             KernelArg.I64(b.stride(0)), KernelArg.I64(dt.stride(0)), KernelArg.I32((int)heads), KernelArg.I32((int)headDim),
             KernelArg.I32((int)b.shape[1]), KernelArg.I32((int)stateDim), KernelArg.I32(d is not null && d.dim() == 2 ? 1 : 0),
             KernelArg.F32((float)dtLimit.Min), KernelArg.F32((float)dtLimit.Max));
@@ -195,9 +199,9 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
         int threads = 256;
         _mamba1.Function($"selective_scan_varlen_{suffix}").Launch(
             new LaunchGrid(Blocks(channels * lanes, threads), batch.Count, 1, threads, 1, 1), Stream,
-            KernelArg.Of(u), KernelArg.Of(delta), KernelArg.Of(aLog), KernelArg.Of(b), KernelArg.Of(c), KernelArg.OfOptional(d),
-            KernelArg.OfOptional(z), KernelArg.OfOptional(deltaBias), KernelArg.Of(ssmStates), KernelArg.I64(ssmStates.stride(0)),
-            KernelArg.Of(batch.StateIndices), KernelArg.Of(batch.HasInitialState), KernelArg.Of(batch.QueryStartLocTensor), KernelArg.Of(y),
+            Arg(u), Arg(delta), Arg(aLog), Arg(b), Arg(c), OptionalArg(d),
+            OptionalArg(z), OptionalArg(deltaBias), Arg(ssmStates), KernelArg.I64(ssmStates.stride(0)),
+            Arg(batch.StateIndices), Arg(batch.HasInitialState), Arg(batch.QueryStartLocTensor), Arg(y),
             KernelArg.I32(batch.Count), KernelArg.I32(deltaSoftplus ? 1 : 0), KernelArg.I64(u.stride(0)), KernelArg.I64(delta.stride(0)),
             KernelArg.I64(b.stride(0)), KernelArg.I64(z?.stride(0) ?? 0), KernelArg.I32((int)channels), KernelArg.I32((int)aLog.shape[1]),
             KernelArg.I32(lanes));
@@ -224,9 +228,9 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
         int threads = 256;
         _mamba1.Function($"selective_update_{suffix}").Launch(
             new LaunchGrid(Blocks(channels * lanes, threads), batch.Count, 1, threads, 1, 1), Stream,
-            KernelArg.Of(x), KernelArg.Of(delta), KernelArg.Of(aLog), KernelArg.Of(b), KernelArg.Of(c), KernelArg.OfOptional(d),
-            KernelArg.OfOptional(z), KernelArg.OfOptional(deltaBias), KernelArg.Of(ssmStates), KernelArg.I64(ssmStates.stride(0)),
-            KernelArg.Of(batch.StateIndices), KernelArg.Of(y), KernelArg.I32(batch.Count), KernelArg.I32(deltaSoftplus ? 1 : 0),
+            Arg(x), Arg(delta), Arg(aLog), Arg(b), Arg(c), OptionalArg(d),
+            OptionalArg(z), OptionalArg(deltaBias), Arg(ssmStates), KernelArg.I64(ssmStates.stride(0)),
+            Arg(batch.StateIndices), Arg(y), KernelArg.I32(batch.Count), KernelArg.I32(deltaSoftplus ? 1 : 0),
             KernelArg.I64(x.stride(0)), KernelArg.I64(delta.stride(0)), KernelArg.I64(b.stride(0)), KernelArg.I64(z?.stride(0) ?? 0),
             KernelArg.I32((int)channels), KernelArg.I32((int)aLog.shape[1]), KernelArg.I32(lanes));
         return y;
@@ -255,7 +259,7 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
         bool round = castInput || residual.dtype == weight.dtype;
         _norm.Function($"add_rmsnorm_{Suffix(weight.dtype)}_{Suffix(residual.dtype)}").Launch(
             new LaunchGrid((int)residual.shape[0], 1, 1, 256, 1, 1), Stream,
-            KernelArg.Of(residual), KernelArg.OfOptional(delta), KernelArg.Of(weight), KernelArg.Of(output), KernelArg.I32((int)width),
+            Arg(residual), OptionalArg(delta), Arg(weight), Arg(output), KernelArg.I32((int)width),
             KernelArg.F32((float)eps), KernelArg.I32(round ? 1 : 0));
         return output;
     }
@@ -279,7 +283,7 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
 
         _norm.Function($"gated_rmsnorm_{Suffix(x.dtype)}").Launch(
             new LaunchGrid((int)(width / groupSize), (int)rows, 1, 256, 1, 1), Stream,
-            KernelArg.Of(x), KernelArg.I64(x.stride(0)), KernelArg.Of(z), KernelArg.I64(z.stride(0)), KernelArg.Of(weight), KernelArg.Of(output),
+            Arg(x), KernelArg.I64(x.stride(0)), Arg(z), KernelArg.I64(z.stride(0)), Arg(weight), Arg(output),
             KernelArg.I32((int)width), KernelArg.I32(groupSize), KernelArg.F32((float)eps));
         return output;
     }
@@ -290,7 +294,20 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
 
     // ---- what the kernels take --------------------------------------------------------------------------------
 
-    private IntPtr Stream => TorchCuda.CurrentStream(_device);
+    private IntPtr Stream => _target.Stream();
+
+    /// <summary>A tensor's data pointer, once it is known to live where the kernels run (a wrong device is an error naming it, never a bad pointer).</summary>
+    private KernelArg Arg(Tensor tensor)
+    {
+        if (!OnThisDevice(tensor))
+        {
+            throw new ArgumentException($"a fused kernel's tensor [{string.Join(", ", tensor.shape)}] {tensor.dtype} is on {tensor.device}, the kernels run on {_target}.", nameof(tensor));
+        }
+
+        return KernelArg.Ptr(TorchCuda.DataPtrOfAnyDevice(tensor));
+    }
+
+    private KernelArg OptionalArg(Tensor? tensor) => tensor is null ? KernelArg.Ptr(IntPtr.Zero) : Arg(tensor);
 
     private static void CheckSsmStates(Tensor ssmStates, Tensor x, long heads, long headDim, long stateDim, int maxStateIndex)
     {
@@ -310,7 +327,7 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
         _ => null,
     };
 
-    private bool OnThisDevice(Tensor t) => t.device_type == DeviceType.CUDA && t.device_index == _device;
+    private bool OnThisDevice(Tensor t) => _target.Holds(t);
 
     private bool Kernel(Tensor x, Tensor states, out string suffix)
     {
