@@ -24,21 +24,29 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
     private const int ConvChunkTokens = 64;
     private static readonly ReferenceOps Reference = ReferenceOps.Instance;
 
+    // The tiled Mamba-2 scan gives each thread 16 state values of a p row; the per-channel Mamba-1 scan takes 16 in all.
+    private const int TiledStatePerThread = 16;
+    private const int ChannelScanMaxState = 16;
+
     private readonly KernelTarget _target;
+    private readonly PrefillScan _prefillScan;
     private readonly CudaModule _conv, _mamba2, _mamba1, _norm;
 
-    private CudaMambaOps(KernelTarget target, CudaModule conv, CudaModule mamba2, CudaModule mamba1, CudaModule norm)
+    private CudaMambaOps(KernelTarget target, PrefillScan prefillScan, CudaModule conv, CudaModule mamba2, CudaModule mamba1, CudaModule norm)
     {
-        _target = target;
+        (_target, _prefillScan) = (target, prefillScan);
         (_conv, _mamba2, _mamba1, _norm) = (conv, mamba2, mamba1, norm);
     }
 
+    /// <summary>Which prefill scan kernels this set launches.</summary>
+    public PrefillScan PrefillScan => _prefillScan;
+
     /// <summary>The kernels for CUDA device <paramref name="device"/>, or null and why not (nothing is thrown for an environment problem).</summary>
-    public static CudaMambaOps? TryCreate(CudaRuntime runtime, int device, out string reason) =>
-        TryCreate(runtime, KernelTarget.Cuda(device), out reason);
+    public static CudaMambaOps? TryCreate(CudaRuntime runtime, int device, PrefillScan prefillScan, out string reason) =>
+        TryCreate(runtime, KernelTarget.Cuda(device), prefillScan, out reason);
 
     /// <summary>The kernels over the tensors of <paramref name="target"/> (a CUDA device, or the CPU under the tests' kernel emulator).</summary>
-    internal static CudaMambaOps? TryCreate(CudaRuntime runtime, KernelTarget target, out string reason)
+    internal static CudaMambaOps? TryCreate(CudaRuntime runtime, KernelTarget target, PrefillScan prefillScan, out string reason)
     {
         var modules = new CudaModule[KernelSources.All.Count];
         for (int i = 0; i < modules.Length; i++)
@@ -53,7 +61,7 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
         }
 
         reason = "";
-        return new CudaMambaOps(target, modules[0], modules[1], modules[2], modules[3]);
+        return new CudaMambaOps(target, prefillScan, modules[0], modules[1], modules[2], modules[3]);
     }
 
     // ---- conv -------------------------------------------------------------------------------------------------
@@ -137,6 +145,33 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
             return y;
         }
 
+        if (_prefillScan == PrefillScan.Tiled)
+        {
+            // A p row's state over tpr threads; the fewer rows a block holds, the more blocks share the machine.
+            int tpr = 1;
+            while (tpr * TiledStatePerThread < stateDim)
+            {
+                tpr <<= 1;
+            }
+
+            int rows = 256 / tpr;
+            while (rows * tpr > 32 && (rows / 2 >= headDim || (long)Blocks(headDim, rows) * heads * batch.Count < FillBlocks))
+            {
+                rows /= 2;
+            }
+
+            _mamba2.Function($"ssd_scan_tiled_{suffix}").Launch(
+                new LaunchGrid(Blocks(headDim, rows), (int)heads, batch.Count, rows * tpr, 1, 1), Stream,
+                Arg(x), Arg(b), Arg(c), Arg(dt), Arg(aLog), OptionalArg(d),
+                OptionalArg(dtBias), Arg(ssmStates), KernelArg.I64(ssmStates.stride(0)), Arg(batch.StateIndices),
+                Arg(batch.HasInitialState), Arg(batch.QueryStartLocTensor), Arg(y), KernelArg.I32(batch.Count),
+                KernelArg.I32(dtSoftplus ? 1 : 0), KernelArg.I64(x.stride(0)), KernelArg.I64(b.stride(0)), KernelArg.I64(dt.stride(0)),
+                KernelArg.I32((int)heads), KernelArg.I32((int)headDim), KernelArg.I32((int)b.shape[1]), KernelArg.I32((int)stateDim),
+                KernelArg.I32(d is not null && d.dim() == 2 ? 1 : 0), KernelArg.F32((float)dtLimit.Min), KernelArg.F32((float)dtLimit.Max),
+                KernelArg.I32(tpr));
+            return y;
+        }
+
         _mamba2.Function($"ssd_scan_varlen_{suffix}").Launch(
             new LaunchGrid(Blocks(headDim, SsdWarps), (int)heads, batch.Count, 32 * SsdWarps, 1, 1), Stream,
             Arg(x), Arg(b), Arg(c), Arg(dt), Arg(aLog), OptionalArg(d),
@@ -193,6 +228,25 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
         var y = torch.empty(u.shape[0], channels, dtype: u.dtype, device: u.device);
         if (batch.Count == 0)
         {
+            return y;
+        }
+
+        if (_prefillScan == PrefillScan.Tiled && aLog.shape[1] <= ChannelScanMaxState)
+        {
+            // A thread per channel: smaller blocks when there are few sequences, so more of the machine takes part.
+            int perBlock = 128;
+            while (perBlock > 32 && (long)Blocks(channels, perBlock) * batch.Count < FillBlocks / 4)
+            {
+                perBlock /= 2;
+            }
+
+            _mamba1.Function($"selective_scan_channels_{suffix}").Launch(
+                new LaunchGrid(Blocks(channels, perBlock), batch.Count, 1, perBlock, 1, 1), Stream,
+                Arg(u), Arg(delta), Arg(aLog), Arg(b), Arg(c), OptionalArg(d),
+                OptionalArg(z), OptionalArg(deltaBias), Arg(ssmStates), KernelArg.I64(ssmStates.stride(0)),
+                Arg(batch.StateIndices), Arg(batch.HasInitialState), Arg(batch.QueryStartLocTensor), Arg(y),
+                KernelArg.I32(batch.Count), KernelArg.I32(deltaSoftplus ? 1 : 0), KernelArg.I64(u.stride(0)), KernelArg.I64(delta.stride(0)),
+                KernelArg.I64(b.stride(0)), KernelArg.I64(z?.stride(0) ?? 0), KernelArg.I32((int)channels), KernelArg.I32((int)aLog.shape[1]));
             return y;
         }
 

@@ -26,18 +26,20 @@ public static class KernelSources
         new KernelSpec($"conv_varlen_states_{s}", Ptr, I64, Ptr, I64, Ptr, Ptr, Ptr, I32, I32, I32),
     }));
 
-    /// <summary>Mamba-2's SSM: decode state update, varlen prefill scan.</summary>
+    /// <summary>Mamba-2's SSM: decode state update, varlen prefill scan (a warp per p row, or tiled).</summary>
     public static KernelSource Mamba2 { get; } = Load("mamba2.cu", ActivationStateSuffixes.SelectMany(s => new[]
     {
         new KernelSpec($"ssd_update_{s}", Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, I64, Ptr, Ptr, I32, I32, I64, I64, I64, I32, I32, I32, I32, I32, F32, F32),
         new KernelSpec($"ssd_scan_varlen_{s}", Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, I64, Ptr, Ptr, Ptr, Ptr, I32, I32, I64, I64, I64, I32, I32, I32, I32, I32, F32, F32),
+        new KernelSpec($"ssd_scan_tiled_{s}", Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, I64, Ptr, Ptr, Ptr, Ptr, I32, I32, I64, I64, I64, I32, I32, I32, I32, I32, F32, F32, I32),
     }));
 
-    /// <summary>Mamba-1's selective SSM: decode state update, varlen prefill scan.</summary>
+    /// <summary>Mamba-1's selective SSM: decode state update, varlen prefill scan (lanes per channel, or a thread per channel).</summary>
     public static KernelSource Mamba1 { get; } = Load("mamba1.cu", ActivationStateSuffixes.SelectMany(s => new[]
     {
         new KernelSpec($"selective_update_{s}", Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, I64, Ptr, Ptr, I32, I32, I64, I64, I64, I64, I32, I32, I32),
         new KernelSpec($"selective_scan_varlen_{s}", Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, I64, Ptr, Ptr, Ptr, Ptr, I32, I32, I64, I64, I64, I64, I32, I32, I32),
+        new KernelSpec($"selective_scan_channels_{s}", Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, I64, Ptr, Ptr, Ptr, Ptr, I32, I32, I64, I64, I64, I64, I32, I32),
     }));
 
     /// <summary>RMS norms: residual add + norm (activation × residual dtype), Mamba-2's gated norm.</summary>

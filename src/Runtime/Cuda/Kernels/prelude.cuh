@@ -76,6 +76,9 @@ __device__ __forceinline__ float mg_bits_to_float(unsigned u) { return __nvvm_bi
 __device__ __forceinline__ unsigned mg_float_to_bits(float f) { return (unsigned)__nvvm_bitcast_f2i(f); }
 #endif
 
+// Four floats read from shared memory in one 16-byte access.
+struct __attribute__((aligned(16))) mg_f4 { float x, y, z, w; };
+
 // Element types: fp32, bf16 and fp16 as stored; all arithmetic is fp32.
 struct bf16 { u16 bits; };
 struct f16 { u16 bits; };

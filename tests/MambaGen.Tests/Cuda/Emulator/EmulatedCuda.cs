@@ -63,20 +63,29 @@ internal sealed class EmulatedCudaDriver : ICudaDriver
     }
 }
 
-/// <summary>The fused kernels as an op set over CPU tensors, run by the emulator (built once per test run).</summary>
+/// <summary>The fused kernels as op sets over CPU tensors, run by the emulator (built once per test run).</summary>
 internal static class EmulatedKernels
 {
-    private static readonly Lazy<MambaOps> Lazy = new(Create, LazyThreadSafetyMode.ExecutionAndPublication);
+    private static readonly Lazy<CudaRuntime> Runtime = new(CreateRuntime, LazyThreadSafetyMode.ExecutionAndPublication);
+    private static readonly Lazy<MambaOps> RowWarps = new(() => Create(PrefillScan.RowWarps), LazyThreadSafetyMode.ExecutionAndPublication);
+    private static readonly Lazy<MambaOps> Tiled = new(() => Create(PrefillScan.Tiled), LazyThreadSafetyMode.ExecutionAndPublication);
 
-    public static MambaOps Ops => Lazy.Value;
+    /// <summary>The kernels with the default prefill scans.</summary>
+    public static MambaOps Ops => RowWarps.Value;
 
-    private static MambaOps Create()
+    public static MambaOps With(PrefillScan scan) => scan == PrefillScan.Tiled ? Tiled.Value : RowWarps.Value;
+
+    private static CudaRuntime CreateRuntime()
     {
         // The emulator ignores module images: any text stands in for each file's PTX.
         var assets = new KernelAssets(KernelResources.Prelude, file => "// emulated " + file, file => "");
-        var runtime = CudaRuntime.TryCreate(0, new EmulatedCudaDriver(), nvrtc: null, "the emulator runs host code, not NVRTC's",
+        return CudaRuntime.TryCreate(0, new EmulatedCudaDriver(), nvrtc: null, "the emulator runs host code, not NVRTC's",
             KernelCache.Disabled, assets, log: null, out var reason) ?? throw new InvalidOperationException(reason);
-        var kernels = CudaMambaOps.TryCreate(runtime, KernelTarget.HostEmulation, out reason) ?? throw new InvalidOperationException(reason);
-        return MambaOps.Of("fused CUDA kernels under the CPU emulator", kernels);
+    }
+
+    private static MambaOps Create(PrefillScan scan)
+    {
+        var kernels = CudaMambaOps.TryCreate(Runtime.Value, KernelTarget.HostEmulation, scan, out var reason) ?? throw new InvalidOperationException(reason);
+        return MambaOps.Of($"fused CUDA kernels ({PrefillScanSetting.Name(scan)} prefill scans) under the CPU emulator", kernels);
     }
 }

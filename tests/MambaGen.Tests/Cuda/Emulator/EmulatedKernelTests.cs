@@ -1,5 +1,6 @@
 using System.Linq;
 using MambaGen.Backends;
+using MambaGen.Cuda;
 using MambaGen.Layers;
 using MambaGen.Ops;
 using MambaGen.Tests.Layers;
@@ -17,16 +18,31 @@ namespace MambaGen.Tests.Cuda.Emulator;
 /// </summary>
 public sealed class EmulatedKernelTests
 {
-    public static TheoryData<string, string> KindsAndDtypes => new()
+    public static TheoryData<string, string, string> KindsDtypesAndScans
     {
-        { MixerUnderTest.Mamba1, "float32" }, { MixerUnderTest.Mamba2, "float32" }, { MixerUnderTest.Mamba2TwoGroups, "float32" },
-        { MixerUnderTest.ShortConvKind, "float32" }, { MixerUnderTest.Mamba1, "bfloat16" }, { MixerUnderTest.Mamba2TwoGroups, "bfloat16" },
-    };
+        get
+        {
+            var data = new TheoryData<string, string, string>();
+            foreach (var scan in new[] { "row-warps", "tiled" })
+            {
+                data.Add(MixerUnderTest.Mamba1, "float32", scan);
+                data.Add(MixerUnderTest.Mamba2, "float32", scan);
+                data.Add(MixerUnderTest.Mamba2TwoGroups, "float32", scan);
+                data.Add(MixerUnderTest.Mamba2WideState, "float32", scan);
+                data.Add(MixerUnderTest.Mamba1, "bfloat16", scan);
+                data.Add(MixerUnderTest.Mamba2TwoGroups, "bfloat16", scan);
+            }
+
+            data.Add(MixerUnderTest.ShortConvKind, "float32", "row-warps");
+            return data;
+        }
+    }
 
     [Theory]
-    [MemberData(nameof(KindsAndDtypes))]
-    public void Kernels_match_the_reference_ops_over_prefill_mixed_and_padded_steps_from_dirty_blocks(string kind, string dtypeName)
+    [MemberData(nameof(KindsDtypesAndScans))]
+    public void Kernels_match_the_reference_ops_over_prefill_mixed_and_padded_steps_from_dirty_blocks(string kind, string dtypeName, string scan)
     {
+        var ops = EmulatedKernels.With(PrefillScanSetting.Parse(scan));
         var dtype = dtypeName == "bfloat16" ? ScalarType.BFloat16 : ScalarType.Float32;
         // bf16: both round to bf16 at the same points but sum in another order (one bf16 ulp is 0.4%).
         double tolerance = dtype == ScalarType.BFloat16 ? 3e-2 : 2e-5;
@@ -58,7 +74,7 @@ public sealed class EmulatedKernelTests
         foreach (var requests in steps)
         {
             var common = new CommonAttentionMetadata(requests);
-            using var a = MixerUnderTest.Builder(kind, EmulatedKernels.Ops).Build(common);
+            using var a = MixerUnderTest.Builder(kind, ops).Build(common);
             using var b = MixerUnderTest.Builder(kind, MambaOps.Reference).Build(common);
             var hidden = viaKernels.Hidden(seed++, common.NumActualTokens, dtype);
             var yKernels = ((IMambaMixer)viaKernels.Layer).Forward(hidden, a);
@@ -67,7 +83,7 @@ public sealed class EmulatedKernelTests
             // A padding row's output is unspecified (the reference computes it from block 0, the kernels write zeros).
             var real = torch.tensor(Enumerable.Range(0, requests.Length).Where(i => !requests[i].IsPadding)
                 .SelectMany(i => Enumerable.Range(common.QueryStartLoc[i], requests[i].NumScheduledTokens)).Select(t => (long)t).ToArray());
-            string what = $"{kind} {dtypeName}, step of {string.Join(" + ", requests.Select(r => r.NumScheduledTokens))} tokens";
+            string what = $"{kind} {dtypeName} ({scan} scans), step of {string.Join(" + ", requests.Select(r => r.NumScheduledTokens))} tokens";
             OpsAssert.Close(yReference.index_select(0, real), yKernels.index_select(0, real), tolerance, tolerance, what + ": output");
             for (int i = 0; i < viaKernels.Layer.KvCache.Count; i++)
             {
