@@ -15,8 +15,9 @@ date -u >> "$OUT/gpu.txt"
 
 # 1. Layers on CUDA (fused kernels) against the CPU reference, fp32 and bf16; models against transformers' fixtures.
 bench verify --device cuda tests/fixtures/dev-mamba1 tests/fixtures/dev-mamba2 models/default > "$OUT/verify.log" 2>&1
-# The tiled prefill scans (MAMBAGEN_PREFILL_SCAN=tiled, not yet the default) against the same references.
-MAMBAGEN_PREFILL_SCAN=tiled bench verify --device cuda tests/fixtures/dev-mamba1 tests/fixtures/dev-mamba2 models/default > "$OUT/verify-tiled.log" 2>&1
+# The opt-in kernels (tiled prefill scans, fused small-step projections: not yet the default) against the same references.
+optin() { MAMBAGEN_PREFILL_SCAN=tiled MAMBAGEN_SMALL_STEP_PROJECTIONS=fused "$@"; }
+optin bench verify --device cuda tests/fixtures/dev-mamba1 tests/fixtures/dev-mamba2 models/default > "$OUT/verify-optin.log" 2>&1
 # The same with the fused kernels off (the TorchSharp ops on CUDA).
 [ "${QUICK:-}" = 1 ] || MAMBAGEN_FAST_PATH=0 bench verify --device cuda tests/fixtures/dev-mamba1 tests/fixtures/dev-mamba2 > "$OUT/verify-eager.log" 2>&1
 
@@ -25,9 +26,8 @@ P=.gpu/peers
 python3 $P/make_models.py /tmp/models > "$OUT/models.log" 2>&1
 for m in mamba2-130m mamba-130m; do
   python3 $P/hf_bench.py --model /tmp/models/$m --correct /tmp/models/$m.prompts.txt --new 32 --correct-out /tmp/models/$m.hf > "$OUT/hf-correct-$m.log" 2>&1
-  for fast in 1 0 tiled; do
-    [ $fast = tiled ] && scan=tiled || scan=row-warps; [ $fast = tiled ] && fast=1
-    MAMBAGEN_PREFILL_SCAN=$scan MAMBAGEN_FAST_PATH=$fast bench correct --model /tmp/models/$m --device cuda --dtype float32 --prompts /tmp/models/$m.prompts.txt \
+  for variant in "MAMBAGEN_FAST_PATH=1" "MAMBAGEN_FAST_PATH=0" "MAMBAGEN_PREFILL_SCAN=tiled MAMBAGEN_SMALL_STEP_PROJECTIONS=fused"; do
+    env $variant dotnet .gpu/app/MambaGen.Bench.dll correct --model /tmp/models/$m --device cuda --dtype float32 --prompts /tmp/models/$m.prompts.txt \
       --reference /tmp/models/$m.hf.fp32.tokens.txt --new 32 >> "$OUT/correct.log" 2>&1
   done
 done
@@ -38,13 +38,15 @@ reps=${REPS:-3}
 for m in mamba2-130m mamba-130m; do
   bench model --model /tmp/models/$m --device cuda --dtype bfloat16 --reps $reps $B >> "$OUT/mambagen.log" 2>&1
 done
-# Prefill with the tiled scans, beside the default's rows above (a .txt: the summary table reads the default only).
+# The same throughput with the opt-in kernels, beside the default's rows above (a .txt: the summary table reads the default only).
 for m in mamba2-130m mamba-130m; do
-  MAMBAGEN_PREFILL_SCAN=tiled bench model --model /tmp/models/$m --device cuda --dtype bfloat16 --reps $reps --batches "" >> "$OUT/mambagen-tiled.txt" 2>&1
+  optin bench model --model /tmp/models/$m --device cuda --dtype bfloat16 --reps $reps $B >> "$OUT/mambagen-optin.txt" 2>&1
 done
-grep -h '^{"system"' "$OUT/mambagen-tiled.txt" | python3 -c "
+grep -h '^{"system"' "$OUT/mambagen-optin.txt" | python3 -c "
 import json,sys
-for l in sys.stdin: r=json.loads(l); print(f'tiled prefill scans: {r[\"model\"]} {r[\"batch\"]}x{r[\"prompt\"]}: {r[\"tok_s_median\"]:,.0f} tokens/s')" > "$OUT/tiled.md"
+for l in sys.stdin:
+    r=json.loads(l)
+    if 'tok_s_median' in r: print(f'opt-in kernels: {r[\"model\"]} {r[\"what\"]} batch {r[\"batch\"]} x {r[\"prompt\"]}: {r[\"tok_s_median\"]:,.0f} tokens/s')" > "$OUT/optin.md"
 if [ "${1:-}" = "--peers" ]; then
   mkdir -p /tmp/kb /tmp/peer && tar -C /tmp/peer -xJf $P/peer-src.tar.xz && tar -C /tmp/kb -xJf $P/peer-ext-sm90.tar.xz
   tar -C /tmp -xJf $P/peer-triton-cache.tar.xz; export TRITON_CACHE_DIR=/tmp/tc
@@ -55,5 +57,5 @@ if [ "${1:-}" = "--peers" ]; then
   python3 $P/summarize.py "$OUT" --md > "$OUT/summary.md" 2>&1
 fi
 # At most 8 files come back from the GPU machine: the logs travel as one archive beside the summary.
-(cd "$OUT" && tar czf logs.tgz *.log *.txt && rm -f *.log mambagen-tiled.txt)
-cat "$OUT/summary.md" "$OUT/tiled.md" 2>/dev/null
+(cd "$OUT" && tar czf logs.tgz *.log *.txt && rm -f *.log mambagen-optin.txt)
+cat "$OUT/summary.md" "$OUT/optin.md" 2>/dev/null

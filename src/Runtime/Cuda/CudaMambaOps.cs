@@ -11,7 +11,7 @@ namespace MambaGen.Cuda;
 /// (a state dim above 256, weights in another dtype than the activations, a state view whose rows are not contiguous)
 /// go to the reference ops, so the set is correct for any input the reference accepts.
 /// </summary>
-internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INormOps, ILinearOps
+internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INormOps, ILinearOps, IResidualProjectionOps
 {
     private const int SsdWarps = 8;
 
@@ -29,24 +29,31 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
     private const int ChannelScanMaxState = 16;
 
     private readonly KernelTarget _target;
-    private readonly PrefillScan _prefillScan;
-    private readonly CudaModule _conv, _mamba2, _mamba1, _norm;
+    private readonly KernelChoices _choices;
+    // The GEMV kernels keep a row's partial sums in registers: steps of up to this many tokens run fused.
+    private const int GemvMaxRows = 8;
+    private const int GemvWarps = 8;
+    private const int GemvMaxScales = 64;
 
-    private CudaMambaOps(KernelTarget target, PrefillScan prefillScan, CudaModule conv, CudaModule mamba2, CudaModule mamba1, CudaModule norm)
+    private readonly CudaModule _conv, _mamba2, _mamba1, _norm, _gemv;
+    private readonly ComposedProjections _composed;
+
+    private CudaMambaOps(KernelTarget target, KernelChoices choices, CudaModule conv, CudaModule mamba2, CudaModule mamba1, CudaModule norm, CudaModule gemv)
     {
-        (_target, _prefillScan) = (target, prefillScan);
-        (_conv, _mamba2, _mamba1, _norm) = (conv, mamba2, mamba1, norm);
+        (_target, _choices) = (target, choices);
+        (_conv, _mamba2, _mamba1, _norm, _gemv) = (conv, mamba2, mamba1, norm, gemv);
+        _composed = new ComposedProjections(this, this);
     }
 
-    /// <summary>Which prefill scan kernels this set launches.</summary>
-    public PrefillScan PrefillScan => _prefillScan;
+    /// <summary>The kernel variants this set launches.</summary>
+    public KernelChoices Choices => _choices;
 
     /// <summary>The kernels for CUDA device <paramref name="device"/>, or null and why not (nothing is thrown for an environment problem).</summary>
-    public static CudaMambaOps? TryCreate(CudaRuntime runtime, int device, PrefillScan prefillScan, out string reason) =>
-        TryCreate(runtime, KernelTarget.Cuda(device), prefillScan, out reason);
+    public static CudaMambaOps? TryCreate(CudaRuntime runtime, int device, KernelChoices choices, out string reason) =>
+        TryCreate(runtime, KernelTarget.Cuda(device), choices, out reason);
 
     /// <summary>The kernels over the tensors of <paramref name="target"/> (a CUDA device, or the CPU under the tests' kernel emulator).</summary>
-    internal static CudaMambaOps? TryCreate(CudaRuntime runtime, KernelTarget target, PrefillScan prefillScan, out string reason)
+    internal static CudaMambaOps? TryCreate(CudaRuntime runtime, KernelTarget target, KernelChoices choices, out string reason)
     {
         var modules = new CudaModule[KernelSources.All.Count];
         for (int i = 0; i < modules.Length; i++)
@@ -61,7 +68,7 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
         }
 
         reason = "";
-        return new CudaMambaOps(target, prefillScan, modules[0], modules[1], modules[2], modules[3]);
+        return new CudaMambaOps(target, choices, modules[0], modules[1], modules[2], modules[3], modules[4]);
     }
 
     // ---- conv -------------------------------------------------------------------------------------------------
@@ -145,7 +152,7 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
             return y;
         }
 
-        if (_prefillScan == PrefillScan.Tiled)
+        if (_choices.PrefillScan == PrefillScan.Tiled)
         {
             // A p row's state over tpr threads; the fewer rows a block holds, the more blocks share the machine.
             int tpr = 1;
@@ -231,7 +238,7 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
             return y;
         }
 
-        if (_prefillScan == PrefillScan.Tiled && aLog.shape[1] <= ChannelScanMaxState)
+        if (_choices.PrefillScan == PrefillScan.Tiled && aLog.shape[1] <= ChannelScanMaxState)
         {
             // A thread per channel: smaller blocks when there are few sequences, so more of the machine takes part.
             int perBlock = 128;
@@ -342,9 +349,110 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
         return output;
     }
 
-    // ---- projections: cuBLAS through libtorch ------------------------------------------------------------------
+    // ---- projections: own GEMV for a few rows, else cuBLAS through libtorch ------------------------------------
 
-    public Tensor Linear(Tensor x, Tensor weight, Tensor? bias) => Reference.Linear(x, weight, bias);
+    public Tensor Linear(Tensor x, Tensor weight, Tensor? bias)
+    {
+        if (!_choices.FusedProjections || !GemvFits(x, weight, bias) || x.shape[0] > GemvMaxRows)
+        {
+            return Reference.Linear(x, weight, bias);
+        }
+
+        var y = torch.empty(x.shape[0], weight.shape[0], dtype: x.dtype, device: x.device);
+        if (x.shape[0] > 0)
+        {
+            LaunchGemv("gemv", Suffix(x.dtype)!, x, x.stride(0), null, 0, null, null, weight, bias, y, null, (int)x.shape[0], 1, 0);
+        }
+
+        return y;
+    }
+
+    public bool Takes(long rows, ScalarType dtype) => _choices.FusedProjections && rows is > 0 and <= GemvMaxRows && Suffix(dtype) is not null;
+
+    public Tensor NormLinear(Tensor residual, Tensor normWeight, double eps, Tensor weight, Tensor? bias)
+    {
+        long rows = residual.dim() == 2 ? residual.shape[0] : 0;
+        bool fits = rows is > 0 and <= GemvMaxRows && weight.dim() == 2 && residual.is_contiguous() && residual.shape[1] == weight.shape[1]
+            && Suffix(residual.dtype) is not null && Aligned(residual) && OnThisDevice(residual) && WeightFits(weight, bias, weight.dtype)
+            && normWeight.dim() == 1 && normWeight.shape[0] == weight.shape[1] && normWeight.dtype == weight.dtype && Aligned(normWeight) && OnThisDevice(normWeight);
+        if (!fits)
+        {
+            return _composed.NormLinear(residual, normWeight, eps, weight, bias);
+        }
+
+        var y = torch.empty(rows, weight.shape[0], dtype: weight.dtype, device: weight.device);
+        LaunchGemv("rmsnorm_gemv", $"{Suffix(weight.dtype)}_{Suffix(residual.dtype)}", null, 0, null, 0, residual, normWeight, weight, bias, y, null,
+            (int)rows, 1, (float)eps);
+        return y;
+    }
+
+    public void LinearAddInto(Tensor residual, Tensor x, Tensor weight, Tensor? bias)
+    {
+        if (!GemvFits(x, weight, bias) || x.shape[0] > GemvMaxRows || !ResidualFits(residual, x, weight))
+        {
+            _composed.LinearAddInto(residual, x, weight, bias);
+            return;
+        }
+
+        if (x.shape[0] > 0)
+        {
+            LaunchGemv("gemv", $"{Suffix(x.dtype)}_{Suffix(residual.dtype)}", x, x.stride(0), null, 0, null, null, weight, bias, null, residual,
+                (int)x.shape[0], 1, 0);
+        }
+    }
+
+    public void GatedNormLinearAddInto(Tensor residual, Tensor y, Tensor z, Tensor normWeight, int groupSize, double eps, Tensor weight, Tensor? bias)
+    {
+        long rows = y.dim() == 2 ? y.shape[0] : 0, width = weight.shape[1];
+        bool fits = GemvFits(y, weight, bias) && rows <= GemvMaxRows && ResidualFits(residual, y, weight)
+            && z.dim() == 2 && z.shape[0] == rows && z.shape[1] == width && z.dtype == y.dtype && z.stride(1) == 1 && z.stride(0) % 8 == 0 && Aligned(z)
+            && normWeight.dim() == 1 && normWeight.shape[0] == width && normWeight.dtype == y.dtype && Aligned(normWeight) && OnThisDevice(z)
+            && groupSize > 0 && groupSize % 8 == 0 && width % groupSize == 0 && rows * (width / groupSize) <= GemvMaxScales;
+        if (!fits)
+        {
+            _composed.GatedNormLinearAddInto(residual, y, z, normWeight, groupSize, eps, weight, bias);
+            return;
+        }
+
+        if (rows > 0)
+        {
+            LaunchGemv("gated_gemv", $"{Suffix(y.dtype)}_{Suffix(residual.dtype)}", y, y.stride(0), z, z.stride(0), null, normWeight, weight, bias, null, residual,
+                (int)rows, groupSize, (float)eps);
+        }
+    }
+
+    private void LaunchGemv(string kind, string suffix, Tensor? x, long xStride, Tensor? z, long zStride, Tensor? residualIn, Tensor? normWeight,
+        Tensor weight, Tensor? bias, Tensor? y, Tensor? residualOut, int rows, int groupSize, float eps)
+    {
+        if (!suffix.Contains('_'))
+        {
+            suffix = $"{suffix}_{suffix}";
+        }
+
+        int outputs = (int)weight.shape[0];
+        _gemv.Function($"{kind}_{suffix}").Launch(new LaunchGrid(Blocks(outputs, GemvWarps), 1, 1, 32 * GemvWarps, 1, 1), Stream,
+            OptionalArg(x), KernelArg.I64(xStride), OptionalArg(z), KernelArg.I64(zStride), OptionalArg(residualIn), OptionalArg(normWeight),
+            Arg(weight), OptionalArg(bias), OptionalArg(y), OptionalArg(residualOut), KernelArg.I32(rows), KernelArg.I32((int)weight.shape[1]),
+            KernelArg.I32(outputs), KernelArg.I32(groupSize), KernelArg.F32(eps));
+    }
+
+    /// <summary>Whether the GEMV kernels read x [rows, in] and W [out, in] (and the bias) as they are: 16-byte rows of the activations' dtype.</summary>
+    private bool GemvFits(Tensor x, Tensor weight, Tensor? bias) =>
+        x.dim() == 2 && weight.dim() == 2 && x.shape[1] == weight.shape[1] && x.stride(1) == 1 && x.stride(0) % 8 == 0 && Aligned(x)
+        && OnThisDevice(x) && WeightFits(weight, bias, x.dtype);
+
+    /// <summary>Whether W [out, in] (in a multiple of 8) and its bias are contiguous, 16-byte aligned, of <paramref name="dtype"/> and here.</summary>
+    private bool WeightFits(Tensor weight, Tensor? bias, ScalarType dtype) =>
+        weight.dim() == 2 && weight.shape[1] % 8 == 0 && weight.shape[0] > 0 && weight.dtype == dtype && weight.is_contiguous() && Aligned(weight)
+        && OnThisDevice(weight) && Suffix(dtype) is not null
+        && (bias is null || (bias.dim() == 1 && bias.shape[0] == weight.shape[0] && bias.dtype == dtype && bias.is_contiguous() && OnThisDevice(bias)));
+
+    /// <summary>Whether the residual [rows, out] takes the projection's add in place.</summary>
+    private bool ResidualFits(Tensor residual, Tensor x, Tensor weight) =>
+        residual.dim() == 2 && residual.shape[0] == x.shape[0] && residual.shape[1] == weight.shape[0] && residual.is_contiguous()
+        && Suffix(residual.dtype) is not null && OnThisDevice(residual);
+
+    private static bool Aligned(Tensor t) => TorchCuda.DataPtrOfAnyDevice(t).ToInt64() % 16 == 0;
 
     // ---- what the kernels take --------------------------------------------------------------------------------
 

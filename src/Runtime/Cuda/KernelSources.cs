@@ -47,8 +47,12 @@ public static class KernelSources
         ActivationStateSuffixes.Select(s => new KernelSpec($"add_rmsnorm_{s}", Ptr, Ptr, Ptr, Ptr, I32, F32, I32))
             .Concat(ActivationSuffixes.Select(s => new KernelSpec($"gated_rmsnorm_{s}", Ptr, I64, Ptr, I64, Ptr, Ptr, I32, I32, F32))));
 
+    /// <summary>Projections of a few rows: plain, after a block's RMSNorm, after Mamba-2's gated norm (activation × residual dtype).</summary>
+    public static KernelSource Gemv { get; } = Load("gemv.cu", ActivationStateSuffixes.SelectMany(s => new[] { "gemv", "rmsnorm_gemv", "gated_gemv" }
+        .Select(kind => new KernelSpec($"{kind}_{s}", Ptr, I64, Ptr, I64, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, I32, I32, I32, I32, F32))));
+
     /// <summary>Every kernel source of the runtime.</summary>
-    public static IReadOnlyList<KernelSource> All { get; } = new[] { Conv, Mamba2, Mamba1, Norm };
+    public static IReadOnlyList<KernelSource> All { get; } = new[] { Conv, Mamba2, Mamba1, Norm, Gemv };
 
     private static KernelSource Load(string fileName, IEnumerable<KernelSpec> kernels) => new(fileName, KernelResources.ReadSource(fileName), kernels.ToArray());
 }

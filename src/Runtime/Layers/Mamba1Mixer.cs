@@ -60,14 +60,30 @@ public sealed partial class Mamba1Mixer : MambaBase, IMambaMixer
     {
         LayerChecks.Input(this, hidden, Options.HiddenSize, metadata);
         using var scope = torch.NewDisposeScope();
+        var ops = metadata.Ops;
+        var y = Mix(ops.Linear.Linear(hidden, in_proj.weight!, in_proj.bias), metadata);
+        return ops.Linear.Linear(y.to(hidden.dtype), out_proj.weight!, out_proj.bias).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>The residual block in place, its norm fused into in_proj and its add into out_proj.</summary>
+    void IMambaMixer.ForwardInto(Tensor residual, RmsNorm blockNorm, MambaAttentionMetadata metadata, IResidualProjectionOps projections)
+    {
+        LayerChecks.Input(this, residual, Options.HiddenSize, metadata);
+        using var scope = torch.NewDisposeScope();
+        var xz = projections.NormLinear(residual, blockNorm.Weight, blockNorm.Eps, in_proj.weight!, in_proj.bias);
+        projections.LinearAddInto(residual, Mix(xz, metadata).to(xz.dtype), out_proj.weight!, out_proj.bias);
+    }
+
+    /// <summary>Conv, projections and selective scan of the in-projection's output (x and gate z): y [tokens, d_inner].</summary>
+    private Tensor Mix(Tensor xz, MambaAttentionMetadata metadata)
+    {
         var o = Options;
         int inner = o.IntermediateSize;
         var ops = metadata.Ops;
-        var xz = ops.Linear.Linear(hidden, in_proj.weight!, in_proj.bias);
         var x = xz.narrow(1, 0, inner);
         var z = xz.narrow(1, inner, inner);
         var weight = conv1d.weight!.view(inner, o.ConvKernel);
-        var y = DecodePrefillSplit.Run(
+        return DecodePrefillSplit.Run(
             metadata,
             nd =>
             {
@@ -81,7 +97,6 @@ public sealed partial class Mamba1Mixer : MambaBase, IMambaMixer
                 var (dt, b, c) = Project(xc);
                 return ops.SelectiveScan.Forward(xc, dt, A_log, b, c, D, z.narrow(0, start, np), dt_proj.bias, true, SsmStateTensor, metadata.Prefill);
             });
-        return ops.Linear.Linear(y.to(hidden.dtype), out_proj.weight!, out_proj.bias).MoveToOuterDisposeScope();
 
         // dt without its bias: the scan adds dt_proj.bias before softplus, as mamba_ssm's delta_bias.
         (Tensor Dt, Tensor B, Tensor C) Project(Tensor xc)

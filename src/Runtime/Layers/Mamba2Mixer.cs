@@ -72,10 +72,28 @@ public sealed partial class Mamba2Mixer : MambaBase, IMambaMixer
     {
         LayerChecks.Input(this, hidden, Options.HiddenSize, metadata);
         using var scope = torch.NewDisposeScope();
+        var ops = metadata.Ops;
+        var (y, z) = Mix(ops.Linear.Linear(hidden, in_proj.weight!, in_proj.bias), metadata);
+        return ops.Linear.Linear(norm.Forward(y.to(hidden.dtype), z, ops.Norm), out_proj.weight!, out_proj.bias).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>The residual block in place, its norm fused into in_proj and its add into out_proj (after the gated norm).</summary>
+    void IMambaMixer.ForwardInto(Tensor residual, RmsNorm blockNorm, MambaAttentionMetadata metadata, IResidualProjectionOps projections)
+    {
+        var m2 = metadata as Mamba2AttentionMetadata ?? throw new ArgumentException(
+            $"Layer '{GetName()}' (Mamba2Mixer) needs Mamba2AttentionMetadata (from its backend's builder) but got {metadata?.GetType().Name ?? "null"}.", nameof(metadata));
+        LayerChecks.Input(this, residual, Options.HiddenSize, m2);
+        using var scope = torch.NewDisposeScope();
+        var (y, z) = Mix(projections.NormLinear(residual, blockNorm.Weight, blockNorm.Eps, in_proj.weight!, in_proj.bias), m2);
+        projections.GatedNormLinearAddInto(residual, y.to(z.dtype), z, norm.Weight, norm.GroupSize, norm.Eps, out_proj.weight!, out_proj.bias);
+    }
+
+    /// <summary>Conv and SSM of the in-projection's output: the SSM output y [tokens, d_inner] and the gate z.</summary>
+    private (Tensor Y, Tensor Z) Mix(Tensor zxbcdt, Mamba2AttentionMetadata metadata)
+    {
         var o = Options;
         int inner = o.IntermediateSize, groupState = o.NGroups * o.StateSize;
         var ops = metadata.Ops;
-        var zxbcdt = ops.Linear.Linear(hidden, in_proj.weight!, in_proj.bias);
         var z = zxbcdt.narrow(1, 0, inner);
         var xBC = zxbcdt.narrow(1, inner, o.ConvDim);
         var dt = zxbcdt.narrow(1, inner + o.ConvDim, o.NumHeads);
@@ -94,7 +112,7 @@ public sealed partial class Mamba2Mixer : MambaBase, IMambaMixer
                 var (x, b, c) = Split(conv, np);
                 return ops.Ssd.ChunkScan(x, dt.narrow(0, start, np), A_log, b, c, D, dt_bias, true, o.TimeStepLimit, SsmStateTensor, metadata.Prefill).view(np, inner);
             });
-        return ops.Linear.Linear(norm.Forward(y.to(hidden.dtype), z, ops.Norm), out_proj.weight!, out_proj.bias).MoveToOuterDisposeScope();
+        return (y, z);
 
         (Tensor X, Tensor B, Tensor C) Split(Tensor xbc, int tokens) => (
             xbc.narrow(1, 0, inner).view(tokens, o.NumHeads, o.HeadDim),

@@ -76,8 +76,9 @@ __device__ __forceinline__ float mg_bits_to_float(unsigned u) { return __nvvm_bi
 __device__ __forceinline__ unsigned mg_float_to_bits(float f) { return (unsigned)__nvvm_bitcast_f2i(f); }
 #endif
 
-// Four floats read from shared memory in one 16-byte access.
+// Sixteen bytes read in one access: four floats, or eight 16-bit values as four words.
 struct __attribute__((aligned(16))) mg_f4 { float x, y, z, w; };
+struct __attribute__((aligned(16))) mg_u4 { unsigned x, y, z, w; };
 
 // Element types: fp32, bf16 and fp16 as stored; all arithmetic is fp32.
 struct bf16 { u16 bits; };
@@ -149,6 +150,19 @@ __device__ __forceinline__ float mg_warp_sum(float v, int width)
     {
         v += mg_shfl_xor(v, m);
     }
+    return v;
+}
+
+// The sum of every thread's v over the block (blockDim.x a multiple of 32, at most 1024); `shared` holds 32 floats.
+__device__ __forceinline__ float mg_block_sum(float v, float* shared)
+{
+    v = mg_warp_sum(v, 32);
+    int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    if (lane == 0) shared[warp] = v;
+    mg_sync();
+    v = lane < (int)(blockDim.x >> 5) ? shared[lane] : 0.0f;
+    v = mg_warp_sum(v, 32);
+    mg_sync();
     return v;
 }
 

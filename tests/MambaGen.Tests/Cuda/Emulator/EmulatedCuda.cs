@@ -67,13 +67,14 @@ internal sealed class EmulatedCudaDriver : ICudaDriver
 internal static class EmulatedKernels
 {
     private static readonly Lazy<CudaRuntime> Runtime = new(CreateRuntime, LazyThreadSafetyMode.ExecutionAndPublication);
-    private static readonly Lazy<MambaOps> RowWarps = new(() => Create(PrefillScan.RowWarps), LazyThreadSafetyMode.ExecutionAndPublication);
-    private static readonly Lazy<MambaOps> Tiled = new(() => Create(PrefillScan.Tiled), LazyThreadSafetyMode.ExecutionAndPublication);
+    private static readonly Lazy<MambaOps> Timed = new(() => Create(KernelChoices.Default), LazyThreadSafetyMode.ExecutionAndPublication);
+    private static readonly Lazy<MambaOps> Newest = new(() => Create(new KernelChoices(PrefillScan.Tiled, FusedProjections: true)), LazyThreadSafetyMode.ExecutionAndPublication);
 
-    /// <summary>The kernels with the default prefill scans.</summary>
-    public static MambaOps Ops => RowWarps.Value;
+    /// <summary>The kernels as a CUDA device runs them by default.</summary>
+    public static MambaOps Ops => Timed.Value;
 
-    public static MambaOps With(PrefillScan scan) => scan == PrefillScan.Tiled ? Tiled.Value : RowWarps.Value;
+    /// <summary>The opt-in variants: tiled prefill scans, fused small-step projections.</summary>
+    public static MambaOps OptIn => Newest.Value;
 
     private static CudaRuntime CreateRuntime()
     {
@@ -83,9 +84,9 @@ internal static class EmulatedKernels
             KernelCache.Disabled, assets, log: null, out var reason) ?? throw new InvalidOperationException(reason);
     }
 
-    private static MambaOps Create(PrefillScan scan)
+    private static MambaOps Create(KernelChoices choices)
     {
-        var kernels = CudaMambaOps.TryCreate(Runtime.Value, KernelTarget.HostEmulation, scan, out var reason) ?? throw new InvalidOperationException(reason);
-        return MambaOps.Of($"fused CUDA kernels ({PrefillScanSetting.Name(scan)} prefill scans) under the CPU emulator", kernels);
+        var kernels = CudaMambaOps.TryCreate(Runtime.Value, KernelTarget.HostEmulation, choices, out var reason) ?? throw new InvalidOperationException(reason);
+        return MambaOps.Of($"fused CUDA kernels ({choices}) under the CPU emulator", kernels);
     }
 }

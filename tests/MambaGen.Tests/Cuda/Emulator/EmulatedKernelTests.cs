@@ -7,6 +7,10 @@ using MambaGen.Tests.Layers;
 using MambaGen.Tests.Ops;
 using TorchSharp;
 using Xunit;
+using MambaGen.Cache;
+using MambaGen.Checkpoints;
+using MambaGen.Models;
+using MambaGen.Testing;
 using static TorchSharp.torch;
 
 namespace MambaGen.Tests.Cuda.Emulator;
@@ -18,31 +22,32 @@ namespace MambaGen.Tests.Cuda.Emulator;
 /// </summary>
 public sealed class EmulatedKernelTests
 {
-    public static TheoryData<string, string, string> KindsDtypesAndScans
+    /// <summary>Each mixer with the default kernels and with the opt-in ones (<see cref="KernelChoices"/>).</summary>
+    public static TheoryData<string, string, string> KindsDtypesAndVariants
     {
         get
         {
             var data = new TheoryData<string, string, string>();
-            foreach (var scan in new[] { "row-warps", "tiled" })
+            foreach (var variants in new[] { "default", "opt-in" })
             {
-                data.Add(MixerUnderTest.Mamba1, "float32", scan);
-                data.Add(MixerUnderTest.Mamba2, "float32", scan);
-                data.Add(MixerUnderTest.Mamba2TwoGroups, "float32", scan);
-                data.Add(MixerUnderTest.Mamba2WideState, "float32", scan);
-                data.Add(MixerUnderTest.Mamba1, "bfloat16", scan);
-                data.Add(MixerUnderTest.Mamba2TwoGroups, "bfloat16", scan);
+                data.Add(MixerUnderTest.Mamba1, "float32", variants);
+                data.Add(MixerUnderTest.Mamba2, "float32", variants);
+                data.Add(MixerUnderTest.Mamba2TwoGroups, "float32", variants);
+                data.Add(MixerUnderTest.Mamba2WideState, "float32", variants);
+                data.Add(MixerUnderTest.Mamba1, "bfloat16", variants);
+                data.Add(MixerUnderTest.Mamba2TwoGroups, "bfloat16", variants);
             }
 
-            data.Add(MixerUnderTest.ShortConvKind, "float32", "row-warps");
+            data.Add(MixerUnderTest.ShortConvKind, "float32", "default");
             return data;
         }
     }
 
     [Theory]
-    [MemberData(nameof(KindsDtypesAndScans))]
-    public void Kernels_match_the_reference_ops_over_prefill_mixed_and_padded_steps_from_dirty_blocks(string kind, string dtypeName, string scan)
+    [MemberData(nameof(KindsDtypesAndVariants))]
+    public void Kernels_match_the_reference_ops_over_prefill_mixed_and_padded_steps_from_dirty_blocks(string kind, string dtypeName, string variants)
     {
-        var ops = EmulatedKernels.With(PrefillScanSetting.Parse(scan));
+        var ops = variants == "opt-in" ? EmulatedKernels.OptIn : EmulatedKernels.Ops;
         var dtype = dtypeName == "bfloat16" ? ScalarType.BFloat16 : ScalarType.Float32;
         // bf16: both round to bf16 at the same points but sum in another order (one bf16 ulp is 0.4%).
         double tolerance = dtype == ScalarType.BFloat16 ? 3e-2 : 2e-5;
@@ -83,7 +88,7 @@ public sealed class EmulatedKernelTests
             // A padding row's output is unspecified (the reference computes it from block 0, the kernels write zeros).
             var real = torch.tensor(Enumerable.Range(0, requests.Length).Where(i => !requests[i].IsPadding)
                 .SelectMany(i => Enumerable.Range(common.QueryStartLoc[i], requests[i].NumScheduledTokens)).Select(t => (long)t).ToArray());
-            string what = $"{kind} {dtypeName} ({scan} scans), step of {string.Join(" + ", requests.Select(r => r.NumScheduledTokens))} tokens";
+            string what = $"{kind} {dtypeName} ({variants} kernels), step of {string.Join(" + ", requests.Select(r => r.NumScheduledTokens))} tokens";
             OpsAssert.Close(yReference.index_select(0, real), yKernels.index_select(0, real), tolerance, tolerance, what + ": output");
             for (int i = 0; i < viaKernels.Layer.KvCache.Count; i++)
             {
@@ -107,5 +112,104 @@ public sealed class EmulatedKernelTests
         OpsAssert.Close(residualA, residualB, 1e-6, 1e-6, "residual + delta");
         OpsAssert.Close(MambaOps.Reference.Norm.AddRmsNorm(residual, null, weight, 1e-5, false), kernels.AddRmsNorm(residual, null, weight, 1e-5, false), 1e-5, 1e-5, "RMSNorm");
         OpsAssert.Close(MambaOps.Reference.Norm.GatedRmsNorm(residual, z, weight, 20, 1e-5), kernels.GatedRmsNorm(residual, z, weight, 20, 1e-5), 1e-5, 1e-5, "gated RMSNorm");
+    }
+
+    public static TheoryData<int, string, string> RowsAndDtypes => new()
+    {
+        { 1, "float32", "float32" }, { 3, "float32", "float32" }, { 8, "float32", "float32" },
+        { 1, "bfloat16", "float32" }, { 5, "bfloat16", "float32" }, { 2, "bfloat16", "bfloat16" },
+    };
+
+    [Theory]
+    [MemberData(nameof(RowsAndDtypes))]
+    public void Projection_kernels_match_the_ops_they_fuse(int rows, string dtypeName, string residualName)
+    {
+        var dtype = dtypeName == "bfloat16" ? ScalarType.BFloat16 : ScalarType.Float32;
+        var residualDtype = residualName == "bfloat16" ? ScalarType.BFloat16 : ScalarType.Float32;
+        double tolerance = dtype == ScalarType.BFloat16 ? 2e-2 : 1e-5;
+        var kernels = EmulatedKernels.OptIn.ResidualProjections!;
+        var composed = ComposedProjections.Reference;
+        Assert.True(kernels.Takes(rows, dtype));
+        using var g = new Generator(11);
+        Tensor Random(params long[] shape) => torch.randn(shape, generator: g);
+        const int hidden = 48, inner = 80, groupSize = 40;
+        var residual = Random(rows, hidden).to(residualDtype);
+        var normWeight = (Random(hidden) * 0.1 + 1).to(dtype);
+        var inProj = (Random(2 * inner, hidden) * 0.2).to(dtype);
+        var inBias = (Random(2 * inner) * 0.1).to(dtype);
+        var y = Random(rows, inner).to(dtype);
+        var z = Random(rows, inner).to(dtype);
+        var gatedWeight = (Random(inner) * 0.1 + 1).to(dtype);
+        var outProj = (Random(hidden, inner) * 0.2).to(dtype);
+
+        OpsAssert.Close(composed.NormLinear(residual, normWeight, 1e-5, inProj, inBias), kernels.NormLinear(residual, normWeight, 1e-5, inProj, inBias),
+            tolerance, tolerance, "RMSNorm + in_proj");
+        var (expected, actual) = (residual.clone(), residual.clone());
+        composed.LinearAddInto(expected, y, outProj, null);
+        kernels.LinearAddInto(actual, y, outProj, null);
+        OpsAssert.Close(expected, actual, tolerance, tolerance, "out_proj added into the residual");
+        (expected, actual) = (residual.clone(), residual.clone());
+        composed.GatedNormLinearAddInto(expected, y, z, gatedWeight, groupSize, 1e-5, outProj, null);
+        kernels.GatedNormLinearAddInto(actual, y, z, gatedWeight, groupSize, 1e-5, outProj, null);
+        OpsAssert.Close(expected, actual, tolerance, tolerance, "gated RMSNorm + out_proj added into the residual");
+        // A plain projection of a strided view (Mamba-1's dt_proj reads a slice of x_proj's output).
+        var wide = Random(rows, inner + 16).to(dtype);
+        var slice = wide.narrow(1, 0, inner);
+        OpsAssert.Close(MambaOps.Reference.Linear.Linear(slice, outProj, null), EmulatedKernels.OptIn.Linear.Linear(slice, outProj, null), tolerance, tolerance, "plain projection");
+    }
+
+    [Theory]
+    [InlineData("dev-mamba2")]
+    [InlineData("dev-mamba1")]
+    public void A_model_decodes_the_same_with_the_norms_and_residual_adds_fused_into_its_projections(string fixture)
+    {
+        using var scope = torch.NewDisposeScope();
+        using var model = MambaLanguageModel.Load(HuggingFaceCheckpoint.Open(RepoPaths.Combine("tests", "fixtures", fixture)), CPU);
+        var backbone = (MambaBackbone)model.named_children().Single(c => c.name == "backbone").module;
+        int chunk = model.CheckpointConfig is Mamba2CheckpointConfig m2 ? m2.ChunkSize : 8;
+        MambaMetadataBuilder Builder(MambaOps ops) => fixture == "dev-mamba2" ? new Mamba2MetadataBuilder(CPU, chunk, ops) : new MambaMetadataBuilder(CPU, ops);
+        Tensor[] Run(MambaOps ops)
+        {
+            using var cache = MambaStateCache.Allocate(model.Mixers, 3, CPU);
+            var builder = Builder(ops);
+            var outputs = new System.Collections.Generic.List<Tensor>();
+            // A prefill of 6 tokens (fused: at most 8 rows), then two decode steps of two rows with a padding row.
+            var steps = new[]
+            {
+                new[] { new ScheduledRequest(0, 4, 0), new ScheduledRequest(0, 2, 2) },
+                new[] { new ScheduledRequest(4, 1, 0), ScheduledRequest.Padding(), new ScheduledRequest(2, 1, 2) },
+                new[] { new ScheduledRequest(5, 1, 0), new ScheduledRequest(3, 1, 2) },
+            };
+            long id = 3;
+            foreach (var requests in steps)
+            {
+                var common = new CommonAttentionMetadata(requests);
+                using var metadata = builder.Build(common);
+                var ids = torch.tensor(Enumerable.Range(0, common.NumActualTokens).Select(_ => id++ % model.VocabSize).ToArray());
+                var real = torch.tensor(Enumerable.Range(0, requests.Length).Where(i => !requests[i].IsPadding)
+                    .SelectMany(i => Enumerable.Range(common.QueryStartLoc[i], requests[i].NumScheduledTokens)).Select(t => (long)t).ToArray());
+                outputs.Add(backbone.Forward(ids, metadata).index_select(0, real));
+            }
+
+            return outputs.ToArray();
+        }
+
+        var fused = Run(EmulatedKernels.OptIn);
+        var reference = Run(MambaOps.Reference);
+        for (int i = 0; i < fused.Length; i++)
+        {
+            OpsAssert.Close(reference[i], fused[i], 1e-4, 1e-4, $"{fixture} step {i}: final hidden states");
+        }
+    }
+
+    [Fact]
+    public void Kernel_choices_come_from_the_environment_and_an_unknown_value_names_its_variable()
+    {
+        Assert.Equal(KernelChoices.Default, KernelChoices.Parse(null, ""));
+        Assert.Equal(new KernelChoices(PrefillScan.Tiled, FusedProjections: true), KernelChoices.Parse(" Tiled", "fused"));
+        var error = Assert.Throws<System.ArgumentException>(() => KernelChoices.Parse("chunked", null));
+        Assert.Contains(KernelChoices.PrefillScanVariable + "=chunked", error.Message);
+        error = Assert.Throws<System.ArgumentException>(() => KernelChoices.Parse(null, "yes"));
+        Assert.Contains(KernelChoices.ProjectionsVariable + "=yes", error.Message);
     }
 }

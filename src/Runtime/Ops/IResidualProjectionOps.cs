@@ -1,0 +1,63 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace MambaGen.Ops;
+
+/// <summary>
+/// Projections with their neighbours fused, for op sets that run a small step's projections as one kernel each: the
+/// block's RMSNorm before the in-projection, and the out-projection added into the residual stream (Mamba-2's gated
+/// norm before it). A block takes this path for a step when <see cref="Takes"/> says so, else the plain ops with the
+/// residual add fused into the next norm; both compute the same function (<see cref="ComposedProjections"/> is the
+/// reference).
+/// </summary>
+public interface IResidualProjectionOps
+{
+    /// <summary>Whether a step of <paramref name="rows"/> tokens with activations of <paramref name="dtype"/> runs fused here.</summary>
+    bool Takes(long rows, ScalarType dtype);
+
+    /// <summary>RMSNorm(<paramref name="residual"/> read as the norm weight's dtype), as a block's norm, then x·Wᵀ + b.</summary>
+    /// <returns>[rows, out] in the weight's dtype.</returns>
+    Tensor NormLinear(Tensor residual, Tensor normWeight, double eps, Tensor weight, Tensor? bias);
+
+    /// <summary><paramref name="residual"/> += (x·Wᵀ + b) cast to the residual's dtype, in place.</summary>
+    void LinearAddInto(Tensor residual, Tensor x, Tensor weight, Tensor? bias);
+
+    /// <summary><paramref name="residual"/> += (GatedRmsNorm(y, z)·Wᵀ + b) cast to the residual's dtype, in place.</summary>
+    void GatedNormLinearAddInto(Tensor residual, Tensor y, Tensor z, Tensor normWeight, int groupSize, double eps, Tensor weight, Tensor? bias);
+}
+
+/// <summary>The fused projections as the ops they fuse, one after another: the reference, and any input a kernel does not take.</summary>
+public sealed class ComposedProjections : IResidualProjectionOps
+{
+    private readonly INormOps _norm;
+    private readonly ILinearOps _linear;
+
+    public ComposedProjections(INormOps norm, ILinearOps linear)
+    {
+        (_norm, _linear) = (norm, linear);
+    }
+
+    /// <summary>Over the TorchSharp reference ops.</summary>
+    public static ComposedProjections Reference { get; } = new(ReferenceOps.Instance, ReferenceOps.Instance);
+
+    public bool Takes(long rows, ScalarType dtype) => true;
+
+    public Tensor NormLinear(Tensor residual, Tensor normWeight, double eps, Tensor weight, Tensor? bias)
+    {
+        using var scope = torch.NewDisposeScope();
+        var normed = _norm.AddRmsNorm(residual, null, normWeight, eps, castInput: true);
+        return _linear.Linear(normed, weight, bias).MoveToOuterDisposeScope();
+    }
+
+    public void LinearAddInto(Tensor residual, Tensor x, Tensor weight, Tensor? bias)
+    {
+        using var scope = torch.NewDisposeScope();
+        residual.add_(_linear.Linear(x, weight, bias).to(residual.dtype));
+    }
+
+    public void GatedNormLinearAddInto(Tensor residual, Tensor y, Tensor z, Tensor normWeight, int groupSize, double eps, Tensor weight, Tensor? bias)
+    {
+        using var scope = torch.NewDisposeScope();
+        LinearAddInto(residual, _norm.GatedRmsNorm(y, z, normWeight, groupSize, eps), weight, bias);
+    }
+}
