@@ -155,7 +155,7 @@ public class MambaChatClientTests
         using (var cts = new CancellationTokenSource())
         {
             var reply = client.GetResponseAsync(user, endless, cts.Token);
-            while (service.Stats.Running == 0)
+            while (service.Stats.Running == 0 && !reply.IsCompleted)
             {
                 await Task.Delay(1);
             }
