@@ -68,6 +68,21 @@ public class RealTemplateTests
         }
     }
 
+    [Fact]
+    public void One_parsed_template_renders_from_many_threads_at_once_as_it_does_alone()
+    {
+        // Serving shares one parsed template between request threads.
+        var template = ChatTemplate.Parse(File.ReadAllText(Path.Combine(Folder, "qwen2.5-instruct.jinja")));
+        var conversations = Enumerable.Range(0, 64).Select(i => new[] { new ChatMessage("user", $"question {i}"), new ChatMessage("assistant", new string('x', i)) }).ToArray();
+        var alone = conversations.Select(c => template.Render(c, true)).ToArray();
+
+        var together = new string[conversations.Length];
+        System.Threading.Tasks.Parallel.For(0, conversations.Length, new System.Threading.Tasks.ParallelOptions { MaxDegreeOfParallelism = 8 },
+            i => together[i] = template.Render(conversations[i], true));
+
+        Assert.Equal(alone, together);
+    }
+
     /// <summary>A JSON message as the template sees it: role, content (null kept), tool_calls, any other key as is.</summary>
     private static ChatMessage Message(JsonElement m)
     {
