@@ -42,11 +42,6 @@ public sealed class MambaBackbone : nn.Module
         if (metadata.Ops.ResidualProjections is { } projections && projections.Takes(inputIds.shape[0], h.dtype))
         {
             // A small step: each block's norm and add fused into its mixer's projections, fewer launches a layer.
-            if (ReferenceEquals(residual, h))
-            {
-                residual = h.clone();
-            }
-
             foreach (var block in layers)
             {
                 block.MixInto(residual, metadata, projections);
