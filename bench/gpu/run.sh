@@ -21,6 +21,9 @@ optin bench verify --device cuda tests/fixtures/dev-mamba1 tests/fixtures/dev-ma
 # The same with the fused kernels off (the TorchSharp ops on CUDA).
 [ "${QUICK:-}" = 1 ] || MAMBAGEN_FAST_PATH=0 bench verify --device cuda tests/fixtures/dev-mamba1 tests/fixtures/dev-mamba2 > "$OUT/verify-eager.log" 2>&1
 
+# The real chat templates' expected renders against transformers' renderer (bench/gpu/chat_templates.py).
+mkdir -p /tmp/ct && python3 bench/gpu/chat_templates.py /tmp/ct > "$OUT/chat-templates.log" 2>&1; cp /tmp/ct/chat_templates.json "$OUT/chat-templates.txt" 2>/dev/null
+
 # 2. The benchmark models (same weights for every system) and greedy references from transformers (fp32).
 P=.gpu/peers
 python3 $P/make_models.py /tmp/models > "$OUT/models.log" 2>&1
