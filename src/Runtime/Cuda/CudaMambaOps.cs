@@ -42,7 +42,7 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
     {
         (_target, _choices) = (target, choices);
         (_conv, _mamba2, _mamba1, _norm, _gemv) = (conv, mamba2, mamba1, norm, gemv);
-        _composed = new ComposedProjections(this, this);
+        _composed = new ComposedProjections(this, this, this);
     }
 
     /// <summary>The kernel variants this set launches.</summary>
@@ -353,7 +353,7 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
 
     public Tensor Linear(Tensor x, Tensor weight, Tensor? bias)
     {
-        if (!_choices.FusedProjections || !GemvFits(x, weight, bias) || x.shape[0] > GemvMaxRows)
+        if (!GemvFits(x, weight, bias) || x.shape[0] > GemvMaxRows)
         {
             return Reference.Linear(x, weight, bias);
         }
@@ -372,10 +372,7 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
     public Tensor NormLinear(Tensor residual, Tensor normWeight, double eps, Tensor weight, Tensor? bias)
     {
         long rows = residual.dim() == 2 ? residual.shape[0] : 0;
-        bool fits = rows is > 0 and <= GemvMaxRows && weight.dim() == 2 && residual.is_contiguous() && residual.shape[1] == weight.shape[1]
-            && Suffix(residual.dtype) is not null && Aligned(residual) && OnThisDevice(residual) && WeightFits(weight, bias, weight.dtype)
-            && normWeight.dim() == 1 && normWeight.shape[0] == weight.shape[1] && normWeight.dtype == weight.dtype && Aligned(normWeight) && OnThisDevice(normWeight);
-        if (!fits)
+        if (!NormLinearFits(residual, normWeight, weight, bias))
         {
             return _composed.NormLinear(residual, normWeight, eps, weight, bias);
         }
@@ -383,6 +380,35 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
         var y = torch.empty(rows, weight.shape[0], dtype: weight.dtype, device: weight.device);
         LaunchGemv("rmsnorm_gemv", $"{Suffix(weight.dtype)}_{Suffix(residual.dtype)}", null, 0, null, 0, residual, normWeight, weight, bias, y, null,
             (int)rows, 1, (float)eps);
+        return y;
+    }
+
+    public Tensor NormLinearConv(Tensor residual, Tensor normWeight, double eps, Tensor weight, Tensor? bias,
+        int convStart, Tensor convWeight, Tensor? convBias, bool silu, Tensor convStates, DecodeBatch batch)
+    {
+        long dim = CausalConv1d.CheckWeights(residual, convWeight, convBias, convStates, out int width);
+        if (convStart < 0 || convStart + dim > weight.shape[0])
+        {
+            throw new ArgumentOutOfRangeException(nameof(convStart), convStart, $"The conv columns [{convStart}, {convStart + dim}) must lie within the projection's {weight.shape[0]} outputs.");
+        }
+
+        OpArgs.Dims(residual, nameof(residual), batch.Count, weight.shape[1]);
+        OpArgs.CheckBlocks(batch.MaxStateIndex, convStates, nameof(convStates));
+        bool fits = NormLinearFits(residual, normWeight, weight, bias) && convStates.dtype == weight.dtype && OpArgs.RowsContiguous(convStates, 2)
+            && Same(weight, convWeight, convBias) && OnThisDevice(convStates);
+        if (!fits)
+        {
+            return _composed.NormLinearConv(residual, normWeight, eps, weight, bias, convStart, convWeight, convBias, silu, convStates, batch);
+        }
+
+        var y = torch.empty(batch.Count, weight.shape[0], dtype: weight.dtype, device: weight.device);
+        int outputs = (int)weight.shape[0];
+        _gemv.Function($"rmsnorm_gemv_conv_{Suffix(weight.dtype)}_{Suffix(residual.dtype)}").Launch(
+            new LaunchGrid(Blocks(outputs, GemvWarps), 1, 1, 32 * GemvWarps, 1, 1), Stream,
+            Arg(residual), Arg(normWeight), Arg(weight), OptionalArg(bias), Arg(y), KernelArg.I32(batch.Count), KernelArg.I32((int)weight.shape[1]),
+            KernelArg.I32(outputs), KernelArg.F32((float)eps), Arg(convWeight), OptionalArg(convBias), Arg(convStates),
+            KernelArg.I64(convStates.stride(0)), Arg(batch.StateIndices), KernelArg.I32(convStart), KernelArg.I32((int)dim), KernelArg.I32(width),
+            KernelArg.I32(silu ? 1 : 0));
         return y;
     }
 
@@ -436,9 +462,16 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
             KernelArg.I32(outputs), KernelArg.I32(groupSize), KernelArg.F32(eps));
     }
 
+    /// <summary>Whether the norm + GEMV kernels read the residual [rows, in], the norm weight and W as they are.</summary>
+    private bool NormLinearFits(Tensor residual, Tensor normWeight, Tensor weight, Tensor? bias) =>
+        _choices.FusedProjections && residual.dim() == 2 && residual.shape[0] is > 0 and <= GemvMaxRows && weight.dim() == 2
+        && residual.is_contiguous() && residual.shape[1] == weight.shape[1] && Suffix(residual.dtype) is not null && Aligned(residual)
+        && OnThisDevice(residual) && WeightFits(weight, bias, weight.dtype) && normWeight.dim() == 1 && normWeight.shape[0] == weight.shape[1]
+        && normWeight.dtype == weight.dtype && Aligned(normWeight) && OnThisDevice(normWeight);
+
     /// <summary>Whether the GEMV kernels read x [rows, in] and W [out, in] (and the bias) as they are: 16-byte rows of the activations' dtype.</summary>
     private bool GemvFits(Tensor x, Tensor weight, Tensor? bias) =>
-        x.dim() == 2 && weight.dim() == 2 && x.shape[1] == weight.shape[1] && x.stride(1) == 1 && x.stride(0) % 8 == 0 && Aligned(x)
+        _choices.FusedProjections && x.dim() == 2 && weight.dim() == 2 && x.shape[1] == weight.shape[1] && x.stride(1) == 1 && x.stride(0) % 8 == 0 && Aligned(x)
         && OnThisDevice(x) && WeightFits(weight, bias, x.dtype);
 
     /// <summary>Whether W [out, in] (in a multiple of 8) and its bias are contiguous, 16-byte aligned, of <paramref name="dtype"/> and here.</summary>

@@ -19,6 +19,14 @@ public interface IResidualProjectionOps
     /// <returns>[rows, out] in the weight's dtype.</returns>
     Tensor NormLinear(Tensor residual, Tensor normWeight, double eps, Tensor weight, Tensor? bias);
 
+    /// <summary>
+    /// <see cref="NormLinear"/> for a step of decodes only, with the causal conv update of the output columns
+    /// [<paramref name="convStart"/>, convStart + conv channels) fused: those columns come back convolved (SiLU'd when
+    /// <paramref name="silu"/>) and each row's conv state shifts in place, as <see cref="IConvOps.Update"/> on them.
+    /// </summary>
+    Tensor NormLinearConv(Tensor residual, Tensor normWeight, double eps, Tensor weight, Tensor? bias,
+        int convStart, Tensor convWeight, Tensor? convBias, bool silu, Tensor convStates, DecodeBatch batch);
+
     /// <summary><paramref name="residual"/> += (x·Wᵀ + b) cast to the residual's dtype, in place.</summary>
     void LinearAddInto(Tensor residual, Tensor x, Tensor weight, Tensor? bias);
 
@@ -31,14 +39,15 @@ public sealed class ComposedProjections : IResidualProjectionOps
 {
     private readonly INormOps _norm;
     private readonly ILinearOps _linear;
+    private readonly IConvOps _conv;
 
-    public ComposedProjections(INormOps norm, ILinearOps linear)
+    public ComposedProjections(INormOps norm, ILinearOps linear, IConvOps conv)
     {
-        (_norm, _linear) = (norm, linear);
+        (_norm, _linear, _conv) = (norm, linear, conv);
     }
 
     /// <summary>Over the TorchSharp reference ops.</summary>
-    public static ComposedProjections Reference { get; } = new(ReferenceOps.Instance, ReferenceOps.Instance);
+    public static ComposedProjections Reference { get; } = new(ReferenceOps.Instance, ReferenceOps.Instance, ReferenceOps.Instance);
 
     public bool Takes(long rows, ScalarType dtype) => true;
 
@@ -47,6 +56,16 @@ public sealed class ComposedProjections : IResidualProjectionOps
         using var scope = torch.NewDisposeScope();
         var normed = _norm.AddRmsNorm(residual, null, normWeight, eps, castInput: true);
         return _linear.Linear(normed, weight, bias).MoveToOuterDisposeScope();
+    }
+
+    public Tensor NormLinearConv(Tensor residual, Tensor normWeight, double eps, Tensor weight, Tensor? bias,
+        int convStart, Tensor convWeight, Tensor? convBias, bool silu, Tensor convStates, DecodeBatch batch)
+    {
+        using var scope = torch.NewDisposeScope();
+        var y = NormLinear(residual, normWeight, eps, weight, bias);
+        var columns = y.narrow(1, convStart, convWeight.shape[0]);
+        columns.copy_(_conv.Update(columns, convWeight, convBias, silu, convStates, batch));
+        return y.MoveToOuterDisposeScope();
     }
 
     public void LinearAddInto(Tensor residual, Tensor x, Tensor weight, Tensor? bias)

@@ -11,25 +11,7 @@ __device__ __forceinline__ void conv_update(const T* x, i64 x_row_stride, const 
     int c = blockIdx.x * blockDim.x + threadIdx.x;
     int row = blockIdx.y;
     if (c >= dim || row >= rows) return;
-    i64 slot = slots[row];
-    float xv = mg_load(x + row * x_row_stride + c);
-    const T* w = weight + (i64)c * width;
-    float acc = bias ? mg_load(bias + c) : 0.0f;
-    if (slot >= 0)
-    {
-        S* st = states + slot * block_stride + c;
-        float prev = mg_round<T>(mg_load(st));
-        acc += mg_load(w) * prev;
-        for (int j = 1; j < width - 1; j++)
-        {
-            float v = mg_round<T>(mg_load(st + (i64)j * dim));
-            acc += mg_load(w + j) * v;
-            mg_store(st + (i64)(j - 1) * dim, v);
-        }
-        mg_store(st + (i64)(width - 2) * dim, xv);
-    }
-    acc += mg_load(w + width - 1) * xv;
-    if (slot < 0) acc = 0.0f;
+    float acc = mg_conv_step<T, S>(mg_load(x + row * x_row_stride + c), weight, bias, states, block_stride, slots[row], c, dim, width);
     mg_store(out + (i64)row * dim + c, silu ? mg_silu(acc) : acc);
 }
 

@@ -5,7 +5,10 @@
 //   mode 1: x = RMSNorm(residual) read as T, as a block's norm (HF's MambaRMSNorm on hidden.to(T)) before in_proj;
 //   mode 2: x = Mamba-2's gated RMSNorm of (x, z) per group before out_proj.
 // With residual_out, the result is added into the residual stream in place (residual[r, o] += round_T(y)): each
-// element belongs to one warp, so no other block reads it. Rounding points match the unfused kernels exactly.
+// element belongs to one warp, so no other block reads it. With a conv epilogue (decode steps), the outputs of the
+// columns [start, start + dim) go through the causal conv update of their channel (and SiLU) before they are stored,
+// the channel's conv state shifted in place: one warp owns a channel, so this too is free of races. Rounding points
+// match the unfused kernels exactly.
 #include "prelude.cuh"
 
 #define GEMV_WARPS 8
@@ -43,9 +46,22 @@ __device__ __forceinline__ void mg_load8(const f16* p, float* v)
     }
 }
 
-template <typename T, typename R, int MODE>
+// The conv update applied to a range of output columns (conv states of the activations' dtype).
+template <typename T>
+struct GemvConv
+{
+    const T* weight;
+    const T* bias;
+    T* states;
+    i64 block_stride;
+    const i64* slots;
+    int start, dim, width, silu;
+};
+
+template <typename T, typename R, int MODE, bool CONV>
 __device__ __forceinline__ void gemv(const T* x, i64 x_stride, const T* z, i64 z_stride, const R* residual_in, const T* norm_w,
-                                     const T* W, const T* bias, T* y, R* residual_out, int rows, int in, int out, int group_size, float eps)
+                                     const T* W, const T* bias, T* y, R* residual_out, int rows, int in, int out, int group_size, float eps,
+                                     GemvConv<T> conv)
 {
     __shared__ float shared[32];
     __shared__ float scale[GEMV_MAX_SCALES];
@@ -142,6 +158,12 @@ __device__ __forceinline__ void gemv(const T* x, i64 x_stride, const T* z, i64 z
                     R* at = residual_out + (i64)r * out + o;
                     mg_store(at, mg_load(at) + mg_round<T>(v + b));
                 }
+                else if (CONV && o >= conv.start && o < conv.start + conv.dim)
+                {
+                    float a = mg_conv_step<T, T>(mg_round<T>(v + b), conv.weight, conv.bias, conv.states, conv.block_stride, conv.slots[r],
+                                                 o - conv.start, conv.dim, conv.width);
+                    mg_store(y + (i64)r * out + o, conv.silu ? mg_silu(a) : a);
+                }
                 else
                 {
                     mg_store(y + (i64)r * out + o, v + b);
@@ -151,15 +173,19 @@ __device__ __forceinline__ void gemv(const T* x, i64 x_stride, const T* z, i64 z
     }
 }
 
+#define GEMV_ARGS(T, R) const T* x, i64 x_stride, const T* z, i64 z_stride, const R* residual_in, const T* norm_w, const T* W, const T* bias, \
+    T* y, R* residual_out, int rows, int in, int out, int group_size, float eps
+#define GEMV_PASS x, x_stride, z, z_stride, residual_in, norm_w, W, bias, y, residual_out, rows, in, out, group_size, eps
 #define GEMV_KERNELS(T, R, sfx) \
-    extern "C" __global__ void gemv_##sfx(const T* x, i64 x_stride, const T* z, i64 z_stride, const R* residual_in, const T* norm_w, \
-        const T* W, const T* bias, T* y, R* residual_out, int rows, int in, int out, int group_size, float eps) \
-    { gemv<T, R, 0>(x, x_stride, z, z_stride, residual_in, norm_w, W, bias, y, residual_out, rows, in, out, group_size, eps); } \
-    extern "C" __global__ void rmsnorm_gemv_##sfx(const T* x, i64 x_stride, const T* z, i64 z_stride, const R* residual_in, const T* norm_w, \
-        const T* W, const T* bias, T* y, R* residual_out, int rows, int in, int out, int group_size, float eps) \
-    { gemv<T, R, 1>(x, x_stride, z, z_stride, residual_in, norm_w, W, bias, y, residual_out, rows, in, out, group_size, eps); } \
-    extern "C" __global__ void gated_gemv_##sfx(const T* x, i64 x_stride, const T* z, i64 z_stride, const R* residual_in, const T* norm_w, \
-        const T* W, const T* bias, T* y, R* residual_out, int rows, int in, int out, int group_size, float eps) \
-    { gemv<T, R, 2>(x, x_stride, z, z_stride, residual_in, norm_w, W, bias, y, residual_out, rows, in, out, group_size, eps); }
+    extern "C" __global__ void gemv_##sfx(GEMV_ARGS(T, R)) { gemv<T, R, 0, false>(GEMV_PASS, GemvConv<T>()); } \
+    extern "C" __global__ void rmsnorm_gemv_##sfx(GEMV_ARGS(T, R)) { gemv<T, R, 1, false>(GEMV_PASS, GemvConv<T>()); } \
+    extern "C" __global__ void gated_gemv_##sfx(GEMV_ARGS(T, R)) { gemv<T, R, 2, false>(GEMV_PASS, GemvConv<T>()); } \
+    extern "C" __global__ void rmsnorm_gemv_conv_##sfx(const R* residual_in, const T* norm_w, const T* W, const T* bias, T* y, int rows, \
+        int in, int out, float eps, const T* conv_weight, const T* conv_bias, T* conv_states, i64 conv_block_stride, const i64* slots, \
+        int conv_start, int conv_dim, int conv_width, int silu) \
+    { \
+        GemvConv<T> conv = {conv_weight, conv_bias, conv_states, conv_block_stride, slots, conv_start, conv_dim, conv_width, silu}; \
+        gemv<T, R, 1, true>(nullptr, 0, nullptr, 0, residual_in, norm_w, W, bias, y, nullptr, rows, in, out, 1, eps, conv); \
+    }
 
 MG_FOR_T_S(GEMV_KERNELS)

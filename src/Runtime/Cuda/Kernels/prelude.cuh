@@ -166,6 +166,27 @@ __device__ __forceinline__ float mg_block_sum(float v, float* shared)
     return v;
 }
 
+// vLLM's causal_conv1d_update for one (row, channel c) of a [blocks, W-1, dim] conv state: window = [state, x], the
+// stored taps read as T (as the reference casts them); returns bias + sum_j w[c, j] * window[j] (before any activation)
+// and shifts x into the state in place. A slot < 0 (PAD_SLOT_ID) touches no state and gives 0.
+template <typename T, typename S>
+__device__ __forceinline__ float mg_conv_step(float xv, const T* weight, const T* bias, S* states, i64 block_stride, i64 slot, int c, int dim, int width)
+{
+    if (slot < 0) return 0.0f;
+    const T* w = weight + (i64)c * width;
+    float acc = bias ? mg_load(bias + c) : 0.0f;
+    S* st = states + slot * block_stride + c;
+    acc += mg_load(w) * mg_round<T>(mg_load(st));
+    for (int j = 1; j < width - 1; j++)
+    {
+        float v = mg_round<T>(mg_load(st + (i64)j * dim));
+        acc += mg_load(w + j) * v;
+        mg_store(st + (i64)(j - 1) * dim, v);
+    }
+    mg_store(st + (i64)(width - 2) * dim, xv);
+    return acc + mg_load(w + width - 1) * xv;
+}
+
 // Instantiates KERNEL(T, S, suffix) for every activation dtype T and state dtype S, with extern "C" names.
 #define MG_FOR_T_S(KERNEL) \
     KERNEL(float, float, f32_f32) KERNEL(float, bf16, f32_bf16) KERNEL(float, f16, f32_f16) \

@@ -152,6 +152,18 @@ public sealed class EmulatedKernelTests
         composed.GatedNormLinearAddInto(expected, y, z, gatedWeight, groupSize, 1e-5, outProj, null);
         kernels.GatedNormLinearAddInto(actual, y, z, gatedWeight, groupSize, 1e-5, outProj, null);
         OpsAssert.Close(expected, actual, tolerance, tolerance, "gated RMSNorm + out_proj added into the residual");
+        // Decodes (the second row a padding row when there are two or more) with the conv update on columns [16, 16 + 40).
+        var requests = Enumerable.Range(0, rows).Select(i => i == 1 ? ScheduledRequest.Padding() : new ScheduledRequest(3, 1, i + 1)).ToArray();
+        using var metadata = new MambaMetadataBuilder(CPU, MambaOps.Reference).Build(new CommonAttentionMetadata(requests));
+        var convWeight = Random(40, 4).to(dtype);
+        var convBias = Random(40).to(dtype);
+        var convStates = Random(rows + 2, 3, 40).to(dtype);
+        var (statesA, statesB) = (convStates.clone(), convStates.clone());
+        var convolvedA = composed.NormLinearConv(residual, normWeight, 1e-5, inProj, inBias, 16, convWeight, convBias, true, statesA, metadata.Decode);
+        var convolvedB = kernels.NormLinearConv(residual, normWeight, 1e-5, inProj, inBias, 16, convWeight, convBias, true, statesB, metadata.Decode);
+        var real = torch.tensor(Enumerable.Range(0, rows).Where(i => i != 1).Select(i => (long)i).ToArray());
+        OpsAssert.Close(convolvedA.index_select(0, real), convolvedB.index_select(0, real), tolerance, tolerance, "RMSNorm + in_proj + conv update");
+        OpsAssert.Close(statesA, statesB, tolerance, tolerance, "conv states after the fused update");
         // A plain projection of a strided view (Mamba-1's dt_proj reads a slice of x_proj's output).
         var wide = Random(rows, inner + 16).to(dtype);
         var slice = wide.narrow(1, 0, inner);
