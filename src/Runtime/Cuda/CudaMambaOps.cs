@@ -35,13 +35,20 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
     private const int GemvWarps = 8;
     private const int GemvMaxScales = 64;
 
-    private readonly CudaModule _conv, _mamba2, _mamba1, _norm, _gemv;
+    private readonly KernelFamily _convUpdate, _convVarlen, _convVarlenStates, _ssdUpdate, _ssdScanVarlen, _ssdScanTiled,
+        _selectiveUpdate, _selectiveScanVarlen, _selectiveScanChannels, _addRmsNorm, _gatedRmsNorm, _gemv, _rmsNormGemv, _gatedGemv, _rmsNormGemvConv;
     private readonly ComposedProjections _composed;
 
     private CudaMambaOps(KernelTarget target, KernelChoices choices, CudaModule conv, CudaModule mamba2, CudaModule mamba1, CudaModule norm, CudaModule gemv)
     {
         (_target, _choices) = (target, choices);
-        (_conv, _mamba2, _mamba1, _norm, _gemv) = (conv, mamba2, mamba1, norm, gemv);
+        (_convUpdate, _convVarlen, _convVarlenStates) = (new(conv, "conv_update"), new(conv, "conv_varlen"), new(conv, "conv_varlen_states"));
+        (_ssdUpdate, _ssdScanVarlen, _ssdScanTiled) = (new(mamba2, "ssd_update"), new(mamba2, "ssd_scan_varlen"), new(mamba2, "ssd_scan_tiled"));
+        (_selectiveUpdate, _selectiveScanVarlen, _selectiveScanChannels) =
+            (new(mamba1, "selective_update"), new(mamba1, "selective_scan_varlen"), new(mamba1, "selective_scan_channels"));
+        (_addRmsNorm, _gatedRmsNorm) = (new(norm, "add_rmsnorm"), new(norm, "gated_rmsnorm", perState: false));
+        (_gemv, _rmsNormGemv, _gatedGemv, _rmsNormGemvConv) =
+            (new(gemv, "gemv"), new(gemv, "rmsnorm_gemv"), new(gemv, "gated_gemv"), new(gemv, "rmsnorm_gemv_conv"));
         _composed = new ComposedProjections(this, this, this);
     }
 
@@ -78,7 +85,7 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
         long dim = CausalConv1d.CheckWeights(x, weight, bias, convStates, out int width);
         OpArgs.Dims(x, nameof(x), batch.NumTokens, dim);
         OpArgs.CheckBlocks(batch.MaxStateIndex, convStates, nameof(convStates));
-        if (!Kernel(x, convStates, out var suffix) || !Same(x, weight, bias) || !OpArgs.RowsContiguous(convStates, 2) || x.stride(1) != 1 || width > MaxConvWidth)
+        if (!Kernel(x, convStates) || !Same(x, weight, bias) || !OpArgs.RowsContiguous(convStates, 2) || x.stride(1) != 1 || width > MaxConvWidth)
         {
             return Reference.Forward(x, weight, bias, silu, convStates, batch);
         }
@@ -98,12 +105,12 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
         }
 
         var stream = Stream;
-        _conv.Function($"conv_varlen_{suffix}").Launch(new LaunchGrid(blocksX, batch.Count, Blocks(longest, ConvChunkTokens), threads, 1, 1), stream,
+        _convVarlen.For(x.dtype, convStates.dtype).Launch(new LaunchGrid(blocksX, batch.Count, Blocks(longest, ConvChunkTokens), threads, 1, 1), stream,
             Arg(x), KernelArg.I64(x.stride(0)), Arg(weight), OptionalArg(bias), Arg(convStates),
             KernelArg.I64(convStates.stride(0)), Arg(batch.StateIndices), Arg(batch.HasInitialState),
             Arg(batch.QueryStartLocTensor), Arg(output), KernelArg.I32(ConvChunkTokens), KernelArg.I32(batch.Count),
             KernelArg.I32((int)dim), KernelArg.I32(width), KernelArg.I32(silu ? 1 : 0));
-        _conv.Function($"conv_varlen_states_{suffix}").Launch(new LaunchGrid(blocksX, batch.Count, 1, threads, 1, 1), stream,
+        _convVarlenStates.For(x.dtype, convStates.dtype).Launch(new LaunchGrid(blocksX, batch.Count, 1, threads, 1, 1), stream,
             Arg(x), KernelArg.I64(x.stride(0)), Arg(convStates), KernelArg.I64(convStates.stride(0)),
             Arg(batch.StateIndices), Arg(batch.HasInitialState), Arg(batch.QueryStartLocTensor),
             KernelArg.I32(batch.Count), KernelArg.I32((int)dim), KernelArg.I32(width));
@@ -115,7 +122,7 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
         long dim = CausalConv1d.CheckWeights(x, weight, bias, convStates, out int width);
         OpArgs.Dims(x, nameof(x), batch.Count, dim);
         OpArgs.CheckBlocks(batch.MaxStateIndex, convStates, nameof(convStates));
-        if (!Kernel(x, convStates, out var suffix) || !Same(x, weight, bias) || !OpArgs.RowsContiguous(convStates, 2) || x.stride(1) != 1)
+        if (!Kernel(x, convStates) || !Same(x, weight, bias) || !OpArgs.RowsContiguous(convStates, 2) || x.stride(1) != 1)
         {
             return Reference.Update(x, weight, bias, silu, convStates, batch);
         }
@@ -127,7 +134,7 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
         }
 
         int threads = 128;
-        _conv.Function($"conv_update_{suffix}").Launch(new LaunchGrid(Blocks(dim, threads), batch.Count, 1, threads, 1, 1), Stream,
+        _convUpdate.For(x.dtype, convStates.dtype).Launch(new LaunchGrid(Blocks(dim, threads), batch.Count, 1, threads, 1, 1), Stream,
             Arg(x), KernelArg.I64(x.stride(0)), Arg(weight), OptionalArg(bias), Arg(convStates),
             KernelArg.I64(convStates.stride(0)), Arg(batch.StateIndices), Arg(output), KernelArg.I32(batch.Count),
             KernelArg.I32((int)dim), KernelArg.I32(width), KernelArg.I32(silu ? 1 : 0));
@@ -141,7 +148,7 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
     {
         var (heads, headDim, stateDim) = Ssd.Check(x, dt, aLog, b, c, d, dtBias, batch.NumTokens);
         CheckSsmStates(ssmStates, x, heads, headDim, stateDim, batch.MaxStateIndex);
-        if (!SsdKernel(x, dt, aLog, b, c, d, dtBias, ssmStates, stateDim, out var suffix))
+        if (!SsdKernel(x, dt, aLog, b, c, d, dtBias, ssmStates, stateDim))
         {
             return Reference.ChunkScan(x, dt, aLog, b, c, d, dtBias, dtSoftplus, dtLimit, ssmStates, batch);
         }
@@ -167,7 +174,7 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
                 rows /= 2;
             }
 
-            _mamba2.Function($"ssd_scan_tiled_{suffix}").Launch(
+            _ssdScanTiled.For(x.dtype, ssmStates.dtype).Launch(
                 new LaunchGrid(Blocks(headDim, rows), (int)heads, batch.Count, rows * tpr, 1, 1), Stream,
                 Arg(x), Arg(b), Arg(c), Arg(dt), Arg(aLog), OptionalArg(d),
                 OptionalArg(dtBias), Arg(ssmStates), KernelArg.I64(ssmStates.stride(0)), Arg(batch.StateIndices),
@@ -179,7 +186,7 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
             return y;
         }
 
-        _mamba2.Function($"ssd_scan_varlen_{suffix}").Launch(
+        _ssdScanVarlen.For(x.dtype, ssmStates.dtype).Launch(
             new LaunchGrid(Blocks(headDim, SsdWarps), (int)heads, batch.Count, 32 * SsdWarps, 1, 1), Stream,
             Arg(x), Arg(b), Arg(c), Arg(dt), Arg(aLog), OptionalArg(d),
             OptionalArg(dtBias), Arg(ssmStates), KernelArg.I64(ssmStates.stride(0)), Arg(batch.StateIndices),
@@ -195,7 +202,7 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
     {
         var (heads, headDim, stateDim) = Ssd.Check(x, dt, aLog, b, c, d, dtBias, batch.Count);
         CheckSsmStates(ssmStates, x, heads, headDim, stateDim, batch.MaxStateIndex);
-        if (!SsdKernel(x, dt, aLog, b, c, d, dtBias, ssmStates, stateDim, out var suffix))
+        if (!SsdKernel(x, dt, aLog, b, c, d, dtBias, ssmStates, stateDim))
         {
             return Reference.StateUpdate(ssmStates, x, dt, aLog, b, c, d, dtBias, dtSoftplus, dtLimit, batch);
         }
@@ -208,7 +215,7 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
 
         // A block per (row, head) walks the head's p rows; split a head over more blocks only while the grid is small.
         int split = (int)Math.Clamp((FillBlocks + heads * batch.Count - 1) / (heads * batch.Count), 1, Blocks(headDim, SsdWarps));
-        _mamba2.Function($"ssd_update_{suffix}").Launch(
+        _ssdUpdate.For(x.dtype, ssmStates.dtype).Launch(
             new LaunchGrid(split, (int)heads, batch.Count, 32 * SsdWarps, 1, 1), Stream,
             Arg(x), Arg(b), Arg(c), Arg(dt), Arg(aLog), OptionalArg(d),
             OptionalArg(dtBias), Arg(ssmStates), KernelArg.I64(ssmStates.stride(0)), Arg(batch.StateIndices),
@@ -226,7 +233,7 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
     {
         SelectiveScan.Check(u, delta, aLog, b, c, d, z, deltaBias, ssmStates, batch.NumTokens);
         OpArgs.CheckBlocks(batch.MaxStateIndex, ssmStates, nameof(ssmStates));
-        if (!ScanKernel(u, delta, aLog, b, c, d, z, deltaBias, ssmStates, out var suffix, out int lanes))
+        if (!ScanKernel(u, delta, aLog, b, c, d, z, deltaBias, ssmStates, out int lanes))
         {
             return Reference.Forward(u, delta, aLog, b, c, d, z, deltaBias, deltaSoftplus, ssmStates, batch);
         }
@@ -247,7 +254,7 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
                 perBlock /= 2;
             }
 
-            _mamba1.Function($"selective_scan_channels_{suffix}").Launch(
+            _selectiveScanChannels.For(u.dtype, ssmStates.dtype).Launch(
                 new LaunchGrid(Blocks(channels, perBlock), batch.Count, 1, perBlock, 1, 1), Stream,
                 Arg(u), Arg(delta), Arg(aLog), Arg(b), Arg(c), OptionalArg(d),
                 OptionalArg(z), OptionalArg(deltaBias), Arg(ssmStates), KernelArg.I64(ssmStates.stride(0)),
@@ -258,7 +265,7 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
         }
 
         int threads = 256;
-        _mamba1.Function($"selective_scan_varlen_{suffix}").Launch(
+        _selectiveScanVarlen.For(u.dtype, ssmStates.dtype).Launch(
             new LaunchGrid(Blocks(channels * lanes, threads), batch.Count, 1, threads, 1, 1), Stream,
             Arg(u), Arg(delta), Arg(aLog), Arg(b), Arg(c), OptionalArg(d),
             OptionalArg(z), OptionalArg(deltaBias), Arg(ssmStates), KernelArg.I64(ssmStates.stride(0)),
@@ -274,7 +281,7 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
     {
         SelectiveScan.Check(x, delta, aLog, b, c, d, z, deltaBias, ssmStates, batch.Count);
         OpArgs.CheckBlocks(batch.MaxStateIndex, ssmStates, nameof(ssmStates));
-        if (!ScanKernel(x, delta, aLog, b, c, d, z, deltaBias, ssmStates, out var suffix, out int lanes))
+        if (!ScanKernel(x, delta, aLog, b, c, d, z, deltaBias, ssmStates, out int lanes))
         {
             return Reference.Update(ssmStates, x, delta, aLog, b, c, d, z, deltaBias, deltaSoftplus, batch);
         }
@@ -287,7 +294,7 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
         }
 
         int threads = 256;
-        _mamba1.Function($"selective_update_{suffix}").Launch(
+        _selectiveUpdate.For(x.dtype, ssmStates.dtype).Launch(
             new LaunchGrid(Blocks(channels * lanes, threads), batch.Count, 1, threads, 1, 1), Stream,
             Arg(x), Arg(delta), Arg(aLog), Arg(b), Arg(c), OptionalArg(d),
             OptionalArg(z), OptionalArg(deltaBias), Arg(ssmStates), KernelArg.I64(ssmStates.stride(0)),
@@ -318,7 +325,7 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
 
         // The block norm reads the residual as the weight's dtype; so does any norm whose residual already is that dtype.
         bool round = castInput || residual.dtype == weight.dtype;
-        _norm.Function($"add_rmsnorm_{Suffix(weight.dtype)}_{Suffix(residual.dtype)}").Launch(
+        _addRmsNorm.For(weight.dtype, residual.dtype).Launch(
             new LaunchGrid((int)residual.shape[0], 1, 1, 256, 1, 1), Stream,
             Arg(residual), OptionalArg(delta), Arg(weight), Arg(output), KernelArg.I32((int)width),
             KernelArg.F32((float)eps), KernelArg.I32(round ? 1 : 0));
@@ -342,7 +349,7 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
             return output;
         }
 
-        _norm.Function($"gated_rmsnorm_{Suffix(x.dtype)}").Launch(
+        _gatedRmsNorm.For(x.dtype).Launch(
             new LaunchGrid((int)(width / groupSize), (int)rows, 1, 256, 1, 1), Stream,
             Arg(x), KernelArg.I64(x.stride(0)), Arg(z), KernelArg.I64(z.stride(0)), Arg(weight), Arg(output),
             KernelArg.I32((int)width), KernelArg.I32(groupSize), KernelArg.F32((float)eps));
@@ -361,7 +368,7 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
         var y = torch.empty(x.shape[0], weight.shape[0], dtype: x.dtype, device: x.device);
         if (x.shape[0] > 0)
         {
-            LaunchGemv("gemv", Suffix(x.dtype)!, x, x.stride(0), null, 0, null, null, weight, bias, y, null, (int)x.shape[0], 1, 0);
+            LaunchGemv(_gemv.For(x.dtype), x, x.stride(0), null, 0, null, null, weight, bias, y, null, (int)x.shape[0], 1, 0);
         }
 
         return y;
@@ -378,7 +385,7 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
         }
 
         var y = torch.empty(rows, weight.shape[0], dtype: weight.dtype, device: weight.device);
-        LaunchGemv("rmsnorm_gemv", $"{Suffix(weight.dtype)}_{Suffix(residual.dtype)}", null, 0, null, 0, residual, normWeight, weight, bias, y, null,
+        LaunchGemv(_rmsNormGemv.For(weight.dtype, residual.dtype), null, 0, null, 0, residual, normWeight, weight, bias, y, null,
             (int)rows, 1, (float)eps);
         return y;
     }
@@ -403,7 +410,7 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
 
         var y = torch.empty(batch.Count, weight.shape[0], dtype: weight.dtype, device: weight.device);
         int outputs = (int)weight.shape[0];
-        _gemv.Function($"rmsnorm_gemv_conv_{Suffix(weight.dtype)}_{Suffix(residual.dtype)}").Launch(
+        _rmsNormGemvConv.For(weight.dtype, residual.dtype).Launch(
             new LaunchGrid(Blocks(outputs, GemvWarps), 1, 1, 32 * GemvWarps, 1, 1), Stream,
             Arg(residual), Arg(normWeight), Arg(weight), OptionalArg(bias), Arg(y), KernelArg.I32(batch.Count), KernelArg.I32((int)weight.shape[1]),
             KernelArg.I32(outputs), KernelArg.F32((float)eps), Arg(convWeight), OptionalArg(convBias), Arg(convStates),
@@ -422,7 +429,7 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
 
         if (x.shape[0] > 0)
         {
-            LaunchGemv("gemv", $"{Suffix(x.dtype)}_{Suffix(residual.dtype)}", x, x.stride(0), null, 0, null, null, weight, bias, null, residual,
+            LaunchGemv(_gemv.For(x.dtype, residual.dtype), x, x.stride(0), null, 0, null, null, weight, bias, null, residual,
                 (int)x.shape[0], 1, 0);
         }
     }
@@ -442,21 +449,16 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
 
         if (rows > 0)
         {
-            LaunchGemv("gated_gemv", $"{Suffix(y.dtype)}_{Suffix(residual.dtype)}", y, y.stride(0), z, z.stride(0), null, normWeight, weight, bias, null, residual,
+            LaunchGemv(_gatedGemv.For(y.dtype, residual.dtype), y, y.stride(0), z, z.stride(0), null, normWeight, weight, bias, null, residual,
                 (int)rows, groupSize, (float)eps);
         }
     }
 
-    private void LaunchGemv(string kind, string suffix, Tensor? x, long xStride, Tensor? z, long zStride, Tensor? residualIn, Tensor? normWeight,
+    private void LaunchGemv(CudaFunction kernel, Tensor? x, long xStride, Tensor? z, long zStride, Tensor? residualIn, Tensor? normWeight,
         Tensor weight, Tensor? bias, Tensor? y, Tensor? residualOut, int rows, int groupSize, float eps)
     {
-        if (!suffix.Contains('_'))
-        {
-            suffix = $"{suffix}_{suffix}";
-        }
-
         int outputs = (int)weight.shape[0];
-        _gemv.Function($"{kind}_{suffix}").Launch(new LaunchGrid(Blocks(outputs, GemvWarps), 1, 1, 32 * GemvWarps, 1, 1), Stream,
+        kernel.Launch(new LaunchGrid(Blocks(outputs, GemvWarps), 1, 1, 32 * GemvWarps, 1, 1), Stream,
             OptionalArg(x), KernelArg.I64(xStride), OptionalArg(z), KernelArg.I64(zStride), OptionalArg(residualIn), OptionalArg(normWeight),
             Arg(weight), OptionalArg(bias), OptionalArg(y), OptionalArg(residualOut), KernelArg.I32(rows), KernelArg.I32((int)weight.shape[1]),
             KernelArg.I32(outputs), KernelArg.I32(groupSize), KernelArg.F32(eps));
@@ -524,12 +526,7 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
 
     private bool OnThisDevice(Tensor t) => _target.Holds(t);
 
-    private bool Kernel(Tensor x, Tensor states, out string suffix)
-    {
-        var (a, s) = (Suffix(x.dtype), Suffix(states.dtype));
-        suffix = $"{a}_{s}";
-        return a is not null && s is not null && OnThisDevice(x);
-    }
+    private bool Kernel(Tensor x, Tensor states) => Suffix(x.dtype) is not null && Suffix(states.dtype) is not null && OnThisDevice(x);
 
     /// <summary>Whether every given weight has the activation's dtype (the kernels read weights as the activations' type) and is contiguous.</summary>
     private static bool Same(Tensor x, params Tensor?[] others)
@@ -545,14 +542,14 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
         return true;
     }
 
-    private bool SsdKernel(Tensor x, Tensor dt, Tensor aLog, Tensor b, Tensor c, Tensor? d, Tensor? dtBias, Tensor states, long stateDim, out string suffix) =>
-        Kernel(x, states, out suffix) && Same(x, aLog, d, dtBias) && dt.dtype == x.dtype && b.dtype == x.dtype && c.dtype == x.dtype
+    private bool SsdKernel(Tensor x, Tensor dt, Tensor aLog, Tensor b, Tensor c, Tensor? d, Tensor? dtBias, Tensor states, long stateDim) =>
+        Kernel(x, states) && Same(x, aLog, d, dtBias) && dt.dtype == x.dtype && b.dtype == x.dtype && c.dtype == x.dtype
         && stateDim <= 32 * MaxStateDimPerLane && OpArgs.RowsContiguous(states, 3)
         && x.stride(2) == 1 && x.stride(1) == x.shape[2] && dt.stride(1) == 1
         && b.stride(2) == 1 && b.stride(1) == b.shape[2] && c.stride(2) == 1 && c.stride(1) == c.shape[2] && c.stride(0) == b.stride(0);
 
     private bool ScanKernel(Tensor u, Tensor delta, Tensor aLog, Tensor b, Tensor c, Tensor? d, Tensor? z, Tensor? deltaBias, Tensor states,
-        out string suffix, out int lanes)
+        out int lanes)
     {
         long stateDim = aLog.shape[1];
         lanes = 1;
@@ -561,7 +558,7 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
             lanes <<= 1;
         }
 
-        return Kernel(u, states, out suffix) && Same(u, aLog, d, deltaBias) && delta.dtype == u.dtype && b.dtype == u.dtype && c.dtype == u.dtype
+        return Kernel(u, states) && Same(u, aLog, d, deltaBias) && delta.dtype == u.dtype && b.dtype == u.dtype && c.dtype == u.dtype
             && (z is null || (z.dtype == u.dtype && z.stride(1) == 1)) && stateDim <= lanes * MaxStateDimPerLane && OpArgs.RowsContiguous(states, 2)
             && u.stride(1) == 1 && delta.stride(1) == 1 && b.stride(1) == 1 && c.stride(1) == 1 && c.stride(0) == b.stride(0);
     }
