@@ -11,7 +11,7 @@ namespace MambaGen.Cuda;
 /// (a state dim above 256, weights in another dtype than the activations, a state view whose rows are not contiguous)
 /// go to the reference ops, so the set is correct for any input the reference accepts.
 /// </summary>
-internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INormOps, ILinearOps, IResidualProjectionOps
+internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INormOps, ILinearOps, IFusedProjectionOps
 {
     private const int SsdWarps = 8;
 
@@ -49,7 +49,7 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
         (_addRmsNorm, _gatedRmsNorm) = (new(norm, "add_rmsnorm"), new(norm, "gated_rmsnorm", perState: false));
         (_gemv, _rmsNormGemv, _gatedGemv, _rmsNormGemvConv) =
             (new(gemv, "gemv"), new(gemv, "rmsnorm_gemv"), new(gemv, "gated_gemv"), new(gemv, "rmsnorm_gemv_conv"));
-        _composed = new ComposedProjections(this, this, this);
+        _composed = new ComposedProjections(this, this, this, this);
     }
 
     /// <summary>The kernel variants this set launches.</summary>
@@ -286,6 +286,31 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
             return Reference.Update(ssmStates, x, delta, aLog, b, c, d, z, deltaBias, deltaSoftplus, batch);
         }
 
+        return LaunchSelectiveUpdate(ssmStates, x, delta, null, aLog, b, c, d, z, deltaBias, deltaSoftplus, batch, lanes);
+    }
+
+    public Tensor SelectiveUpdateProjected(Tensor ssmStates, Tensor x, Tensor deltaLow, Tensor deltaWeight, Tensor aLog, Tensor b, Tensor c, Tensor? d,
+        Tensor? z, Tensor? deltaBias, bool deltaSoftplus, DecodeBatch batch)
+    {
+        OpArgs.Dims(deltaWeight, nameof(deltaWeight), aLog.shape[0], -1);
+        OpArgs.Dims(deltaLow, nameof(deltaLow), batch.Count, deltaWeight.shape[1]);
+        int lanes = 0;
+        bool fits = _choices.FusedProjections && deltaLow.dtype == x.dtype && deltaLow.stride(1) == 1 && OnThisDevice(deltaLow)
+            && Same(x, deltaWeight) && OnThisDevice(deltaWeight) && ScanKernel(x, x, aLog, b, c, d, z, deltaBias, ssmStates, out lanes);
+        if (!fits)
+        {
+            return _composed.SelectiveUpdateProjected(ssmStates, x, deltaLow, deltaWeight, aLog, b, c, d, z, deltaBias, deltaSoftplus, batch);
+        }
+
+        SelectiveScan.Check(x, x, aLog, b, c, d, z, deltaBias, ssmStates, batch.Count);
+        OpArgs.CheckBlocks(batch.MaxStateIndex, ssmStates, nameof(ssmStates));
+        return LaunchSelectiveUpdate(ssmStates, x, deltaLow, deltaWeight, aLog, b, c, d, z, deltaBias, deltaSoftplus, batch, lanes);
+    }
+
+    /// <summary>The decode state update; with <paramref name="deltaWeight"/>, <paramref name="delta"/> is dt_proj's input and the kernel projects it.</summary>
+    private Tensor LaunchSelectiveUpdate(Tensor ssmStates, Tensor x, Tensor delta, Tensor? deltaWeight, Tensor aLog, Tensor b, Tensor c, Tensor? d,
+        Tensor? z, Tensor? deltaBias, bool deltaSoftplus, DecodeBatch batch, int lanes)
+    {
         long channels = aLog.shape[0];
         var y = torch.empty(batch.Count, channels, dtype: x.dtype, device: x.device);
         if (batch.Count == 0)
@@ -300,7 +325,8 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
             OptionalArg(z), OptionalArg(deltaBias), Arg(ssmStates), KernelArg.I64(ssmStates.stride(0)),
             Arg(batch.StateIndices), Arg(y), KernelArg.I32(batch.Count), KernelArg.I32(deltaSoftplus ? 1 : 0),
             KernelArg.I64(x.stride(0)), KernelArg.I64(delta.stride(0)), KernelArg.I64(b.stride(0)), KernelArg.I64(z?.stride(0) ?? 0),
-            KernelArg.I32((int)channels), KernelArg.I32((int)aLog.shape[1]), KernelArg.I32(lanes));
+            KernelArg.I32((int)channels), KernelArg.I32((int)aLog.shape[1]), KernelArg.I32(lanes), OptionalArg(deltaWeight),
+            KernelArg.I32(deltaWeight is null ? 0 : (int)deltaWeight.shape[1]));
         return y;
     }
 

@@ -17,7 +17,7 @@ public interface IMambaMixer
     /// with the norm and the residual add fused into the mixer's projections by <paramref name="projections"/>. The
     /// default runs the norm and <see cref="Forward"/> as they are.
     /// </summary>
-    void ForwardInto(Tensor residual, RmsNorm blockNorm, MambaAttentionMetadata metadata, IResidualProjectionOps projections)
+    void ForwardInto(Tensor residual, RmsNorm blockNorm, MambaAttentionMetadata metadata, IFusedProjectionOps projections)
     {
         using var scope = TorchSharp.torch.NewDisposeScope();
         var normed = metadata.Ops.Norm.AddRmsNorm(residual, null, blockNorm.Weight, blockNorm.Eps, castInput: true);

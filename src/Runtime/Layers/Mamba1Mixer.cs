@@ -66,7 +66,7 @@ public sealed partial class Mamba1Mixer : MambaBase, IMambaMixer
     }
 
     /// <summary>The residual block in place, its norm fused into in_proj and its add into out_proj.</summary>
-    void IMambaMixer.ForwardInto(Tensor residual, RmsNorm blockNorm, MambaAttentionMetadata metadata, IResidualProjectionOps projections)
+    void IMambaMixer.ForwardInto(Tensor residual, RmsNorm blockNorm, MambaAttentionMetadata metadata, IFusedProjectionOps projections)
     {
         LayerChecks.Input(this, residual, Options.HiddenSize, metadata);
         using var scope = torch.NewDisposeScope();
@@ -77,7 +77,11 @@ public sealed partial class Mamba1Mixer : MambaBase, IMambaMixer
             // Decodes only: the conv update rides on in_proj's output (the x half).
             xz = projections.NormLinearConv(residual, blockNorm.Weight, blockNorm.Eps, in_proj.weight!, in_proj.bias,
                 0, conv1d.weight!.view(o.IntermediateSize, o.ConvKernel), conv1d.bias, true, ConvStateTensor, metadata.Decode);
-            y = Scan(xz.narrow(1, 0, o.IntermediateSize), xz.narrow(1, o.IntermediateSize, o.IntermediateSize), metadata);
+            // ... and dt_proj rides on the state update.
+            var xc = xz.narrow(1, 0, o.IntermediateSize);
+            var (dtLow, b, c) = XProj(xc, metadata.Ops);
+            y = projections.SelectiveUpdateProjected(SsmStateTensor, xc, dtLow, dt_proj.weight!, A_log, b, c, D,
+                xz.narrow(1, o.IntermediateSize, o.IntermediateSize), dt_proj.bias, true, metadata.Decode);
         }
         else
         {
@@ -118,11 +122,15 @@ public sealed partial class Mamba1Mixer : MambaBase, IMambaMixer
     /// <summary>x_proj and dt_proj of the convolved x: dt without its bias (the scan adds dt_proj.bias before softplus, as mamba_ssm's delta_bias), B and C.</summary>
     private (Tensor Dt, Tensor B, Tensor C) Project(Tensor xc, MambaOps ops)
     {
+        var (dtLow, b, c) = XProj(xc, ops);
+        return (ops.Linear.Linear(dtLow, dt_proj.weight!, null), b, c);
+    }
+
+    /// <summary>x_proj of the convolved x, split as [dt_rank | B | C].</summary>
+    private (Tensor DtLow, Tensor B, Tensor C) XProj(Tensor xc, MambaOps ops)
+    {
         var o = Options;
         var xdbl = ops.Linear.Linear(xc, x_proj.weight!, null);
-        return (
-            ops.Linear.Linear(xdbl.narrow(1, 0, o.TimeStepRank), dt_proj.weight!, null),
-            xdbl.narrow(1, o.TimeStepRank, o.StateSize),
-            xdbl.narrow(1, o.TimeStepRank + o.StateSize, o.StateSize));
+        return (xdbl.narrow(1, 0, o.TimeStepRank), xdbl.narrow(1, o.TimeStepRank, o.StateSize), xdbl.narrow(1, o.TimeStepRank + o.StateSize, o.StateSize));
     }
 }

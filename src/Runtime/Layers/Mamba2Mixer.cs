@@ -78,7 +78,7 @@ public sealed partial class Mamba2Mixer : MambaBase, IMambaMixer
     }
 
     /// <summary>The residual block in place, its norm fused into in_proj and its add into out_proj (after the gated norm).</summary>
-    void IMambaMixer.ForwardInto(Tensor residual, RmsNorm blockNorm, MambaAttentionMetadata metadata, IResidualProjectionOps projections)
+    void IMambaMixer.ForwardInto(Tensor residual, RmsNorm blockNorm, MambaAttentionMetadata metadata, IFusedProjectionOps projections)
     {
         var m2 = metadata as Mamba2AttentionMetadata ?? throw new ArgumentException(
             $"Layer '{GetName()}' (Mamba2Mixer) needs Mamba2AttentionMetadata (from its backend's builder) but got {metadata?.GetType().Name ?? "null"}.", nameof(metadata));

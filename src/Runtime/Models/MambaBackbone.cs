@@ -39,7 +39,7 @@ public sealed class MambaBackbone : nn.Module
 
         // The residual stream (fp32 where configured).
         var residual = layers[0].ResidualInFp32 ? h.to(ScalarType.Float32) : h;
-        if (metadata.Ops.ResidualProjections is { } projections && projections.Takes(inputIds.shape[0], h.dtype))
+        if (metadata.Ops.FusedProjections is { } projections && projections.Takes(inputIds.shape[0], h.dtype))
         {
             // A small step: each block's norm and add fused into its mixer's projections, fewer launches a layer.
             foreach (var block in layers)

@@ -61,6 +61,6 @@ public sealed class MambaBlock : nn.Module
     }
 
     /// <summary>The block in place, <paramref name="residual"/> += mixer(norm(residual)), with the norm and the add fused into the mixer's projections.</summary>
-    public void MixInto(Tensor residual, MambaAttentionMetadata metadata, Ops.IResidualProjectionOps projections) =>
+    public void MixInto(Tensor residual, MambaAttentionMetadata metadata, Ops.IFusedProjectionOps projections) =>
         ((IMambaMixer)mixer).ForwardInto(residual, norm, metadata, projections);
 }

@@ -12,16 +12,25 @@ struct ScanArgs
 };
 
 template <typename T>
-__device__ __forceinline__ float scan_dt(const T* delta, const T* delta_bias, int softplus, int d)
+__device__ __forceinline__ float scan_dt_of(float raw, const T* delta_bias, int softplus, int d)
 {
-    float v = mg_load(delta) + (delta_bias ? mg_load(delta_bias + d) : 0.0f);
+    float v = raw + (delta_bias ? mg_load(delta_bias + d) : 0.0f);
     return softplus ? mg_softplus(v) : v;
 }
 
-// Decode: one token per row.
+template <typename T>
+__device__ __forceinline__ float scan_dt(const T* delta, const T* delta_bias, int softplus, int d)
+{
+    return scan_dt_of(mg_load(delta), delta_bias, softplus, d);
+}
+
+// Decode: one token per row. With delta_w (Mamba-1's dt_proj weight [channels, rank]), delta holds dt_proj's input
+// (the low-rank dt of x_proj) and each lane group projects its channel's dt itself, rounded to T as the projection's
+// output would be: one launch fewer a layer.
 template <typename T, typename S>
 __device__ __forceinline__ void selective_update(const T* u, const T* delta, const T* a_log, const T* B, const T* C, const T* D,
-    const T* z, const T* delta_bias, S* states, i64 block_stride, const i64* slots, T* y, int rows, int softplus, ScanArgs a)
+    const T* z, const T* delta_bias, S* states, i64 block_stride, const i64* slots, T* y, int rows, int softplus, ScanArgs a,
+    const T* delta_w, int rank)
 {
     int lane = threadIdx.x % a.lanes;
     int d = (blockIdx.x * blockDim.x + threadIdx.x) / a.lanes, row = blockIdx.y;
@@ -29,7 +38,18 @@ __device__ __forceinline__ void selective_update(const T* u, const T* delta, con
     bool active = d < a.channels;
     if (!active) d = 0;
     i64 slot = active ? slots[row] : -1;
-    float dt = scan_dt(delta + row * a.delta_stride + d, delta_bias, softplus, d);
+    float raw;
+    if (delta_w)
+    {
+        float part = 0.0f;
+        for (int k = lane; k < rank; k += a.lanes) part += mg_load(delta + row * a.delta_stride + k) * mg_load(delta_w + (i64)d * rank + k);
+        raw = mg_round<T>(mg_warp_sum(part, a.lanes));
+    }
+    else
+    {
+        raw = mg_load(delta + row * a.delta_stride + d);
+    }
+    float dt = scan_dt_of(raw, delta_bias, softplus, d);
     float uv = mg_load(u + row * a.u_stride + d);
     const T* b = B + row * a.bc_stride;
     const T* c = C + row * a.bc_stride;
@@ -209,10 +229,10 @@ __device__ __forceinline__ void selective_scan_channels(const T* u, const T* del
 #define SCAN_KERNELS(T, S, sfx) \
     extern "C" __global__ void selective_update_##sfx(const T* u, const T* delta, const T* a_log, const T* B, const T* C, \
         const T* D, const T* z, const T* delta_bias, S* states, i64 block_stride, const i64* slots, T* y, int rows, int softplus, \
-        i64 u_stride, i64 delta_stride, i64 bc_stride, i64 z_stride, int channels, int state_dim, int lanes) \
+        i64 u_stride, i64 delta_stride, i64 bc_stride, i64 z_stride, int channels, int state_dim, int lanes, const T* delta_w, int rank) \
     { \
         ScanArgs a = {u_stride, delta_stride, bc_stride, z_stride, channels, state_dim, lanes}; \
-        selective_update<T, S>(u, delta, a_log, B, C, D, z, delta_bias, states, block_stride, slots, y, rows, softplus, a); \
+        selective_update<T, S>(u, delta, a_log, B, C, D, z, delta_bias, states, block_stride, slots, y, rows, softplus, a, delta_w, rank); \
     } \
     extern "C" __global__ void selective_scan_varlen_##sfx(const T* u, const T* delta, const T* a_log, const T* B, const T* C, \
         const T* D, const T* z, const T* delta_bias, S* states, i64 block_stride, const i64* slots, const u8* has_initial, \

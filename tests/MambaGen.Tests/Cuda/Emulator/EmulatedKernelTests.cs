@@ -127,7 +127,7 @@ public sealed class EmulatedKernelTests
         var dtype = dtypeName == "bfloat16" ? ScalarType.BFloat16 : ScalarType.Float32;
         var residualDtype = residualName == "bfloat16" ? ScalarType.BFloat16 : ScalarType.Float32;
         double tolerance = dtype == ScalarType.BFloat16 ? 2e-2 : 1e-5;
-        var kernels = EmulatedKernels.OptIn.ResidualProjections!;
+        var kernels = EmulatedKernels.OptIn.FusedProjections!;
         var composed = ComposedProjections.Reference;
         Assert.True(kernels.Takes(rows, dtype));
         using var g = new Generator(11);
@@ -164,6 +164,19 @@ public sealed class EmulatedKernelTests
         var real = torch.tensor(Enumerable.Range(0, rows).Where(i => i != 1).Select(i => (long)i).ToArray());
         OpsAssert.Close(convolvedA.index_select(0, real), convolvedB.index_select(0, real), tolerance, tolerance, "RMSNorm + in_proj + conv update");
         OpsAssert.Close(statesA, statesB, tolerance, tolerance, "conv states after the fused update");
+        // Mamba-1's state update with dt_proj inside, from dirty SSM states (24 channels, state 6, dt rank 8).
+        var ssmStates = Random(rows + 2, 24, 6).to(dtype);
+        var (ssmA, ssmB) = (ssmStates.clone(), ssmStates.clone());
+        var u = Random(rows, 24).to(dtype);
+        var xdbl = Random(rows, 8 + 12).to(dtype);
+        var (dtLow, bs, cs) = (xdbl.narrow(1, 0, 8), xdbl.narrow(1, 8, 6), xdbl.narrow(1, 14, 6));
+        var dtWeight = (Random(24, 8) * 0.3).to(dtype);
+        var aLog = Random(24, 6).to(dtype);
+        var (dSkip, gate, dtBias) = (Random(24).to(dtype), Random(rows, 24).to(dtype), Random(24).to(dtype));
+        var scannedA = composed.SelectiveUpdateProjected(ssmA, u, dtLow, dtWeight, aLog, bs, cs, dSkip, gate, dtBias, true, metadata.Decode);
+        var scannedB = kernels.SelectiveUpdateProjected(ssmB, u, dtLow, dtWeight, aLog, bs, cs, dSkip, gate, dtBias, true, metadata.Decode);
+        OpsAssert.Close(scannedA.index_select(0, real), scannedB.index_select(0, real), tolerance, tolerance, "selective update with dt_proj");
+        OpsAssert.Close(ssmA, ssmB, tolerance, tolerance, "SSM states after the update with dt_proj");
         // A plain projection of a strided view (Mamba-1's dt_proj reads a slice of x_proj's output).
         var wide = Random(rows, inner + 16).to(dtype);
         var slice = wide.narrow(1, 0, inner);
