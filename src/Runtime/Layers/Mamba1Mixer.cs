@@ -68,7 +68,7 @@ public sealed partial class Mamba1Mixer : MambaBase, IMambaMixer
     /// <summary>The residual block in place, its norm fused into in_proj and its add into out_proj.</summary>
     void IMambaMixer.ForwardInto(Tensor residual, RmsNorm blockNorm, MambaAttentionMetadata metadata, IFusedProjectionOps projections)
     {
-        LayerChecks.Input(this, residual, Options.HiddenSize, metadata);
+        LayerChecks.Residual(this, residual, Options.HiddenSize, metadata);
         using var scope = torch.NewDisposeScope();
         var o = Options;
         Tensor y, xz;

@@ -82,7 +82,7 @@ public sealed partial class Mamba2Mixer : MambaBase, IMambaMixer
     {
         var m2 = metadata as Mamba2AttentionMetadata ?? throw new ArgumentException(
             $"Layer '{GetName()}' (Mamba2Mixer) needs Mamba2AttentionMetadata (from its backend's builder) but got {metadata?.GetType().Name ?? "null"}.", nameof(metadata));
-        LayerChecks.Input(this, residual, Options.HiddenSize, m2);
+        LayerChecks.Residual(this, residual, Options.HiddenSize, m2);
         using var scope = torch.NewDisposeScope();
         var o = Options;
         Tensor y, z;
