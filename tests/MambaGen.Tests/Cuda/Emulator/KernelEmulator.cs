@@ -35,11 +35,17 @@ internal static class KernelEmulator
     /// <summary>Runs a kernel over a grid; a deadlock or bad block shape is an <see cref="InvalidOperationException"/>.</summary>
     public static void Launch(IntPtr entry, in LaunchGrid grid, IntPtr args)
     {
-        if (Run.Value(entry, args, (uint)grid.GridX, (uint)grid.GridY, (uint)grid.GridZ, (uint)grid.BlockX, (uint)grid.BlockY, (uint)grid.BlockZ) != 0)
+        // The emulator's threads, shuffle slots and shared memory are process-wide: one launch at a time.
+        lock (Gate)
         {
-            throw new InvalidOperationException("kernel emulator: " + Marshal.PtrToStringUTF8(Error.Value()));
+            if (Run.Value(entry, args, (uint)grid.GridX, (uint)grid.GridY, (uint)grid.GridZ, (uint)grid.BlockX, (uint)grid.BlockY, (uint)grid.BlockZ) != 0)
+            {
+                throw new InvalidOperationException("kernel emulator: " + Marshal.PtrToStringUTF8(Error.Value()));
+            }
         }
     }
+
+    private static readonly object Gate = new();
 
     [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
     private delegate int LaunchFunction(IntPtr entry, IntPtr args, uint gx, uint gy, uint gz, uint bx, uint by, uint bz);
