@@ -39,4 +39,30 @@ public class TopKSamplingTests
         Assert.Equal(new[] { 1 }, Draws(Probs, new SamplingParams { Temperature = 1, TopK = 2, TopP = 0.6 }).Order());
         Assert.Equal(new[] { 1, 3 }, Draws(Probs, new SamplingParams { Temperature = 1, TopP = 0.6 }).Order());
     }
+
+    [Fact]
+    public void Sampling_draws_each_token_with_its_probability_from_the_rows_own_generator()
+    {
+        // Two rows drawn together, each from its own seed: the second row's draws are the same alone as beside the first.
+        using var logits = torch.tensor(Probs).log().unsqueeze(0).expand(2, -1).contiguous();
+        var p = new SamplingParams { Temperature = 1 };
+        using var a = new Generator(3, torch.CPU);
+        using var b = new Generator(4, torch.CPU);
+        using var alone = new Generator(4, torch.CPU);
+        var counts = new int[Probs.Length];
+        const int n = 4000;
+        for (int i = 0; i < n; i++)
+        {
+            var pair = Sampler.Sample(logits, new[] { p, p }, new Generator?[] { a, b });
+            Assert.Equal(pair[1], Sampler.Sample(logits.narrow(0, 1, 1), new[] { p }, new Generator?[] { alone })[0]);
+            counts[pair[0]]++;
+        }
+
+        for (int t = 0; t < Probs.Length; t++)
+        {
+            // Four standard deviations of a binomial count: a wrong distribution misses, a right one passes but for 1 in 15,000.
+            double sd = System.Math.Sqrt(n * Probs[t] * (1 - Probs[t]));
+            Assert.InRange(counts[t], n * Probs[t] - 4 * sd, n * Probs[t] + 4 * sd);
+        }
+    }
 }
