@@ -15,6 +15,8 @@ date -u >> "$OUT/gpu.txt"
 
 # 1. Layers on CUDA (fused kernels) against the CPU reference, fp32 and bf16; models against transformers' fixtures.
 bench verify --device cuda tests/fixtures/dev-mamba1 tests/fixtures/dev-mamba2 models/default > "$OUT/verify.log" 2>&1
+# The build's PTX (clang-14's, JIT-compiled by the driver) instead of NVRTC's CUBINs, kernel cache off.
+MAMBAGEN_NO_NVRTC=1 MAMBAGEN_KERNEL_CACHE=off bench verify --device cuda tests/fixtures/dev-mamba2 > "$OUT/verify-ptx.log" 2>&1
 # The opt-in kernels (tiled prefill scans, fused small-step projections: not yet the default) against the same references.
 optin() { MAMBAGEN_PREFILL_SCAN=tiled MAMBAGEN_SMALL_STEP_PROJECTIONS=fused "$@"; }
 optin bench verify --device cuda tests/fixtures/dev-mamba1 tests/fixtures/dev-mamba2 models/default > "$OUT/verify-optin.log" 2>&1

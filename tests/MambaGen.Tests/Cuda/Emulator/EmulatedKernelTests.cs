@@ -39,6 +39,8 @@ public sealed class EmulatedKernelTests
             }
 
             data.Add(MixerUnderTest.ShortConvKind, "float32", "default");
+            data.Add(MixerUnderTest.Mamba2TwoGroups, "float16", "default");
+            data.Add(MixerUnderTest.Mamba1, "float16", "opt-in");
             return data;
         }
     }
@@ -48,9 +50,9 @@ public sealed class EmulatedKernelTests
     public void Kernels_match_the_reference_ops_over_prefill_mixed_and_padded_steps_from_dirty_blocks(string kind, string dtypeName, string variants)
     {
         var ops = variants == "opt-in" ? EmulatedKernels.OptIn : EmulatedKernels.Ops;
-        var dtype = dtypeName == "bfloat16" ? ScalarType.BFloat16 : ScalarType.Float32;
-        // bf16: both round to bf16 at the same points but sum in another order (one bf16 ulp is 0.4%).
-        double tolerance = dtype == ScalarType.BFloat16 ? 3e-2 : 2e-5;
+        var dtype = dtypeName switch { "bfloat16" => ScalarType.BFloat16, "float16" => ScalarType.Float16, _ => ScalarType.Float32 };
+        // bf16 / fp16: both round at the same points but sum in another order (one bf16 ulp is 0.4%, one fp16 ulp 0.05%).
+        double tolerance = dtype == ScalarType.BFloat16 ? 3e-2 : dtype == ScalarType.Float16 ? 1e-2 : 2e-5;
         var viaKernels = MixerUnderTest.Create(kind, seed: 31, dtype: dtype);
         var viaReference = MixerUnderTest.Create(kind, seed: 31, dtype: dtype);
         using var cacheA = viaKernels.Allocate(5);
