@@ -35,14 +35,15 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
     private const int GemvWarps = 8;
     private const int GemvMaxScales = 64;
 
-    private readonly KernelFamily _convUpdate, _convVarlen, _convVarlenStates, _ssdUpdate, _ssdScanVarlen, _ssdScanTiled,
+    private readonly KernelFamily _convUpdate, _convVarlen, _convVarlenStates, _shortConvUpdate, _ssdUpdate, _ssdScanVarlen, _ssdScanTiled,
         _selectiveUpdate, _selectiveScanVarlen, _selectiveScanChannels, _addRmsNorm, _gatedRmsNorm, _gemv, _rmsNormGemv, _gatedGemv, _rmsNormGemvConv;
     private readonly ComposedProjections _composed;
 
     private CudaMambaOps(KernelTarget target, KernelChoices choices, CudaModule conv, CudaModule mamba2, CudaModule mamba1, CudaModule norm, CudaModule gemv)
     {
         (_target, _choices) = (target, choices);
-        (_convUpdate, _convVarlen, _convVarlenStates) = (new(conv, "conv_update"), new(conv, "conv_varlen"), new(conv, "conv_varlen_states"));
+        (_convUpdate, _convVarlen, _convVarlenStates, _shortConvUpdate) =
+            (new(conv, "conv_update"), new(conv, "conv_varlen"), new(conv, "conv_varlen_states"), new(conv, "short_conv_update"));
         (_ssdUpdate, _ssdScanVarlen, _ssdScanTiled) = (new(mamba2, "ssd_update"), new(mamba2, "ssd_scan_varlen"), new(mamba2, "ssd_scan_tiled"));
         (_selectiveUpdate, _selectiveScanVarlen, _selectiveScanChannels) =
             (new(mamba1, "selective_update"), new(mamba1, "selective_scan_varlen"), new(mamba1, "selective_scan_channels"));
@@ -138,6 +139,29 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
             Arg(x), KernelArg.I64(x.stride(0)), Arg(weight), OptionalArg(bias), Arg(convStates),
             KernelArg.I64(convStates.stride(0)), Arg(batch.StateIndices), Arg(output), KernelArg.I32(batch.Count),
             KernelArg.I32((int)dim), KernelArg.I32(width), KernelArg.I32(silu ? 1 : 0));
+        return output;
+    }
+
+    public Tensor GatedUpdate(Tensor bcx, Tensor weight, Tensor? bias, Tensor convStates, DecodeBatch batch)
+    {
+        long dim = CausalConv1d.CheckWeights(bcx, weight, bias, convStates, out int width);
+        OpArgs.Dims(bcx, nameof(bcx), batch.Count, 3 * dim);
+        OpArgs.CheckBlocks(batch.MaxStateIndex, convStates, nameof(convStates));
+        if (!Kernel(bcx, convStates) || !Same(bcx, weight, bias) || !OpArgs.RowsContiguous(convStates, 2) || bcx.stride(1) != 1)
+        {
+            return ((IConvOps)Reference).GatedUpdate(bcx, weight, bias, convStates, batch);
+        }
+
+        var output = torch.empty(batch.Count, dim, dtype: bcx.dtype, device: bcx.device);
+        if (batch.Count == 0)
+        {
+            return output;
+        }
+
+        int threads = 128;
+        _shortConvUpdate.For(bcx.dtype, convStates.dtype).Launch(new LaunchGrid(Blocks(dim, threads), batch.Count, 1, threads, 1, 1), Stream,
+            Arg(bcx), KernelArg.I64(bcx.stride(0)), Arg(weight), OptionalArg(bias), Arg(convStates), KernelArg.I64(convStates.stride(0)),
+            Arg(batch.StateIndices), Arg(output), KernelArg.I32(batch.Count), KernelArg.I32((int)dim), KernelArg.I32(width));
         return output;
     }
 

@@ -18,12 +18,13 @@ public static class KernelSources
     /// <summary>Activation dtype suffixes, as <c>MG_FOR_T</c> instantiates them.</summary>
     internal static readonly string[] ActivationSuffixes = { "f32", "bf16", "f16" };
 
-    /// <summary>Causal conv: decode update, varlen prefill, prefill state write-back.</summary>
+    /// <summary>Causal conv: decode update, varlen prefill, prefill state write-back, LFM2's gated short-conv decode.</summary>
     public static KernelSource Conv { get; } = Load("conv.cu", ActivationStateSuffixes.SelectMany(s => new[]
     {
         new KernelSpec($"conv_update_{s}", Ptr, I64, Ptr, Ptr, Ptr, I64, Ptr, Ptr, I32, I32, I32, I32),
         new KernelSpec($"conv_varlen_{s}", Ptr, I64, Ptr, Ptr, Ptr, I64, Ptr, Ptr, Ptr, Ptr, I32, I32, I32, I32, I32),
         new KernelSpec($"conv_varlen_states_{s}", Ptr, I64, Ptr, I64, Ptr, Ptr, Ptr, I32, I32, I32),
+        new KernelSpec($"short_conv_update_{s}", Ptr, I64, Ptr, Ptr, Ptr, I64, Ptr, Ptr, I32, I32, I32),
     }));
 
     /// <summary>Mamba-2's SSM: decode state update, varlen prefill scan (a warp per p row, or tiled).</summary>

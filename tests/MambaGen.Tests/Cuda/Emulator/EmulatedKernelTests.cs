@@ -243,4 +243,58 @@ public sealed class EmulatedKernelTests
         error = Assert.Throws<System.ArgumentException>(() => KernelChoices.Parse(null, "yes"));
         Assert.Contains(KernelChoices.ProjectionsVariable + "=yes", error.Message);
     }
+
+    public static TheoryData<string> FusedKinds => new()
+    {
+        MixerUnderTest.Mamba1, MixerUnderTest.Mamba2, MixerUnderTest.Mamba2TwoGroups, MixerUnderTest.Mamba2WideState, MixerUnderTest.ShortConvKind,
+    };
+
+    [Theory]
+    [MemberData(nameof(FusedKinds))]
+    public void A_block_updates_its_residual_the_same_with_its_projections_fused(string kind)
+    {
+        // One block as IMambaMixer.ForwardInto: the kernels' fused projections against the same ops composed, over
+        // prefills, a mixed step and decodes with a padding row, from dirty blocks.
+        var viaKernels = MixerUnderTest.Create(kind, seed: 41);
+        var viaReference = MixerUnderTest.Create(kind, seed: 41);
+        using var cacheA = viaKernels.Allocate(4);
+        using var cacheB = viaReference.Allocate(4);
+        using (var noGrad = torch.no_grad())
+        {
+            for (int i = 0; i < viaKernels.Layer.KvCache.Count; i++)
+            {
+                var garbage = torch.randn(viaKernels.Layer.KvCache[i].shape, generator: new Generator(9));
+                viaKernels.Layer.KvCache[i].copy_(garbage);
+                viaReference.Layer.KvCache[i].copy_(garbage);
+            }
+        }
+
+        var blockNorm = new MambaGen.Layers.RmsNorm("norm", viaKernels.HiddenSize, 1e-5);
+        MixerUnderTest.SeedWeights(blockNorm, 5);
+        var steps = new[]
+        {
+            new[] { new ScheduledRequest(0, 3, 1), new ScheduledRequest(0, 2, 3) },
+            new[] { new ScheduledRequest(3, 1, 1), new ScheduledRequest(2, 3, 3), new ScheduledRequest(0, 1, 2) },
+            new[] { new ScheduledRequest(4, 1, 1), ScheduledRequest.Padding(), new ScheduledRequest(5, 1, 3), new ScheduledRequest(1, 1, 2) },
+        };
+        int seed = 60;
+        foreach (var requests in steps)
+        {
+            var common = new CommonAttentionMetadata(requests);
+            using var a = MixerUnderTest.Builder(kind, EmulatedKernels.OptIn).Build(common);
+            using var b = MixerUnderTest.Builder(kind, MambaOps.Reference).Build(common);
+            var residual = viaKernels.Hidden(seed++, common.NumActualTokens);
+            var (residualA, residualB) = (residual.clone(), residual.clone());
+            ((IMambaMixer)viaKernels.Layer).ForwardInto(residualA, blockNorm, a, EmulatedKernels.OptIn.FusedProjections!);
+            ((IMambaMixer)viaReference.Layer).ForwardInto(residualB, blockNorm, b, ComposedProjections.Reference);
+            var real = torch.tensor(Enumerable.Range(0, requests.Length).Where(i => !requests[i].IsPadding)
+                .SelectMany(i => Enumerable.Range(common.QueryStartLoc[i], requests[i].NumScheduledTokens)).Select(t => (long)t).ToArray());
+            string what = $"{kind}, step of {string.Join(" + ", requests.Select(r => r.NumScheduledTokens))} tokens";
+            OpsAssert.Close(residualB.index_select(0, real), residualA.index_select(0, real), 2e-5, 2e-5, what + ": residual");
+            for (int i = 0; i < viaKernels.Layer.KvCache.Count; i++)
+            {
+                OpsAssert.Close(viaReference.Layer.KvCache[i], viaKernels.Layer.KvCache[i], 2e-5, 2e-5, $"{what}: state {i}");
+            }
+        }
+    }
 }
