@@ -5,7 +5,7 @@ using static TorchSharp.torch;
 
 namespace MambaGen.Generation;
 
-/// <summary>Picks the next token of each request from its logits: greedy, or temperature and top-p with the request's own seed.</summary>
+/// <summary>Picks the next token of each request from its logits: greedy, or temperature, top-k and top-p with the request's own seed.</summary>
 public static class Sampler
 {
     /// <param name="logits">[num_requests, vocab], on any device.</param>
@@ -51,13 +51,24 @@ public static class Sampler
     {
         // Shifted so the top logit is 0: a small temperature sends the others to -inf (probability 0), never to NaN.
         var probs = torch.softmax((logits - logits.max()) / p.Temperature, -1);
-        if (p.TopP < 1.0)
+        bool topK = p.TopK > 0 && p.TopK < probs.shape[0];
+        if (topK || p.TopP < 1.0)
         {
             var (sorted, order) = probs.sort(descending: true);
-            // Drop a token when the tokens ranked above it already reach TopP; the top token always stays.
-            var drop = (sorted.cumsum(0) - sorted) >= p.TopP;
-            drop[0] = torch.tensor(false);
-            sorted = sorted.masked_fill(drop, 0);
+            if (topK)
+            {
+                sorted[TensorIndex.Slice(p.TopK)] = torch.tensor(0f);
+                sorted = sorted / sorted.sum();
+            }
+
+            if (p.TopP < 1.0)
+            {
+                // Drop a token when the tokens ranked above it already reach TopP; the top token always stays.
+                var drop = (sorted.cumsum(0) - sorted) >= p.TopP;
+                drop[0] = torch.tensor(false);
+                sorted = sorted.masked_fill(drop, 0);
+            }
+
             probs = torch.zeros_like(probs).scatter_(0, order, sorted);
         }
 

@@ -5,6 +5,7 @@ using System.Runtime.CompilerServices;
 using System.Threading;
 using System.Threading.Channels;
 using System.Threading.Tasks;
+using MambaGen.ChatTemplates;
 using MambaGen.Checkpoints;
 using MambaGen.Generation;
 using Microsoft.Extensions.Logging;
@@ -93,6 +94,20 @@ public sealed class EngineService : IDisposable, IAsyncDisposable
     public int? BosTokenId => _served.BosTokenId;
 
     public IReadOnlyList<int> EosTokenIds => _served.EosTokenIds;
+
+    /// <summary>The served checkpoint's chat template, or null (see <see cref="ServedModel.ChatTemplate"/>).</summary>
+    public ChatTemplate? ChatTemplate => _served.ChatTemplate;
+
+    /// <summary>Why the checkpoint's chat template cannot be used, or null (see <see cref="ServedModel.ChatTemplateError"/>).</summary>
+    public ChatTemplateException? ChatTemplateError => _served.ChatTemplateError;
+
+    /// <summary>Renders and encodes a conversation with the served checkpoint's chat template; generate from its
+    /// <see cref="ChatPrompt.TokenIds"/>. See <see cref="ServedModel.RenderChat"/>.</summary>
+    public ChatPrompt RenderChat(IReadOnlyList<ChatMessage> messages, bool addGenerationPrompt = true, IReadOnlyDictionary<string, object?>? extra = null)
+    {
+        ThrowIfStopped();
+        return _served.RenderChat(messages, addGenerationPrompt, extra);
+    }
 
     /// <summary>Requests the service holds at most (running plus queued) before it refuses.</summary>
     public int MaxRequests => _limit;
