@@ -153,6 +153,7 @@ internal sealed class GenerationRun : IAsyncDisposable
         {
             "Temperature" => "temperature",
             "TopP" => "top_p",
+            "TopK" => "top_k",
             "MaxTokens" => "max_tokens",
             "options" => "stop",
             _ => promptField,

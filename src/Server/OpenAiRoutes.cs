@@ -8,6 +8,7 @@ using System.Text;
 using System.Text.Json;
 using System.Threading;
 using System.Threading.Tasks;
+using MambaGen.ChatTemplates;
 using MambaGen.Serving;
 using MambaGen.Server.Requests;
 using Microsoft.AspNetCore.Http;
@@ -28,15 +29,13 @@ internal sealed class OpenAiRoutes
     private readonly EngineService _engine;
     private readonly ServerMetrics _metrics;
     private readonly ServerOptions _options;
-    private readonly ChatPrompt _chat;
     private readonly ILogger _logger;
 
-    public OpenAiRoutes(EngineService engine, ServerMetrics metrics, ServerOptions options, ChatPrompt chat, ILogger logger)
+    public OpenAiRoutes(EngineService engine, ServerMetrics metrics, ServerOptions options, ILogger logger)
     {
         _engine = engine;
         _metrics = metrics;
         _options = options;
-        _chat = chat;
         _logger = logger;
     }
 
@@ -61,14 +60,13 @@ internal sealed class OpenAiRoutes
         using var document = await ReadBodyAsync(context).ConfigureAwait(false);
         var body = JsonFields.Body(document.RootElement);
         CheckModel(body);
-        var messages = ChatPrompt.ReadMessages(body);
+        var messages = ChatMessages.Read(body);
         bool addGenerationPrompt = body.Bool("add_generation_prompt") ?? true;
         // vLLM's chat default: the template writes the special tokens it wants; none is added around it.
         bool addBos = body.Bool("add_special_tokens") ?? false;
         var sampling = SamplingFields.Read(body, "max_completion_tokens", "max_tokens");
         body.RefuseUnread();
-        string text = _chat.Render(messages, addGenerationPrompt);
-        var prompt = Encode(text, addBos, "messages");
+        var prompt = RenderChat(messages, addGenerationPrompt, addBos);
         int maxTokens = MaxTokens(sampling.MaxTokens, prompt.Length, defaultTokens: null, "max_tokens", "messages");
         await RunAsync(context, prompt, sampling, maxTokens, "messages", chat: true, arrival).ConfigureAwait(false);
     });
@@ -172,6 +170,39 @@ internal sealed class OpenAiRoutes
         {
             throw OpenAiError.BadField(field, $"'{field}': {e.Message.Split(" (Parameter", 2)[0]}");
         }
+    }
+
+    /// <summary>The conversation through the checkpoint's chat template, encoded as vLLM's chat route does.</summary>
+    private int[] RenderChat(IReadOnlyList<ChatMessage> messages, bool addGenerationPrompt, bool addBos)
+    {
+        if (_engine.ChatTemplate is null && _engine.ChatTemplateError is null)
+        {
+            throw OpenAiError.BadField("messages", $"The model '{_options.ModelName}' has no chat template (no chat_template in tokenizer_config.json, no chat_template.jinja), so it cannot chat: use /v1/completions with a plain prompt.");
+        }
+
+        if (_engine.Tokenizer is null)
+        {
+            throw OpenAiError.BadField("messages", $"The model '{_options.ModelName}' has no tokenizer (no tokenizer.json), so a chat cannot be encoded: use /v1/completions with token ids.");
+        }
+
+        ChatPrompt prompt;
+        try
+        {
+            prompt = _engine.RenderChat(messages, addGenerationPrompt);
+        }
+        catch (ChatTemplateException e)
+        {
+            // A template's raise_exception is how it refuses a conversation (e.g. roles out of turn).
+            throw OpenAiError.BadField("messages", $"The chat template failed on these messages: {e.Message}");
+        }
+
+        if (prompt.TokenIds.Count == 0 && !addBos)
+        {
+            throw OpenAiError.BadField("messages", "The chat template rendered these messages as an empty prompt; a request needs at least one prompt token.");
+        }
+
+        // add_special_tokens: the bos token unless the template already wrote it (as mambagen generate's rule).
+        return addBos ? Encode(prompt.Text, addBos: true, "messages") : prompt.TokenIds.ToArray();
     }
 
     /// <summary>max_tokens as asked, or the route's default, checked against the context length as vLLM does.</summary>

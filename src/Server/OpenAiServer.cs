@@ -3,7 +3,6 @@ using System.IO;
 using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
-using MambaGen.ChatTemplates;
 using MambaGen.Serving;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -38,8 +37,7 @@ public sealed class OpenAiServer : IAsyncDisposable
     public ServerMetrics Metrics { get; }
 
     /// <summary>Starts listening; returns once the port is bound.</summary>
-    /// <param name="chatTemplate">The model's chat template; null: the chat route answers 400 (no template).</param>
-    public static async Task<OpenAiServer> StartAsync(EngineService engine, ServerOptions options, ChatTemplate? chatTemplate, CancellationToken cancellationToken = default)
+    public static async Task<OpenAiServer> StartAsync(EngineService engine, ServerOptions options, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(engine);
         ArgumentNullException.ThrowIfNull(options);
@@ -55,7 +53,7 @@ public sealed class OpenAiServer : IAsyncDisposable
         });
         var app = builder.Build();
         var metrics = new ServerMetrics(engine, options.ModelName);
-        var routes = new OpenAiRoutes(engine, metrics, options, new ChatPrompt(chatTemplate, options.ModelName),
+        var routes = new OpenAiRoutes(engine, metrics, options,
             app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("MambaGen.Server"));
         long created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
 

@@ -35,7 +35,8 @@ public sealed record ServerOptions
             : throw new ArgumentException($"Host '{Host}' is not an IP address (or localhost): give the address of the interface to listen on, e.g. 127.0.0.1 or 0.0.0.0.", nameof(Host));
     }
 
-    internal void Validate()
+    /// <summary>Refuses options that cannot serve, naming the option.</summary>
+    public void Validate()
     {
         if (string.IsNullOrWhiteSpace(ModelName)) throw new ArgumentException("ModelName must not be empty.", nameof(ModelName));
         if (Port is < 0 or > 65535) throw new ArgumentOutOfRangeException(nameof(Port), Port, "Port must be from 0 to 65535.");

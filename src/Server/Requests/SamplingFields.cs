@@ -8,7 +8,7 @@ namespace MambaGen.Server.Requests;
 
 /// <summary>
 /// The fields /v1/completions and /v1/chat/completions share: sampling, stops, streaming. The engine honours
-/// temperature, top_p, max_tokens, seed, stop, stop_token_ids and ignore_eos; the other OpenAI and vLLM sampling
+/// temperature, top_p, top_k, max_tokens, seed, stop, stop_token_ids and ignore_eos; the other OpenAI and vLLM sampling
 /// fields are accepted only at the value that changes nothing (e.g. top_k -1, n 1) and refused by name otherwise,
 /// so a client never gets output made without what it asked for.
 /// </summary>
@@ -16,6 +16,7 @@ internal sealed record SamplingFields(
     int? MaxTokens,
     double Temperature,
     double TopP,
+    int TopK,
     ulong? Seed,
     IReadOnlyList<string> Stop,
     IReadOnlyList<int> StopTokenIds,
@@ -32,7 +33,6 @@ internal sealed record SamplingFields(
     {
         ("n", v => IsNumber(v, 1), "1 (one choice per request)"),
         ("best_of", v => IsNumber(v, 1), "1"),
-        ("top_k", v => IsNumber(v, -1) || IsNumber(v, 0), "-1 or 0 (top-k sampling is not implemented; use top_p)"),
         ("min_p", v => IsNumber(v, 0), "0 (min-p sampling is not implemented)"),
         ("min_tokens", v => IsNumber(v, 0), "0"),
         ("repetition_penalty", v => IsNumber(v, 1), "1 (penalties are not implemented)"),
@@ -110,6 +110,8 @@ internal sealed record SamplingFields(
         double topP = body.Number("top_p") ?? 1.0;
         if (!(topP > 0 && topP <= 1)) throw OpenAiError.BadField("top_p", $"'top_p' must be in (0, 1] (got {JsonFields.Invariant(topP)}).");
 
+        int topK = body.Int("top_k") ?? 0;
+        if (topK < -1) throw OpenAiError.BadField("top_k", $"'top_k' must be -1 or 0 (keep all tokens) or positive (got {topK}).");
         var stop = ReadStop(body);
         var stopIds = new List<int>();
         if (body.Array("stop_token_ids") is { } ids)
@@ -129,7 +131,7 @@ internal sealed record SamplingFields(
             options.RefuseUnread();
         }
 
-        return new SamplingFields(maxTokens, temperature, topP, body.Seed("seed"), stop, stopIds, ignoreEos, stream, includeUsage, continuous);
+        return new SamplingFields(maxTokens, temperature, topP, Math.Max(topK, 0), body.Seed("seed"), stop, stopIds, ignoreEos, stream, includeUsage, continuous);
     }
 
     private static IReadOnlyList<string> ReadStop(JsonFields body)
@@ -155,6 +157,7 @@ internal sealed record SamplingFields(
         MaxTokens = maxTokens,
         Temperature = Temperature,
         TopP = TopP,
+        TopK = TopK,
         Seed = Seed,
         StopStrings = Stop,
         StopTokenIds = StopTokenIds,

@@ -7,44 +7,14 @@ using MambaGen.Server.Requests;
 
 namespace MambaGen.Server;
 
-/// <summary>The chat route's prompt: OpenAI messages read into <see cref="ChatMessage"/>s and rendered with the
-/// checkpoint's chat template (a model without one cannot chat: 400).</summary>
-internal sealed class ChatPrompt
+/// <summary>The chat route's messages: OpenAI's JSON read into the <see cref="ChatMessage"/>s chat templates render.</summary>
+internal static class ChatMessages
 {
     private static readonly string[] Roles = { "system", "developer", "user", "assistant", "tool" };
 
-    private readonly ChatTemplate? _template;
-    private readonly string _modelName;
-
-    public ChatPrompt(ChatTemplate? template, string modelName)
-    {
-        _template = template;
-        _modelName = modelName;
-    }
-
-    public bool HasTemplate => _template is not null;
-
-    public string Render(IReadOnlyList<ChatMessage> messages, bool addGenerationPrompt)
-    {
-        if (_template is null)
-        {
-            throw OpenAiError.BadField("messages", $"The model '{_modelName}' has no chat template (no chat_template in tokenizer_config.json, no chat_template.jinja), so it cannot chat: use /v1/completions with a plain prompt.");
-        }
-
-        try
-        {
-            return _template.Render(messages, addGenerationPrompt);
-        }
-        catch (ChatTemplateException e)
-        {
-            // raise_exception in a template is how it refuses a conversation (e.g. roles out of turn).
-            throw OpenAiError.BadField("messages", $"The chat template refused the messages: {e.Message}");
-        }
-    }
-
     /// <summary>messages: a non-empty list of {role, content, name?, tool_call_id?}; content a string, null, or a
     /// list of text parts (joined with newlines, as vLLM does for string templates).</summary>
-    public static IReadOnlyList<ChatMessage> ReadMessages(JsonFields body)
+    public static IReadOnlyList<ChatMessage> Read(JsonFields body)
     {
         var items = body.Array("messages") ?? throw OpenAiError.BadField("messages", "'messages' is required: a list of {\"role\", \"content\"}.");
         if (items.Count == 0) throw OpenAiError.BadField("messages", "'messages' is empty; a chat needs at least one message.");
