@@ -23,7 +23,8 @@ public sealed class LiveServer : IAsyncDisposable
     {
         Engine = engine;
         Server = server;
-        Http = new HttpClient { BaseAddress = server.Address, Timeout = TimeSpan.FromSeconds(60) };
+        // No draining of a response disposed half-read: the connection closes, as a client that hangs up does.
+        Http = new HttpClient(new SocketsHttpHandler { MaxResponseDrainSize = 0 }) { BaseAddress = server.Address, Timeout = TimeSpan.FromSeconds(60) };
     }
 
     public EngineService Engine { get; }
