@@ -52,7 +52,9 @@ internal sealed class ServeCommand
             Host = parse.GetValue(_host) ?? "127.0.0.1",
             Port = port,
             MaxModelLen = maxModelLen,
-            ConfigureLogging = logging => logging.AddSimpleConsole(c => c.SingleLine = true).SetMinimumLevel(LogLevel.Warning),
+            // The host's own report of a failed start is a stack trace; serve says why in one line instead.
+            ConfigureLogging = logging => logging.AddSimpleConsole(c => c.SingleLine = true).SetMinimumLevel(LogLevel.Warning)
+                .AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.None),
         };
         try
         {

@@ -71,7 +71,7 @@ internal sealed record SamplingFields(
         {
             if (body.Raw(name) is { } v && !isNeutral(v))
             {
-                throw OpenAiError.BadField(name, $"'{name}' is not supported by this server except as {neutral} (got {JsonFields.Describe(v)}).");
+                throw OpenAiError.BadField(name, $"'{name}' {JsonFields.Describe(v)} is not supported by this server: it takes only {neutral}.");
             }
         }
 
