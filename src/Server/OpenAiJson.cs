@@ -35,10 +35,22 @@ internal static class OpenAiJson
         json.WriteString("model", model);
     }
 
-    private static void Finish(Utf8JsonWriter json, FinishReason? finish)
+    /// <summary>A choice's closing fields (no log probabilities; the finish reason or null) and its end.</summary>
+    private static void EndChoice(Utf8JsonWriter json, FinishReason? finish)
     {
+        json.WriteNull("logprobs");
         if (finish is null) json.WriteNull("finish_reason");
         else json.WriteString("finish_reason", FinishName(finish));
+        json.WriteEndObject();
+    }
+
+    /// <summary>Ends the choices array, then the usage (null on stream chunks without it) and the object.</summary>
+    private static void EndWithUsage(Utf8JsonWriter json, (int Prompt, int Completion)? usage)
+    {
+        json.WriteEndArray();
+        if (usage is var (p, c)) Usage(json, p, c);
+        else json.WriteNull("usage");
+        json.WriteEndObject();
     }
 
     /// <summary>A /v1/completions response or stream chunk (object text_completion in both, as OpenAI and vLLM).</summary>
@@ -52,15 +64,10 @@ internal static class OpenAiJson
             json.WriteStartObject();
             json.WriteNumber("index", 0);
             json.WriteString("text", text);
-            json.WriteNull("logprobs");
-            Finish(json, finish);
-            json.WriteEndObject();
+            EndChoice(json, finish);
         }
 
-        json.WriteEndArray();
-        if (usage is var (p, c)) Usage(json, p, c);
-        else json.WriteNull("usage");
-        json.WriteEndObject();
+        EndWithUsage(json, usage);
     }
 
     public static void ChatCompletion(Utf8JsonWriter json, string id, long created, string model, string content, FinishReason? finish, int promptTokens, int completionTokens)
@@ -74,9 +81,7 @@ internal static class OpenAiJson
         json.WriteString("role", "assistant");
         json.WriteString("content", content);
         json.WriteEndObject();
-        json.WriteNull("logprobs");
-        Finish(json, finish);
-        json.WriteEndObject();
+        EndChoice(json, finish);
         json.WriteEndArray();
         Usage(json, promptTokens, completionTokens);
         json.WriteEndObject();
@@ -98,14 +103,9 @@ internal static class OpenAiJson
             if (role) json.WriteString("role", "assistant");
             if (content is not null) json.WriteString("content", content);
             json.WriteEndObject();
-            json.WriteNull("logprobs");
-            Finish(json, finish);
-            json.WriteEndObject();
+            EndChoice(json, finish);
         }
 
-        json.WriteEndArray();
-        if (usage is var (p, c)) Usage(json, p, c);
-        else json.WriteNull("usage");
-        json.WriteEndObject();
+        EndWithUsage(json, usage);
     }
 }
