@@ -18,13 +18,16 @@ internal sealed class GenerationRun : IAsyncDisposable
     private readonly IAsyncEnumerator<GeneratedPiece> _pieces;
     private readonly ServerMetrics _metrics;
     private readonly long _arrival;
+    private readonly string _promptField;
     private GeneratedPiece? _pending;
+    private Task<bool>? _firstPiece;
     private long _lastPiece;
     private bool _ended;
     private bool _admitted;
 
-    private GenerationRun(IAsyncEnumerator<GeneratedPiece> pieces, ServerMetrics metrics, long arrival, int promptTokens)
+    private GenerationRun(IAsyncEnumerator<GeneratedPiece> pieces, ServerMetrics metrics, long arrival, int promptTokens, string promptField)
     {
+        _promptField = promptField;
         _pieces = pieces;
         _metrics = metrics;
         _arrival = arrival;
@@ -39,9 +42,10 @@ internal sealed class GenerationRun : IAsyncDisposable
     public FinishReason? Finish { get; private set; }
 
     /// <summary>
-    /// Submits the request and waits for its first piece. Refusals surface here, before the route writes anything:
-    /// <see cref="EngineQueueFullException"/>, <see cref="EngineFaultedException"/>, and argument errors as a 400
-    /// naming the request field (<paramref name="promptField"/> for the prompt).
+    /// Submits the request; returns once the engine service has taken it (it may still wait for a state block).
+    /// Refusals surface here, before the route writes anything: <see cref="EngineQueueFullException"/>,
+    /// <see cref="EngineFaultedException"/>, and argument errors as a 400 naming the request field
+    /// (<paramref name="promptField"/> for the prompt).
     /// </summary>
     public static async Task<GenerationRun> StartAsync(EngineService engine, ServerMetrics metrics, int[] prompt, GenerationOptions options,
         long arrival, string promptField, CancellationToken cancellationToken)
@@ -56,36 +60,57 @@ internal sealed class GenerationRun : IAsyncDisposable
             throw ToBadField(e, promptField);
         }
 
-        var run = new GenerationRun(pieces, metrics, arrival, prompt.Length);
-        try
+        var run = new GenerationRun(pieces, metrics, arrival, prompt.Length, promptField);
+        // The service submits the request, or refuses it, before its enumeration first waits: a first piece still
+        // pending means the request was taken, and a stream can start before the request gets its block.
+        var first = pieces.MoveNextAsync();
+        if (first.IsCompleted)
         {
-            if (!await pieces.MoveNextAsync().ConfigureAwait(false))
+            try
             {
-                throw new InvalidOperationException("The engine ended the request without a piece.");
+                run._pending = await run.FirstAsync(first).ConfigureAwait(false);
+            }
+            catch
+            {
+                await run.DisposeAsync().ConfigureAwait(false);
+                throw;
             }
         }
-        catch (ArgumentException e)
+        else
         {
-            // The engine's own checks when the loop adds the request.
-            await run.DisposeAsync().ConfigureAwait(false);
-            throw ToBadField(e, promptField);
-        }
-        catch
-        {
-            await run.DisposeAsync().ConfigureAwait(false);
-            throw;
+            run._firstPiece = first.AsTask();
         }
 
         run._admitted = true;
         metrics.AddPromptTokens(prompt.Length);
-        run._pending = pieces.Current;
-        run.Observe(pieces.Current);
+        if (run._pending is { } piece) run.Observe(piece);
         return run;
+    }
+
+    private async Task<GeneratedPiece> FirstAsync(ValueTask<bool> first)
+    {
+        try
+        {
+            return await first.ConfigureAwait(false) ? _pieces.Current : throw new InvalidOperationException("The engine ended the request without a piece.");
+        }
+        catch (ArgumentException e)
+        {
+            // The engine's own checks when its loop adds the request.
+            throw ToBadField(e, _promptField);
+        }
     }
 
     /// <summary>The next piece, or null after the last one.</summary>
     public async ValueTask<GeneratedPiece?> NextAsync()
     {
+        if (_firstPiece is { } firstPiece)
+        {
+            _firstPiece = null;
+            var piece = await FirstAsync(new ValueTask<bool>(firstPiece)).ConfigureAwait(false);
+            Observe(piece);
+            return piece;
+        }
+
         if (_pending is { } first)
         {
             _pending = null;
@@ -139,9 +164,16 @@ internal sealed class GenerationRun : IAsyncDisposable
         End(null);
         try
         {
+            if (_firstPiece is { } pending)
+            {
+                // An enumerator cannot be disposed while a MoveNextAsync is pending; the route only gets here
+                // with one pending when its client left, whose cancellation ends it.
+                await pending.ConfigureAwait(false);
+            }
+
             await _pieces.DisposeAsync().ConfigureAwait(false);
         }
-        catch (Exception e) when (e is OperationCanceledException or EngineFaultedException or ObjectDisposedException)
+        catch (Exception e) when (e is OperationCanceledException or InvalidOperationException or ArgumentException)
         {
             // The request is gone either way; the route reports the first failure, not this one.
         }

@@ -26,14 +26,16 @@ internal sealed class SseWriter
 
     public bool Started => _response.HasStarted;
 
-    /// <summary>Sends the status and headers of an event stream (proxies are asked not to buffer it).</summary>
-    public Task StartAsync(CancellationToken cancellationToken)
+    /// <summary>Sends the status and headers of an event stream now, before its first event (proxies are asked not to buffer it).</summary>
+    public async Task StartAsync(CancellationToken cancellationToken)
     {
         _response.StatusCode = StatusCodes.Status200OK;
         _response.ContentType = "text/event-stream; charset=utf-8";
         _response.Headers.CacheControl = "no-cache";
         _response.Headers["X-Accel-Buffering"] = "no";
-        return _response.StartAsync(cancellationToken);
+        await _response.StartAsync(cancellationToken).ConfigureAwait(false);
+        // StartAsync only commits the headers; the flush puts them on the wire while the request may still wait for a block.
+        await _response.Body.FlushAsync(cancellationToken).ConfigureAwait(false);
     }
 
     public async Task WriteAsync(Action<Utf8JsonWriter> chunk, CancellationToken cancellationToken)

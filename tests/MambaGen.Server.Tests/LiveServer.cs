@@ -33,6 +33,12 @@ public sealed class LiveServer : IAsyncDisposable
 
     public HttpClient Http { get; }
 
+    public const int MaxModelLen = 1_000_000;
+
+    /// <summary>max_tokens of a request that holds its block until its client leaves: minutes of decoding at the
+    /// fastest this machine runs, so no test's timing depends on how fast the others let it go.</summary>
+    public const int HoldingTokens = 500_000;
+
     public string ModelName => "test-model";
 
     public static Task<LiveServer> StartAsync(string modelFolder, int blocks, int maxQueued) =>
@@ -41,7 +47,8 @@ public sealed class LiveServer : IAsyncDisposable
 
     public static async Task<LiveServer> StartAsync(EngineService engine)
     {
-        var server = await OpenAiServer.StartAsync(engine, new ServerOptions { ModelName = "test-model", Port = 0, MaxModelLen = 4096 });
+        // Room for a request that holds its block far longer than any test runs (see HoldingTokens).
+        var server = await OpenAiServer.StartAsync(engine, new ServerOptions { ModelName = "test-model", Port = 0, MaxModelLen = MaxModelLen });
         return new LiveServer(engine, server);
     }
 

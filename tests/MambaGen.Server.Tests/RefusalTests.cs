@@ -28,7 +28,7 @@ public sealed class RefusalTests
 
         var request = new HttpRequestMessage(HttpMethod.Post, "v1/completions")
         {
-            Content = new StringContent("{\"prompt\": \"Gets\", \"max_tokens\": 3000, \"ignore_eos\": true, \"stream\": true}", Encoding.UTF8, "application/json"),
+            Content = new StringContent($"{{\"prompt\": \"Gets\", \"max_tokens\": {LiveServer.HoldingTokens}, \"ignore_eos\": true, \"stream\": true}}", Encoding.UTF8, "application/json"),
         };
         using (var holding = await server.Http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead))
         {
@@ -44,6 +44,35 @@ public sealed class RefusalTests
         // Once the holder has gone, the block is free again and the same request runs.
         await server.WaitForMetricsAsync(m => m["vllm:num_requests_running"] == 0, TimeSpan.FromSeconds(10));
         Assert.Equal(200, (int)(await server.PostAsync("v1/completions", "{\"prompt\": \"x\", \"max_tokens\": 2}")).StatusCode);
+    }
+
+    [Fact]
+    public async Task Queued_stream_gets_its_headers_at_once_and_a_stream_beyond_the_queue_gets_429_not_an_event_stream()
+    {
+        await using var server = await LiveServer.StartAsync(TestModels.DefaultModel, blocks: 1, maxQueued: 1);
+        static HttpRequestMessage Stream(int maxTokens) => new(HttpMethod.Post, "v1/completions")
+        {
+            Content = new StringContent($"{{\"prompt\": \"Gets\", \"max_tokens\": {maxTokens}, \"ignore_eos\": true, \"temperature\": 0, \"stream\": true}}", Encoding.UTF8, "application/json"),
+        };
+
+        using var holding = await server.Http.SendAsync(Stream(LiveServer.HoldingTokens), HttpCompletionOption.ResponseHeadersRead);
+        using var holder = new StreamReader(await holding.Content.ReadAsStreamAsync());
+        await holder.ReadLineAsync(); // the one block is taken
+
+        // Taken into the queue: the event stream starts while the request still waits for the block.
+        using var queued = await server.Http.SendAsync(Stream(4), HttpCompletionOption.ResponseHeadersRead);
+        Assert.Equal(200, (int)queued.StatusCode);
+        Assert.Equal("text/event-stream", queued.Content.Headers.ContentType?.MediaType);
+        Assert.Equal(1, (await server.WaitForMetricsAsync(m => m["vllm:num_requests_waiting"] == 1, TimeSpan.FromSeconds(10)))["vllm:num_requests_waiting"]);
+
+        using var refused = await server.Http.SendAsync(Stream(4), HttpCompletionOption.ResponseHeadersRead);
+        Assert.Equal(429, (int)refused.StatusCode);
+        Assert.Equal("application/json", refused.Content.Headers.ContentType?.MediaType);
+
+        holding.Dispose(); // the holder hangs up; the queued request gets the block and runs to its end
+        var events = (await queued.Content.ReadAsStringAsync()).Split("\n\n", StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal("data: [DONE]", events[^1]);
+        Assert.Contains("\"finish_reason\":\"length\"", events[^2], StringComparison.Ordinal);
     }
 
     [Fact]

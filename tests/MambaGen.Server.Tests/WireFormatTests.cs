@@ -73,7 +73,7 @@ public sealed class WireFormatTests : IClassFixture<ChatServerFixture>
     [Theory]
     [InlineData("{\"prompt\": \"x\", \"temperature\": \"hot\"}", "temperature")]
     [InlineData("{\"prompt\": \"x\", \"max_tokens\": 0}", "max_tokens")]
-    [InlineData("{\"prompt\": \"x\", \"max_tokens\": 100000}", "max_tokens")]
+    [InlineData("{\"prompt\": \"x\", \"max_tokens\": 2000000}", "max_tokens")]
     [InlineData("{\"prompt\": \"x\", \"top_p\": 0}", "top_p")]
     [InlineData("{\"prompt\": \"x\", \"min_p\": 0.1}", "min_p")]
     [InlineData("{\"prompt\": \"x\", \"n\": 2}", "n")]
@@ -162,7 +162,7 @@ public sealed class WireFormatTests : IClassFixture<ChatServerFixture>
         var before = await _server.MetricsAsync();
         var request = new HttpRequestMessage(HttpMethod.Post, "v1/completions")
         {
-            Content = new StringContent(JsonSerializer.Serialize(new { prompt = "Gets", max_tokens = 3000, ignore_eos = true, temperature = 0, stream = true }), Encoding.UTF8, "application/json"),
+            Content = new StringContent(JsonSerializer.Serialize(new { prompt = "Gets", max_tokens = LiveServer.HoldingTokens, ignore_eos = true, temperature = 0, stream = true }), Encoding.UTF8, "application/json"),
         };
         using (var response = await _server.Http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead))
         {
@@ -179,7 +179,7 @@ public sealed class WireFormatTests : IClassFixture<ChatServerFixture>
         Assert.Equal(0, after["vllm:num_requests_running"]);
         Assert.Equal(0, after["vllm:kv_cache_usage_perc"]);
         Assert.Equal(before[aborts] + 1, after[aborts]);
-        Assert.True(after["vllm:generation_tokens_total"] - before["vllm:generation_tokens_total"] < 3000, "the request ran to the end");
+        Assert.True(after["vllm:generation_tokens_total"] - before["vllm:generation_tokens_total"] < LiveServer.HoldingTokens, "the request ran to the end");
     }
 
     [Fact]
@@ -189,6 +189,6 @@ public sealed class WireFormatTests : IClassFixture<ChatServerFixture>
         var page = await _server.Http.GetAsync("");
         Assert.Equal("text/html", page.Content.Headers.ContentType?.MediaType);
         using var models = JsonDocument.Parse(await _server.Http.GetStringAsync("v1/models"));
-        Assert.Equal(4096, models.RootElement.GetProperty("data")[0].GetProperty("max_model_len").GetInt32());
+        Assert.Equal(LiveServer.MaxModelLen, models.RootElement.GetProperty("data")[0].GetProperty("max_model_len").GetInt32());
     }
 }
