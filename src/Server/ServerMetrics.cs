@@ -150,18 +150,5 @@ public sealed class ServerMetrics
         {
             lock (_gate) return ((long[])_counts.Clone(), _sum);
         }
-
-        public long Count
-        {
-            get
-            {
-                lock (_gate)
-                {
-                    long n = 0;
-                    foreach (long c in _counts) n += c;
-                    return n;
-                }
-            }
-        }
     }
 }

@@ -53,7 +53,7 @@ internal sealed class JsonFields
 
     public int? Int(string name) => Raw(name) is { } v ? ToInt(v, PathOf(name)) : null;
 
-    /// <summary>A whole number in [long.MinValue, ulong.MaxValue], as a seed: negative seeds are taken modulo 2^64, as numpy-free Python ints would wrap.</summary>
+    /// <summary>A seed: a whole number in [long.MinValue, ulong.MaxValue]; a negative one is taken modulo 2^64.</summary>
     public ulong? Seed(string name)
     {
         if (Raw(name) is not { } v) return null;
