@@ -50,7 +50,7 @@ internal sealed class OpenAiRoutes
         var sampling = SamplingFields.Read(body, "max_tokens");
         body.RefuseUnread();
         var prompt = CompletionPrompt(promptValue, addBos);
-        int maxTokens = MaxTokens(sampling.MaxTokens, prompt.Length, defaultTokens: DefaultCompletionTokens, "max_tokens", "prompt");
+        int maxTokens = MaxTokens(sampling, prompt.Length, defaultTokens: DefaultCompletionTokens, "prompt");
         await RunAsync(context, prompt, sampling, maxTokens, "prompt", chat: false, arrival).ConfigureAwait(false);
     });
 
@@ -67,7 +67,7 @@ internal sealed class OpenAiRoutes
         var sampling = SamplingFields.Read(body, "max_completion_tokens", "max_tokens");
         body.RefuseUnread();
         var prompt = RenderChat(messages, addGenerationPrompt, addBos);
-        int maxTokens = MaxTokens(sampling.MaxTokens, prompt.Length, defaultTokens: null, "max_tokens", "messages");
+        int maxTokens = MaxTokens(sampling, prompt.Length, defaultTokens: null, "messages");
         await RunAsync(context, prompt, sampling, maxTokens, "messages", chat: true, arrival).ConfigureAwait(false);
     });
 
@@ -206,8 +206,10 @@ internal sealed class OpenAiRoutes
     }
 
     /// <summary>max_tokens as asked, or the route's default, checked against the context length as vLLM does.</summary>
-    private int MaxTokens(int? asked, int promptTokens, int? defaultTokens, string maxTokensField, string promptField)
+    private int MaxTokens(SamplingFields sampling, int promptTokens, int? defaultTokens, string promptField)
     {
+        int? asked = sampling.MaxTokens;
+        string maxTokensField = sampling.MaxTokensField;
         int limit = _options.MaxModelLen;
         int left = limit - promptTokens;
         if (left < 1)
@@ -219,7 +221,7 @@ internal sealed class OpenAiRoutes
         if (asked is int m && m > left)
         {
             throw OpenAiError.BadField(maxTokensField, string.Create(CultureInfo.InvariantCulture,
-                $"This model's maximum context length is {limit} tokens. However, you requested {promptTokens + (long)m} tokens ({promptTokens} in the prompt, {m} for the completion). Lower max_tokens or shorten the prompt."));
+                $"This model's maximum context length is {limit} tokens. However, you requested {promptTokens + (long)m} tokens ({promptTokens} in the prompt, {m} for the completion). Lower {maxTokensField} or shorten the prompt."));
         }
 
         return asked ?? Math.Min(defaultTokens ?? left, left);

@@ -102,6 +102,7 @@ public sealed class WireFormatTests : IClassFixture<ChatServerFixture>
     [InlineData("{\"messages\": [{\"role\": \"user\", \"content\": \"x\", \"mood\": 1}]}", "messages[0].mood")]
     [InlineData("{\"messages\": [{\"role\": \"user\", \"content\": \"x\"}], \"max_tokens\": 4, \"max_completion_tokens\": 5}", "max_tokens")]
     [InlineData("{\"messages\": [{\"role\": \"user\", \"content\": \"x\"}], \"tools\": [{\"type\": \"function\"}]}", "tools")]
+    [InlineData("{\"messages\": [{\"role\": \"user\", \"content\": \"x\"}], \"max_completion_tokens\": 2000000}", "max_completion_tokens")]
     public async Task Bad_chat_field_is_a_400_naming_it(string body, string field)
     {
         var response = await _server.PostAsync("v1/chat/completions", body);

@@ -14,6 +14,7 @@ namespace MambaGen.Server.Requests;
 /// </summary>
 internal sealed record SamplingFields(
     int? MaxTokens,
+    string MaxTokensField,
     double Temperature,
     double TopP,
     int TopK,
@@ -131,7 +132,7 @@ internal sealed record SamplingFields(
             options.RefuseUnread();
         }
 
-        return new SamplingFields(maxTokens, temperature, topP, Math.Max(topK, 0), body.Seed("seed"), stop, stopIds, ignoreEos, stream, includeUsage, continuous);
+        return new SamplingFields(maxTokens, maxTokensName ?? maxTokensFields[0], temperature, topP, Math.Max(topK, 0), body.Seed("seed"), stop, stopIds, ignoreEos, stream, includeUsage, continuous);
     }
 
     private static IReadOnlyList<string> ReadStop(JsonFields body)
