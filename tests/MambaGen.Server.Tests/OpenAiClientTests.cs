@@ -14,7 +14,8 @@ using ChatFinishReason = OpenAI.Chat.ChatFinishReason;
 
 namespace MambaGen.Server.Tests;
 
-/// <summary>The server driven by the official OpenAI .NET SDK and Microsoft.Extensions.AI's OpenAI IChatClient.</summary>
+/// <summary>The server driven by the official OpenAI .NET SDK and Microsoft.Extensions.AI's OpenAI IChatClient
+/// (OpenAI 2.15 keeps its legacy completions client internal, so /v1/completions is driven over plain HTTP).</summary>
 public sealed class OpenAiClientTests : IClassFixture<ChatServerFixture>
 {
     private readonly LiveServer _server;

@@ -138,6 +138,15 @@ public sealed class WireFormatTests : IClassFixture<ChatServerFixture>
         Assert.Equal("stop", stopped.GetProperty("finish_reason").GetString());
         var topK = await Complete(new { prompt = "Gets the number of", max_tokens = 8, temperature = 1.5, top_k = 1, seed = 7, ignore_eos = true });
         Assert.Equal(text, topK.GetProperty("text").GetString());
+
+        // stop_token_ids: the first greedy token as a stop token ends the request at once, its text left out.
+        var firstToken = await Complete(new { prompt = "Gets the number of", max_tokens = 1, temperature = 0 });
+        int firstId = Assert.Single(_server.Engine.Tokenizer!.Encode(firstToken.GetProperty("text").GetString()!));
+        var response = await _server.PostAsync("v1/completions", JsonSerializer.Serialize(new { prompt = "Gets the number of", max_tokens = 8, temperature = 0, stop_token_ids = new[] { firstId } }));
+        using var stoppedAtId = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        Assert.Equal("", stoppedAtId.RootElement.GetProperty("choices")[0].GetProperty("text").GetString());
+        Assert.Equal("stop", stoppedAtId.RootElement.GetProperty("choices")[0].GetProperty("finish_reason").GetString());
+        Assert.Equal(1, stoppedAtId.RootElement.GetProperty("usage").GetProperty("completion_tokens").GetInt32());
     }
 
     [Fact]
