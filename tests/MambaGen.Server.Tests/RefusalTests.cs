@@ -76,16 +76,24 @@ public sealed class RefusalTests
     }
 
     [Fact]
-    public async Task Dead_engine_answers_503_and_health_says_so()
+    public async Task Engine_that_dies_mid_stream_ends_it_with_an_error_event_then_answers_503_and_health_says_so()
     {
         var checkpoint = HuggingFaceCheckpoint.Open(TestModels.DefaultModel);
         var engine = new EngineService(() =>
         {
             var model = MambaLanguageModel.Load(checkpoint, CPU, ScalarType.Float32);
-            return new ServedModel(new FailingModel(model), MambaStateCache.Allocate(model.Mixers, 1, CPU), checkpoint.LoadTokenizer(), 0, new[] { 0 });
+            return new ServedModel(new FailingModel(model, failAt: 3), MambaStateCache.Allocate(model.Mixers, 1, CPU), checkpoint.LoadTokenizer(), 0, new[] { 0 });
         });
         await using var server = await LiveServer.StartAsync(engine);
         Assert.Equal(200, (int)(await server.Http.GetAsync("health")).StatusCode);
+
+        // Two steps run (two tokens), the third throws: the stream already started ends with an error event.
+        var streamed = await server.PostAsync("v1/completions", "{\"prompt\": \"Gets\", \"max_tokens\": 10, \"ignore_eos\": true, \"stream\": true}");
+        Assert.Equal(200, (int)streamed.StatusCode);
+        var events = (await streamed.Content.ReadAsStringAsync()).Split("\n\n", StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal("data: [DONE]", events[^1]);
+        Assert.Contains("\"code\":\"engine_dead\"", events[^2], StringComparison.Ordinal);
+        Assert.Contains("simulated device fault", events[^2], StringComparison.Ordinal);
 
         var failed = await server.PostAsync("v1/completions", "{\"prompt\": \"x\", \"max_tokens\": 2}");
         Assert.Equal(503, (int)failed.StatusCode);
@@ -95,20 +103,26 @@ public sealed class RefusalTests
         Assert.Contains("simulated device fault", await health.Content.ReadAsStringAsync(), StringComparison.Ordinal);
     }
 
-    /// <summary>A model whose every step throws, as a device fault would.</summary>
-    private sealed class FailingModel : ICausalLanguageModel
+    /// <summary>A model whose step number <c>failAt</c> (1-based) and every later one throw, as a device fault would.</summary>
+    private sealed class FailingModel : ICausalLanguageModel, IDisposable
     {
         private readonly MambaLanguageModel _inner;
+        private readonly int _failAt;
+        private int _steps;
 
-        public FailingModel(MambaLanguageModel inner)
+        public FailingModel(MambaLanguageModel inner, int failAt)
         {
             _inner = inner;
+            _failAt = failAt;
         }
 
         public int VocabSize => _inner.VocabSize;
 
         public Device Device => _inner.Device;
 
-        public Tensor Forward(Tensor inputIds, CommonAttentionMetadata step) => throw new InvalidOperationException("simulated device fault");
+        public Tensor Forward(Tensor inputIds, CommonAttentionMetadata step) =>
+            ++_steps >= _failAt ? throw new InvalidOperationException("simulated device fault") : _inner.Forward(inputIds, step);
+
+        public void Dispose() => _inner.Dispose();
     }
 }
