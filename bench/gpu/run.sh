@@ -17,8 +17,8 @@ date -u >> "$OUT/gpu.txt"
 bench verify --device cuda tests/fixtures/dev-mamba1 tests/fixtures/dev-mamba2 models/default > "$OUT/verify.log" 2>&1
 # The build's PTX (clang-14's, JIT-compiled by the driver) instead of NVRTC's CUBINs, kernel cache off.
 MAMBAGEN_NO_NVRTC=1 MAMBAGEN_KERNEL_CACHE=off bench verify --device cuda tests/fixtures/dev-mamba2 > "$OUT/verify-ptx.log" 2>&1
-# The opt-in kernels (tiled prefill scans, fused small-step projections: not yet the default) against the same references.
-optin() { MAMBAGEN_PREFILL_SCAN=tiled MAMBAGEN_SMALL_STEP_PROJECTIONS=fused "$@"; }
+# The opt-in kernels (tiled prefill scans, fused small-step projections, vector decode SSM: not yet the default) against the same references.
+optin() { MAMBAGEN_PREFILL_SCAN=tiled MAMBAGEN_SMALL_STEP_PROJECTIONS=fused MAMBAGEN_DECODE_SSM=vector "$@"; }
 optin bench verify --device cuda tests/fixtures/dev-mamba1 tests/fixtures/dev-mamba2 models/default > "$OUT/verify-optin.log" 2>&1
 # The same with the fused kernels off (the TorchSharp ops on CUDA).
 [ "${QUICK:-}" = 1 ] || MAMBAGEN_FAST_PATH=0 bench verify --device cuda tests/fixtures/dev-mamba1 tests/fixtures/dev-mamba2 > "$OUT/verify-eager.log" 2>&1
@@ -31,7 +31,7 @@ P=.gpu/peers
 python3 $P/make_models.py /tmp/models > "$OUT/models.log" 2>&1
 for m in mamba2-130m mamba-130m; do
   python3 $P/hf_bench.py --model /tmp/models/$m --correct /tmp/models/$m.prompts.txt --new 32 --correct-out /tmp/models/$m.hf > "$OUT/hf-correct-$m.log" 2>&1
-  for variant in "MAMBAGEN_FAST_PATH=1" "MAMBAGEN_FAST_PATH=0" "MAMBAGEN_PREFILL_SCAN=tiled MAMBAGEN_SMALL_STEP_PROJECTIONS=fused"; do
+  for variant in "MAMBAGEN_FAST_PATH=1" "MAMBAGEN_FAST_PATH=0" "MAMBAGEN_PREFILL_SCAN=tiled MAMBAGEN_SMALL_STEP_PROJECTIONS=fused MAMBAGEN_DECODE_SSM=vector"; do
     env $variant dotnet .gpu/app/MambaGen.Bench.dll correct --model /tmp/models/$m --device cuda --dtype float32 --prompts /tmp/models/$m.prompts.txt \
       --reference /tmp/models/$m.hf.fp32.tokens.txt --new 32 >> "$OUT/correct.log" 2>&1
   done

@@ -15,6 +15,10 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
 {
     private const int SsdWarps = 8;
 
+    // The vector decode update: 4 warps of 4 p rows a block.
+    private const int VectorSsmWarps = 4;
+    private const int VectorSsmRowsPerBlock = 16;
+
     // About the blocks an H100/H200 keeps resident (132 SMs, several blocks each): below it, work is split finer.
     private const int FillBlocks = 1024;
     private const int MaxStateDimPerLane = 8;
@@ -35,7 +39,7 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
     private const int GemvWarps = 8;
     private const int GemvMaxScales = 64;
 
-    private readonly KernelFamily _convUpdate, _convVarlen, _convVarlenStates, _shortConvUpdate, _ssdUpdate, _ssdScanVarlen, _ssdScanTiled,
+    private readonly KernelFamily _convUpdate, _convVarlen, _convVarlenStates, _shortConvUpdate, _ssdUpdate, _ssdUpdateVec, _ssdScanVarlen, _ssdScanTiled,
         _selectiveUpdate, _selectiveScanVarlen, _selectiveScanChannels, _addRmsNorm, _gatedRmsNorm, _gemv, _rmsNormGemv, _gatedGemv, _rmsNormGemvConv;
     private readonly ComposedProjections _composed;
 
@@ -44,7 +48,8 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
         (_target, _choices) = (target, choices);
         (_convUpdate, _convVarlen, _convVarlenStates, _shortConvUpdate) =
             (new(conv, "conv_update"), new(conv, "conv_varlen"), new(conv, "conv_varlen_states"), new(conv, "short_conv_update"));
-        (_ssdUpdate, _ssdScanVarlen, _ssdScanTiled) = (new(mamba2, "ssd_update"), new(mamba2, "ssd_scan_varlen"), new(mamba2, "ssd_scan_tiled"));
+        (_ssdUpdate, _ssdUpdateVec, _ssdScanVarlen, _ssdScanTiled) =
+            (new(mamba2, "ssd_update"), new(mamba2, "ssd_update_vec"), new(mamba2, "ssd_scan_varlen"), new(mamba2, "ssd_scan_tiled"));
         (_selectiveUpdate, _selectiveScanVarlen, _selectiveScanChannels) =
             (new(mamba1, "selective_update"), new(mamba1, "selective_scan_varlen"), new(mamba1, "selective_scan_channels"));
         (_addRmsNorm, _gatedRmsNorm) = (new(norm, "add_rmsnorm"), new(norm, "gated_rmsnorm", perState: false));
@@ -234,6 +239,20 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
         var y = torch.empty(batch.Count, heads, headDim, dtype: x.dtype, device: x.device);
         if (batch.Count == 0)
         {
+            return y;
+        }
+
+        if (_choices.VectorDecodeSsm && stateDim % (stateDim <= 128 ? 4 : 8) == 0 && ssmStates.stride(0) % 8 == 0 && Aligned(ssmStates))
+        {
+            // Four warps of four p rows a block, each lane a few consecutive state values read and written at once.
+            _ssdUpdateVec.For(x.dtype, ssmStates.dtype).Launch(
+                new LaunchGrid(Blocks(headDim, VectorSsmRowsPerBlock), (int)heads, batch.Count, 32 * VectorSsmWarps, 1, 1), Stream,
+                Arg(x), Arg(b), Arg(c), Arg(dt), Arg(aLog), OptionalArg(d),
+                OptionalArg(dtBias), Arg(ssmStates), KernelArg.I64(ssmStates.stride(0)), Arg(batch.StateIndices),
+                Arg(y), KernelArg.I32(batch.Count), KernelArg.I32(dtSoftplus ? 1 : 0), KernelArg.I64(x.stride(0)),
+                KernelArg.I64(b.stride(0)), KernelArg.I64(dt.stride(0)), KernelArg.I32((int)heads), KernelArg.I32((int)headDim),
+                KernelArg.I32((int)b.shape[1]), KernelArg.I32((int)stateDim), KernelArg.I32(d is not null && d.dim() == 2 ? 1 : 0),
+                KernelArg.F32((float)dtLimit.Min), KernelArg.F32((float)dtLimit.Max));
             return y;
         }
 

@@ -92,6 +92,95 @@ __device__ __forceinline__ void ssd_update(const T* __restrict__ x, const T* __r
     }
 }
 
+// Decode, for many rows: a block of 4 warps per (row, head, group of 16 p rows); each warp updates 4 p rows at once,
+// each lane holding VPL consecutive state values of each (n = lane * VPL ...), read and written as one 8- or 16-byte
+// access, so a warp keeps 4 state reads in flight instead of one row's: the state traffic (the whole cache of the
+// batch's rows, read and written) is what a large decode step waits for. Same arithmetic as ssd_update.
+#define SSD_VEC_WARPS 4
+#define SSD_VEC_ROWS 4
+template <typename S, int VPL>
+__device__ __forceinline__ void ssd_load_vec(const S* p, float* v)
+{
+#pragma unroll
+    for (int i = 0; i < VPL; i++) v[i] = mg_load(p + i);
+}
+template <>
+__device__ __forceinline__ void ssd_load_vec<bf16, 4>(const bf16* p, float* v)
+{
+    mg_u2 w = *(const mg_u2*)p;
+    v[0] = mg_bits_to_float(w.x << 16); v[1] = mg_bits_to_float(w.x & 0xffff0000u);
+    v[2] = mg_bits_to_float(w.y << 16); v[3] = mg_bits_to_float(w.y & 0xffff0000u);
+}
+template <>
+__device__ __forceinline__ void ssd_load_vec<float, 4>(const float* p, float* v)
+{
+    mg_f4 w = *(const mg_f4*)p;
+    v[0] = w.x; v[1] = w.y; v[2] = w.z; v[3] = w.w;
+}
+
+template <typename T, typename S, int VPL>
+__device__ __forceinline__ void ssd_update_vec(const T* __restrict__ x, const T* __restrict__ B, const T* __restrict__ C, const T* __restrict__ dt,
+                           const T* __restrict__ a_log, const T* __restrict__ D, const T* __restrict__ dt_bias,
+                           S* __restrict__ states, i64 block_stride, const i64* __restrict__ slots, T* __restrict__ y, int softplus, SsdArgs a)
+{
+    int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    int h = blockIdx.y, row = blockIdx.z;
+    float step = ssd_dt(dt + row * a.dt_stride + h, dt_bias, softplus, a.dt_min, a.dt_max, h);
+    float decay = mg_exp(step * -mg_exp(mg_load(a_log + h)));
+    int g = h / (a.heads / a.groups);
+    i64 slot = slots[row];
+    int n0 = lane * VPL;
+    bool lane_in = n0 < a.state_dim;
+    float bv[VPL], cv[VPL];
+#pragma unroll
+    for (int i = 0; i < VPL; i++)
+    {
+        bv[i] = lane_in ? mg_load(B + row * a.bc_stride + (i64)g * a.state_dim + n0 + i) : 0.0f;
+        cv[i] = lane_in ? mg_load(C + row * a.bc_stride + (i64)g * a.state_dim + n0 + i) : 0.0f;
+    }
+    S* head = states + (slot < 0 ? 0 : slot) * block_stride + (i64)h * a.head_dim * a.state_dim;
+    int p0 = (blockIdx.x * SSD_VEC_WARPS + warp) * SSD_VEC_ROWS;
+    float sv[SSD_VEC_ROWS][VPL];
+    // Every row's state is in flight before the first one is used.
+#pragma unroll
+    for (int r = 0; r < SSD_VEC_ROWS; r++)
+    {
+        int p = p0 + r;
+        if (p < a.head_dim && lane_in && slot >= 0) ssd_load_vec<S, VPL>(head + (i64)p * a.state_dim + n0, sv[r]);
+        else
+        {
+#pragma unroll
+            for (int i = 0; i < VPL; i++) sv[r][i] = 0.0f;
+        }
+    }
+#pragma unroll
+    for (int r = 0; r < SSD_VEC_ROWS; r++)
+    {
+        int p = p0 + r;
+        bool row_in = p < a.head_dim;
+        float xv = row_in ? mg_load(x + row * a.x_stride + (i64)h * a.head_dim + p) : 0.0f;
+        float acc = 0.0f, dx = step * xv;
+#pragma unroll
+        for (int i = 0; i < VPL; i++)
+        {
+            sv[r][i] = sv[r][i] * decay + dx * bv[i];
+            acc += sv[r][i] * cv[i];
+        }
+        if (row_in && lane_in && slot >= 0)
+        {
+            S* st = head + (i64)p * a.state_dim + n0;
+#pragma unroll
+            for (int i = 0; i < VPL; i++) mg_store(st + i, sv[r][i]);
+        }
+        acc = mg_warp_sum(acc, 32);
+        if (lane == 0 && row_in)
+        {
+            if (D) acc += xv * mg_load(D + (a.d_per_p ? (i64)h * a.head_dim + p : h));
+            mg_store(y + (i64)row * a.heads * a.head_dim + (i64)h * a.head_dim + p, slot < 0 ? 0.0f : acc);
+        }
+    }
+}
+
 // Prefill: each sequence scanned token by token from its initial state (the cache's where has_initial, else zeros);
 // the final state is written back. Exact recurrence, so no chunk layout is needed. The block's threads first compute
 // dt and exp(dt * A) of a tile of tokens into shared memory (once per block, not once per lane), and each warp loads
@@ -288,6 +377,14 @@ __device__ __forceinline__ void ssd_scan_tiled(const T* x, const T* B, const T* 
     { \
         SsdArgs a = {x_stride, bc_stride, dt_stride, heads, head_dim, groups, state_dim, d_per_p, dt_min, dt_max}; \
         ssd_update<T, S>(x, B, C, dt, a_log, D, dt_bias, states, block_stride, slots, y, rows, softplus, a); \
+    } \
+    extern "C" __global__ void ssd_update_vec_##sfx(const T* x, const T* B, const T* C, const T* dt, const T* a_log, const T* D, \
+        const T* dt_bias, S* states, i64 block_stride, const i64* slots, T* y, int rows, int softplus, i64 x_stride, \
+        i64 bc_stride, i64 dt_stride, int heads, int head_dim, int groups, int state_dim, int d_per_p, float dt_min, float dt_max) \
+    { \
+        SsdArgs a = {x_stride, bc_stride, dt_stride, heads, head_dim, groups, state_dim, d_per_p, dt_min, dt_max}; \
+        if (state_dim <= 128) ssd_update_vec<T, S, 4>(x, B, C, dt, a_log, D, dt_bias, states, block_stride, slots, y, softplus, a); \
+        else ssd_update_vec<T, S, 8>(x, B, C, dt, a_log, D, dt_bias, states, block_stride, slots, y, softplus, a); \
     } \
     extern "C" __global__ void ssd_scan_varlen_##sfx(const T* x, const T* B, const T* C, const T* dt, const T* a_log, const T* D, \
         const T* dt_bias, S* states, i64 block_stride, const i64* slots, const u8* has_initial, const i64* query_start, T* y, \

@@ -79,6 +79,7 @@ __device__ __forceinline__ unsigned mg_float_to_bits(float f) { return (unsigned
 // Sixteen bytes read in one access: four floats, or eight 16-bit values as four words.
 struct __attribute__((aligned(16))) mg_f4 { float x, y, z, w; };
 struct __attribute__((aligned(16))) mg_u4 { unsigned x, y, z, w; };
+struct __attribute__((aligned(8))) mg_u2 { unsigned x, y; };
 
 // Element types: fp32, bf16 and fp16 as stored; all arithmetic is fp32.
 struct bf16 { u16 bits; };

@@ -68,12 +68,12 @@ internal static class EmulatedKernels
 {
     private static readonly Lazy<CudaRuntime> Runtime = new(CreateRuntime, LazyThreadSafetyMode.ExecutionAndPublication);
     private static readonly Lazy<MambaOps> Timed = new(() => Create(KernelChoices.Default), LazyThreadSafetyMode.ExecutionAndPublication);
-    private static readonly Lazy<MambaOps> Newest = new(() => Create(new KernelChoices(PrefillScan.Tiled, FusedProjections: true)), LazyThreadSafetyMode.ExecutionAndPublication);
+    private static readonly Lazy<MambaOps> Newest = new(() => Create(KernelChoices.OptIn), LazyThreadSafetyMode.ExecutionAndPublication);
 
     /// <summary>The kernels as a CUDA device runs them by default.</summary>
     public static MambaOps Ops => Timed.Value;
 
-    /// <summary>The opt-in variants: tiled prefill scans, fused small-step projections.</summary>
+    /// <summary>Every opt-in variant (<see cref="KernelChoices.OptIn"/>).</summary>
     public static MambaOps OptIn => Newest.Value;
 
     private static CudaRuntime CreateRuntime()

@@ -238,10 +238,13 @@ public sealed class EmulatedKernelTests
     {
         Assert.Equal(KernelChoices.Default, KernelChoices.Parse(null, ""));
         Assert.Equal(new KernelChoices(PrefillScan.Tiled, FusedProjections: true), KernelChoices.Parse(" Tiled", "fused"));
+        Assert.Equal(KernelChoices.OptIn, KernelChoices.Parse("tiled", "fused", "vector"));
         var error = Assert.Throws<System.ArgumentException>(() => KernelChoices.Parse("chunked", null));
         Assert.Contains(KernelChoices.PrefillScanVariable + "=chunked", error.Message);
         error = Assert.Throws<System.ArgumentException>(() => KernelChoices.Parse(null, "yes"));
         Assert.Contains(KernelChoices.ProjectionsVariable + "=yes", error.Message);
+        error = Assert.Throws<System.ArgumentException>(() => KernelChoices.Parse(null, null, "wide"));
+        Assert.Contains(KernelChoices.DecodeSsmVariable + "=wide", error.Message);
     }
 
     public static TheoryData<string> FusedKinds => new()
