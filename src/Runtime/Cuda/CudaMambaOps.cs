@@ -40,7 +40,7 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
     private const int GemvMaxScales = 64;
 
     private readonly KernelFamily _convUpdate, _convVarlen, _convVarlenStates, _shortConvUpdate, _ssdUpdate, _ssdUpdateVec, _ssdScanVarlen, _ssdScanTiled,
-        _selectiveUpdate, _selectiveScanVarlen, _selectiveScanChannels, _addRmsNorm, _gatedRmsNorm, _gemv, _rmsNormGemv, _gatedGemv, _rmsNormGemvConv;
+        _selectiveUpdate, _selectiveUpdateChannels, _selectiveScanVarlen, _selectiveScanChannels, _addRmsNorm, _gatedRmsNorm, _gemv, _rmsNormGemv, _gatedGemv, _rmsNormGemvConv;
     private readonly ComposedProjections _composed;
 
     private CudaMambaOps(KernelTarget target, KernelChoices choices, CudaModule conv, CudaModule mamba2, CudaModule mamba1, CudaModule norm, CudaModule gemv)
@@ -50,8 +50,8 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
             (new(conv, "conv_update"), new(conv, "conv_varlen"), new(conv, "conv_varlen_states"), new(conv, "short_conv_update"));
         (_ssdUpdate, _ssdUpdateVec, _ssdScanVarlen, _ssdScanTiled) =
             (new(mamba2, "ssd_update"), new(mamba2, "ssd_update_vec"), new(mamba2, "ssd_scan_varlen"), new(mamba2, "ssd_scan_tiled"));
-        (_selectiveUpdate, _selectiveScanVarlen, _selectiveScanChannels) =
-            (new(mamba1, "selective_update"), new(mamba1, "selective_scan_varlen"), new(mamba1, "selective_scan_channels"));
+        (_selectiveUpdate, _selectiveUpdateChannels, _selectiveScanVarlen, _selectiveScanChannels) =
+            (new(mamba1, "selective_update"), new(mamba1, "selective_update_channels"), new(mamba1, "selective_scan_varlen"), new(mamba1, "selective_scan_channels"));
         (_addRmsNorm, _gatedRmsNorm) = (new(norm, "add_rmsnorm"), new(norm, "gated_rmsnorm", perState: false));
         (_gemv, _rmsNormGemv, _gatedGemv, _rmsNormGemvConv) =
             (new(gemv, "gemv"), new(gemv, "rmsnorm_gemv"), new(gemv, "gated_gemv"), new(gemv, "rmsnorm_gemv_conv"));
@@ -361,9 +361,11 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
             return y;
         }
 
-        int threads = 256;
-        _selectiveUpdate.For(x.dtype, ssmStates.dtype).Launch(
-            new LaunchGrid(Blocks(channels * lanes, threads), batch.Count, 1, threads, 1, 1), Stream,
+        // The vector decode variant: a thread per channel where its whole state fits one thread.
+        bool perChannel = _choices.VectorDecodeSsm && aLog.shape[1] <= ChannelScanMaxState;
+        int threads = perChannel ? 128 : 256;
+        (perChannel ? _selectiveUpdateChannels : _selectiveUpdate).For(x.dtype, ssmStates.dtype).Launch(
+            new LaunchGrid(Blocks(perChannel ? channels : channels * lanes, threads), batch.Count, 1, threads, 1, 1), Stream,
             Arg(x), Arg(delta), Arg(aLog), Arg(b), Arg(c), OptionalArg(d),
             OptionalArg(z), OptionalArg(deltaBias), Arg(ssmStates), KernelArg.I64(ssmStates.stride(0)),
             Arg(batch.StateIndices), Arg(y), KernelArg.I32(batch.Count), KernelArg.I32(deltaSoftplus ? 1 : 0),

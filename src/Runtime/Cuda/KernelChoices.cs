@@ -16,7 +16,7 @@ public enum PrefillScan
 /// <summary>
 /// The kernel variants a <see cref="CudaMambaOps"/> set launches where there is more than one. The newer variants
 /// (tiled prefill scans; own GEMV kernels with the block's norms and residual add fused, for steps of up to 8 tokens;
-/// Mamba-2's decode state update four p rows a warp with vector accesses) are checked against the reference ops under
+/// decode state updates with Mamba-2's four p rows a warp in vector accesses and Mamba-1's a thread per channel) are checked against the reference ops under
 /// the kernel emulator but not yet timed on a GPU, so they are opt-in: <c>MAMBAGEN_PREFILL_SCAN=tiled</c>,
 /// <c>MAMBAGEN_SMALL_STEP_PROJECTIONS=fused</c>, <c>MAMBAGEN_DECODE_SSM=vector</c>.
 /// </summary>

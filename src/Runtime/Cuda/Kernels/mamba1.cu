@@ -72,6 +72,53 @@ __device__ __forceinline__ void selective_update(const T* u, const T* delta, con
     }
 }
 
+#define CHANNEL_NPT 16
+
+// Decode, a thread per (row, channel): the channel's whole state (state_dim <= 16) in one thread, so its dt (and the
+// dt_proj dot product, with delta_w) is computed once, not once per lane, and no reduction is needed. Same
+// arithmetic as selective_update.
+template <typename T, typename S>
+__device__ __forceinline__ void selective_update_channels(const T* u, const T* delta, const T* a_log, const T* B, const T* C, const T* D,
+    const T* z, const T* delta_bias, S* states, i64 block_stride, const i64* slots, T* y, int softplus, ScanArgs a,
+    const T* delta_w, int rank)
+{
+    int d = blockIdx.x * blockDim.x + threadIdx.x, row = blockIdx.y;
+    if (d >= a.channels) return;
+    i64 slot = slots[row];
+    float raw;
+    if (delta_w)
+    {
+        float dot = 0.0f;
+        for (int k = 0; k < rank; k++) dot += mg_load(delta + row * a.delta_stride + k) * mg_load(delta_w + (i64)d * rank + k);
+        raw = mg_round<T>(dot);
+    }
+    else
+    {
+        raw = mg_load(delta + row * a.delta_stride + d);
+    }
+    float dt = scan_dt_of(raw, delta_bias, softplus, d);
+    float uv = mg_load(u + row * a.u_stride + d), du = dt * uv;
+    const T* b = B + row * a.bc_stride;
+    const T* c = C + row * a.bc_stride;
+    S* st = states + (slot < 0 ? 0 : slot) * block_stride + (i64)d * a.state_dim;
+    float acc = 0.0f;
+#pragma unroll
+    for (int n = 0; n < CHANNEL_NPT; n++)
+    {
+        if (n < a.state_dim)
+        {
+            float A = -mg_exp(mg_load(a_log + (i64)d * a.state_dim + n));
+            float h = slot < 0 ? 0.0f : mg_load(st + n);
+            h = h * mg_exp(dt * A) + du * mg_load(b + n);
+            if (slot >= 0) mg_store(st + n, h);
+            acc += h * mg_load(c + n);
+        }
+    }
+    if (D) acc += uv * mg_load(D + d);
+    if (z) acc *= mg_silu(mg_load(z + row * a.z_stride + d));
+    mg_store(y + (i64)row * a.channels + d, slot < 0 ? 0.0f : acc);
+}
+
 // Prefill: each sequence scanned token by token from its initial state; the final state is written back. A block
 // (256 threads, 256 / lanes channels of one sequence) stages dt, u and silu(z) of a tile of `lanes` tokens in shared
 // memory, one value per thread, so no lane recomputes its channel's softplus or gate.
@@ -154,7 +201,6 @@ __device__ __forceinline__ void selective_scan_varlen(const T* u, const T* delta
 // Prefill, a thread per channel: a channel's whole state (state_dim <= 16) in one thread's registers, so a token costs
 // it 16 exps and 32 FMAs and no reduction; the block stages the tile's B and C (fp32, zero past state_dim) in shared
 // memory once for all its channels, and each thread reads its own channel's delta, u and z (coalesced across the warp).
-#define CHANNEL_NPT 16
 #define CHANNEL_TILE 64
 template <typename T, typename S>
 __device__ __forceinline__ void selective_scan_channels(const T* u, const T* delta, const T* a_log, const T* B, const T* C, const T* D,
@@ -233,6 +279,13 @@ __device__ __forceinline__ void selective_scan_channels(const T* u, const T* del
     { \
         ScanArgs a = {u_stride, delta_stride, bc_stride, z_stride, channels, state_dim, lanes}; \
         selective_update<T, S>(u, delta, a_log, B, C, D, z, delta_bias, states, block_stride, slots, y, rows, softplus, a, delta_w, rank); \
+    } \
+    extern "C" __global__ void selective_update_channels_##sfx(const T* u, const T* delta, const T* a_log, const T* B, const T* C, \
+        const T* D, const T* z, const T* delta_bias, S* states, i64 block_stride, const i64* slots, T* y, int rows, int softplus, \
+        i64 u_stride, i64 delta_stride, i64 bc_stride, i64 z_stride, int channels, int state_dim, int lanes, const T* delta_w, int rank) \
+    { \
+        ScanArgs a = {u_stride, delta_stride, bc_stride, z_stride, channels, state_dim, 1}; \
+        selective_update_channels<T, S>(u, delta, a_log, B, C, D, z, delta_bias, states, block_stride, slots, y, softplus, a, delta_w, rank); \
     } \
     extern "C" __global__ void selective_scan_varlen_##sfx(const T* u, const T* delta, const T* a_log, const T* B, const T* C, \
         const T* D, const T* z, const T* delta_bias, S* states, i64 block_stride, const i64* slots, const u8* has_initial, \

@@ -116,20 +116,23 @@ public sealed class EmulatedKernelTests
         OpsAssert.Close(MambaOps.Reference.Norm.GatedRmsNorm(residual, z, weight, 20, 1e-5), kernels.GatedRmsNorm(residual, z, weight, 20, 1e-5), 1e-5, 1e-5, "gated RMSNorm");
     }
 
-    public static TheoryData<int, string, string> RowsAndDtypes => new()
+    public static TheoryData<int, string, string, string> RowsAndDtypes => new()
     {
-        { 1, "float32", "float32" }, { 3, "float32", "float32" }, { 8, "float32", "float32" },
-        { 1, "bfloat16", "float32" }, { 5, "bfloat16", "float32" }, { 2, "bfloat16", "bfloat16" },
+        { 1, "float32", "float32", "opt-in" }, { 3, "float32", "float32", "opt-in" }, { 8, "float32", "float32", "opt-in" },
+        { 1, "bfloat16", "float32", "opt-in" }, { 5, "bfloat16", "float32", "opt-in" }, { 2, "bfloat16", "bfloat16", "opt-in" },
+        { 3, "float32", "float32", "fused projections only" }, { 5, "bfloat16", "float32", "fused projections only" },
     };
 
     [Theory]
     [MemberData(nameof(RowsAndDtypes))]
-    public void Projection_kernels_match_the_ops_they_fuse(int rows, string dtypeName, string residualName)
+    public void Projection_kernels_match_the_ops_they_fuse(int rows, string dtypeName, string residualName, string variants)
     {
         var dtype = dtypeName == "bfloat16" ? ScalarType.BFloat16 : ScalarType.Float32;
         var residualDtype = residualName == "bfloat16" ? ScalarType.BFloat16 : ScalarType.Float32;
         double tolerance = dtype == ScalarType.BFloat16 ? 2e-2 : 1e-5;
-        var kernels = EmulatedKernels.OptIn.FusedProjections!;
+        // With every opt-in variant Mamba-1's update runs a thread per channel; with the projections alone, lanes per channel.
+        var set = variants == "opt-in" ? EmulatedKernels.OptIn : EmulatedKernels.FusedProjectionsOnly;
+        var kernels = set.FusedProjections!;
         var composed = ComposedProjections.Reference;
         Assert.True(kernels.Takes(rows, dtype));
         using var g = new Generator(11);
@@ -182,7 +185,7 @@ public sealed class EmulatedKernelTests
         // A plain projection of a strided view (Mamba-1's dt_proj reads a slice of x_proj's output).
         var wide = Random(rows, inner + 16).to(dtype);
         var slice = wide.narrow(1, 0, inner);
-        OpsAssert.Close(MambaOps.Reference.Linear.Linear(slice, outProj, null), EmulatedKernels.OptIn.Linear.Linear(slice, outProj, null), tolerance, tolerance, "plain projection");
+        OpsAssert.Close(MambaOps.Reference.Linear.Linear(slice, outProj, null), set.Linear.Linear(slice, outProj, null), tolerance, tolerance, "plain projection");
     }
 
     [Theory]
