@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # On the GPU machine (after bench/gpu/prepare.sh here, .gpu carried): correctness of the fused kernels against the
 # TorchSharp reference and transformers, then whole-model throughput of MambaGen and, with --peers, of transformers and
-# mamba_ssm + its CUDA extensions in the same call. Logs go to $OUT/logs.tgz. Usage: [REPS=3] [QUICK=1] bench/gpu/run.sh [--peers]
+# mamba_ssm + its CUDA extensions in the same call. Logs go to $OUT/logs.tgz. STAGE=checks runs only the correctness
+# part, STAGE=bench only the throughput part (each fits one call's 10 minutes where both together may not).
+# Usage: [REPS=3] [QUICK=1] [STAGE=checks|bench] bench/gpu/run.sh [--peers]
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 OUT=${OUT:-/tmp/out}; mkdir -p "$OUT"
@@ -13,12 +15,15 @@ nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader > 
 python3 -c "import torch, transformers; print('torch', torch.__version__, 'transformers', transformers.__version__)" >> "$OUT/gpu.txt"
 date -u >> "$OUT/gpu.txt"
 
-# 1. Layers on CUDA (fused kernels) against the CPU reference, fp32 and bf16; models against transformers' fixtures.
+optin() { MAMBAGEN_PREFILL_SCAN=tiled MAMBAGEN_SMALL_STEP_PROJECTIONS=fused MAMBAGEN_DECODE_SSM=vector "$@"; }
+P=.gpu/peers
+python3 $P/make_models.py /tmp/models > "$OUT/models.log" 2>&1
+if [ "${STAGE:-all}" != bench ]; then
+# 1. Layers on CUDA (fused kernels) against the CPU reference, fp32, bf16 and fp16; models against transformers' fixtures.
 bench verify --device cuda tests/fixtures/dev-mamba1 tests/fixtures/dev-mamba2 models/default > "$OUT/verify.log" 2>&1
 # The build's PTX (clang-14's, JIT-compiled by the driver) instead of NVRTC's CUBINs, kernel cache off.
 MAMBAGEN_NO_NVRTC=1 MAMBAGEN_KERNEL_CACHE=off bench verify --device cuda tests/fixtures/dev-mamba2 > "$OUT/verify-ptx.log" 2>&1
 # The opt-in kernels (tiled prefill scans, fused small-step projections, vector decode SSM: not yet the default) against the same references.
-optin() { MAMBAGEN_PREFILL_SCAN=tiled MAMBAGEN_SMALL_STEP_PROJECTIONS=fused MAMBAGEN_DECODE_SSM=vector "$@"; }
 optin bench verify --device cuda tests/fixtures/dev-mamba1 tests/fixtures/dev-mamba2 models/default > "$OUT/verify-optin.log" 2>&1
 # The same with the fused kernels off (the TorchSharp ops on CUDA).
 [ "${QUICK:-}" = 1 ] || MAMBAGEN_FAST_PATH=0 bench verify --device cuda tests/fixtures/dev-mamba1 tests/fixtures/dev-mamba2 > "$OUT/verify-eager.log" 2>&1
@@ -26,9 +31,7 @@ optin bench verify --device cuda tests/fixtures/dev-mamba1 tests/fixtures/dev-ma
 # The real chat templates' expected renders against transformers' renderer (bench/gpu/chat_templates.py).
 mkdir -p /tmp/ct && python3 bench/gpu/chat_templates.py /tmp/ct > "$OUT/chat-templates.log" 2>&1; cp /tmp/ct/chat_templates.json "$OUT/chat-templates.txt" 2>/dev/null
 
-# 2. The benchmark models (same weights for every system) and greedy references from transformers (fp32).
-P=.gpu/peers
-python3 $P/make_models.py /tmp/models > "$OUT/models.log" 2>&1
+# 2. Greedy tokens against transformers' (fp32) on the benchmark models (same weights for every system).
 for m in mamba2-130m mamba-130m; do
   python3 $P/hf_bench.py --model /tmp/models/$m --correct /tmp/models/$m.prompts.txt --new 32 --correct-out /tmp/models/$m.hf > "$OUT/hf-correct-$m.log" 2>&1
   for variant in "MAMBAGEN_FAST_PATH=1" "MAMBAGEN_FAST_PATH=0" "MAMBAGEN_PREFILL_SCAN=tiled MAMBAGEN_SMALL_STEP_PROJECTIONS=fused MAMBAGEN_DECODE_SSM=vector"; do
@@ -37,6 +40,9 @@ for m in mamba2-130m mamba-130m; do
   done
 done
 
+fi
+
+if [ "${STAGE:-all}" != checks ]; then
 # 3. Throughput, MambaGen and (with --peers) the peers, bf16.
 B="--batches 1,32,128 --tokens 128"
 reps=${REPS:-3}
@@ -60,6 +66,7 @@ if [ "${1:-}" = "--peers" ]; then
     env PYTHONPATH=$KP python3 $P/ssm_bench.py --label mamba_ssm+ext --model /tmp/models/$m --reps $reps $B >> "$OUT/ssm.log" 2>&1
   done
   python3 $P/summarize.py "$OUT" --md > "$OUT/summary.md" 2>&1
+fi
 fi
 # At most 8 files come back from the GPU machine: the logs travel as one archive beside the summary.
 (cd "$OUT" && tar czf logs.tgz *.log *.txt && rm -f *.log mambagen-optin.txt)
