@@ -509,7 +509,7 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
     {
         long rows = y.dim() == 2 ? y.shape[0] : 0, width = weight.shape[1];
         bool fits = GemvFits(y, weight, bias) && rows <= GemvMaxRows && ResidualFits(residual, y, weight)
-            && z.dim() == 2 && z.shape[0] == rows && z.shape[1] == width && z.dtype == y.dtype && z.stride(1) == 1 && z.stride(0) % 8 == 0 && Aligned(z)
+            && z.dim() == 2 && z.shape[0] == rows && z.shape[1] == width && z.dtype == y.dtype && z.stride(1) == 1
             && normWeight.dim() == 1 && normWeight.shape[0] == width && normWeight.dtype == y.dtype && Aligned(normWeight) && OnThisDevice(z)
             && groupSize > 0 && groupSize % 8 == 0 && width % groupSize == 0 && rows * (width / groupSize) <= GemvMaxScales;
         if (!fits)
@@ -544,7 +544,7 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
 
     /// <summary>Whether the GEMV kernels read x [rows, in] and W [out, in] (and the bias) as they are: 16-byte rows of the activations' dtype.</summary>
     private bool GemvFits(Tensor x, Tensor weight, Tensor? bias) =>
-        _choices.FusedProjections && x.dim() == 2 && weight.dim() == 2 && x.shape[1] == weight.shape[1] && x.stride(1) == 1 && x.stride(0) % 8 == 0 && Aligned(x)
+        _choices.FusedProjections && x.dim() == 2 && weight.dim() == 2 && x.shape[1] == weight.shape[1] && x.stride(1) == 1
         && OnThisDevice(x) && WeightFits(weight, bias, x.dtype);
 
     /// <summary>Whether W [out, in] (in a multiple of 8) and its bias are contiguous, 16-byte aligned, of <paramref name="dtype"/> and here.</summary>

@@ -58,11 +58,27 @@ struct GemvConv
     int start, dim, width, silu;
 };
 
+// Eight consecutive elements as fp32: one 16-byte access where `vector` says the address allows it, else eight.
+template <typename T>
+__device__ __forceinline__ void mg_load8_any(const T* p, float* v, bool vector)
+{
+    if (vector)
+    {
+        mg_load8(p, v);
+        return;
+    }
+#pragma unroll
+    for (int e = 0; e < 8; e++) v[e] = mg_load(p + e);
+}
+
 template <typename T, typename R, int MODE, bool CONV>
 __device__ __forceinline__ void gemv(const T* x, i64 x_stride, const T* z, i64 z_stride, const R* residual_in, const T* norm_w,
                                      const T* W, const T* bias, T* y, R* residual_out, int rows, int in, int out, int group_size, float eps,
                                      GemvConv<T> conv)
 {
+    // x and z rows are read 16 bytes at a time when their strides keep every row aligned (views of a wider output may not).
+    bool vector_x = x_stride % 8 == 0 && ((unsigned long long)x & 15) == 0;
+    bool vector_z = z_stride % 8 == 0 && ((unsigned long long)z & 15) == 0;
     __shared__ float shared[32];
     __shared__ float scale[GEMV_MAX_SCALES];
     int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
@@ -128,15 +144,15 @@ __device__ __forceinline__ void gemv(const T* x, i64 x_stride, const T* z, i64 z
                 else if (MODE == 2)
                 {
                     float zv[8];
-                    mg_load8(x + r * x_stride + i0, xv);
-                    mg_load8(z + r * z_stride + i0, zv);
+                    mg_load8_any(x + r * x_stride + i0, xv, vector_x);
+                    mg_load8_any(z + r * z_stride + i0, zv, vector_z);
                     float s = scale[r * (in / group_size) + i0 / group_size];
 #pragma unroll
                     for (int e = 0; e < 8; e++) xv[e] = mg_round<T>(xv[e] * mg_silu(zv[e]) * s * nw[e]);
                 }
                 else
                 {
-                    mg_load8(x + r * x_stride + i0, xv);
+                    mg_load8_any(x + r * x_stride + i0, xv, vector_x);
                 }
 #pragma unroll
                 for (int e = 0; e < 8; e++) acc[r] += wv[e] * xv[e];

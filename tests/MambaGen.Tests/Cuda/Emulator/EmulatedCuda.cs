@@ -42,7 +42,16 @@ internal sealed class EmulatedCudaDriver : ICudaDriver
     {
     }
 
-    public void LaunchKernel(IntPtr function, in LaunchGrid grid, IntPtr stream, IntPtr args) => KernelEmulator.Launch(function, grid, args);
+    /// <summary>Kernel launches so far, by every op set over this driver.</summary>
+    public int Launches => _launches;
+
+    private int _launches;
+
+    public void LaunchKernel(IntPtr function, in LaunchGrid grid, IntPtr stream, IntPtr args)
+    {
+        Interlocked.Increment(ref _launches);
+        KernelEmulator.Launch(function, grid, args);
+    }
 
     public IntPtr CreateStream(bool nonBlocking) => (IntPtr)Interlocked.Increment(ref _next);
 
@@ -81,11 +90,16 @@ internal static class EmulatedKernels
     /// <summary>Every opt-in variant (<see cref="KernelChoices.OptIn"/>).</summary>
     public static MambaOps OptIn => Newest.Value;
 
+    private static readonly EmulatedCudaDriver Driver = new();
+
+    /// <summary>Kernel launches so far through any of these op sets.</summary>
+    public static int Launches => Driver.Launches;
+
     private static CudaRuntime CreateRuntime()
     {
         // The emulator ignores module images: any text stands in for each file's PTX.
         var assets = new KernelAssets(KernelResources.Prelude, file => "// emulated " + file, file => "");
-        return CudaRuntime.TryCreate(0, new EmulatedCudaDriver(), nvrtc: null, "the emulator runs host code, not NVRTC's",
+        return CudaRuntime.TryCreate(0, Driver, nvrtc: null, "the emulator runs host code, not NVRTC's",
             KernelCache.Disabled, assets, log: null, out var reason) ?? throw new InvalidOperationException(reason);
     }
 

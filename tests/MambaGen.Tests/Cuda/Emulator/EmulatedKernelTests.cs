@@ -303,4 +303,27 @@ public sealed class EmulatedKernelTests
             }
         }
     }
+
+    [Theory]
+    [InlineData("dev-mamba2", "opt-in", 3)]
+    [InlineData("dev-mamba1", "opt-in", 4)]
+    [InlineData("dev-mamba2", "default", 4)]
+    [InlineData("dev-mamba1", "default", 3)]
+    public void A_decode_step_launches_the_kernels_a_layer_it_should(string fixture, string variants, int kernelsPerLayer)
+    {
+        // Fused: Mamba-2 norm + in_proj + conv, SSM update, gated norm + out_proj + residual; Mamba-1 norm + in_proj +
+        // conv, x_proj, update with dt_proj, out_proj + residual. Default: add + norm, conv, SSM update and (Mamba-2)
+        // gated norm, the projections being libtorch's. Plus the final norm. A fallback to composed ops would launch more.
+        using var scope = torch.NewDisposeScope();
+        using var model = MambaLanguageModel.Load(HuggingFaceCheckpoint.Open(RepoPaths.Combine("tests", "fixtures", fixture)), CPU);
+        var backbone = (MambaBackbone)model.named_children().Single(c => c.name == "backbone").module;
+        var ops = variants == "opt-in" ? EmulatedKernels.OptIn : EmulatedKernels.Ops;
+        int chunk = model.CheckpointConfig is Mamba2CheckpointConfig m2 ? m2.ChunkSize : 8;
+        MambaMetadataBuilder builder = fixture == "dev-mamba2" ? new Mamba2MetadataBuilder(CPU, chunk, ops) : new MambaMetadataBuilder(CPU, ops);
+        using var cache = MambaStateCache.Allocate(model.Mixers, 2, CPU);
+        using var metadata = builder.Build(new CommonAttentionMetadata(new[] { new ScheduledRequest(4, 1, 0), new ScheduledRequest(6, 1, 1) }));
+        int before = EmulatedKernels.Launches;
+        backbone.Forward(torch.tensor(new long[] { 5, 9 }), metadata);
+        Assert.Equal(kernelsPerLayer * model.Mixers.Count + 1, EmulatedKernels.Launches - before);
+    }
 }
