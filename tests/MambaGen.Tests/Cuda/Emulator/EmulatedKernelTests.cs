@@ -45,7 +45,7 @@ public sealed class EmulatedKernelTests
         }
     }
 
-    [Theory]
+    [EmulatorTheory]
     [MemberData(nameof(KindsDtypesAndVariants))]
     public void Kernels_match_the_reference_ops_over_prefill_mixed_and_padded_steps_from_dirty_blocks(string kind, string dtypeName, string variants)
     {
@@ -99,7 +99,7 @@ public sealed class EmulatedKernelTests
         }
     }
 
-    [Fact]
+    [EmulatorFact]
     public void Norm_kernels_match_the_reference_ops()
     {
         var kernels = (INormOps)EmulatedKernels.Ops.Norm;
@@ -123,7 +123,7 @@ public sealed class EmulatedKernelTests
         { 3, "float32", "float32", "fused projections only" }, { 5, "bfloat16", "float32", "fused projections only" },
     };
 
-    [Theory]
+    [EmulatorTheory]
     [MemberData(nameof(RowsAndDtypes))]
     public void Projection_kernels_match_the_ops_they_fuse(int rows, string dtypeName, string residualName, string variants)
     {
@@ -188,7 +188,7 @@ public sealed class EmulatedKernelTests
         OpsAssert.Close(MambaOps.Reference.Linear.Linear(slice, outProj, null), set.Linear.Linear(slice, outProj, null), tolerance, tolerance, "plain projection");
     }
 
-    [Theory]
+    [EmulatorTheory]
     [InlineData("dev-mamba2", "float32")]
     [InlineData("dev-mamba1", "float32")]
     [InlineData("dev-mamba2", "bfloat16")]
@@ -255,7 +255,7 @@ public sealed class EmulatedKernelTests
         MixerUnderTest.Mamba1, MixerUnderTest.Mamba2, MixerUnderTest.Mamba2TwoGroups, MixerUnderTest.Mamba2WideState, MixerUnderTest.ShortConvKind,
     };
 
-    [Theory]
+    [EmulatorTheory]
     [MemberData(nameof(FusedKinds))]
     public void A_block_updates_its_residual_the_same_with_its_projections_fused(string kind)
     {
@@ -304,7 +304,7 @@ public sealed class EmulatedKernelTests
         }
     }
 
-    [Theory]
+    [EmulatorTheory]
     [InlineData("dev-mamba2", "opt-in", 3)]
     [InlineData("dev-mamba1", "opt-in", 4)]
     [InlineData("dev-mamba2", "default", 4)]

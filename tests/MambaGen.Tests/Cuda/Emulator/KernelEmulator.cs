@@ -136,7 +136,7 @@ internal static class KernelEmulator
         }
         catch (System.ComponentModel.Win32Exception e)
         {
-            throw new InvalidOperationException($"The kernel emulator needs {Compiler} on PATH (Debian: apt-get install clang-14): {e.Message}", e);
+            throw new InvalidOperationException($"The kernel emulator needs {Compiler} on PATH (Debian: apt-get install clang-14; {EmulatorTests.OptOutVariable}=1 skips these tests): {e.Message}", e);
         }
     }
 
