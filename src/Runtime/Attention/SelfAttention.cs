@@ -1,0 +1,229 @@
+using System;
+using System.Linq;
+using MambaGen.Ops;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace MambaGen.Attention;
+
+/// <summary>
+/// Causal self-attention over a paged KV cache (vLLM's <c>Attention</c> with its model's q/k/v/o projections): GQA,
+/// RoPE (full or partial) or none, optional per-head QK RMSNorm, a configurable softmax scale. Each step writes the
+/// new tokens' K and V at their slots, then attends over the pages the block tables name: the decodes in one batched
+/// call, each prefill (whole or a chunk on top of cached tokens) with its causal mask.
+/// </summary>
+public sealed class SelfAttention : nn.Module
+{
+    private readonly Linear _qProj;
+    private readonly Linear _kProj;
+    private readonly Linear _vProj;
+    private readonly Linear _oProj;
+    private readonly Parameter? _qNorm;
+    private readonly Parameter? _kNorm;
+    private readonly RotaryEmbedding? _rope;
+    private Tensor? _kvCache;
+
+    public SelfAttention(string name, SelfAttentionOptions options, ScalarType dtype)
+        : base(name)
+    {
+        Options = options ?? throw new ArgumentNullException(nameof(options));
+        var o = options;
+        if (o.HiddenSize <= 0 || o.NumHeads <= 0 || o.NumKvHeads <= 0 || o.HeadDim <= 0)
+        {
+            throw new ArgumentException($"Attention layer '{name}': sizes must be positive (hidden {o.HiddenSize}, heads {o.NumHeads}, KV heads {o.NumKvHeads}, head dim {o.HeadDim}).", nameof(options));
+        }
+
+        if (o.NumHeads % o.NumKvHeads != 0)
+        {
+            throw new ArgumentException($"Attention layer '{name}': {o.NumHeads} query heads do not split into groups of {o.NumKvHeads} KV heads.", nameof(options));
+        }
+
+        if (o.Scale is { } s && !(s > 0 && double.IsFinite(s)))
+        {
+            throw new ArgumentException($"Attention layer '{name}': the softmax scale must be positive and finite; got {s}.", nameof(options));
+        }
+
+        Dtype = dtype;
+        _qProj = nn.Linear(o.HiddenSize, checked(o.NumHeads * o.HeadDim), hasBias: o.Bias, dtype: dtype);
+        _kProj = nn.Linear(o.HiddenSize, checked(o.NumKvHeads * o.HeadDim), hasBias: o.Bias, dtype: dtype);
+        _vProj = nn.Linear(o.HiddenSize, checked(o.NumKvHeads * o.HeadDim), hasBias: o.Bias, dtype: dtype);
+        _oProj = nn.Linear(o.NumHeads * o.HeadDim, o.HiddenSize, hasBias: o.Bias, dtype: dtype);
+        register_module("q_proj", _qProj);
+        register_module("k_proj", _kProj);
+        register_module("v_proj", _vProj);
+        register_module(o.OutputProjectionName, _oProj);
+        if (o.QkNorm)
+        {
+            _qNorm = nn.Parameter(torch.ones(o.HeadDim, dtype: dtype));
+            _kNorm = nn.Parameter(torch.ones(o.HeadDim, dtype: dtype));
+            register_module(o.QkNormNames.Q, new NormWeight(o.QkNormNames.Q, _qNorm));
+            register_module(o.QkNormNames.K, new NormWeight(o.QkNormNames.K, _kNorm));
+        }
+
+        _rope = o.RotaryDim is { } rotary ? new RotaryEmbedding(o.HeadDim, rotary, o.RopeTheta) : null;
+    }
+
+    public SelfAttentionOptions Options { get; }
+
+    public ScalarType Dtype { get; }
+
+    /// <summary>Null for NoPE.</summary>
+    public RotaryEmbedding? Rope => _rope;
+
+    public Linear QProj => _qProj;
+
+    public Linear KProj => _kProj;
+
+    public Linear VProj => _vProj;
+
+    public Linear OProj => _oProj;
+
+    public Tensor? QNormWeight => _qNorm;
+
+    public Tensor? KNormWeight => _kNorm;
+
+    /// <summary>The softmax scale used: <see cref="SelfAttentionOptions.Scale"/> or 1/√head_dim.</summary>
+    public double Scale => Options.Scale ?? 1.0 / Math.Sqrt(Options.HeadDim);
+
+    /// <summary>This layer's cache spec at a block size.</summary>
+    public AttentionSpec KvCacheSpec(int blockSize) => new(blockSize, Options.NumKvHeads, Options.HeadDim, Dtype);
+
+    /// <summary>The bound cache, [num_blocks, 2, block_size, num_kv_heads, head_dim]; null until bound.</summary>
+    public Tensor? KvCache => _kvCache;
+
+    /// <summary>Binds the layer's K/V pages (not owned: the cache that made them frees them); null unbinds.</summary>
+    public void BindKvCache(Tensor? kvCache)
+    {
+        if (kvCache is not null)
+        {
+            var o = Options;
+            if (kvCache.dim() != 5 || kvCache.shape[1] != 2 || kvCache.shape[3] != o.NumKvHeads || kvCache.shape[4] != o.HeadDim)
+            {
+                throw new ArgumentException($"Attention layer '{GetName()}': the KV cache must be [num_blocks, 2, block_size, {o.NumKvHeads}, {o.HeadDim}] but is [{string.Join(", ", kvCache.shape)}].", nameof(kvCache));
+            }
+
+            if (kvCache.dtype != Dtype)
+            {
+                throw new ArgumentException($"Attention layer '{GetName()}': the KV cache must be {Dtype} (the layer's dtype) but is {kvCache.dtype}.", nameof(kvCache));
+            }
+        }
+
+        _kvCache = kvCache;
+    }
+
+    /// <summary>One step over the batch.</summary>
+    /// <param name="hidden">[num_actual_tokens, hidden], decodes first, then prefills.</param>
+    /// <param name="metadata">The step's attention metadata (shared by the group's layers).</param>
+    /// <param name="linear">The projections' ops.</param>
+    /// <returns>[num_actual_tokens, hidden].</returns>
+    public Tensor Forward(Tensor hidden, AttentionMetadata metadata, ILinearOps linear)
+    {
+        ArgumentNullException.ThrowIfNull(hidden);
+        ArgumentNullException.ThrowIfNull(metadata);
+        ArgumentNullException.ThrowIfNull(linear);
+        var o = Options;
+        Check(hidden, metadata);
+        var kv = _kvCache!;
+        using var scope = torch.NewDisposeScope();
+        int tokens = metadata.NumActualTokens;
+        var q = linear.Linear(hidden, _qProj.weight!, _qProj.bias).view(tokens, o.NumHeads, o.HeadDim);
+        var k = linear.Linear(hidden, _kProj.weight!, _kProj.bias).view(tokens, o.NumKvHeads, o.HeadDim);
+        var v = linear.Linear(hidden, _vProj.weight!, _vProj.bias).view(tokens, o.NumKvHeads, o.HeadDim);
+        if (_qNorm is not null)
+        {
+            q = RmsNormMath.Forward(q, _qNorm, o.NormEps);
+            k = RmsNormMath.Forward(k, _kNorm!, o.NormEps);
+        }
+
+        if (_rope is not null)
+        {
+            var (cos, sin) = metadata.RotaryAngles(_rope);
+            q = _rope.Apply(q, cos, sin);
+            k = _rope.Apply(k, cos, sin);
+        }
+
+        var kCache = kv.select(1, 0);
+        var vCache = kv.select(1, 1);
+        kCache.index_put_(k.to(kv.dtype), metadata.SlotBlocks, metadata.SlotOffsets);
+        vCache.index_put_(v.to(kv.dtype), metadata.SlotBlocks, metadata.SlotOffsets);
+
+        // SDPA scales by 1/√head_dim; another scale goes into q.
+        if (o.Scale is { } scale)
+        {
+            q = q * (scale * Math.Sqrt(o.HeadDim));
+        }
+
+        int rep = o.NumHeads / o.NumKvHeads;
+        int bs = metadata.BlockSize;
+        var outputs = new Tensor[(metadata.NumDecodes > 0 ? 1 : 0) + metadata.NumPrefills];
+        int at = 0;
+        if (metadata.NumDecodes > 0)
+        {
+            int nd = metadata.NumDecodes;
+            var table = metadata.DecodeBlockTable!;
+            long keys = table.shape[1] * bs;
+            Tensor Gather(Tensor cache) => cache.index_select(0, table.flatten()).view(nd, keys, o.NumKvHeads, o.HeadDim)
+                .permute(0, 2, 1, 3).repeat_interleave(rep, 1);
+            var qd = q.narrow(0, 0, nd).unsqueeze(2);
+            var y = nn.functional.scaled_dot_product_attention(qd, Gather(kCache), Gather(vCache), metadata.DecodeKeyMask);
+            outputs[at++] = y.view(nd, o.NumHeads * o.HeadDim);
+        }
+
+        for (int p = 0; p < metadata.NumPrefills; p++)
+        {
+            int i = metadata.NumDecodes + p;
+            int start = metadata.QueryStartLoc[i], nq = metadata.QueryStartLoc[i + 1] - start, seqLen = metadata.SeqLens[i];
+            var blocks = metadata.PrefillBlocks[p];
+            Tensor Gather(Tensor cache) => cache.index_select(0, blocks).view(blocks.shape[0] * bs, o.NumKvHeads, o.HeadDim)
+                .narrow(0, 0, seqLen).permute(1, 0, 2).repeat_interleave(rep, 0);
+            var qp = q.narrow(0, start, nq).permute(1, 0, 2);
+            var y = nn.functional.scaled_dot_product_attention(qp, Gather(kCache), Gather(vCache), metadata.PrefillMasks[p]);
+            outputs[at++] = y.permute(1, 0, 2).reshape(nq, o.NumHeads * o.HeadDim);
+        }
+
+        var attn = outputs.Length == 1 ? outputs[0] : torch.cat(outputs, 0);
+        return linear.Linear(attn.to(hidden.dtype), _oProj.weight!, _oProj.bias).MoveToOuterDisposeScope();
+    }
+
+    private void Check(Tensor hidden, AttentionMetadata metadata)
+    {
+        if (hidden.dim() != 2 || hidden.shape[1] != Options.HiddenSize)
+        {
+            throw new ArgumentException($"Attention layer '{GetName()}': hidden states must be [tokens, {Options.HiddenSize}] but are [{string.Join(", ", hidden.shape)}].", nameof(hidden));
+        }
+
+        if (hidden.dtype != Dtype)
+        {
+            throw new ArgumentException($"Attention layer '{GetName()}': hidden states are {hidden.dtype} but the layer's weights are {Dtype}.", nameof(hidden));
+        }
+
+        if (hidden.shape[0] != metadata.NumActualTokens)
+        {
+            throw new ArgumentException($"Attention layer '{GetName()}': the step's metadata schedules {metadata.NumActualTokens} tokens but the hidden states hold {hidden.shape[0]}.", nameof(metadata));
+        }
+
+        if (_kvCache is null)
+        {
+            throw new InvalidOperationException($"Attention layer '{GetName()}' has no KV cache bound; bind one (a hybrid cache binds its layers) before a forward.");
+        }
+
+        if (_kvCache.shape[2] != metadata.BlockSize)
+        {
+            throw new ArgumentException($"Attention layer '{GetName()}': the metadata's block size is {metadata.BlockSize} tokens but the bound cache's is {_kvCache.shape[2]}.", nameof(metadata));
+        }
+
+        // A block past the cache would fail in a gather that names no layer, or write past the layer's pages.
+        if (metadata.MaxBlockId >= _kvCache.shape[0])
+        {
+            throw new ArgumentException($"Attention layer '{GetName()}': the step uses attention block {metadata.MaxBlockId} but the bound cache has {_kvCache.shape[0]} blocks.", nameof(metadata));
+        }
+    }
+
+    /// <summary>A norm's weight under its checkpoint name (<c>q_layernorm.weight</c>).</summary>
+    private sealed class NormWeight : nn.Module
+    {
+        public NormWeight(string name, Parameter weight)
+            : base(name) => register_parameter("weight", weight);
+    }
+}
