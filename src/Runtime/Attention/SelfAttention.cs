@@ -15,14 +15,12 @@ namespace MambaGen.Attention;
 /// </summary>
 public sealed class SelfAttention : nn.Module
 {
-    private readonly Linear _qProj;
-    private readonly Linear _kProj;
-    private readonly Linear _vProj;
-    private readonly Linear _oProj;
-    private readonly Parameter? _qNorm;
-    private readonly Parameter? _kNorm;
+    // Arrays, not fields of module or tensor type: TorchSharp registers such fields under their C# names, and these
+    // go under the checkpoint's names instead (register_module below).
+    private readonly Linear[] _projections;
+    private readonly Parameter[] _qkNorms;
+    private readonly Tensor?[] _kvCache = new Tensor?[1];
     private readonly RotaryEmbedding? _rope;
-    private Tensor? _kvCache;
 
     public SelfAttention(string name, SelfAttentionOptions options, ScalarType dtype)
         : base(name)
@@ -45,20 +43,23 @@ public sealed class SelfAttention : nn.Module
         }
 
         Dtype = dtype;
-        _qProj = nn.Linear(o.HiddenSize, checked(o.NumHeads * o.HeadDim), hasBias: o.Bias, dtype: dtype);
-        _kProj = nn.Linear(o.HiddenSize, checked(o.NumKvHeads * o.HeadDim), hasBias: o.Bias, dtype: dtype);
-        _vProj = nn.Linear(o.HiddenSize, checked(o.NumKvHeads * o.HeadDim), hasBias: o.Bias, dtype: dtype);
-        _oProj = nn.Linear(o.NumHeads * o.HeadDim, o.HiddenSize, hasBias: o.Bias, dtype: dtype);
-        register_module("q_proj", _qProj);
-        register_module("k_proj", _kProj);
-        register_module("v_proj", _vProj);
-        register_module(o.OutputProjectionName, _oProj);
+        _projections = new[]
+        {
+            nn.Linear(o.HiddenSize, checked(o.NumHeads * o.HeadDim), hasBias: o.Bias, dtype: dtype),
+            nn.Linear(o.HiddenSize, checked(o.NumKvHeads * o.HeadDim), hasBias: o.Bias, dtype: dtype),
+            nn.Linear(o.HiddenSize, checked(o.NumKvHeads * o.HeadDim), hasBias: o.Bias, dtype: dtype),
+            nn.Linear(o.NumHeads * o.HeadDim, o.HiddenSize, hasBias: o.Bias, dtype: dtype),
+        };
+        register_module("q_proj", QProj);
+        register_module("k_proj", KProj);
+        register_module("v_proj", VProj);
+        register_module(o.OutputProjectionName, OProj);
+        _qkNorms = Array.Empty<Parameter>();
         if (o.QkNorm)
         {
-            _qNorm = nn.Parameter(torch.ones(o.HeadDim, dtype: dtype));
-            _kNorm = nn.Parameter(torch.ones(o.HeadDim, dtype: dtype));
-            register_module(o.QkNormNames.Q, new NormWeight(o.QkNormNames.Q, _qNorm));
-            register_module(o.QkNormNames.K, new NormWeight(o.QkNormNames.K, _kNorm));
+            _qkNorms = new[] { nn.Parameter(torch.ones(o.HeadDim, dtype: dtype)), nn.Parameter(torch.ones(o.HeadDim, dtype: dtype)) };
+            register_module(o.QkNormNames.Q, new NormWeight(o.QkNormNames.Q, _qkNorms[0]));
+            register_module(o.QkNormNames.K, new NormWeight(o.QkNormNames.K, _qkNorms[1]));
         }
 
         _rope = o.RotaryDim is { } rotary ? new RotaryEmbedding(o.HeadDim, rotary, o.RopeTheta) : null;
@@ -71,17 +72,17 @@ public sealed class SelfAttention : nn.Module
     /// <summary>Null for NoPE.</summary>
     public RotaryEmbedding? Rope => _rope;
 
-    public Linear QProj => _qProj;
+    public Linear QProj => _projections[0];
 
-    public Linear KProj => _kProj;
+    public Linear KProj => _projections[1];
 
-    public Linear VProj => _vProj;
+    public Linear VProj => _projections[2];
 
-    public Linear OProj => _oProj;
+    public Linear OProj => _projections[3];
 
-    public Tensor? QNormWeight => _qNorm;
+    public Tensor? QNormWeight => _qkNorms.Length > 0 ? _qkNorms[0] : null;
 
-    public Tensor? KNormWeight => _kNorm;
+    public Tensor? KNormWeight => _qkNorms.Length > 0 ? _qkNorms[1] : null;
 
     /// <summary>The softmax scale used: <see cref="SelfAttentionOptions.Scale"/> or 1/√head_dim.</summary>
     public double Scale => Options.Scale ?? 1.0 / Math.Sqrt(Options.HeadDim);
@@ -90,7 +91,7 @@ public sealed class SelfAttention : nn.Module
     public AttentionSpec KvCacheSpec(int blockSize) => new(blockSize, Options.NumKvHeads, Options.HeadDim, Dtype);
 
     /// <summary>The bound cache, [num_blocks, 2, block_size, num_kv_heads, head_dim]; null until bound.</summary>
-    public Tensor? KvCache => _kvCache;
+    public Tensor? KvCache => _kvCache[0];
 
     /// <summary>Binds the layer's K/V pages (not owned: the cache that made them frees them); null unbinds.</summary>
     public void BindKvCache(Tensor? kvCache)
@@ -109,7 +110,7 @@ public sealed class SelfAttention : nn.Module
             }
         }
 
-        _kvCache = kvCache;
+        _kvCache[0] = kvCache;
     }
 
     /// <summary>One step over the batch.</summary>
@@ -124,16 +125,16 @@ public sealed class SelfAttention : nn.Module
         ArgumentNullException.ThrowIfNull(linear);
         var o = Options;
         Check(hidden, metadata);
-        var kv = _kvCache!;
+        var kv = _kvCache[0]!;
         using var scope = torch.NewDisposeScope();
         int tokens = metadata.NumActualTokens;
-        var q = linear.Linear(hidden, _qProj.weight!, _qProj.bias).view(tokens, o.NumHeads, o.HeadDim);
-        var k = linear.Linear(hidden, _kProj.weight!, _kProj.bias).view(tokens, o.NumKvHeads, o.HeadDim);
-        var v = linear.Linear(hidden, _vProj.weight!, _vProj.bias).view(tokens, o.NumKvHeads, o.HeadDim);
-        if (_qNorm is not null)
+        var q = linear.Linear(hidden, QProj.weight!, QProj.bias).view(tokens, o.NumHeads, o.HeadDim);
+        var k = linear.Linear(hidden, KProj.weight!, KProj.bias).view(tokens, o.NumKvHeads, o.HeadDim);
+        var v = linear.Linear(hidden, VProj.weight!, VProj.bias).view(tokens, o.NumKvHeads, o.HeadDim);
+        if (_qkNorms.Length > 0)
         {
-            q = RmsNormMath.Forward(q, _qNorm, o.NormEps);
-            k = RmsNormMath.Forward(k, _kNorm!, o.NormEps);
+            q = RmsNormMath.Forward(q, _qkNorms[0], o.NormEps);
+            k = RmsNormMath.Forward(k, _qkNorms[1], o.NormEps);
         }
 
         if (_rope is not null)
@@ -183,7 +184,7 @@ public sealed class SelfAttention : nn.Module
         }
 
         var attn = outputs.Length == 1 ? outputs[0] : torch.cat(outputs, 0);
-        return linear.Linear(attn.to(hidden.dtype), _oProj.weight!, _oProj.bias).MoveToOuterDisposeScope();
+        return linear.Linear(attn.to(hidden.dtype), OProj.weight!, OProj.bias).MoveToOuterDisposeScope();
     }
 
     private void Check(Tensor hidden, AttentionMetadata metadata)
@@ -203,20 +204,21 @@ public sealed class SelfAttention : nn.Module
             throw new ArgumentException($"Attention layer '{GetName()}': the step's metadata schedules {metadata.NumActualTokens} tokens but the hidden states hold {hidden.shape[0]}.", nameof(metadata));
         }
 
-        if (_kvCache is null)
+        var kvCache = _kvCache[0];
+        if (kvCache is null)
         {
             throw new InvalidOperationException($"Attention layer '{GetName()}' has no KV cache bound; bind one (a hybrid cache binds its layers) before a forward.");
         }
 
-        if (_kvCache.shape[2] != metadata.BlockSize)
+        if (kvCache.shape[2] != metadata.BlockSize)
         {
-            throw new ArgumentException($"Attention layer '{GetName()}': the metadata's block size is {metadata.BlockSize} tokens but the bound cache's is {_kvCache.shape[2]}.", nameof(metadata));
+            throw new ArgumentException($"Attention layer '{GetName()}': the metadata's block size is {metadata.BlockSize} tokens but the bound cache's is {kvCache.shape[2]}.", nameof(metadata));
         }
 
         // A block past the cache would fail in a gather that names no layer, or write past the layer's pages.
-        if (metadata.MaxBlockId >= _kvCache.shape[0])
+        if (metadata.MaxBlockId >= kvCache.shape[0])
         {
-            throw new ArgumentException($"Attention layer '{GetName()}': the step uses attention block {metadata.MaxBlockId} but the bound cache has {_kvCache.shape[0]} blocks.", nameof(metadata));
+            throw new ArgumentException($"Attention layer '{GetName()}': the step uses attention block {metadata.MaxBlockId} but the bound cache has {kvCache.shape[0]} blocks.", nameof(metadata));
         }
     }
 

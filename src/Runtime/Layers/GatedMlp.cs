@@ -12,10 +12,8 @@ namespace MambaGen.Layers;
 /// </summary>
 public sealed class GatedMlp : nn.Module
 {
-    private readonly Linear? _gate;
-    private readonly Linear? _up;
-    private readonly Linear? _gateUp;
-    private readonly Linear _down;
+    // [down, gate|up] or [down, gate, up]: an array, so TorchSharp does not register them under C# field names.
+    private readonly Linear[] _linears;
 
     private GatedMlp(string name, int hiddenSize, int intermediateSize, bool fused, ScalarType dtype)
         : base(name)
@@ -27,20 +25,19 @@ public sealed class GatedMlp : nn.Module
 
         HiddenSize = hiddenSize;
         IntermediateSize = intermediateSize;
-        _down = nn.Linear(intermediateSize, hiddenSize, hasBias: false, dtype: dtype);
+        var down = nn.Linear(intermediateSize, hiddenSize, hasBias: false, dtype: dtype);
         if (fused)
         {
-            _gateUp = nn.Linear(hiddenSize, checked(2 * intermediateSize), hasBias: false, dtype: dtype);
-            register_module("input_linear", _gateUp);
-            register_module("output_linear", _down);
+            _linears = new[] { down, nn.Linear(hiddenSize, checked(2 * intermediateSize), hasBias: false, dtype: dtype) };
+            register_module("input_linear", _linears[1]);
+            register_module("output_linear", down);
         }
         else
         {
-            _gate = nn.Linear(hiddenSize, intermediateSize, hasBias: false, dtype: dtype);
-            _up = nn.Linear(hiddenSize, intermediateSize, hasBias: false, dtype: dtype);
-            register_module("w1", _gate);
-            register_module("w3", _up);
-            register_module("w2", _down);
+            _linears = new[] { down, nn.Linear(hiddenSize, intermediateSize, hasBias: false, dtype: dtype), nn.Linear(hiddenSize, intermediateSize, hasBias: false, dtype: dtype) };
+            register_module("w1", _linears[1]);
+            register_module("w3", _linears[2]);
+            register_module("w2", down);
         }
     }
 
@@ -61,16 +58,16 @@ public sealed class GatedMlp : nn.Module
     {
         using var scope = torch.NewDisposeScope();
         Tensor gate, up;
-        if (_gateUp is not null)
+        if (_linears.Length == 2)
         {
-            var both = linear.Linear(x, _gateUp.weight!, null);
+            var both = linear.Linear(x, _linears[1].weight!, null);
             (gate, up) = (both.narrow(1, 0, IntermediateSize), both.narrow(1, IntermediateSize, IntermediateSize));
         }
         else
         {
-            (gate, up) = (linear.Linear(x, _gate!.weight!, null), linear.Linear(x, _up!.weight!, null));
+            (gate, up) = (linear.Linear(x, _linears[1].weight!, null), linear.Linear(x, _linears[2].weight!, null));
         }
 
-        return linear.Linear(nn.functional.silu(gate) * up, _down.weight!, null).MoveToOuterDisposeScope();
+        return linear.Linear(nn.functional.silu(gate) * up, _linears[0].weight!, null).MoveToOuterDisposeScope();
     }
 }

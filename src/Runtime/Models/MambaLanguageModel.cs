@@ -117,28 +117,9 @@ public sealed class MambaLanguageModel : nn.Module, ICausalLanguageModel
         return model;
     }
 
-    /// <summary>
-    /// The model is built on the CPU first: weights that would not fit in the machine's memory are refused by size
-    /// instead of failing (or being killed) in the middle of the allocation.
-    /// </summary>
-    private static void RequireMemory(MambaCheckpointConfig config, ScalarType dtype)
-    {
-        long parameters = CheckpointLayout.ParameterCount(config);
-        long available = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
-        if (available <= 0)
-        {
-            // The figure comes with a collection; a process that has not collected yet reads 0.
-            GC.Collect(0);
-            available = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
-        }
-
-        long itemSize = dtype is ScalarType.Float16 or ScalarType.BFloat16 ? 2 : dtype == ScalarType.Float64 ? 8 : 4;
-        if (available > 0 && parameters > available / itemSize)
-        {
-            throw new CheckpointException(new CheckpointProblem(config.SourcePath, null,
-                $"the model it describes has {parameters:N0} parameters, {(double)parameters * itemSize / (1L << 30):0.#} GiB in {dtype}, more than this machine's {(double)available / (1L << 30):0.#} GiB of memory (hidden_size {config.HiddenSize}, num_hidden_layers {config.NumHiddenLayers}, vocab_size {config.VocabSize})"));
-        }
-    }
+    private static void RequireMemory(MambaCheckpointConfig config, ScalarType dtype) =>
+        ModelMemory.Require(CheckpointLayout.ParameterCount(config), dtype, config.SourcePath,
+            $"hidden_size {config.HiddenSize}, num_hidden_layers {config.NumHiddenLayers}, vocab_size {config.VocabSize}");
 
     /// <summary>The logits at each request's last scheduled token: [num_reqs, vocab], fp32.</summary>
     public Tensor Forward(Tensor inputIds, CommonAttentionMetadata step) => Run(inputIds, step, allTokens: false);

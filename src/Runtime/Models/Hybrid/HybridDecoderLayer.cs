@@ -1,0 +1,48 @@
+using MambaGen.Layers;
+using MambaGen.Ops;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace MambaGen.Models.Hybrid;
+
+/// <summary>
+/// One pre-norm decoder layer of a hybrid model: h += m · mixer(norm(h)), then h += m · mlp(norm(h)), m the μP
+/// residual multiplier (1 outside Granite). Modules are registered under the family's checkpoint names.
+/// </summary>
+public sealed class HybridDecoderLayer : nn.Module
+{
+    // A tuple, not module fields: TorchSharp would register those under their C# names too.
+    private readonly (RmsNorm MixerNorm, RmsNorm MlpNorm, GatedMlp Mlp) _parts;
+    private readonly double _residualMultiplier;
+
+    public HybridDecoderLayer(string name, HybridLayerKind kind, IHybridMixer mixer, GatedMlp mlp, HybridModelConfig config, ScalarType dtype)
+        : base(name)
+    {
+        Kind = kind;
+        Mixer = mixer;
+        _parts = (new RmsNorm(config.Names.MixerNorm, config.HiddenSize, config.NormEps, dtype), new RmsNorm(config.Names.MlpNorm, config.HiddenSize, config.NormEps, dtype), mlp);
+        _residualMultiplier = config.ResidualMultiplier;
+        register_module(config.Names.MixerNorm, _parts.MixerNorm);
+        register_module(config.Names.Mixers[kind], mixer.Module);
+        register_module(config.Names.MlpNorm, _parts.MlpNorm);
+        register_module(config.Names.Mlp, mlp);
+    }
+
+    public HybridLayerKind Kind { get; }
+
+    public IHybridMixer Mixer { get; }
+
+    /// <param name="hidden">[tokens, hidden] in the model's dtype.</param>
+    /// <param name="step">The step's metadata of every cache group.</param>
+    public Tensor Forward(Tensor hidden, HybridStepMetadata step)
+    {
+        using var scope = torch.NewDisposeScope();
+        var (mixerNorm, mlpNorm, mlp) = _parts;
+        var mixed = Mixer.Forward(RmsNormMath.Forward(hidden, mixerNorm.Weight, mixerNorm.Eps), step);
+        var h = hidden + Scaled(mixed);
+        var mlpOut = mlp.Forward(RmsNormMath.Forward(h, mlpNorm.Weight, mlpNorm.Eps), step.Linear);
+        return (h + Scaled(mlpOut)).MoveToOuterDisposeScope();
+    }
+
+    private Tensor Scaled(Tensor x) => _residualMultiplier == 1.0 ? x : x * _residualMultiplier;
+}

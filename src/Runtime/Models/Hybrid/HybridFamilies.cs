@@ -1,0 +1,291 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Text.Json;
+using MambaGen.Attention;
+using MambaGen.Checkpoints;
+using MambaGen.Layers;
+
+namespace MambaGen.Models.Hybrid;
+
+/// <summary>
+/// The hybrid families as descriptions: each reads its config.json keys (transformers' names and defaults) into a
+/// <see cref="HybridModelConfig"/>. Layer types that do not add up, unknown layer types and options the runtime does
+/// not run are <see cref="CheckpointException"/>s naming the file and the key.
+/// </summary>
+public static class HybridFamilies
+{
+    public const string Lfm2 = "lfm2";
+    public const string GraniteMoeHybrid = "granitemoehybrid";
+
+    /// <summary>The model types <see cref="HybridModelConfig.Load"/> reads.</summary>
+    public static IReadOnlySet<string> ModelTypes { get; } = new HashSet<string>(StringComparer.Ordinal) { Lfm2, GraniteMoeHybrid };
+
+    internal static HybridModelConfig FromJson(JsonElement root, string path)
+    {
+        var json = new ConfigJsonReader(root, path);
+        string modelType = json.RequireString("model_type");
+        return modelType switch
+        {
+            Lfm2 => Lfm2Config(root, json),
+            GraniteMoeHybrid => GraniteConfig(root, json),
+            _ => throw json.Invalid("model_type", $"'{modelType}' is not a hybrid family MambaGen runs; expected one of {string.Join(", ", ModelTypes.Select(t => $"'{t}'"))}"),
+        };
+    }
+
+    /// <summary>LFM2 (transformers' Lfm2Config): gated short convs and attention with QK layernorm and RoPE.</summary>
+    private static HybridModelConfig Lfm2Config(JsonElement root, ConfigJsonReader json)
+    {
+        int hidden = Positive(json, "hidden_size", json.RequireInt("hidden_size"));
+        int layers = Positive(json, "num_hidden_layers", json.RequireInt("num_hidden_layers"));
+        var types = root.TryGetProperty("layer_types", out var lt) && lt.ValueKind != JsonValueKind.Null
+            ? LayerTypes(json, lt, "layer_types", layers, new Dictionary<string, HybridLayerKind> { ["conv"] = HybridLayerKind.ShortConv, ["full_attention"] = HybridLayerKind.Attention })
+            : FromAttentionIndices(json, root, layers);
+        var attention = AttentionOptions(json, root, hidden, qkNorm: true, ropeByDefault: true, defaultTheta: 1e6) with
+        {
+            NormEps = json.OptionalDouble("norm_eps", 1e-5),
+            OutputProjectionName = "out_proj",
+        };
+        int ff = Positive(json, "intermediate_size", json.OptionalInt("intermediate_size", 12288));
+        if (json.OptionalBool("block_auto_adjust_ff_dim", false))
+        {
+            // transformers' Lfm2MLP: two thirds, then the multiplier, then up to a multiple of block_multiple_of.
+            ff = (int)(2L * ff / 3);
+            if (json.Has("block_ffn_dim_multiplier"))
+            {
+                ff = (int)(json.OptionalDouble("block_ffn_dim_multiplier", 1.0) * ff);
+            }
+
+            int multiple = Positive(json, "block_multiple_of", json.OptionalInt("block_multiple_of", 256));
+            ff = checked(multiple * ((ff + multiple - 1) / multiple));
+        }
+
+        return new HybridModelConfig
+        {
+            SourcePath = json.Path,
+            ModelType = Lfm2,
+            HiddenSize = hidden,
+            VocabSize = Positive(json, "vocab_size", json.RequireInt("vocab_size")),
+            LayerTypes = types,
+            NormEps = json.OptionalDouble("norm_eps", 1e-5),
+            TieWordEmbeddings = json.OptionalBool("tie_word_embeddings", true),
+            MaxPositionEmbeddings = Positive(json, "max_position_embeddings", json.OptionalInt("max_position_embeddings", 128000)),
+            BosTokenId = json.OptionalNullableInt("bos_token_id", 1),
+            PadTokenId = json.OptionalNullableInt("pad_token_id", 0),
+            EosTokenIds = json.OptionalIntList("eos_token_id", new[] { 7 }),
+            Attention = attention,
+            ShortConvKernel = Positive(json, "conv_L_cache", json.OptionalInt("conv_L_cache", 3)),
+            ShortConvBias = json.OptionalBool("conv_bias", false),
+            MlpIntermediateSize = Positive(json, "intermediate_size", ff),
+            FusedMlp = false,
+            Names = new HybridCheckpointNames("embedding_norm", "operator_norm", "ffn_norm", "feed_forward",
+                new Dictionary<HybridLayerKind, string> { [HybridLayerKind.Attention] = "self_attn", [HybridLayerKind.ShortConv] = "conv" }),
+        };
+    }
+
+    /// <summary>GraniteMoeHybrid (Granite 4.0-H): Mamba2 and attention (NoPE unless position_embedding_type is
+    /// "rope"), a shared SwiGLU MLP, μP multipliers. Its MoE (num_local_experts > 0) is not run yet.</summary>
+    private static HybridModelConfig GraniteConfig(JsonElement root, ConfigJsonReader json)
+    {
+        int hidden = Positive(json, "hidden_size", json.RequireInt("hidden_size"));
+        int layers = Positive(json, "num_hidden_layers", json.RequireInt("num_hidden_layers"));
+        string typesKey = root.TryGetProperty("layer_types", out var lt) && lt.ValueKind != JsonValueKind.Null ? "layer_types" : "layers_block_type";
+        if (!root.TryGetProperty(typesKey, out lt) || lt.ValueKind == JsonValueKind.Null)
+        {
+            throw json.Invalid("layer_types", "required key is missing (nor is its alias layers_block_type there): it says which layers are mamba and which attention");
+        }
+
+        var types = LayerTypes(json, lt, typesKey, layers, new Dictionary<string, HybridLayerKind>
+        {
+            ["mamba"] = HybridLayerKind.Mamba2, ["linear_attention"] = HybridLayerKind.Mamba2,
+            ["attention"] = HybridLayerKind.Attention, ["full_attention"] = HybridLayerKind.Attention,
+        });
+        if (json.OptionalInt("num_local_experts", 0) > 0)
+        {
+            throw json.Invalid("num_local_experts", $"{json.OptionalInt("num_local_experts", 0)} experts: Granite's mixture of experts is not supported yet; only the dense model (0 experts, the shared MLP alone) runs");
+        }
+
+        string act = json.OptionalString("hidden_act", "silu");
+        if (act is not ("silu" or "swish"))
+        {
+            throw json.Invalid("hidden_act", $"'{act}' is not supported; the MLP and the Mamba2 layers run silu");
+        }
+
+        string? position = root.TryGetProperty("position_embedding_type", out var pe) && pe.ValueKind == JsonValueKind.String ? pe.GetString() : null;
+        if (position is not (null or "rope" or "nope"))
+        {
+            throw json.Invalid("position_embedding_type", $"'{position}' is not supported; expected \"rope\", or null for no positional encoding");
+        }
+
+        var attention = AttentionOptions(json, root, hidden, qkNorm: false, ropeByDefault: position == "rope", defaultTheta: 10000.0) with
+        {
+            Bias = json.OptionalBool("attention_bias", false),
+            Scale = json.OptionalDouble("attention_multiplier", 1.0),
+        };
+        int expand = json.OptionalInt("mamba_expand", 2);
+        int heads = Positive(json, "mamba_n_heads", json.OptionalInt("mamba_n_heads", 128));
+        int headDim = Positive(json, "mamba_d_head", json.IntOrAuto("mamba_d_head", checked(expand * hidden) / heads));
+        if ((long)heads * headDim != (long)expand * hidden)
+        {
+            throw json.Invalid("mamba_d_head", $"mamba_n_heads {heads} x mamba_d_head {headDim} must equal mamba_expand {expand} x hidden_size {hidden}");
+        }
+
+        int groups = Positive(json, "mamba_n_groups", json.OptionalInt("mamba_n_groups", 1));
+        if (heads % groups != 0)
+        {
+            throw json.Invalid("mamba_n_groups", $"{groups} groups do not divide mamba_n_heads {heads}");
+        }
+
+        var (limitMin, limitMax) = json.OptionalFloatPair("time_step_limit", (0.0, double.PositiveInfinity));
+        int chunk = Positive(json, "mamba_chunk_size", json.OptionalInt("mamba_chunk_size", 256));
+        if ((chunk & (chunk - 1)) != 0)
+        {
+            throw json.Invalid("mamba_chunk_size", $"{chunk} is not a power of two");
+        }
+
+        double eps = json.OptionalDouble("rms_norm_eps", 1e-6);
+        return new HybridModelConfig
+        {
+            SourcePath = json.Path,
+            ModelType = GraniteMoeHybrid,
+            HiddenSize = hidden,
+            VocabSize = Positive(json, "vocab_size", json.RequireInt("vocab_size")),
+            LayerTypes = types,
+            NormEps = eps,
+            TieWordEmbeddings = json.OptionalBool("tie_word_embeddings", false),
+            MaxPositionEmbeddings = Positive(json, "max_position_embeddings", json.OptionalInt("max_position_embeddings", 2048)),
+            BosTokenId = json.OptionalNullableInt("bos_token_id", 1),
+            PadTokenId = json.OptionalNullableInt("pad_token_id", 0),
+            EosTokenIds = json.OptionalIntList("eos_token_id", new[] { 2 }),
+            Attention = attention,
+            Mamba2 = new Mamba2MixerOptions
+            {
+                HiddenSize = hidden,
+                NumHeads = heads,
+                HeadDim = headDim,
+                NGroups = groups,
+                StateSize = Positive(json, "mamba_d_state", json.OptionalInt("mamba_d_state", 256)),
+                ConvKernel = Positive(json, "mamba_d_conv", json.OptionalInt("mamba_d_conv", 4)),
+                ChunkSize = chunk,
+                UseBias = json.OptionalBool("mamba_proj_bias", false),
+                UseConvBias = json.OptionalBool("mamba_conv_bias", true),
+                LayerNormEpsilon = eps,
+                TimeStepLimit = (limitMin, limitMax),
+            },
+            MlpIntermediateSize = Positive(json, "shared_intermediate_size", json.OptionalInt("shared_intermediate_size", 1024)),
+            FusedMlp = true,
+            EmbeddingMultiplier = json.OptionalDouble("embedding_multiplier", 1.0),
+            ResidualMultiplier = json.OptionalDouble("residual_multiplier", 1.0),
+            LogitsScaling = NonZero(json, "logits_scaling", json.OptionalDouble("logits_scaling", 1.0)),
+            Names = new HybridCheckpointNames("norm", "input_layernorm", "post_attention_layernorm", "shared_mlp",
+                new Dictionary<HybridLayerKind, string> { [HybridLayerKind.Attention] = "self_attn", [HybridLayerKind.Mamba2] = "mamba" }),
+        };
+    }
+
+    /// <summary>GQA attention from num_attention_heads / num_key_value_heads, head_dim = hidden / heads unless given,
+    /// RoPE from rope_parameters (transformers 5) or rope_theta / partial_rotary_factor (older files).</summary>
+    private static SelfAttentionOptions AttentionOptions(ConfigJsonReader json, JsonElement root, int hidden, bool qkNorm, bool ropeByDefault, double defaultTheta)
+    {
+        int heads = Positive(json, "num_attention_heads", json.RequireInt("num_attention_heads"));
+        int kvHeads = Positive(json, "num_key_value_heads", json.OptionalInt("num_key_value_heads", heads));
+        if (heads % kvHeads != 0)
+        {
+            throw json.Invalid("num_key_value_heads", $"{kvHeads} KV heads do not divide num_attention_heads {heads}");
+        }
+
+        if (!json.Has("head_dim") && hidden % heads != 0)
+        {
+            throw json.Invalid("num_attention_heads", $"{heads} heads do not divide hidden_size {hidden}");
+        }
+
+        int headDim = Positive(json, "head_dim", json.OptionalInt("head_dim", hidden / heads));
+        int? rotary = null;
+        double theta = json.OptionalDouble("rope_theta", defaultTheta);
+        double partial = json.OptionalDouble("partial_rotary_factor", 1.0);
+        if (root.TryGetProperty("rope_parameters", out var rp) && rp.ValueKind == JsonValueKind.Object)
+        {
+            if (rp.TryGetProperty("rope_type", out var type) && type.ValueKind == JsonValueKind.String && type.GetString() is { } t && t != "default")
+            {
+                throw json.Invalid("rope_parameters.rope_type", $"'{t}' is not supported; only the default RoPE runs");
+            }
+
+            theta = rp.TryGetProperty("rope_theta", out var th) ? LenientJson.ReadDouble(th) ?? throw json.Invalid("rope_parameters.rope_theta", "expected a number") : theta;
+            partial = rp.TryGetProperty("partial_rotary_factor", out var pf) ? LenientJson.ReadDouble(pf) ?? throw json.Invalid("rope_parameters.partial_rotary_factor", "expected a number") : partial;
+        }
+
+        if (ropeByDefault)
+        {
+            if (!(partial > 0 && partial <= 1))
+            {
+                throw json.Invalid("partial_rotary_factor", $"{partial} is outside (0, 1]");
+            }
+
+            if (!(theta > 0) || double.IsInfinity(theta))
+            {
+                throw json.Invalid("rope_theta", $"{theta} must be positive and finite");
+            }
+
+            rotary = (int)(headDim * partial) / 2 * 2;
+        }
+
+        return new SelfAttentionOptions
+        {
+            HiddenSize = hidden,
+            NumHeads = heads,
+            NumKvHeads = kvHeads,
+            HeadDim = headDim,
+            QkNorm = qkNorm,
+            RotaryDim = rotary,
+            RopeTheta = theta,
+        };
+    }
+
+    private static HybridLayerKind[] LayerTypes(ConfigJsonReader json, JsonElement list, string key, int numLayers, IReadOnlyDictionary<string, HybridLayerKind> names)
+    {
+        if (list.ValueKind != JsonValueKind.Array)
+        {
+            throw json.Invalid(key, "expected a list of layer type names");
+        }
+
+        if (list.GetArrayLength() != numLayers)
+        {
+            throw json.Invalid(key, $"lists {list.GetArrayLength()} layer types but num_hidden_layers is {numLayers}; the two must agree");
+        }
+
+        return list.EnumerateArray().Select((item, i) =>
+        {
+            string? name = item.ValueKind == JsonValueKind.String ? item.GetString() : null;
+            return name is not null && names.TryGetValue(name, out var kind)
+                ? kind
+                : throw json.Invalid(key, $"layer {i} has type {item.GetRawText()}, which this family does not have; expected one of {string.Join(", ", names.Keys.Select(n => $"\"{n}\""))}");
+        }).ToArray();
+    }
+
+    /// <summary>LFM2's legacy <c>full_attn_idxs</c>: the attention layers' indices, convs elsewhere.</summary>
+    private static HybridLayerKind[] FromAttentionIndices(ConfigJsonReader json, JsonElement root, int numLayers)
+    {
+        if (!root.TryGetProperty("full_attn_idxs", out var idx) || idx.ValueKind == JsonValueKind.Null)
+        {
+            throw json.Invalid("layer_types", "required key is missing (nor is the legacy full_attn_idxs there): it says which layers are convs and which attention");
+        }
+
+        var kinds = Enumerable.Repeat(HybridLayerKind.ShortConv, numLayers).ToArray();
+        foreach (int i in json.OptionalIntList("full_attn_idxs", Array.Empty<int>()))
+        {
+            if (i < 0 || i >= numLayers)
+            {
+                throw json.Invalid("full_attn_idxs", $"layer index {i} is outside [0, num_hidden_layers = {numLayers})");
+            }
+
+            kinds[i] = HybridLayerKind.Attention;
+        }
+
+        return kinds;
+    }
+
+    private static int Positive(ConfigJsonReader json, string key, int value) =>
+        value > 0 ? value : throw json.Invalid(key, $"{value} must be positive");
+
+    private static double NonZero(ConfigJsonReader json, string key, double value) =>
+        value != 0 && double.IsFinite(value) ? value : throw json.Invalid(key, $"{value} must be finite and not zero");
+}

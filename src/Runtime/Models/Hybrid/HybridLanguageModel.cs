@@ -1,0 +1,317 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using MambaGen.Attention;
+using MambaGen.Backends;
+using MambaGen.Cache;
+using MambaGen.Checkpoints;
+using MambaGen.Generation;
+using MambaGen.Layers;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace MambaGen.Models.Hybrid;
+
+/// <summary>
+/// A hybrid decoder-only model built from a <see cref="HybridModelConfig"/>: embeddings (× the μP embedding
+/// multiplier), one <see cref="HybridDecoderLayer"/> per entry of the config's layer types, the final norm and the LM
+/// head (÷ logits scaling). Its mamba and attention layers share one page pool (<see cref="AllocateCache"/>); each step
+/// builds one metadata per cache group with that group's backend, and every layer reads its own group's.
+/// Beside <see cref="MambaLanguageModel"/>, which keeps the pure-Mamba path and its CUDA decode graphs.
+/// </summary>
+public sealed class HybridLanguageModel : nn.Module, ICausalLanguageModel
+{
+    // A tuple, not module fields: TorchSharp would register those under their C# names; they go under the
+    // checkpoint's (model.embed_tokens, model.layers, model.{final norm}, lm_head).
+    private readonly (Embedding Embed, HybridDecoderLayer[] Layers, RmsNorm FinalNorm, Linear? LmHead) _m;
+    private HybridPageLayout? _layout;
+    private (string Device, object[] Builders)? _builders;
+
+    private HybridLanguageModel(HybridModelConfig config, EngineConfig engine, Embedding embed, HybridDecoderLayer[] layers, RmsNorm finalNorm, Linear? lmHead)
+        : base("model")
+    {
+        Config = config;
+        EngineConfig = engine;
+        _m = (embed, layers, finalNorm, lmHead);
+        var body = new Body(embed, nn.ModuleList(layers), finalNorm, config.Names.FinalNorm);
+        register_module("model", body);
+        if (lmHead is not null)
+        {
+            register_module("lm_head", lmHead);
+        }
+
+        MambaLayers = layers.Select(l => l.Mixer).OfType<MambaLayerMixer>().Select(m => m.Layer).ToArray();
+        AttentionLayers = layers.Select(l => l.Mixer).OfType<AttentionMixer>().Select(m => m.Layer).ToArray();
+    }
+
+    public HybridModelConfig Config { get; }
+
+    public EngineConfig EngineConfig { get; }
+
+    public IReadOnlyList<HybridDecoderLayer> Layers => _m.Layers;
+
+    /// <summary>The layers that keep a mamba state, in model order.</summary>
+    public IReadOnlyList<MambaBase> MambaLayers { get; }
+
+    /// <summary>The layers that keep K and V, in model order.</summary>
+    public IReadOnlyList<SelfAttention> AttentionLayers { get; }
+
+    public int VocabSize => Config.VocabSize;
+
+    public Device Device => _m.Embed.weight!.device;
+
+    /// <summary>config.json's <c>max_position_embeddings</c>: the engine refuses longer requests.</summary>
+    public int? MaxSequenceLength => Config.MaxPositionEmbeddings;
+
+    public string MaxSequenceLengthSource => $"{Config.SourcePath}: max_position_embeddings";
+
+    /// <summary>The page layout of the last cache allocated for this model; null before one is.</summary>
+    public HybridPageLayout? CacheLayout => _layout;
+
+    /// <summary>Builds the model of <paramref name="config"/> with default weights in <paramref name="dtype"/> on the CPU.</summary>
+    /// <exception cref="CheckpointException">The weights would not fit in this machine's memory.</exception>
+    public static HybridLanguageModel Create(HybridModelConfig config, ScalarType dtype = ScalarType.Float32, MambaCacheDtype ssmCacheDtype = MambaCacheDtype.Auto)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        ModelMemory.Require(ParameterCount(config), dtype, config.SourcePath,
+            $"hidden_size {config.HiddenSize}, {config.LayerTypes.Count} layers, vocab_size {config.VocabSize}");
+        var engine = new EngineConfig(new ModelConfig(config.ModelType, dtype, config.MaxPositionEmbeddings), new CacheConfig { MambaSsmCacheDtype = ssmCacheDtype }, new ParallelConfig(1));
+        var layers = config.LayerTypes.Select((kind, i) =>
+        {
+            string prefix = $"model.layers.{i}";
+            var mixer = CreateMixer(config, engine, kind, $"{prefix}.{config.Names.Mixers[kind]}");
+            var mlp = config.FusedMlp
+                ? GatedMlp.Fused(config.Names.Mlp, config.HiddenSize, config.MlpIntermediateSize, dtype)
+                : GatedMlp.Separate(config.Names.Mlp, config.HiddenSize, config.MlpIntermediateSize, dtype);
+            return new HybridDecoderLayer(i.ToString(System.Globalization.CultureInfo.InvariantCulture), kind, mixer, mlp, config, dtype);
+        }).ToArray();
+        var embed = nn.Embedding(config.VocabSize, config.HiddenSize, dtype: dtype);
+        var lmHead = config.TieWordEmbeddings ? null : nn.Linear(config.HiddenSize, config.VocabSize, hasBias: false, dtype: dtype);
+        var model = new HybridLanguageModel(config, engine, embed, layers, new RmsNorm(config.Names.FinalNorm, config.HiddenSize, config.NormEps, dtype), lmHead);
+        model.eval();
+        return model;
+    }
+
+    /// <summary>Opens a hybrid checkpoint folder, builds its model in <paramref name="dtype"/>, loads the weights and
+    /// moves the model to <paramref name="device"/>.</summary>
+    /// <exception cref="CheckpointException">The config or the weights cannot be used, naming the file and key or tensor.</exception>
+    public static HybridLanguageModel Load(string folder, Device device, ScalarType dtype = ScalarType.Float32, MambaCacheDtype ssmCacheDtype = MambaCacheDtype.Auto)
+    {
+        var config = HybridModelConfig.Load(folder);
+        var weights = SafetensorsCheckpoint.Open(folder);
+        return Load(config, weights, device, dtype, ssmCacheDtype);
+    }
+
+    /// <summary>Builds the model of <paramref name="config"/> and loads <paramref name="weights"/> into it.</summary>
+    public static HybridLanguageModel Load(HybridModelConfig config, SafetensorsCheckpoint weights, Device device, ScalarType dtype = ScalarType.Float32, MambaCacheDtype ssmCacheDtype = MambaCacheDtype.Auto)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        ArgumentNullException.ThrowIfNull(weights);
+        CheckSizesAgainstHeaders(config, weights);
+        var model = Create(config, dtype, ssmCacheDtype);
+        try
+        {
+            CheckpointLoader.LoadInto(model, weights, config.TieWordEmbeddings, CheckpointLoader.OutputEmbeddingName, EmbeddingName);
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+
+        model.to(device);
+        model.eval();
+        return model;
+    }
+
+    /// <summary>The input embedding's checkpoint name, which a tied LM head shares.</summary>
+    public const string EmbeddingName = "model.embed_tokens.weight";
+
+    /// <summary>
+    /// Plans the page pool for this model's layers: one page size, the attention block size raised so that a page
+    /// holds a mamba state (<paramref name="blockSize"/> when it is larger), the layers' cache groups.
+    /// </summary>
+    public HybridPageLayout PlanCache(int? blockSize = null) => HybridKvCache.PlanFor(MambaLayers, AttentionLayers, blockSize);
+
+    /// <summary>Allocates the page pool (<paramref name="numBlocks"/> blocks on the model's device) and binds every
+    /// cache layer to it; the model's steps then use its layout. Dispose it before allocating another.</summary>
+    public HybridKvCache AllocateCache(int numBlocks, int? blockSize = null)
+    {
+        var layout = PlanCache(blockSize);
+        var cache = HybridKvCache.Allocate(MambaLayers, AttentionLayers, layout, numBlocks, Device);
+        _layout = layout;
+        _builders = null;
+        return cache;
+    }
+
+    /// <summary>The logits at each request's last scheduled token: [num_reqs, vocab], fp32.</summary>
+    /// <param name="inputIds">[num_actual_tokens] int64.</param>
+    /// <param name="step">The step, with each cache group's block tables (as the engine over a <see cref="HybridKvCache"/> makes it).</param>
+    public Tensor Forward(Tensor inputIds, CommonAttentionMetadata step) => Run(inputIds, step, allTokens: false);
+
+    /// <summary>The logits at every scheduled token: [num_actual_tokens, vocab], fp32.</summary>
+    public Tensor ForwardAllTokens(Tensor inputIds, CommonAttentionMetadata step) => Run(inputIds, step, allTokens: true);
+
+    private Tensor Run(Tensor inputIds, CommonAttentionMetadata step, bool allTokens)
+    {
+        ArgumentNullException.ThrowIfNull(inputIds);
+        ArgumentNullException.ThrowIfNull(step);
+        if (inputIds.dim() != 1 || inputIds.shape[0] != step.NumActualTokens)
+        {
+            throw new ArgumentException($"Model input ids must be [{step.NumActualTokens}] (the step's tokens) but are [{string.Join(", ", inputIds.shape)}].", nameof(inputIds));
+        }
+
+        var layout = _layout ?? throw new InvalidOperationException("The hybrid model has no cache: allocate one with AllocateCache before a step.");
+        var tables = step.GroupBlockTables ?? throw new ArgumentException("A hybrid step needs each cache group's block tables (CommonAttentionMetadata.GroupBlockTables), as the engine over a HybridKvCache gives them.", nameof(step));
+        if (tables.Count != layout.Groups.Count)
+        {
+            throw new ArgumentException($"The step has block tables for {tables.Count} cache groups but the model's cache has {layout.Groups.Count}.", nameof(step));
+        }
+
+        using var noGrad = torch.no_grad();
+        using var scope = torch.NewDisposeScope();
+        var device = Device;
+        var builders = Builders(layout, device);
+        var linear = OpsSelection.For(device).Linear;
+        var perGroup = new IDisposable[layout.Groups.Count];
+        try
+        {
+            foreach (var g in layout.Groups)
+            {
+                perGroup[g.Index] = g.IsAttention
+                    ? ((AttentionMetadataBuilder)builders[g.Index]).Build(step, tables[g.Index])
+                    : ((MambaMetadataBuilder)builders[g.Index]).Build(step.ForMambaGroup(g.Index));
+            }
+        }
+        catch
+        {
+            foreach (var m in perGroup.Where(m => m is not null))
+            {
+                m.Dispose();
+            }
+
+            throw;
+        }
+
+        using var metadata = new HybridStepMetadata(layout, perGroup, linear);
+        var h = _m.Embed.forward(inputIds.to(ScalarType.Int64).to(device));
+        if (Config.EmbeddingMultiplier != 1.0)
+        {
+            h = h * Config.EmbeddingMultiplier;
+        }
+
+        foreach (var layer in _m.Layers)
+        {
+            h = layer.Forward(h, metadata);
+        }
+
+        h = Ops.RmsNormMath.Forward(h, _m.FinalNorm.Weight, _m.FinalNorm.Eps);
+        if (!allTokens)
+        {
+            // Only each request's last token needs the LM head.
+            var last = step.QueryStartLoc.Skip(1).Select(q => (long)q - 1).ToArray();
+            h = h.index_select(0, torch.tensor(last, device: device));
+        }
+
+        var weight = _m.LmHead?.weight ?? _m.Embed.weight!;
+        var logits = linear.Linear(h, weight, null).to(ScalarType.Float32);
+        if (Config.LogitsScaling != 1.0)
+        {
+            logits = logits / Config.LogitsScaling;
+        }
+
+        return logits.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>One metadata builder per cache group (the group's backend), made once per device.</summary>
+    private object[] Builders(HybridPageLayout layout, Device device)
+    {
+        string key = device.ToString();
+        if (_builders is { } b && b.Device == key)
+        {
+            return b.Builders;
+        }
+
+        var byName = MambaLayers.ToDictionary(m => m.GetName(), StringComparer.Ordinal);
+        int chunk = Config.Mamba2?.ChunkSize ?? Mamba2MetadataBuilder.DefaultChunkSize;
+        var builders = layout.Groups.Select(g => g.IsAttention
+            ? (object)new AttentionMetadataBuilder(device, g.Attention!.BlockSize)
+            : byName[g.LayerNames[0]].GetAttnBackend().CreateMetadataBuilder(device, chunk)).ToArray();
+        _builders = (key, builders);
+        return builders;
+    }
+
+    private static IHybridMixer CreateMixer(HybridModelConfig config, EngineConfig engine, HybridLayerKind kind, string name)
+    {
+        string Missing(string what) => $"{config.SourcePath}: layer '{name}' is {kind} but the config describes no {what}.";
+        return kind switch
+        {
+            HybridLayerKind.Attention => new AttentionMixer(new SelfAttention(name, config.Attention ?? throw new ArgumentException(Missing("attention")), engine.Model.Dtype)),
+            HybridLayerKind.Mamba2 => new MambaLayerMixer(new Mamba2Mixer(name, engine, config.Mamba2 ?? throw new ArgumentException(Missing("Mamba2 options")))),
+            HybridLayerKind.ShortConv => new MambaLayerMixer(new ShortConv(name, engine, config.HiddenSize, config.ShortConvKernel, config.ShortConvBias)),
+            _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, $"Layer '{name}': no mixer for layer kind {kind}."),
+        };
+    }
+
+    /// <summary>The parameters the config describes, in checked arithmetic (refused before any allocation when too many).</summary>
+    public static long ParameterCount(HybridModelConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        checked
+        {
+            long h = config.HiddenSize;
+            long total = config.VocabSize * h * (config.TieWordEmbeddings ? 1 : 2) + h;
+            foreach (var kind in config.LayerTypes)
+            {
+                total += 2 * h + 3 * h * config.MlpIntermediateSize;
+                total += kind switch
+                {
+                    HybridLayerKind.Attention when config.Attention is { } a =>
+                        h * a.NumHeads * a.HeadDim * 2 + 2 * h * a.NumKvHeads * a.HeadDim + (a.QkNorm ? 2L * a.HeadDim : 0),
+                    HybridLayerKind.Mamba2 when config.Mamba2 is { } m =>
+                        h * (2L * m.IntermediateSize + 2L * m.NGroups * m.StateSize + m.NumHeads) + (long)m.ConvDim * (m.ConvKernel + 1)
+                        + 3L * m.NumHeads + m.IntermediateSize + (long)m.IntermediateSize * h,
+                    HybridLayerKind.ShortConv => 4 * h * h + h * config.ShortConvKernel,
+                    _ => 0,
+                };
+            }
+
+            return total;
+        }
+    }
+
+    /// <summary>The embedding's shape in the headers against vocab_size and hidden_size, before anything is allocated.</summary>
+    private static void CheckSizesAgainstHeaders(HybridModelConfig config, SafetensorsCheckpoint weights)
+    {
+        if (!weights.Contains(EmbeddingName))
+        {
+            throw new CheckpointException(weights.SourcePath, EmbeddingName, $"missing from the checkpoint; a {config.ModelType} model needs its input embedding");
+        }
+
+        var shape = weights.Info(EmbeddingName).Shape;
+        if (shape.Length != 2 || shape[0] != config.VocabSize || shape[1] != config.HiddenSize)
+        {
+            throw new CheckpointException(config.SourcePath, shape.Length == 2 && shape[0] != config.VocabSize ? "vocab_size" : "hidden_size",
+                $"vocab_size {config.VocabSize} x hidden_size {config.HiddenSize} does not match {EmbeddingName} [{string.Join(", ", shape)}]");
+        }
+
+        int layersInFile = weights.TensorNames.Select(n => n.StartsWith("model.layers.", StringComparison.Ordinal) && int.TryParse(n.Split('.')[2], out int i) ? i + 1 : 0).DefaultIfEmpty(0).Max();
+        if (layersInFile != config.LayerTypes.Count)
+        {
+            throw new CheckpointException(config.SourcePath, "num_hidden_layers", $"{config.LayerTypes.Count} layers, but the checkpoint holds tensors of {layersInFile}");
+        }
+    }
+
+    /// <summary>The <c>model.*</c> module: its fields' registered names are the checkpoint's.</summary>
+    private sealed class Body : nn.Module
+    {
+        public Body(Embedding embed, ModuleList<HybridDecoderLayer> layers, RmsNorm finalNorm, string finalNormName)
+            : base("model")
+        {
+            register_module("embed_tokens", embed);
+            register_module("layers", layers);
+            register_module(finalNormName, finalNorm);
+        }
+    }
+}
