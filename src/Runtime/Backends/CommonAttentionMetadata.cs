@@ -142,6 +142,19 @@ public sealed class CommonAttentionMetadata
     /// <summary>Block of each request's running state, -1 for padding: [num_reqs].</summary>
     public int[] StateBlockIds { get; }
 
+    /// <summary>Where each request's last scheduled token lies in the step's flattened input: [num_reqs].</summary>
+    public long[] LastTokenIndices => QueryStartLoc.Skip(1).Select(q => (long)q - 1).ToArray();
+
+    /// <summary>Refuses model input ids that are not the step's tokens, [num_actual_tokens].</summary>
+    public void CheckInputIds(TorchSharp.torch.Tensor inputIds)
+    {
+        ArgumentNullException.ThrowIfNull(inputIds);
+        if (inputIds.dim() != 1 || inputIds.shape[0] != NumActualTokens)
+        {
+            throw new ArgumentException($"Model input ids must be [{NumActualTokens}] (the step's tokens) but are [{string.Join(", ", inputIds.shape)}].", nameof(inputIds));
+        }
+    }
+
     private string Describe(int i) =>
         Requests[i].RequestId is { } id ? $"{i} ('{id}')" : $"{i}";
 }

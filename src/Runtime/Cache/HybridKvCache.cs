@@ -1,7 +1,6 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
-using System.Reflection;
 using MambaGen.Attention;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -17,9 +16,6 @@ namespace MambaGen.Cache;
 /// </summary>
 public sealed class HybridKvCache : IDisposable
 {
-    /// <summary>MambaBase's bound states, emptied on dispose as <see cref="MambaStateCache"/> does.</summary>
-    private static readonly FieldInfo? BoundStatesField = typeof(MambaBase).GetField("_kvCache", BindingFlags.Instance | BindingFlags.NonPublic);
-
     private readonly Tensor[] _raw;
     private readonly List<Tensor> _views;
     private readonly IReadOnlyList<MambaBase> _mamba;
@@ -157,7 +153,7 @@ public sealed class HybridKvCache : IDisposable
     {
         foreach (var m in mamba)
         {
-            BoundStatesField?.SetValue(m, Array.Empty<Tensor>());
+            m.UnbindKvCache();
         }
 
         foreach (var a in attention)

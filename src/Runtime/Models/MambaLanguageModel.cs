@@ -129,12 +129,8 @@ public sealed class MambaLanguageModel : nn.Module, ICausalLanguageModel
 
     private Tensor Run(Tensor inputIds, CommonAttentionMetadata step, bool allTokens)
     {
-        ArgumentNullException.ThrowIfNull(inputIds);
         ArgumentNullException.ThrowIfNull(step);
-        if (inputIds.dim() != 1 || inputIds.shape[0] != step.NumActualTokens)
-        {
-            throw new ArgumentException($"Model input ids must be [{step.NumActualTokens}] (the step's tokens) but are [{string.Join(", ", inputIds.shape)}].", nameof(inputIds));
-        }
+        step.CheckInputIds(inputIds);
 
         using var noGrad = torch.no_grad();
         if (!allTokens && step.NumPrefills == 0 && inputIds.device_type == DeviceType.CPU && Graphs is { } graphs)
@@ -153,8 +149,7 @@ public sealed class MambaLanguageModel : nn.Module, ICausalLanguageModel
         if (!allTokens)
         {
             // Only each request's last token needs the LM head.
-            var last = step.QueryStartLoc.Skip(1).Select(q => (long)q - 1).ToArray();
-            h = h.index_select(0, torch.tensor(last, device: h.device));
+            h = h.index_select(0, torch.tensor(step.LastTokenIndices, device: h.device));
         }
 
         var weight = lm_head?.weight ?? backbone.Embeddings.weight!;

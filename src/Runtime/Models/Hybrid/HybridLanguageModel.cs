@@ -155,12 +155,8 @@ public sealed class HybridLanguageModel : nn.Module, ICausalLanguageModel
 
     private Tensor Run(Tensor inputIds, CommonAttentionMetadata step, bool allTokens)
     {
-        ArgumentNullException.ThrowIfNull(inputIds);
         ArgumentNullException.ThrowIfNull(step);
-        if (inputIds.dim() != 1 || inputIds.shape[0] != step.NumActualTokens)
-        {
-            throw new ArgumentException($"Model input ids must be [{step.NumActualTokens}] (the step's tokens) but are [{string.Join(", ", inputIds.shape)}].", nameof(inputIds));
-        }
+        step.CheckInputIds(inputIds);
 
         var layout = _layout ?? throw new InvalidOperationException("The hybrid model has no cache: allocate one with AllocateCache before a step.");
         var tables = step.GroupBlockTables ?? throw new ArgumentException("A hybrid step needs each cache group's block tables (CommonAttentionMetadata.GroupBlockTables), as the engine over a HybridKvCache gives them.", nameof(step));
@@ -210,8 +206,7 @@ public sealed class HybridLanguageModel : nn.Module, ICausalLanguageModel
         if (!allTokens)
         {
             // Only each request's last token needs the LM head.
-            var last = step.QueryStartLoc.Skip(1).Select(q => (long)q - 1).ToArray();
-            h = h.index_select(0, torch.tensor(last, device: device));
+            h = h.index_select(0, torch.tensor(step.LastTokenIndices, device: device));
         }
 
         var weight = _m.LmHead?.weight ?? _m.Embed.weight!;
