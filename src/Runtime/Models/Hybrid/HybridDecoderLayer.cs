@@ -6,8 +6,8 @@ using static TorchSharp.torch;
 namespace MambaGen.Models.Hybrid;
 
 /// <summary>
-/// One pre-norm decoder layer of a hybrid model: h += m · mixer(norm(h)), then h += m · mlp(norm(h)), m the μP
-/// residual multiplier (1 outside Granite). Modules are registered under the family's checkpoint names.
+/// One pre-norm decoder layer of a hybrid model: h += m · mixer(norm(h)), then h += m · (mlp + experts)(norm(h)), m
+/// the μP residual multiplier (1 outside Granite), the routed experts only in a MoE model. Modules are registered under the family's checkpoint names.
 /// </summary>
 public sealed class HybridDecoderLayer : nn.Module
 {
@@ -15,7 +15,9 @@ public sealed class HybridDecoderLayer : nn.Module
     private readonly (RmsNorm MixerNorm, RmsNorm MlpNorm, GatedMlp Mlp) _parts;
     private readonly double _residualMultiplier;
 
-    public HybridDecoderLayer(string name, HybridLayerKind kind, IHybridMixer mixer, GatedMlp mlp, HybridModelConfig config, ScalarType dtype)
+    private readonly TopKMoe?[] _moe;
+
+    public HybridDecoderLayer(string name, HybridLayerKind kind, IHybridMixer mixer, GatedMlp mlp, TopKMoe? moe, HybridModelConfig config, ScalarType dtype)
         : base(name)
     {
         Kind = kind;
@@ -26,6 +28,11 @@ public sealed class HybridDecoderLayer : nn.Module
         register_module(config.Names.Mixers[kind], mixer.Module);
         register_module(config.Names.MlpNorm, _parts.MlpNorm);
         register_module(config.Names.Mlp, mlp);
+        _moe = new[] { moe };
+        if (moe is not null)
+        {
+            register_module(config.Names.Moe, moe);
+        }
     }
 
     public HybridLayerKind Kind { get; }
@@ -40,7 +47,13 @@ public sealed class HybridDecoderLayer : nn.Module
         var (mixerNorm, mlpNorm, mlp) = _parts;
         var mixed = Mixer.Forward(RmsNormMath.Forward(hidden, mixerNorm.Weight, mixerNorm.Eps), step);
         var h = hidden + Scaled(mixed);
-        var mlpOut = mlp.Forward(RmsNormMath.Forward(h, mlpNorm.Weight, mlpNorm.Eps), step.Linear);
+        var normed = RmsNormMath.Forward(h, mlpNorm.Weight, mlpNorm.Eps);
+        var mlpOut = mlp.Forward(normed, step.Linear);
+        if (_moe[0] is { } moe)
+        {
+            mlpOut = moe.Forward(normed, step.Linear) + mlpOut;
+        }
+
         return (h + Scaled(mlpOut)).MoveToOuterDisposeScope();
     }
 

@@ -84,7 +84,7 @@ public static class HybridFamilies
     }
 
     /// <summary>GraniteMoeHybrid (Granite 4.0-H): Mamba2 and attention (NoPE unless position_embedding_type is
-    /// "rope"), a shared SwiGLU MLP, μP multipliers. Its MoE (num_local_experts > 0) is not run yet.</summary>
+    /// "rope"), a shared SwiGLU MLP plus, when num_local_experts > 0, top-k routed experts; μP multipliers.</summary>
     private static HybridModelConfig GraniteConfig(JsonElement root, ConfigJsonReader json)
     {
         int hidden = Positive(json, "hidden_size", json.RequireInt("hidden_size"));
@@ -100,9 +100,22 @@ public static class HybridFamilies
             ["mamba"] = HybridLayerKind.Mamba2, ["linear_attention"] = HybridLayerKind.Mamba2,
             ["attention"] = HybridLayerKind.Attention, ["full_attention"] = HybridLayerKind.Attention,
         });
-        if (json.OptionalInt("num_local_experts", 0) > 0)
+        int experts = json.OptionalInt("num_local_experts", 0);
+        if (experts < 0)
         {
-            throw json.Invalid("num_local_experts", $"{json.OptionalInt("num_local_experts", 0)} experts: Granite's mixture of experts is not supported yet; only the dense model (0 experts, the shared MLP alone) runs");
+            throw json.Invalid("num_local_experts", $"{experts} must be 0 (dense) or positive");
+        }
+
+        MoeOptions? moe = null;
+        if (experts > 0)
+        {
+            int topK = json.OptionalInt("num_experts_per_tok", 2);
+            if (topK < 1 || topK > experts)
+            {
+                throw json.Invalid("num_experts_per_tok", $"{topK} must be between 1 and num_local_experts {experts}");
+            }
+
+            moe = new MoeOptions(experts, topK, Positive(json, "intermediate_size", json.OptionalInt("intermediate_size", 1024)));
         }
 
         string act = json.OptionalString("hidden_act", "silu");
@@ -174,6 +187,7 @@ public static class HybridFamilies
             },
             MlpIntermediateSize = Positive(json, "shared_intermediate_size", json.OptionalInt("shared_intermediate_size", 1024)),
             FusedMlp = true,
+            Moe = moe,
             EmbeddingMultiplier = json.OptionalDouble("embedding_multiplier", 1.0),
             ResidualMultiplier = json.OptionalDouble("residual_multiplier", 1.0),
             LogitsScaling = NonZero(json, "logits_scaling", json.OptionalDouble("logits_scaling", 1.0)),

@@ -84,7 +84,8 @@ public sealed class HybridLanguageModel : nn.Module, ICausalLanguageModel
             var mlp = config.FusedMlp
                 ? GatedMlp.Fused(config.Names.Mlp, config.HiddenSize, config.MlpIntermediateSize, dtype)
                 : GatedMlp.Separate(config.Names.Mlp, config.HiddenSize, config.MlpIntermediateSize, dtype);
-            return new HybridDecoderLayer(i.ToString(System.Globalization.CultureInfo.InvariantCulture), kind, mixer, mlp, config, dtype);
+            var moe = config.Moe is { } e ? new TopKMoe(config.Names.Moe, config.HiddenSize, e.IntermediateSize, e.NumExperts, e.TopK, dtype) : null;
+            return new HybridDecoderLayer(i.ToString(System.Globalization.CultureInfo.InvariantCulture), kind, mixer, mlp, moe, config, dtype);
         }).ToArray();
         var embed = nn.Embedding(config.VocabSize, config.HiddenSize, dtype: dtype);
         var lmHead = config.TieWordEmbeddings ? null : nn.Linear(config.HiddenSize, config.VocabSize, hasBias: false, dtype: dtype);
@@ -260,6 +261,11 @@ public sealed class HybridLanguageModel : nn.Module, ICausalLanguageModel
             foreach (var kind in config.LayerTypes)
             {
                 total += 2 * h + 3 * h * config.MlpIntermediateSize;
+                if (config.Moe is { } moe)
+                {
+                    total += moe.NumExperts * (3L * h * moe.IntermediateSize + h);
+                }
+
                 total += kind switch
                 {
                     HybridLayerKind.Attention when config.Attention is { } a =>

@@ -27,7 +27,14 @@ public enum HybridLayerKind
 /// <param name="MlpNorm">The norm before the MLP.</param>
 /// <param name="Mlp">The MLP's module.</param>
 /// <param name="Mixers">Each mixer kind's module name.</param>
-public sealed record HybridCheckpointNames(string FinalNorm, string MixerNorm, string MlpNorm, string Mlp, IReadOnlyDictionary<HybridLayerKind, string> Mixers);
+/// <param name="Moe">The routed experts' module, beside the MLP (Granite's <c>block_sparse_moe</c>).</param>
+public sealed record HybridCheckpointNames(string FinalNorm, string MixerNorm, string MlpNorm, string Mlp, IReadOnlyDictionary<HybridLayerKind, string> Mixers, string Moe = "block_sparse_moe");
+
+/// <summary>Top-k routed SwiGLU experts run beside the MLP, their outputs added (Granite's MoE).</summary>
+/// <param name="NumExperts">Experts per layer (<c>num_local_experts</c>).</param>
+/// <param name="TopK">Experts per token (<c>num_experts_per_tok</c>).</param>
+/// <param name="IntermediateSize">Each expert's width (<c>intermediate_size</c>).</param>
+public sealed record MoeOptions(int NumExperts, int TopK, int IntermediateSize);
 
 /// <summary>
 /// A hybrid decoder-only model as one description the builder (<see cref="HybridLanguageModel"/>) runs: the layer
@@ -79,6 +86,9 @@ public sealed record HybridModelConfig
 
     /// <summary>The SwiGLU MLP's width in every layer.</summary>
     public required int MlpIntermediateSize { get; init; }
+
+    /// <summary>Routed experts added to the MLP's output in every layer; null for a dense model.</summary>
+    public MoeOptions? Moe { get; init; }
 
     /// <summary>Granite's fused <c>input_linear</c>/<c>output_linear</c>, else LFM2's <c>w1</c>/<c>w3</c>/<c>w2</c>.</summary>
     public required bool FusedMlp { get; init; }

@@ -38,6 +38,32 @@ public class HybridConfigTests
     }
 
     [Fact]
+    public void Granite_with_experts_adds_routed_experts_beside_the_shared_mlp_under_the_checkpoint_names()
+    {
+        var json = Fixture(CheckpointFixtures.GraniteHybridDense);
+        json["num_local_experts"] = 4;
+        var c = HybridModelConfig.Parse(json.ToJsonString());
+        Assert.Equal(new MoeOptions(4, 2, 96), c.Moe);
+        using var model = HybridLanguageModel.Create(c);
+        var weights = model.state_dict();
+        Assert.Equal(new long[] { 4, 192, 64 }, weights["model.layers.0.block_sparse_moe.input_linear.weight"].shape);
+        Assert.Equal(new long[] { 4, 64, 96 }, weights["model.layers.1.block_sparse_moe.output_linear.weight"].shape);
+        Assert.Equal(new long[] { 4, 64 }, weights["model.layers.2.block_sparse_moe.router.layer.weight"].shape);
+        Assert.Equal(HybridLanguageModel.ParameterCount(c), weights.Values.Sum(t => t.numel()));
+    }
+
+    [Fact]
+    public void The_parameter_count_refused_before_allocation_is_the_built_models()
+    {
+        foreach (var folder in new[] { CheckpointFixtures.Lfm2, CheckpointFixtures.GraniteHybridDense })
+        {
+            var c = HybridModelConfig.Load(folder);
+            using var model = HybridLanguageModel.Create(c);
+            Assert.Equal(HybridLanguageModel.ParameterCount(c), model.state_dict().Values.Sum(t => t.numel()));
+        }
+    }
+
+    [Fact]
     public void Granite_with_rope_rotates_by_its_theta()
     {
         var json = Fixture(CheckpointFixtures.GraniteHybridDense);
@@ -67,7 +93,8 @@ public class HybridConfigTests
     }
 
     [Theory]
-    [InlineData("num_local_experts", "4", "mixture of experts")]
+    [InlineData("num_local_experts", "-1", "must be 0 (dense) or positive")]
+    [InlineData("num_experts_per_tok", "3", "between 1 and num_local_experts")]
     [InlineData("position_embedding_type", "\"alibi\"", "'alibi'")]
     [InlineData("hidden_act", "\"gelu\"", "'gelu'")]
     [InlineData("mamba_d_head", "20", "must equal mamba_expand")]
@@ -77,6 +104,11 @@ public class HybridConfigTests
     {
         var json = Fixture(CheckpointFixtures.GraniteHybridDense);
         json[key] = JsonNode.Parse(value);
+        if (key == "num_experts_per_tok")
+        {
+            json["num_local_experts"] = 2;
+        }
+
         var e = Refused(json);
         Assert.Contains(key, e.Message);
         Assert.Contains(why, e.Message);
