@@ -32,12 +32,12 @@ internal static class HybridInfo
             string group = $"cache group {layout.PlaceOf(name).Group}";
             output.WriteLine(layer.Mixer switch
             {
-                MambaLayerMixer mamba => $"  {i} {name}: {layer.Kind}, mamba type {mamba.Layer.MambaType}, backend {mamba.Layer.GetAttnBackend().Name}, "
+                MambaLayerMixer mamba => $"  {i} {name}: {layer.LayerType}, mamba type {mamba.Layer.MambaType}, backend {mamba.Layer.GetAttnBackend().Name}, "
                     + $"states {string.Join(", ", mamba.Layer.GetStateShape().Select((s, k) => $"[{string.Join(", ", s)}] {mamba.Layer.GetStateDtype()[k].ToString().ToLowerInvariant()}"))}, {group}",
                 AttentionMixer attention => $"  {i} {name}: attention, {attention.Layer.Options.NumHeads} heads / {attention.Layer.Options.NumKvHeads} KV heads x {attention.Layer.Options.HeadDim}, "
                     + $"{(attention.Layer.Rope is { } rope ? $"RoPE {rope.RotaryDim}/{rope.HeadDim} dims theta {rope.Theta.ToString(CultureInfo.InvariantCulture)}" : "no positional encoding")}"
                     + $"{(attention.Layer.Options.QkNorm ? ", QK norm" : "")}, scale {attention.Layer.Scale.ToString("0.####", CultureInfo.InvariantCulture)}, {group}",
-                _ => $"  {i} {name}: {layer.Kind}, {group}",
+                _ => $"  {i} {name}: {layer.LayerType}, {group}",
             });
         }
 

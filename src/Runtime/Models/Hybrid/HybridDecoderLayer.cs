@@ -17,15 +17,23 @@ public sealed class HybridDecoderLayer : nn.Module
 
     private readonly TopKMoe?[] _moe;
 
-    public HybridDecoderLayer(string name, HybridLayerKind kind, IHybridMixer mixer, GatedMlp mlp, TopKMoe? moe, HybridModelConfig config, ScalarType dtype)
+    /// <param name="name">The layer's index as a module name.</param>
+    /// <param name="layerType">The mixer's layer type.</param>
+    /// <param name="mixer">The token mixer.</param>
+    /// <param name="mixerName">The mixer's checkpoint name in the layer.</param>
+    /// <param name="mlp">The SwiGLU MLP.</param>
+    /// <param name="moe">Routed experts added to the MLP, or null.</param>
+    /// <param name="config">The model's description (norms, names, multipliers).</param>
+    /// <param name="dtype">The norms' dtype.</param>
+    public HybridDecoderLayer(string name, string layerType, IHybridMixer mixer, string mixerName, GatedMlp mlp, TopKMoe? moe, HybridModelConfig config, ScalarType dtype)
         : base(name)
     {
-        Kind = kind;
+        LayerType = layerType;
         Mixer = mixer;
         _parts = (new RmsNorm(config.Names.MixerNorm, config.HiddenSize, config.NormEps, dtype), new RmsNorm(config.Names.MlpNorm, config.HiddenSize, config.NormEps, dtype), mlp);
         _residualMultiplier = config.ResidualMultiplier;
         register_module(config.Names.MixerNorm, _parts.MixerNorm);
-        register_module(config.Names.Mixers[kind], mixer.Module);
+        register_module(mixerName, mixer.Module);
         register_module(config.Names.MlpNorm, _parts.MlpNorm);
         register_module(config.Names.Mlp, mlp);
         _moe = new[] { moe };
@@ -35,7 +43,8 @@ public sealed class HybridDecoderLayer : nn.Module
         }
     }
 
-    public HybridLayerKind Kind { get; }
+    /// <summary>The mixer's layer type (<see cref="HybridLayerTypes"/> or a registered one).</summary>
+    public string LayerType { get; }
 
     public IHybridMixer Mixer { get; }
 

@@ -39,7 +39,7 @@ public static class HybridFamilies
         int hidden = Positive(json, "hidden_size", json.RequireInt("hidden_size"));
         int layers = Positive(json, "num_hidden_layers", json.RequireInt("num_hidden_layers"));
         var types = root.TryGetProperty("layer_types", out var lt) && lt.ValueKind != JsonValueKind.Null
-            ? LayerTypes(json, lt, "layer_types", layers, new Dictionary<string, HybridLayerKind> { ["conv"] = HybridLayerKind.ShortConv, ["full_attention"] = HybridLayerKind.Attention })
+            ? LayerTypes(json, lt, "layer_types", layers, new Dictionary<string, string> { ["conv"] = HybridLayerTypes.ShortConv, ["full_attention"] = HybridLayerTypes.Attention })
             : FromAttentionIndices(json, root, layers);
         var attention = AttentionOptions(json, root, hidden, qkNorm: true, ropeByDefault: true, defaultTheta: 1e6) with
         {
@@ -79,7 +79,7 @@ public static class HybridFamilies
             MlpIntermediateSize = Positive(json, "intermediate_size", ff),
             FusedMlp = false,
             Names = new HybridCheckpointNames("embedding_norm", "operator_norm", "ffn_norm", "feed_forward",
-                new Dictionary<HybridLayerKind, string> { [HybridLayerKind.Attention] = "self_attn", [HybridLayerKind.ShortConv] = "conv" }),
+                new Dictionary<string, string> { [HybridLayerTypes.Attention] = "self_attn", [HybridLayerTypes.ShortConv] = "conv" }),
         };
     }
 
@@ -95,10 +95,10 @@ public static class HybridFamilies
             throw json.Invalid("layer_types", "required key is missing (nor is its alias layers_block_type there): it says which layers are mamba and which attention");
         }
 
-        var types = LayerTypes(json, lt, typesKey, layers, new Dictionary<string, HybridLayerKind>
+        var types = LayerTypes(json, lt, typesKey, layers, new Dictionary<string, string>
         {
-            ["mamba"] = HybridLayerKind.Mamba2, ["linear_attention"] = HybridLayerKind.Mamba2,
-            ["attention"] = HybridLayerKind.Attention, ["full_attention"] = HybridLayerKind.Attention,
+            ["mamba"] = HybridLayerTypes.Mamba2, ["linear_attention"] = HybridLayerTypes.Mamba2,
+            ["attention"] = HybridLayerTypes.Attention, ["full_attention"] = HybridLayerTypes.Attention,
         });
         int experts = json.OptionalInt("num_local_experts", 0);
         if (experts < 0)
@@ -192,7 +192,7 @@ public static class HybridFamilies
             ResidualMultiplier = json.OptionalDouble("residual_multiplier", 1.0),
             LogitsScaling = NonZero(json, "logits_scaling", json.OptionalDouble("logits_scaling", 1.0)),
             Names = new HybridCheckpointNames("norm", "input_layernorm", "post_attention_layernorm", "shared_mlp",
-                new Dictionary<HybridLayerKind, string> { [HybridLayerKind.Attention] = "self_attn", [HybridLayerKind.Mamba2] = "mamba" }),
+                new Dictionary<string, string> { [HybridLayerTypes.Attention] = "self_attn", [HybridLayerTypes.Mamba2] = "mamba" }),
         };
     }
 
@@ -254,7 +254,7 @@ public static class HybridFamilies
         };
     }
 
-    private static HybridLayerKind[] LayerTypes(ConfigJsonReader json, JsonElement list, string key, int numLayers, IReadOnlyDictionary<string, HybridLayerKind> names)
+    private static string[] LayerTypes(ConfigJsonReader json, JsonElement list, string key, int numLayers, IReadOnlyDictionary<string, string> names)
     {
         if (list.ValueKind != JsonValueKind.Array)
         {
@@ -276,14 +276,14 @@ public static class HybridFamilies
     }
 
     /// <summary>LFM2's legacy <c>full_attn_idxs</c>: the attention layers' indices, convs elsewhere.</summary>
-    private static HybridLayerKind[] FromAttentionIndices(ConfigJsonReader json, JsonElement root, int numLayers)
+    private static string[] FromAttentionIndices(ConfigJsonReader json, JsonElement root, int numLayers)
     {
         if (!root.TryGetProperty("full_attn_idxs", out var idx) || idx.ValueKind == JsonValueKind.Null)
         {
             throw json.Invalid("layer_types", "required key is missing (nor is the legacy full_attn_idxs there): it says which layers are convs and which attention");
         }
 
-        var kinds = Enumerable.Repeat(HybridLayerKind.ShortConv, numLayers).ToArray();
+        var kinds = Enumerable.Repeat(HybridLayerTypes.ShortConv, numLayers).ToArray();
         foreach (int i in json.OptionalIntList("full_attn_idxs", Array.Empty<int>()))
         {
             if (i < 0 || i >= numLayers)
@@ -291,7 +291,7 @@ public static class HybridFamilies
                 throw json.Invalid("full_attn_idxs", $"layer index {i} is outside [0, num_hidden_layers = {numLayers})");
             }
 
-            kinds[i] = HybridLayerKind.Attention;
+            kinds[i] = HybridLayerTypes.Attention;
         }
 
         return kinds;

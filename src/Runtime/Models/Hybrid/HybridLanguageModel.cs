@@ -70,26 +70,34 @@ public sealed class HybridLanguageModel : nn.Module, ICausalLanguageModel
     public HybridPageLayout? CacheLayout => _layout;
 
     /// <summary>Builds the model of <paramref name="config"/> with default weights in <paramref name="dtype"/> on the CPU.</summary>
+    /// <param name="config">The model's description.</param>
+    /// <param name="dtype">The weights' dtype.</param>
+    /// <param name="ssmCacheDtype">The SSM states' dtype (vLLM's mamba_ssm_cache_dtype).</param>
+    /// <param name="layers">The layer types it can build: <see cref="HybridLayerRegistry.BuiltIn"/> when null; a
+    /// registry with a user's own types places those layers wherever the config's layer types name them.</param>
     /// <exception cref="CheckpointException">The weights would not fit in this machine's memory.</exception>
-    public static HybridLanguageModel Create(HybridModelConfig config, ScalarType dtype = ScalarType.Float32, MambaCacheDtype ssmCacheDtype = MambaCacheDtype.Auto)
+    /// <exception cref="ArgumentException">A layer type the registry does not know, naming it.</exception>
+    public static HybridLanguageModel Create(HybridModelConfig config, ScalarType dtype = ScalarType.Float32, MambaCacheDtype ssmCacheDtype = MambaCacheDtype.Auto, HybridLayerRegistry? layers = null)
     {
         ArgumentNullException.ThrowIfNull(config);
+        var registry = layers ?? HybridLayerRegistry.BuiltIn;
+        // Unknown types are refused before anything is allocated.
+        var mixerNames = config.LayerTypes.Select(t => registry.CheckpointName(t, config)).ToArray();
         ModelMemory.Require(ParameterCount(config), dtype, config.SourcePath,
             $"hidden_size {config.HiddenSize}, {config.LayerTypes.Count} layers, vocab_size {config.VocabSize}");
         var engine = new EngineConfig(new ModelConfig(config.ModelType, dtype, config.MaxPositionEmbeddings), new CacheConfig { MambaSsmCacheDtype = ssmCacheDtype }, new ParallelConfig(1));
-        var layers = config.LayerTypes.Select((kind, i) =>
+        var decoderLayers = config.LayerTypes.Select((type, i) =>
         {
-            string prefix = $"model.layers.{i}";
-            var mixer = CreateMixer(config, engine, kind, $"{prefix}.{config.Names.Mixers[kind]}");
+            var mixer = registry.Create(type, new HybridLayerContext($"model.layers.{i}.{mixerNames[i]}", i, config, engine));
             var mlp = config.FusedMlp
                 ? GatedMlp.Fused(config.Names.Mlp, config.HiddenSize, config.MlpIntermediateSize, dtype)
                 : GatedMlp.Separate(config.Names.Mlp, config.HiddenSize, config.MlpIntermediateSize, dtype);
             var moe = config.Moe is { } e ? new TopKMoe(config.Names.Moe, config.HiddenSize, e.IntermediateSize, e.NumExperts, e.TopK, dtype) : null;
-            return new HybridDecoderLayer(i.ToString(System.Globalization.CultureInfo.InvariantCulture), kind, mixer, mlp, moe, config, dtype);
+            return new HybridDecoderLayer(i.ToString(System.Globalization.CultureInfo.InvariantCulture), type, mixer, mixerNames[i], mlp, moe, config, dtype);
         }).ToArray();
         var embed = nn.Embedding(config.VocabSize, config.HiddenSize, dtype: dtype);
         var lmHead = config.TieWordEmbeddings ? null : nn.Linear(config.HiddenSize, config.VocabSize, hasBias: false, dtype: dtype);
-        var model = new HybridLanguageModel(config, engine, embed, layers, new RmsNorm(config.Names.FinalNorm, config.HiddenSize, config.NormEps, dtype), lmHead);
+        var model = new HybridLanguageModel(config, engine, embed, decoderLayers, new RmsNorm(config.Names.FinalNorm, config.HiddenSize, config.NormEps, dtype), lmHead);
         model.eval();
         return model;
     }
@@ -104,13 +112,16 @@ public sealed class HybridLanguageModel : nn.Module, ICausalLanguageModel
         return Load(config, weights, device, dtype, ssmCacheDtype);
     }
 
-    /// <summary>Builds the model of <paramref name="config"/> and loads <paramref name="weights"/> into it.</summary>
-    public static HybridLanguageModel Load(HybridModelConfig config, SafetensorsCheckpoint weights, Device device, ScalarType dtype = ScalarType.Float32, MambaCacheDtype ssmCacheDtype = MambaCacheDtype.Auto)
+    /// <summary>Builds the model of <paramref name="config"/> and loads <paramref name="weights"/> into it: every
+    /// tensor of the model, custom layers' included, must be in the checkpoint under its name.</summary>
+
+    public static HybridLanguageModel Load(HybridModelConfig config, SafetensorsCheckpoint weights, Device device, ScalarType dtype = ScalarType.Float32,
+        MambaCacheDtype ssmCacheDtype = MambaCacheDtype.Auto, HybridLayerRegistry? layers = null)
     {
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(weights);
         CheckSizesAgainstHeaders(config, weights);
-        var model = Create(config, dtype, ssmCacheDtype);
+        var model = Create(config, dtype, ssmCacheDtype, layers);
         try
         {
             CheckpointLoader.LoadInto(model, weights, config.TieWordEmbeddings, CheckpointLoader.OutputEmbeddingName, EmbeddingName);
@@ -238,19 +249,8 @@ public sealed class HybridLanguageModel : nn.Module, ICausalLanguageModel
         return builders;
     }
 
-    private static IHybridMixer CreateMixer(HybridModelConfig config, EngineConfig engine, HybridLayerKind kind, string name)
-    {
-        string Missing(string what) => $"{config.SourcePath}: layer '{name}' is {kind} but the config describes no {what}.";
-        return kind switch
-        {
-            HybridLayerKind.Attention => new AttentionMixer(new SelfAttention(name, config.Attention ?? throw new ArgumentException(Missing("attention")), engine.Model.Dtype)),
-            HybridLayerKind.Mamba2 => new MambaLayerMixer(new Mamba2Mixer(name, engine, config.Mamba2 ?? throw new ArgumentException(Missing("Mamba2 options")))),
-            HybridLayerKind.ShortConv => new MambaLayerMixer(new ShortConv(name, engine, config.HiddenSize, config.ShortConvKernel, config.ShortConvBias)),
-            _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, $"Layer '{name}': no mixer for layer kind {kind}."),
-        };
-    }
-
-    /// <summary>The parameters the config describes, in checked arithmetic (refused before any allocation when too many).</summary>
+    /// <summary>The parameters the config describes, in checked arithmetic (refused before any allocation when too
+    /// many); a registered custom layer type's own parameters are not counted.</summary>
     public static long ParameterCount(HybridModelConfig config)
     {
         ArgumentNullException.ThrowIfNull(config);
@@ -268,12 +268,12 @@ public sealed class HybridLanguageModel : nn.Module, ICausalLanguageModel
 
                 total += kind switch
                 {
-                    HybridLayerKind.Attention when config.Attention is { } a =>
+                    HybridLayerTypes.Attention when config.Attention is { } a =>
                         h * a.NumHeads * a.HeadDim * 2 + 2 * h * a.NumKvHeads * a.HeadDim + (a.QkNorm ? 2L * a.HeadDim : 0),
-                    HybridLayerKind.Mamba2 when config.Mamba2 is { } m =>
+                    HybridLayerTypes.Mamba2 when config.Mamba2 is { } m =>
                         h * (2L * m.IntermediateSize + 2L * m.NGroups * m.StateSize + m.NumHeads) + (long)m.ConvDim * (m.ConvKernel + 1)
                         + 3L * m.NumHeads + m.IntermediateSize + (long)m.IntermediateSize * h,
-                    HybridLayerKind.ShortConv => 4 * h * h + h * config.ShortConvKernel,
+                    HybridLayerTypes.ShortConv => 4 * h * h + h * config.ShortConvKernel,
                     _ => 0,
                 };
             }

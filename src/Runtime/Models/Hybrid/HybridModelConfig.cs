@@ -8,17 +8,18 @@ using MambaGen.Layers;
 
 namespace MambaGen.Models.Hybrid;
 
-/// <summary>The token mixer a hybrid decoder layer runs.</summary>
-public enum HybridLayerKind
+/// <summary>The built-in layer types (the token mixer a decoder layer runs), as <see cref="HybridModelConfig.LayerTypes"/>
+/// names them; a <see cref="HybridLayerRegistry"/> adds a user's own.</summary>
+public static class HybridLayerTypes
 {
     /// <summary>Causal self-attention over the paged KV cache.</summary>
-    Attention,
+    public const string Attention = "attention";
 
     /// <summary>vLLM's MambaMixer2.</summary>
-    Mamba2,
+    public const string Mamba2 = "mamba2";
 
     /// <summary>LFM2's gated short convolution.</summary>
-    ShortConv,
+    public const string ShortConv = "short_conv";
 }
 
 /// <summary>How a family spells its tensors under <c>model.layers.{i}</c> and the final norm.</summary>
@@ -26,9 +27,9 @@ public enum HybridLayerKind
 /// <param name="MixerNorm">The norm before the mixer.</param>
 /// <param name="MlpNorm">The norm before the MLP.</param>
 /// <param name="Mlp">The MLP's module.</param>
-/// <param name="Mixers">Each mixer kind's module name.</param>
+/// <param name="Mixers">Each built-in layer type's module name (a registered type brings its own).</param>
 /// <param name="Moe">The routed experts' module, beside the MLP (Granite's <c>block_sparse_moe</c>).</param>
-public sealed record HybridCheckpointNames(string FinalNorm, string MixerNorm, string MlpNorm, string Mlp, IReadOnlyDictionary<HybridLayerKind, string> Mixers, string Moe = "block_sparse_moe");
+public sealed record HybridCheckpointNames(string FinalNorm, string MixerNorm, string MlpNorm, string Mlp, IReadOnlyDictionary<string, string> Mixers, string Moe = "block_sparse_moe");
 
 /// <summary>Top-k routed SwiGLU experts run beside the MLP, their outputs added (Granite's MoE).</summary>
 /// <param name="NumExperts">Experts per layer (<c>num_local_experts</c>).</param>
@@ -56,8 +57,9 @@ public sealed record HybridModelConfig
 
     public required int VocabSize { get; init; }
 
-    /// <summary>One entry per layer: which mixer it runs.</summary>
-    public required IReadOnlyList<HybridLayerKind> LayerTypes { get; init; }
+    /// <summary>One entry per layer: the type of mixer it runs (<see cref="HybridLayerTypes"/>, or a type registered
+    /// with a <see cref="HybridLayerRegistry"/>).</summary>
+    public required IReadOnlyList<string> LayerTypes { get; init; }
 
     /// <summary>Epsilon of the decoder's RMS norms.</summary>
     public required double NormEps { get; init; }

@@ -19,7 +19,7 @@ public class HybridConfigTests
     public void Lfm2_reads_conv_and_attention_layers_qk_norm_rope_and_the_derived_mlp_width()
     {
         var c = HybridModelConfig.Load(CheckpointFixtures.Lfm2);
-        Assert.Equal(new[] { HybridLayerKind.ShortConv, HybridLayerKind.ShortConv, HybridLayerKind.Attention, HybridLayerKind.ShortConv }, c.LayerTypes);
+        Assert.Equal(new[] { HybridLayerTypes.ShortConv, HybridLayerTypes.ShortConv, HybridLayerTypes.Attention, HybridLayerTypes.ShortConv }, c.LayerTypes);
         Assert.True(c.Attention!.QkNorm);
         Assert.Equal((16, 1e6, 2), (c.Attention.RotaryDim!.Value, c.Attention.RopeTheta, c.Attention.NumKvHeads));
         // block_auto_adjust_ff_dim: 96 · 2/3 = 64, up to a multiple of 256.
@@ -31,7 +31,7 @@ public class HybridConfigTests
     public void Granite_reads_mamba_and_attention_layers_nope_and_the_mup_multipliers()
     {
         var c = HybridModelConfig.Load(CheckpointFixtures.GraniteHybridDense);
-        Assert.Equal(new[] { HybridLayerKind.Mamba2, HybridLayerKind.Attention, HybridLayerKind.Mamba2 }, c.LayerTypes);
+        Assert.Equal(new[] { HybridLayerTypes.Mamba2, HybridLayerTypes.Attention, HybridLayerTypes.Mamba2 }, c.LayerTypes);
         Assert.Null(c.Attention!.RotaryDim);
         Assert.Equal((2.0, 0.5, 3.0, 0.2), (c.EmbeddingMultiplier, c.ResidualMultiplier, c.LogitsScaling, c.Attention.Scale!.Value));
         Assert.Equal((8, 16, 16, 8), (c.Mamba2!.NumHeads, c.Mamba2.HeadDim, c.Mamba2.StateSize, c.Mamba2.ChunkSize));
