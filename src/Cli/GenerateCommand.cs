@@ -144,8 +144,8 @@ internal sealed class GenerateCommand
     /// <summary>One prompt: prints the prompt, then each piece of text as soon as its tokens complete it.</summary>
     private GenerationStats Stream(LoadedModel loaded, ITextTokenizer tokenizer, string prompt, int[] ids, SamplingParams sampling, int longest)
     {
-        var (cache, engine) = loaded.CreateEngine(1, longest);
-        using var ownedCache = cache;
+        using var cache = loaded.Cache(1, longest);
+        var engine = cache.Engine();
         engine.AddRequest(ids, sampling, "0");
         var detokenizer = new IncrementalDetokenizer(tokenizer);
         var stats = new GenerationStats(1, ids.Length);
@@ -173,8 +173,8 @@ internal sealed class GenerateCommand
     /// <summary>Several prompts: runs them batched and prints each full text (prompt + completion) on one line when it finishes.</summary>
     private GenerationStats Batch(LoadedModel loaded, ITextTokenizer tokenizer, IReadOnlyList<string> prompts, int[][] ids, SamplingParams sampling, int longest)
     {
-        var (cache, engine) = loaded.CreateEngine(Math.Min(prompts.Count, MaxConcurrentRequests), longest, new SchedulerOptions(MaxNumSeqs: MaxConcurrentRequests));
-        using var ownedCache = cache;
+        using var cache = loaded.Cache(Math.Min(prompts.Count, MaxConcurrentRequests), longest);
+        var engine = cache.Engine(new SchedulerOptions(MaxNumSeqs: MaxConcurrentRequests));
         var tokens = new List<int>[prompts.Count];
         for (int i = 0; i < prompts.Count; i++)
         {
@@ -218,8 +218,8 @@ internal sealed class GenerateCommand
     {
         var watch = Stopwatch.StartNew();
         var warmUp = prompt.Take(64).ToArray();
-        var (cache, engine) = loaded.CreateEngine(1, warmUp.Length + 2);
-        using var ownedCache = cache;
+        using var cache = loaded.Cache(1, warmUp.Length + 2);
+        var engine = cache.Engine();
         engine.AddRequest(warmUp, SamplingParams.Greedy(2), "warm-up");
         foreach (var _ in engine.Run())
         {

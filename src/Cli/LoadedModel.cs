@@ -2,7 +2,6 @@ using System;
 using System.Diagnostics;
 using System.IO;
 using MambaGen.Backends;
-using MambaGen.Cache;
 using MambaGen.Checkpoints;
 using MambaGen.Generation;
 using MambaGen.Models;
@@ -59,18 +58,9 @@ internal sealed class LoadedModel : IDisposable
     }
 
     /// <summary>A cache with room for <paramref name="numRequests"/> requests of up to <paramref name="maxTokens"/>
-    /// tokens at once, and the engine over it; dispose the cache after the engine's last step.</summary>
-    public (IDisposable Cache, GenerationEngine Engine) CreateEngine(int numRequests, int maxTokens, SchedulerOptions? options = null)
-    {
-        if (Mamba is not null)
-        {
-            var states = MambaStateCache.Allocate(Mamba.Mixers, numRequests, Mamba.Device);
-            return (states, new GenerationEngine(Mamba, states, options));
-        }
-
-        var pool = Hybrid!.AllocateCache(checked(numRequests * Hybrid.PlanCache().BlocksFor(maxTokens)));
-        return (pool, new GenerationEngine(Hybrid, pool, options));
-    }
+    /// tokens at once; its <see cref="RequestCache.Engine"/> runs them.</summary>
+    public RequestCache Cache(int numRequests, int maxTokens) =>
+        Mamba is not null ? RequestCache.For(Mamba, numRequests) : RequestCache.For(Hybrid!, numRequests, maxTokens);
 
     /// <summary>The model against references computed by another implementation.</summary>
     public ReferenceCheckReport Check(ExpectedOutputs expected, double tolerance) =>

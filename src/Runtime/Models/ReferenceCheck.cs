@@ -139,38 +139,11 @@ public static class ReferenceCheck
         return Enumerable.Range(0, (int)ids.shape[0]).Select(r => flat.Skip(r * cols).Take(cols).Select(v => (int)v).ToArray()).ToArray();
     }
 
-    /// <summary>A model under check and how it makes its cache: a state cache (Mamba) or a page pool (hybrid).</summary>
-    private sealed record Target(ICausalLanguageModel Model, Func<Tensor, CommonAttentionMetadata, Tensor> ForwardAllTokens, Func<int, int, TargetCache> Allocate)
+    /// <summary>A model under check and how it makes its cache (for n requests of up to T tokens).</summary>
+    private sealed record Target(ICausalLanguageModel Model, Func<Tensor, CommonAttentionMetadata, Tensor> ForwardAllTokens, Func<int, int, RequestCache> Allocate)
     {
-        public static Target Of(MambaLanguageModel model) => new(model, model.ForwardAllTokens, (requests, _) =>
-        {
-            var cache = MambaStateCache.Allocate(model.Mixers, requests, model.Device);
-            return new TargetCache(cache, o => new GenerationEngine(model, cache, o),
-                rows => new CommonAttentionMetadata(rows.Select((r, i) => new ScheduledRequest(r.Computed, r.Scheduled, i, $"row {i}")).ToArray()));
-        });
+        public static Target Of(MambaLanguageModel model) => new(model, model.ForwardAllTokens, (requests, _) => RequestCache.For(model, requests));
 
-        public static Target Of(HybridLanguageModel model) => new(model, model.ForwardAllTokens, (requests, maxTokens) =>
-        {
-            var cache = model.AllocateCache(requests * model.PlanCache().BlocksFor(maxTokens));
-            return new TargetCache(cache, o => new GenerationEngine(model, cache, o), rows =>
-            {
-                var named = rows.Select((r, i) => ($"row {i}", r.Computed, r.Scheduled)).ToArray();
-                foreach (var (id, computed, scheduled) in named)
-                {
-                    if (!cache.Blocks.TryGrow(id, computed + scheduled))
-                    {
-                        throw new InvalidOperationException($"The check's page pool has no room for {id} at {computed + scheduled} tokens.");
-                    }
-                }
-
-                return cache.Blocks.Describe(named);
-            });
-        });
-    }
-
-    /// <summary>A cache made for a check: the engine over it, or a step whose rows i are requests "row i".</summary>
-    private sealed record TargetCache(IDisposable Cache, Func<SchedulerOptions, GenerationEngine> Engine, Func<(int Computed, int Scheduled)[], CommonAttentionMetadata> Step) : IDisposable
-    {
-        public void Dispose() => Cache.Dispose();
+        public static Target Of(HybridLanguageModel model) => new(model, model.ForwardAllTokens, (requests, maxTokens) => RequestCache.For(model, requests, maxTokens));
     }
 }
