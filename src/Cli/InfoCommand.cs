@@ -42,6 +42,9 @@ internal sealed class InfoCommand
             return ExitCodes.Success;
         }
 
+        if (parse.GetValue(_tokens) is not null || parse.GetValue(_memory) is not null)
+            throw new CliInputException($"--tokens and --cache-memory size a hybrid model's page pool; {loaded.Description} is a {checkpoint.ModelType} checkpoint, whose state cache holds one page per request per layer whatever its length.");
+
         var model = loaded.Mamba!;
         var config = checkpoint.Mamba!.Config;
         long parameters = model.parameters().Sum(p => p.numel());

@@ -50,4 +50,13 @@ public class HybridCommandTests
         Assert.Contains("per request: 7 blocks for 200 tokens", run.Out);
         Assert.Contains("0.001 GiB holds 87 blocks: 12 concurrent request(s) of 200 tokens", run.Out);
     }
+
+    [Fact]
+    public void Info_refuses_page_pool_options_for_a_mamba_checkpoint()
+    {
+        var run = CliRun.Of("info", "--model", CliFixtures.Mamba1, "--tokens", "100");
+
+        Assert.True(run.ExitCode == ExitCodes.BadInput, run.ToString());
+        Assert.Contains("--tokens and --cache-memory size a hybrid model's page pool", run.Err);
+    }
 }
