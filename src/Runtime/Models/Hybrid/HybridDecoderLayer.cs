@@ -12,7 +12,7 @@ namespace MambaGen.Models.Hybrid;
 public sealed class HybridDecoderLayer : nn.Module
 {
     // A tuple, not module fields: TorchSharp would register those under their C# names too.
-    private readonly (RmsNorm MixerNorm, RmsNorm MlpNorm, GatedMlp Mlp) _parts;
+    private readonly (RmsNorm MixerNorm, RmsNorm? MlpNorm, GatedMlp? Mlp) _parts;
     private readonly double _residualMultiplier;
 
     private readonly TopKMoe?[] _moe;
@@ -21,21 +21,25 @@ public sealed class HybridDecoderLayer : nn.Module
     /// <param name="layerType">The mixer's layer type.</param>
     /// <param name="mixer">The token mixer.</param>
     /// <param name="mixerName">The mixer's checkpoint name in the layer.</param>
-    /// <param name="mlp">The SwiGLU MLP.</param>
+    /// <param name="mlp">The SwiGLU MLP; null where the layer is norm, mixer and residual only (Nemotron-H).</param>
     /// <param name="moe">Routed experts added to the MLP, or null.</param>
     /// <param name="config">The model's description (norms, names, multipliers).</param>
     /// <param name="dtype">The norms' dtype.</param>
-    public HybridDecoderLayer(string name, string layerType, IHybridMixer mixer, string mixerName, GatedMlp mlp, TopKMoe? moe, HybridModelConfig config, ScalarType dtype)
+    public HybridDecoderLayer(string name, string layerType, IHybridMixer mixer, string mixerName, GatedMlp? mlp, TopKMoe? moe, HybridModelConfig config, ScalarType dtype)
         : base(name)
     {
         LayerType = layerType;
         Mixer = mixer;
-        _parts = (new RmsNorm(config.Names.MixerNorm, config.HiddenSize, config.NormEps, dtype), new RmsNorm(config.Names.MlpNorm, config.HiddenSize, config.NormEps, dtype), mlp);
+        _parts = (new RmsNorm(config.Names.MixerNorm, config.HiddenSize, config.NormEps, dtype), mlp is null ? null : new RmsNorm(config.Names.MlpNorm, config.HiddenSize, config.NormEps, dtype), mlp);
         _residualMultiplier = config.ResidualMultiplier;
         register_module(config.Names.MixerNorm, _parts.MixerNorm);
         register_module(mixerName, mixer.Module);
-        register_module(config.Names.MlpNorm, _parts.MlpNorm);
-        register_module(config.Names.Mlp, mlp);
+        if (mlp is not null)
+        {
+            register_module(config.Names.MlpNorm, _parts.MlpNorm!);
+            register_module(config.Names.Mlp, mlp);
+        }
+
         _moe = new[] { moe };
         if (moe is not null)
         {
@@ -56,7 +60,12 @@ public sealed class HybridDecoderLayer : nn.Module
         var (mixerNorm, mlpNorm, mlp) = _parts;
         var mixed = Mixer.Forward(RmsNormMath.Forward(hidden, mixerNorm.Weight, mixerNorm.Eps), step);
         var h = hidden + Scaled(mixed);
-        var normed = RmsNormMath.Forward(h, mlpNorm.Weight, mlpNorm.Eps);
+        if (mlp is null)
+        {
+            return h.MoveToOuterDisposeScope();
+        }
+
+        var normed = RmsNormMath.Forward(h, mlpNorm!.Weight, mlpNorm.Eps);
         var mlpOut = mlp.Forward(normed, step.Linear);
         if (_moe[0] is { } moe)
         {

@@ -17,9 +17,10 @@ public static class HybridFamilies
 {
     public const string Lfm2 = "lfm2";
     public const string GraniteMoeHybrid = "granitemoehybrid";
+    public const string NemotronH = "nemotron_h";
 
     /// <summary>The model types <see cref="HybridModelConfig.Load"/> reads.</summary>
-    public static IReadOnlySet<string> ModelTypes { get; } = new HashSet<string>(StringComparer.Ordinal) { Lfm2, GraniteMoeHybrid };
+    public static IReadOnlySet<string> ModelTypes { get; } = new HashSet<string>(StringComparer.Ordinal) { Lfm2, GraniteMoeHybrid, NemotronH };
 
     internal static HybridModelConfig FromJson(JsonElement root, string path)
     {
@@ -29,6 +30,7 @@ public static class HybridFamilies
         {
             Lfm2 => Lfm2Config(root, json),
             GraniteMoeHybrid => GraniteConfig(root, json),
+            NemotronH => NemotronHConfig(root, json),
             _ => throw json.Invalid("model_type", $"'{modelType}' is not a hybrid family MambaGen runs; expected one of {string.Join(", ", ModelTypes.Select(t => $"'{t}'"))}"),
         };
     }
@@ -193,6 +195,120 @@ public static class HybridFamilies
             LogitsScaling = NonZero(json, "logits_scaling", json.OptionalDouble("logits_scaling", 1.0)),
             Names = new HybridCheckpointNames("norm", "input_layernorm", "post_attention_layernorm", "shared_mlp",
                 new Dictionary<string, string> { [HybridLayerTypes.Attention] = "self_attn", [HybridLayerTypes.Mamba2] = "mamba" }),
+        };
+    }
+
+    /// <summary>
+    /// Nemotron-H (transformers' NemotronHConfig): Mamba2, attention (NoPE) and ReLU² MLP each a layer of its own
+    /// (<c>layers_block_type</c>, or the legacy <c>hybrid_override_pattern</c> M / * / -), every layer norm, mixer,
+    /// residual; names under <c>backbone.</c>. No transformers fixture checks it yet: its keys follow transformers'
+    /// config class as read, not a run. MoE layers ("moe", "E") and residual_in_fp32 are refused.
+    /// </summary>
+    private static HybridModelConfig NemotronHConfig(JsonElement root, ConfigJsonReader json)
+    {
+        int hidden = Positive(json, "hidden_size", json.RequireInt("hidden_size"));
+        int layers = Positive(json, "num_hidden_layers", json.RequireInt("num_hidden_layers"));
+        var names = new Dictionary<string, string>
+        {
+            ["mamba"] = HybridLayerTypes.Mamba2, ["linear_attention"] = HybridLayerTypes.Mamba2, ["M"] = HybridLayerTypes.Mamba2,
+            ["attention"] = HybridLayerTypes.Attention, ["full_attention"] = HybridLayerTypes.Attention, ["*"] = HybridLayerTypes.Attention,
+            ["mlp"] = HybridLayerTypes.Mlp, ["-"] = HybridLayerTypes.Mlp,
+        };
+        string[] types;
+        if (root.TryGetProperty("layers_block_type", out var lt) && lt.ValueKind == JsonValueKind.Array)
+        {
+            types = LayerTypes(json, lt, "layers_block_type", layers, names);
+        }
+        else if (root.TryGetProperty("hybrid_override_pattern", out var pattern) && pattern.ValueKind == JsonValueKind.String)
+        {
+            // The legacy pattern: one character a layer.
+            using var asList = JsonDocument.Parse(JsonSerializer.Serialize(pattern.GetString()!.Select(c => c.ToString()).ToArray()));
+            types = LayerTypes(json, asList.RootElement, "hybrid_override_pattern", layers, names);
+        }
+        else
+        {
+            throw json.Invalid("layers_block_type", "required key is missing (nor is the legacy hybrid_override_pattern there): it says which layers are mamba, attention and MLP");
+        }
+
+        if (json.OptionalBool("residual_in_fp32", false))
+        {
+            throw json.Invalid("residual_in_fp32", "true is not supported for hybrid models; the residual stream stays in the model's dtype");
+        }
+
+        foreach (var (key, expected) in new[] { ("mlp_hidden_act", "relu2"), ("mamba_hidden_act", "silu") })
+        {
+            string act = json.OptionalString(key, expected);
+            if (act != expected)
+            {
+                throw json.Invalid(key, $"'{act}' is not supported; Nemotron-H's {(expected == "relu2" ? "MLP layers run relu2" : "Mamba2 layers run silu")}");
+            }
+        }
+
+        int heads = Positive(json, "num_attention_heads", json.RequireInt("num_attention_heads"));
+        int headDim = json.Has("head_dim") ? Positive(json, "head_dim", json.RequireInt("head_dim"))
+            : Positive(json, "attention_head_dim", json.OptionalInt("attention_head_dim", hidden / heads));
+        int kvHeads = Positive(json, "num_key_value_heads", json.OptionalInt("num_key_value_heads", heads));
+        if (heads % kvHeads != 0)
+        {
+            throw json.Invalid("num_key_value_heads", $"{kvHeads} KV heads do not divide num_attention_heads {heads}");
+        }
+
+        // The attribute names transformers writes (n_groups, conv_kernel...), else its constructor's (mamba_n_groups...).
+        int Mamba(string key, string alias, int fallback) => json.Has(key) ? json.RequireInt(key) : json.OptionalInt(alias, fallback);
+        int mambaHeads = Positive(json, "mamba_num_heads", json.OptionalInt("mamba_num_heads", 128));
+        int groups = Positive(json, "n_groups", Mamba("n_groups", "mamba_n_groups", 8));
+        if (mambaHeads % groups != 0)
+        {
+            throw json.Invalid("n_groups", $"{groups} groups do not divide mamba_num_heads {mambaHeads}");
+        }
+
+        int chunk = Positive(json, "chunk_size", Mamba("chunk_size", "mamba_chunk_size", 256));
+        if ((chunk & (chunk - 1)) != 0)
+        {
+            throw json.Invalid("chunk_size", $"{chunk} is not a power of two");
+        }
+
+        var (limitMin, limitMax) = json.OptionalFloatPair(json.Has("time_step_limit") ? "time_step_limit" : "mamba_dt_limit", (0.0, double.PositiveInfinity));
+        double eps = json.OptionalDouble("layer_norm_epsilon", 1e-5);
+        return new HybridModelConfig
+        {
+            SourcePath = json.Path,
+            ModelType = NemotronH,
+            HiddenSize = hidden,
+            VocabSize = Positive(json, "vocab_size", json.RequireInt("vocab_size")),
+            LayerTypes = types,
+            NormEps = eps,
+            TieWordEmbeddings = json.OptionalBool("tie_word_embeddings", false),
+            MaxPositionEmbeddings = Positive(json, "max_position_embeddings", json.OptionalInt("max_position_embeddings", 4096)),
+            BosTokenId = json.OptionalNullableInt("bos_token_id", 1),
+            PadTokenId = json.OptionalNullableInt("pad_token_id", 0),
+            EosTokenIds = json.OptionalIntList("eos_token_id", new[] { 2 }),
+            Attention = new SelfAttentionOptions
+            {
+                HiddenSize = hidden, NumHeads = heads, NumKvHeads = kvHeads, HeadDim = headDim,
+                Bias = json.OptionalBool("attention_bias", false), OutputProjectionName = "o_proj",
+            },
+            Mamba2 = new Mamba2MixerOptions
+            {
+                HiddenSize = hidden,
+                NumHeads = mambaHeads,
+                HeadDim = Positive(json, "mamba_head_dim", json.OptionalInt("mamba_head_dim", 64)),
+                NGroups = groups,
+                StateSize = Positive(json, "ssm_state_size", json.OptionalInt("ssm_state_size", 128)),
+                ConvKernel = Positive(json, "conv_kernel", Mamba("conv_kernel", "mamba_d_conv", 4)),
+                ChunkSize = chunk,
+                UseBias = json.Has("use_bias") ? json.OptionalBool("use_bias", false) : json.OptionalBool("mamba_proj_bias", false),
+                UseConvBias = json.Has("use_conv_bias") ? json.OptionalBool("use_conv_bias", true) : json.OptionalBool("mamba_conv_bias", true),
+                LayerNormEpsilon = eps,
+                TimeStepLimit = (limitMin, limitMax),
+            },
+            MlpIntermediateSize = Positive(json, "intermediate_size", json.OptionalInt("intermediate_size", 21504)),
+            MlpInEveryLayer = false,
+            MlpBias = json.OptionalBool("mlp_bias", false),
+            FusedMlp = false,
+            Names = new HybridCheckpointNames("norm_f", "norm", "unused", "unused",
+                new Dictionary<string, string> { [HybridLayerTypes.Attention] = "mixer", [HybridLayerTypes.Mamba2] = "mixer", [HybridLayerTypes.Mlp] = "mixer" },
+                Root: "backbone", Embedding: "embeddings"),
         };
     }
 

@@ -34,8 +34,8 @@ public sealed class HybridLanguageModel : nn.Module, ICausalLanguageModel
         Config = config;
         EngineConfig = engine;
         _m = (embed, layers, finalNorm, lmHead);
-        var body = new Body(embed, nn.ModuleList(layers), finalNorm, config.Names.FinalNorm);
-        register_module("model", body);
+        var body = new Body(config.Names, embed, nn.ModuleList(layers), finalNorm);
+        register_module(config.Names.Root, body);
         if (lmHead is not null)
         {
             register_module("lm_head", lmHead);
@@ -88,11 +88,11 @@ public sealed class HybridLanguageModel : nn.Module, ICausalLanguageModel
         var engine = new EngineConfig(new ModelConfig(config.ModelType, dtype, config.MaxPositionEmbeddings), new CacheConfig { MambaSsmCacheDtype = ssmCacheDtype }, new ParallelConfig(1));
         var decoderLayers = config.LayerTypes.Select((type, i) =>
         {
-            var mixer = registry.Create(type, new HybridLayerContext($"model.layers.{i}.{mixerNames[i]}", i, config, engine));
-            var mlp = config.FusedMlp
-                ? GatedMlp.Fused(config.Names.Mlp, config.HiddenSize, config.MlpIntermediateSize, dtype)
+            var mixer = registry.Create(type, new HybridLayerContext($"{config.Names.Root}.layers.{i}.{mixerNames[i]}", i, config, engine));
+            var mlp = !config.MlpInEveryLayer ? null
+                : config.FusedMlp ? GatedMlp.Fused(config.Names.Mlp, config.HiddenSize, config.MlpIntermediateSize, dtype)
                 : GatedMlp.Separate(config.Names.Mlp, config.HiddenSize, config.MlpIntermediateSize, dtype);
-            var moe = config.Moe is { } e ? new TopKMoe(config.Names.Moe, config.HiddenSize, e.IntermediateSize, e.NumExperts, e.TopK, dtype) : null;
+            var moe = config.Moe is { } e && mlp is not null ? new TopKMoe(config.Names.Moe, config.HiddenSize, e.IntermediateSize, e.NumExperts, e.TopK, dtype) : null;
             return new HybridDecoderLayer(i.ToString(System.Globalization.CultureInfo.InvariantCulture), type, mixer, mixerNames[i], mlp, moe, config, dtype);
         }).ToArray();
         var embed = nn.Embedding(config.VocabSize, config.HiddenSize, dtype: dtype);
@@ -124,7 +124,7 @@ public sealed class HybridLanguageModel : nn.Module, ICausalLanguageModel
         var model = Create(config, dtype, ssmCacheDtype, layers);
         try
         {
-            CheckpointLoader.LoadInto(model, weights, config.TieWordEmbeddings, CheckpointLoader.OutputEmbeddingName, EmbeddingName);
+            CheckpointLoader.LoadInto(model, weights, config.TieWordEmbeddings, CheckpointLoader.OutputEmbeddingName, config.Names.EmbeddingTensor);
         }
         catch
         {
@@ -136,9 +136,6 @@ public sealed class HybridLanguageModel : nn.Module, ICausalLanguageModel
         model.eval();
         return model;
     }
-
-    /// <summary>The input embedding's checkpoint name, which a tied LM head shares.</summary>
-    public const string EmbeddingName = "model.embed_tokens.weight";
 
     /// <summary>
     /// Plans the page pool for this model's layers: one page size, the attention block size raised so that a page
@@ -260,8 +257,8 @@ public sealed class HybridLanguageModel : nn.Module, ICausalLanguageModel
             long total = config.VocabSize * h * (config.TieWordEmbeddings ? 1 : 2) + h;
             foreach (var kind in config.LayerTypes)
             {
-                total += 2 * h + 3 * h * config.MlpIntermediateSize;
-                if (config.Moe is { } moe)
+                total += config.MlpInEveryLayer ? 2 * h + 3 * h * config.MlpIntermediateSize : h;
+                if (config.Moe is { } moe && config.MlpInEveryLayer)
                 {
                     total += moe.NumExperts * (3L * h * moe.IntermediateSize + h);
                 }
@@ -269,10 +266,13 @@ public sealed class HybridLanguageModel : nn.Module, ICausalLanguageModel
                 total += kind switch
                 {
                     HybridLayerTypes.Attention when config.Attention is { } a =>
-                        h * a.NumHeads * a.HeadDim * 2 + 2 * h * a.NumKvHeads * a.HeadDim + (a.QkNorm ? 2L * a.HeadDim : 0),
+                        h * a.NumHeads * a.HeadDim * 2 + 2 * h * a.NumKvHeads * a.HeadDim + (a.QkNorm ? 2L * a.HeadDim : 0)
+                        + (a.Bias ? (long)a.NumHeads * a.HeadDim + 2L * a.NumKvHeads * a.HeadDim + h : 0),
                     HybridLayerTypes.Mamba2 when config.Mamba2 is { } m =>
-                        h * (2L * m.IntermediateSize + 2L * m.NGroups * m.StateSize + m.NumHeads) + (long)m.ConvDim * (m.ConvKernel + 1)
-                        + 3L * m.NumHeads + m.IntermediateSize + (long)m.IntermediateSize * h,
+                        (h + (m.UseBias ? 1 : 0)) * (2L * m.IntermediateSize + 2L * m.NGroups * m.StateSize + m.NumHeads)
+                        + (long)m.ConvDim * (m.ConvKernel + (m.UseConvBias ? 1 : 0))
+                        + 3L * m.NumHeads + m.IntermediateSize + (long)m.IntermediateSize * h + (m.UseBias ? h : 0),
+                    HybridLayerTypes.Mlp => 2 * h * config.MlpIntermediateSize + (config.MlpBias ? config.MlpIntermediateSize + h : 0),
                     HybridLayerTypes.ShortConv => 4 * h * h + h * config.ShortConvKernel,
                     _ => 0,
                 };
@@ -285,34 +285,36 @@ public sealed class HybridLanguageModel : nn.Module, ICausalLanguageModel
     /// <summary>The embedding's shape in the headers against vocab_size and hidden_size, before anything is allocated.</summary>
     private static void CheckSizesAgainstHeaders(HybridModelConfig config, SafetensorsCheckpoint weights)
     {
-        if (!weights.Contains(EmbeddingName))
+        string embedding = config.Names.EmbeddingTensor;
+        if (!weights.Contains(embedding))
         {
-            throw new CheckpointException(weights.SourcePath, EmbeddingName, $"missing from the checkpoint; a {config.ModelType} model needs its input embedding");
+            throw new CheckpointException(weights.SourcePath, embedding, $"missing from the checkpoint; a {config.ModelType} model needs its input embedding");
         }
 
-        var shape = weights.Info(EmbeddingName).Shape;
+        var shape = weights.Info(embedding).Shape;
         if (shape.Length != 2 || shape[0] != config.VocabSize || shape[1] != config.HiddenSize)
         {
             throw new CheckpointException(config.SourcePath, shape.Length == 2 && shape[0] != config.VocabSize ? "vocab_size" : "hidden_size",
-                $"vocab_size {config.VocabSize} x hidden_size {config.HiddenSize} does not match {EmbeddingName} [{string.Join(", ", shape)}]");
+                $"vocab_size {config.VocabSize} x hidden_size {config.HiddenSize} does not match {embedding} [{string.Join(", ", shape)}]");
         }
 
-        int layersInFile = weights.TensorNames.Select(n => n.StartsWith("model.layers.", StringComparison.Ordinal) && int.TryParse(n.Split('.')[2], out int i) ? i + 1 : 0).DefaultIfEmpty(0).Max();
+        string layers = $"{config.Names.Root}.layers.";
+        int layersInFile = weights.TensorNames.Select(n => n.StartsWith(layers, StringComparison.Ordinal) && int.TryParse(n[layers.Length..].Split('.')[0], out int i) ? i + 1 : 0).DefaultIfEmpty(0).Max();
         if (layersInFile != config.LayerTypes.Count)
         {
             throw new CheckpointException(config.SourcePath, "num_hidden_layers", $"{config.LayerTypes.Count} layers, but the checkpoint holds tensors of {layersInFile}");
         }
     }
 
-    /// <summary>The <c>model.*</c> module: its fields' registered names are the checkpoint's.</summary>
+    /// <summary>The decoder's module (<c>model.*</c> or <c>backbone.*</c>), its parts under the checkpoint's names.</summary>
     private sealed class Body : nn.Module
     {
-        public Body(Embedding embed, ModuleList<HybridDecoderLayer> layers, RmsNorm finalNorm, string finalNormName)
-            : base("model")
+        public Body(HybridCheckpointNames names, Embedding embed, ModuleList<HybridDecoderLayer> layers, RmsNorm finalNorm)
+            : base(names.Root)
         {
-            register_module("embed_tokens", embed);
+            register_module(names.Embedding, embed);
             register_module("layers", layers);
-            register_module(finalNormName, finalNorm);
+            register_module(names.FinalNorm, finalNorm);
         }
     }
 }

@@ -26,12 +26,13 @@ public sealed class HybridLayerRegistry
 
     private HybridLayerRegistry(IReadOnlyDictionary<string, (Func<HybridLayerContext, IHybridMixer>, string?)> types) => _types = types;
 
-    /// <summary>Attention, Mamba2 and short conv, named in the checkpoint as the family's description says.</summary>
+    /// <summary>Attention, Mamba2, short conv and the ReLU² MLP layer, named in the checkpoint as the family's description says.</summary>
     public static HybridLayerRegistry BuiltIn { get; } = new(new Dictionary<string, (Func<HybridLayerContext, IHybridMixer>, string?)>(StringComparer.Ordinal)
     {
         [HybridLayerTypes.Attention] = (c => new AttentionMixer(new SelfAttention(c.Name, Require(c, c.Config.Attention, "attention options"), c.Engine.Model.Dtype)), null),
         [HybridLayerTypes.Mamba2] = (c => new MambaLayerMixer(new Mamba2Mixer(c.Name, c.Engine, Require(c, c.Config.Mamba2, "Mamba2 options"))), null),
         [HybridLayerTypes.ShortConv] = (c => new MambaLayerMixer(new ShortConv(c.Name, c.Engine, c.Config.HiddenSize, c.Config.ShortConvKernel, c.Config.ShortConvBias)), null),
+        [HybridLayerTypes.Mlp] = (c => new MlpMixer(new ReluSquaredMlp(c.Name, c.Config.HiddenSize, c.Config.MlpIntermediateSize, c.Config.MlpBias, c.Engine.Model.Dtype)), null),
     });
 
     /// <summary>The layer types this registry builds.</summary>

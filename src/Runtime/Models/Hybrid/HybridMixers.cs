@@ -48,3 +48,15 @@ public sealed class AttentionMixer : IHybridMixer
 
     public Tensor Forward(Tensor hidden, HybridStepMetadata step) => Layer.Forward(hidden, step.AttentionFor(Layer.GetName()), step.Linear);
 }
+
+/// <summary>An MLP as a layer of its own (Nemotron-H's "-" layers): no cache, no metadata.</summary>
+public sealed class MlpMixer : IHybridMixer
+{
+    public MlpMixer(ReluSquaredMlp mlp) => Mlp = mlp;
+
+    public ReluSquaredMlp Mlp { get; }
+
+    public nn.Module Module => Mlp;
+
+    public Tensor Forward(Tensor hidden, HybridStepMetadata step) => Mlp.Forward(hidden, step.Linear);
+}

@@ -20,6 +20,9 @@ public static class HybridLayerTypes
 
     /// <summary>LFM2's gated short convolution.</summary>
     public const string ShortConv = "short_conv";
+
+    /// <summary>An MLP as a layer of its own (Nemotron-H: ReLU², not gated), in models whose layers have no MLP sublayer.</summary>
+    public const string Mlp = "mlp";
 }
 
 /// <summary>How a family spells its tensors under <c>model.layers.{i}</c> and the final norm.</summary>
@@ -29,7 +32,14 @@ public static class HybridLayerTypes
 /// <param name="Mlp">The MLP's module.</param>
 /// <param name="Mixers">Each built-in layer type's module name (a registered type brings its own).</param>
 /// <param name="Moe">The routed experts' module, beside the MLP (Granite's <c>block_sparse_moe</c>).</param>
-public sealed record HybridCheckpointNames(string FinalNorm, string MixerNorm, string MlpNorm, string Mlp, IReadOnlyDictionary<string, string> Mixers, string Moe = "block_sparse_moe");
+/// <param name="Root">The decoder's module: <c>model</c>, or Nemotron-H's <c>backbone</c>.</param>
+/// <param name="Embedding">The input embedding under the root: <c>embed_tokens</c>, or Nemotron-H's <c>embeddings</c>.</param>
+public sealed record HybridCheckpointNames(string FinalNorm, string MixerNorm, string MlpNorm, string Mlp, IReadOnlyDictionary<string, string> Mixers,
+    string Moe = "block_sparse_moe", string Root = "model", string Embedding = "embed_tokens")
+{
+    /// <summary>The input embedding's tensor, which a tied LM head shares.</summary>
+    public string EmbeddingTensor => $"{Root}.{Embedding}.weight";
+}
 
 /// <summary>Top-k routed SwiGLU experts run beside the MLP, their outputs added (Granite's MoE).</summary>
 /// <param name="NumExperts">Experts per layer (<c>num_local_experts</c>).</param>
@@ -86,8 +96,15 @@ public sealed record HybridModelConfig
 
     public bool ShortConvBias { get; init; }
 
-    /// <summary>The SwiGLU MLP's width in every layer.</summary>
+    /// <summary>The SwiGLU MLP's width in every layer (the MLP layers' width where <see cref="MlpInEveryLayer"/> is false).</summary>
     public required int MlpIntermediateSize { get; init; }
+
+    /// <summary>Whether each layer has an MLP after its mixer (LFM2, Granite); false where MLPs are layers of their
+    /// own (Nemotron-H: each layer is norm, mixer, residual).</summary>
+    public bool MlpInEveryLayer { get; init; } = true;
+
+    /// <summary>Bias on the MLP layers' projections (Nemotron-H's <c>mlp_bias</c>).</summary>
+    public bool MlpBias { get; init; }
 
     /// <summary>Routed experts added to the MLP's output in every layer; null for a dense model.</summary>
     public MoeOptions? Moe { get; init; }

@@ -63,7 +63,7 @@ public class CustomLayerModelTests
     {
         var e = Assert.Throws<ArgumentException>(() => HybridLanguageModel.Create(Config(HybridLayerTypes.Attention, "decaying_sum")));
         Assert.Contains("'decaying_sum'", e.Message);
-        Assert.Contains("'attention', 'mamba2', 'short_conv'", e.Message);
+        Assert.Contains("'attention', 'mamba2', 'mlp', 'short_conv'", e.Message);
     }
 
     private static int[][] Generate(HybridLanguageModel model, int[][] prompts, SchedulerOptions options)
