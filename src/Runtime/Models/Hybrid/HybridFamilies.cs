@@ -145,19 +145,6 @@ public static class HybridFamilies
             throw json.Invalid("mamba_d_head", $"mamba_n_heads {heads} x mamba_d_head {headDim} must equal mamba_expand {expand} x hidden_size {hidden}");
         }
 
-        int groups = Positive(json, "mamba_n_groups", json.OptionalInt("mamba_n_groups", 1));
-        if (heads % groups != 0)
-        {
-            throw json.Invalid("mamba_n_groups", $"{groups} groups do not divide mamba_n_heads {heads}");
-        }
-
-        var (limitMin, limitMax) = json.OptionalFloatPair("time_step_limit", (0.0, double.PositiveInfinity));
-        int chunk = Positive(json, "mamba_chunk_size", json.OptionalInt("mamba_chunk_size", 256));
-        if ((chunk & (chunk - 1)) != 0)
-        {
-            throw json.Invalid("mamba_chunk_size", $"{chunk} is not a power of two");
-        }
-
         double eps = json.OptionalDouble("rms_norm_eps", 1e-6);
         return new HybridModelConfig
         {
@@ -173,20 +160,10 @@ public static class HybridFamilies
             PadTokenId = json.OptionalNullableInt("pad_token_id", 0),
             EosTokenIds = json.OptionalIntList("eos_token_id", new[] { 2 }),
             Attention = attention,
-            Mamba2 = new Mamba2MixerOptions
-            {
-                HiddenSize = hidden,
-                NumHeads = heads,
-                HeadDim = headDim,
-                NGroups = groups,
-                StateSize = Positive(json, "mamba_d_state", json.OptionalInt("mamba_d_state", 256)),
-                ConvKernel = Positive(json, "mamba_d_conv", json.OptionalInt("mamba_d_conv", 4)),
-                ChunkSize = chunk,
-                UseBias = json.OptionalBool("mamba_proj_bias", false),
-                UseConvBias = json.OptionalBool("mamba_conv_bias", true),
-                LayerNormEpsilon = eps,
-                TimeStepLimit = (limitMin, limitMax),
-            },
+            Mamba2 = Mamba2Options(json, hidden, (heads, "mamba_n_heads"), (headDim, "mamba_d_head"), (json.OptionalInt("mamba_n_groups", 1), "mamba_n_groups"),
+                (json.OptionalInt("mamba_d_state", 256), "mamba_d_state"), (json.OptionalInt("mamba_d_conv", 4), "mamba_d_conv"),
+                (json.OptionalInt("mamba_chunk_size", 256), "mamba_chunk_size"),
+                json.OptionalBool("mamba_proj_bias", false), json.OptionalBool("mamba_conv_bias", true), eps, "time_step_limit"),
             MlpIntermediateSize = Positive(json, "shared_intermediate_size", json.OptionalInt("shared_intermediate_size", 1024)),
             FusedMlp = true,
             Moe = moe,
@@ -244,31 +221,8 @@ public static class HybridFamilies
             }
         }
 
-        int heads = Positive(json, "num_attention_heads", json.RequireInt("num_attention_heads"));
-        int headDim = json.Has("head_dim") ? Positive(json, "head_dim", json.RequireInt("head_dim"))
-            : Positive(json, "attention_head_dim", json.OptionalInt("attention_head_dim", hidden / heads));
-        int kvHeads = Positive(json, "num_key_value_heads", json.OptionalInt("num_key_value_heads", heads));
-        if (heads % kvHeads != 0)
-        {
-            throw json.Invalid("num_key_value_heads", $"{kvHeads} KV heads do not divide num_attention_heads {heads}");
-        }
-
         // The attribute names transformers writes (n_groups, conv_kernel...), else its constructor's (mamba_n_groups...).
         int Mamba(string key, string alias, int fallback) => json.Has(key) ? json.RequireInt(key) : json.OptionalInt(alias, fallback);
-        int mambaHeads = Positive(json, "mamba_num_heads", json.OptionalInt("mamba_num_heads", 128));
-        int groups = Positive(json, "n_groups", Mamba("n_groups", "mamba_n_groups", 8));
-        if (mambaHeads % groups != 0)
-        {
-            throw json.Invalid("n_groups", $"{groups} groups do not divide mamba_num_heads {mambaHeads}");
-        }
-
-        int chunk = Positive(json, "chunk_size", Mamba("chunk_size", "mamba_chunk_size", 256));
-        if ((chunk & (chunk - 1)) != 0)
-        {
-            throw json.Invalid("chunk_size", $"{chunk} is not a power of two");
-        }
-
-        var (limitMin, limitMax) = json.OptionalFloatPair(json.Has("time_step_limit") ? "time_step_limit" : "mamba_dt_limit", (0.0, double.PositiveInfinity));
         double eps = json.OptionalDouble("layer_norm_epsilon", 1e-5);
         return new HybridModelConfig
         {
@@ -283,25 +237,13 @@ public static class HybridFamilies
             BosTokenId = json.OptionalNullableInt("bos_token_id", 1),
             PadTokenId = json.OptionalNullableInt("pad_token_id", 0),
             EosTokenIds = json.OptionalIntList("eos_token_id", new[] { 2 }),
-            Attention = new SelfAttentionOptions
-            {
-                HiddenSize = hidden, NumHeads = heads, NumKvHeads = kvHeads, HeadDim = headDim,
-                Bias = json.OptionalBool("attention_bias", false), OutputProjectionName = "o_proj",
-            },
-            Mamba2 = new Mamba2MixerOptions
-            {
-                HiddenSize = hidden,
-                NumHeads = mambaHeads,
-                HeadDim = Positive(json, "mamba_head_dim", json.OptionalInt("mamba_head_dim", 64)),
-                NGroups = groups,
-                StateSize = Positive(json, "ssm_state_size", json.OptionalInt("ssm_state_size", 128)),
-                ConvKernel = Positive(json, "conv_kernel", Mamba("conv_kernel", "mamba_d_conv", 4)),
-                ChunkSize = chunk,
-                UseBias = json.Has("use_bias") ? json.OptionalBool("use_bias", false) : json.OptionalBool("mamba_proj_bias", false),
-                UseConvBias = json.Has("use_conv_bias") ? json.OptionalBool("use_conv_bias", true) : json.OptionalBool("mamba_conv_bias", true),
-                LayerNormEpsilon = eps,
-                TimeStepLimit = (limitMin, limitMax),
-            },
+            Attention = AttentionOptions(json, root, hidden, qkNorm: false, ropeByDefault: false, defaultTheta: 10000.0) with { Bias = json.OptionalBool("attention_bias", false) },
+            Mamba2 = Mamba2Options(json, hidden, (json.OptionalInt("mamba_num_heads", 128), "mamba_num_heads"), (json.OptionalInt("mamba_head_dim", 64), "mamba_head_dim"),
+                (Mamba("n_groups", "mamba_n_groups", 8), "n_groups"), (json.OptionalInt("ssm_state_size", 128), "ssm_state_size"), (Mamba("conv_kernel", "mamba_d_conv", 4), "conv_kernel"),
+                (Mamba("chunk_size", "mamba_chunk_size", 256), "chunk_size"),
+                json.Has("use_bias") ? json.OptionalBool("use_bias", false) : json.OptionalBool("mamba_proj_bias", false),
+                json.Has("use_conv_bias") ? json.OptionalBool("use_conv_bias", true) : json.OptionalBool("mamba_conv_bias", true),
+                eps, json.Has("time_step_limit") ? "time_step_limit" : "mamba_dt_limit"),
             MlpIntermediateSize = Positive(json, "intermediate_size", json.OptionalInt("intermediate_size", 21504)),
             MlpInEveryLayer = false,
             MlpBias = json.OptionalBool("mlp_bias", false),
@@ -323,12 +265,14 @@ public static class HybridFamilies
             throw json.Invalid("num_key_value_heads", $"{kvHeads} KV heads do not divide num_attention_heads {heads}");
         }
 
-        if (!json.Has("head_dim") && hidden % heads != 0)
+        // head_dim, or Nemotron-H's older attention_head_dim, else hidden / heads.
+        string headDimKey = json.Has("head_dim") || !json.Has("attention_head_dim") ? "head_dim" : "attention_head_dim";
+        if (!json.Has(headDimKey) && hidden % heads != 0)
         {
             throw json.Invalid("num_attention_heads", $"{heads} heads do not divide hidden_size {hidden}");
         }
 
-        int headDim = Positive(json, "head_dim", json.OptionalInt("head_dim", hidden / heads));
+        int headDim = Positive(json, headDimKey, json.OptionalInt(headDimKey, hidden / heads));
         int? rotary = null;
         double theta = json.OptionalDouble("rope_theta", defaultTheta);
         double partial = json.OptionalDouble("partial_rotary_factor", 1.0);
@@ -367,6 +311,40 @@ public static class HybridFamilies
             QkNorm = qkNorm,
             RotaryDim = rotary,
             RopeTheta = theta,
+        };
+    }
+
+    /// <summary>Mamba2 options from a family's keys (named in errors): heads split into groups, a power-of-two chunk.</summary>
+    private static Mamba2MixerOptions Mamba2Options(ConfigJsonReader json, int hidden, (int Value, string Key) heads, (int Value, string Key) headDim,
+        (int Value, string Key) groups, (int Value, string Key) stateSize, (int Value, string Key) convKernel, (int Value, string Key) chunk,
+        bool useBias, bool useConvBias, double eps, string timeStepLimitKey)
+    {
+        Positive(json, heads.Key, heads.Value);
+        Positive(json, groups.Key, groups.Value);
+        if (heads.Value % groups.Value != 0)
+        {
+            throw json.Invalid(groups.Key, $"{groups.Value} groups do not divide {heads.Key} {heads.Value}");
+        }
+
+        if (Positive(json, chunk.Key, chunk.Value) is int c && (c & (c - 1)) != 0)
+        {
+            throw json.Invalid(chunk.Key, $"{c} is not a power of two");
+        }
+
+        var (limitMin, limitMax) = json.OptionalFloatPair(timeStepLimitKey, (0.0, double.PositiveInfinity));
+        return new Mamba2MixerOptions
+        {
+            HiddenSize = hidden,
+            NumHeads = heads.Value,
+            HeadDim = Positive(json, headDim.Key, headDim.Value),
+            NGroups = groups.Value,
+            StateSize = Positive(json, stateSize.Key, stateSize.Value),
+            ConvKernel = Positive(json, convKernel.Key, convKernel.Value),
+            ChunkSize = chunk.Value,
+            UseBias = useBias,
+            UseConvBias = useConvBias,
+            LayerNormEpsilon = eps,
+            TimeStepLimit = (limitMin, limitMax),
         };
     }
 

@@ -51,11 +51,7 @@ public class CustomLayerModelTests
         Assert.All(model.MambaLayers, l => Assert.Equal("LINEAR_ATTN", l.GetAttnBackend().Name));
 
         var prompts = new[] { new[] { 1, 2, 3, 4, 5, 6, 7 }, new[] { 8, 9 }, new[] { 10, 11, 12, 13 } };
-        var together = Generate(model, prompts, new SchedulerOptions(MaxNumBatchedTokens: 5));
-        for (int r = 0; r < prompts.Length; r++)
-        {
-            Assert.Equal(Generate(model, new[] { prompts[r] }, new SchedulerOptions())[0], together[r]);
-        }
+        HybridGeneration.AssertBatchedEqualsAlone(model, prompts, 6, 16, new SchedulerOptions(MaxNumBatchedTokens: 5));
     }
 
     [Fact]
@@ -64,20 +60,6 @@ public class CustomLayerModelTests
         var e = Assert.Throws<ArgumentException>(() => HybridLanguageModel.Create(Config(HybridLayerTypes.Attention, "decaying_sum")));
         Assert.Contains("'decaying_sum'", e.Message);
         Assert.Contains("'attention', 'mamba2', 'mlp', 'short_conv'", e.Message);
-    }
-
-    private static int[][] Generate(HybridLanguageModel model, int[][] prompts, SchedulerOptions options)
-    {
-        using var cache = model.AllocateCache(16);
-        var engine = new GenerationEngine(model, cache, options);
-        var ids = prompts.Select(p => engine.AddRequest(p, SamplingParams.Greedy(6))).ToArray();
-        var outputs = ids.ToDictionary(id => id, _ => new List<int>());
-        foreach (var o in engine.Run())
-        {
-            outputs[o.RequestId].Add(o.Token);
-        }
-
-        return ids.Select(id => outputs[id].ToArray()).ToArray();
     }
 }
 

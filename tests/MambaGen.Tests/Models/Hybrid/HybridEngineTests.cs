@@ -29,13 +29,13 @@ public class HybridEngineTests
         var prompts = Prompts(model.VocabSize);
         // Long enough to cross an attention block: 16 tokens for LFM2, 48 for Granite.
         int maxTokens = fixture == "dev-lfm2" ? 20 : 44;
-        var roomy = Generate(model, prompts, maxTokens, numBlocks: 64, out int none);
+        var roomy = HybridGeneration.Greedy(model, prompts, maxTokens, 64, new SchedulerOptions(MaxNumBatchedTokens: 16), out int none);
         Assert.Equal(0, none);
         // Room for about two requests at their prompts' length and one at full length: requests wait, and running
         // ones that cannot grow are sent back and recomputed.
         var layout = model.PlanCache();
         int tight = layout.BlocksFor(prompts.Max(p => p.Length) + maxTokens) + layout.BlocksFor(1);
-        var together = Generate(model, prompts, maxTokens, tight, out int preemptions);
+        var together = HybridGeneration.Greedy(model, prompts, maxTokens, tight, new SchedulerOptions(MaxNumBatchedTokens: 16), out int preemptions);
         Assert.True(preemptions > 0, $"{tight} blocks should force a preemption");
         for (int r = 0; r < prompts.Length; r++)
         {
@@ -103,21 +103,5 @@ public class HybridEngineTests
         Assert.Contains("AllocateCache", Assert.Throws<InvalidOperationException>(() => model.Forward(ids, step)).Message);
         using var cache = model.AllocateCache(8);
         Assert.Contains("GroupBlockTables", Assert.Throws<ArgumentException>(() => model.Forward(ids, step)).Message);
-    }
-
-    private static int[][] Generate(HybridLanguageModel model, IReadOnlyList<int[]> prompts, int maxTokens, int numBlocks, out int preemptions)
-    {
-        using var cache = model.AllocateCache(numBlocks);
-        var engine = new GenerationEngine(model, cache, new SchedulerOptions(MaxNumBatchedTokens: 16));
-        var ids = prompts.Select(p => engine.AddRequest(p, SamplingParams.Greedy(maxTokens))).ToArray();
-        var outputs = ids.ToDictionary(id => id, _ => new List<int>());
-        foreach (var o in engine.Run())
-        {
-            outputs[o.RequestId].Add(o.Token);
-        }
-
-        Assert.Equal(numBlocks, cache.Blocks.NumFreeBlocks);
-        preemptions = engine.NumPreemptions;
-        return ids.Select(id => outputs[id].ToArray()).ToArray();
     }
 }

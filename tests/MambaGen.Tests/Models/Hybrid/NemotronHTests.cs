@@ -55,11 +55,7 @@ public class NemotronHTests
         using var model = HybridLanguageModel.Create(Parse(Config()));
         MixerUnderTest.SeedWeights(model, 9, scale: 0.4);
         var prompts = new[] { new[] { 1, 2, 3, 4, 5, 6 }, new[] { 7, 8, 9 }, new[] { 10, 11 } };
-        var together = Generate(model, prompts, new SchedulerOptions(MaxNumBatchedTokens: 4));
-        for (int r = 0; r < prompts.Length; r++)
-        {
-            Assert.Equal(Generate(model, new[] { prompts[r] }, new SchedulerOptions())[0], together[r]);
-        }
+        HybridGeneration.AssertBatchedEqualsAlone(model, prompts, 6, 24, new SchedulerOptions(MaxNumBatchedTokens: 4));
     }
 
     [Theory]
@@ -74,19 +70,5 @@ public class NemotronHTests
         var e = Assert.Throws<CheckpointException>(() => Parse(json));
         Assert.Contains(key, e.Message);
         Assert.Contains(why, e.Message);
-    }
-
-    private static int[][] Generate(HybridLanguageModel model, int[][] prompts, SchedulerOptions options)
-    {
-        using var cache = model.AllocateCache(24);
-        var engine = new GenerationEngine(model, cache, options);
-        var ids = prompts.Select(p => engine.AddRequest(p, SamplingParams.Greedy(6))).ToArray();
-        var outputs = ids.ToDictionary(id => id, _ => new List<int>());
-        foreach (var o in engine.Run())
-        {
-            outputs[o.RequestId].Add(o.Token);
-        }
-
-        return ids.Select(id => outputs[id].ToArray()).ToArray();
     }
 }
