@@ -1,7 +1,6 @@
 using System;
 using System.IO;
 using System.Linq;
-using MambaGen.Backends;
 using MambaGen.Checkpoints;
 using MambaGen.Generation;
 using MambaGen.Models;
@@ -35,7 +34,7 @@ internal sealed class BenchModel : IDisposable
     public string Weights { get; }
 
     public string ExecutionPath => _mamba?.ExecutionPath
-        ?? $"{OpsSelection.Describe(_hybrid!.Device)}; attention by TorchSharp SDPA over gathered pages; {Weights} weights; {_hybrid.PlanCache()}";
+        ?? $"{_hybrid!.ExecutionPath}; {Weights} weights; {_hybrid.PlanCache()}";
 
     public static BenchModel Load(string folder, Device device, ScalarType dtype)
     {

@@ -1,7 +1,6 @@
 using System;
 using System.Diagnostics;
 using System.IO;
-using MambaGen.Backends;
 using MambaGen.Checkpoints;
 using MambaGen.Generation;
 using MambaGen.Models;
@@ -41,7 +40,7 @@ internal sealed class LoadedModel : IDisposable
     public string Description => IsDefault ? $"default model ({Checkpoint.Folder})" : Checkpoint.Folder;
 
     /// <summary>How steps run: the Mamba model's ops and graphs, or the ops a hybrid's layers call.</summary>
-    public string ExecutionPath => Mamba?.ExecutionPath ?? $"{OpsSelection.Describe(Hybrid!.Device)}; attention by TorchSharp's scaled dot-product attention over gathered pages";
+    public string ExecutionPath => Mamba?.ExecutionPath ?? Hybrid!.ExecutionPath;
 
     /// <summary>Opens the folder --model names, or the extracted default model when it is absent (config and weight headers only).</summary>
     public static (OpenedCheckpoint Checkpoint, bool IsDefault) Open(string? modelOption) =>

@@ -66,6 +66,9 @@ public sealed class HybridLanguageModel : nn.Module, ICausalLanguageModel
 
     public string MaxSequenceLengthSource => $"{Config.SourcePath}: max_position_embeddings";
 
+    /// <summary>How this model runs its steps on its device: the mamba layers' ops, and attention's path.</summary>
+    public string ExecutionPath => $"{OpsSelection.Describe(Device)}; attention by TorchSharp's scaled dot-product attention over gathered pages";
+
     /// <summary>The page layout of the last cache allocated for this model; null before one is.</summary>
     public HybridPageLayout? CacheLayout => _layout;
 
