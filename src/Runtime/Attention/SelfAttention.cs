@@ -15,10 +15,11 @@ namespace MambaGen.Attention;
 /// </summary>
 public sealed class SelfAttention : nn.Module
 {
-    // Arrays, not fields of module or tensor type: TorchSharp registers such fields under their C# names, and these
-    // go under the checkpoint's names instead (register_module below).
+    // Arrays of modules, not fields: TorchSharp registers such fields under their C# names, and these go under the
+    // checkpoint's names instead (register_module below). Modules, never parameters: moving a module to another
+    // device or dtype replaces its parameters, so a kept parameter would be the disposed old one.
     private readonly Linear[] _projections;
-    private readonly Parameter[] _qkNorms;
+    private readonly Layers.RmsNorm[] _qkNorms;
     private readonly Tensor?[] _kvCache = new Tensor?[1];
     private readonly RotaryEmbedding? _rope;
 
@@ -54,12 +55,12 @@ public sealed class SelfAttention : nn.Module
         register_module("k_proj", KProj);
         register_module("v_proj", VProj);
         register_module(o.OutputProjectionName, OProj);
-        _qkNorms = Array.Empty<Parameter>();
+        _qkNorms = Array.Empty<Layers.RmsNorm>();
         if (o.QkNorm)
         {
-            _qkNorms = new[] { nn.Parameter(torch.ones(o.HeadDim, dtype: dtype)), nn.Parameter(torch.ones(o.HeadDim, dtype: dtype)) };
-            register_module(o.QkNormNames.Q, new NormWeight(o.QkNormNames.Q, _qkNorms[0]));
-            register_module(o.QkNormNames.K, new NormWeight(o.QkNormNames.K, _qkNorms[1]));
+            _qkNorms = new[] { new Layers.RmsNorm(o.QkNormNames.Q, o.HeadDim, o.NormEps, dtype), new Layers.RmsNorm(o.QkNormNames.K, o.HeadDim, o.NormEps, dtype) };
+            register_module(o.QkNormNames.Q, _qkNorms[0]);
+            register_module(o.QkNormNames.K, _qkNorms[1]);
         }
 
         _rope = o.RotaryDim is { } rotary ? new RotaryEmbedding(o.HeadDim, rotary, o.RopeTheta) : null;
@@ -80,9 +81,9 @@ public sealed class SelfAttention : nn.Module
 
     public Linear OProj => _projections[3];
 
-    public Tensor? QNormWeight => _qkNorms.Length > 0 ? _qkNorms[0] : null;
+    public Tensor? QNormWeight => _qkNorms.Length > 0 ? _qkNorms[0].Weight : null;
 
-    public Tensor? KNormWeight => _qkNorms.Length > 0 ? _qkNorms[1] : null;
+    public Tensor? KNormWeight => _qkNorms.Length > 0 ? _qkNorms[1].Weight : null;
 
     /// <summary>The softmax scale used: <see cref="SelfAttentionOptions.Scale"/> or 1/√head_dim.</summary>
     public double Scale => Options.Scale ?? 1.0 / Math.Sqrt(Options.HeadDim);
@@ -133,8 +134,8 @@ public sealed class SelfAttention : nn.Module
         var v = linear.Linear(hidden, VProj.weight!, VProj.bias).view(tokens, o.NumKvHeads, o.HeadDim);
         if (_qkNorms.Length > 0)
         {
-            q = RmsNormMath.Forward(q, _qkNorms[0], o.NormEps);
-            k = RmsNormMath.Forward(k, _qkNorms[1], o.NormEps);
+            q = RmsNormMath.Forward(q, _qkNorms[0].Weight, o.NormEps);
+            k = RmsNormMath.Forward(k, _qkNorms[1].Weight, o.NormEps);
         }
 
         if (_rope is not null)
@@ -220,12 +221,5 @@ public sealed class SelfAttention : nn.Module
         {
             throw new ArgumentException($"Attention layer '{GetName()}': the step uses attention block {metadata.MaxBlockId} but the bound cache has {kvCache.shape[0]} blocks.", nameof(metadata));
         }
-    }
-
-    /// <summary>A norm's weight under its checkpoint name (<c>q_layernorm.weight</c>).</summary>
-    private sealed class NormWeight : nn.Module
-    {
-        public NormWeight(string name, Parameter weight)
-            : base(name) => register_parameter("weight", weight);
     }
 }

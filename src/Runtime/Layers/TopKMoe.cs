@@ -14,8 +14,9 @@ namespace MambaGen.Layers;
 /// </summary>
 public sealed class TopKMoe : nn.Module
 {
-    // Arrays, not tensor fields: TorchSharp registers those under their C# names; these go under the checkpoint's.
-    private readonly Parameter[] _experts;
+    // Arrays of modules, not fields: TorchSharp registers fields under their C# names; these go under the
+    // checkpoint's. Modules, never parameters: moving a module replaces its parameters.
+    private readonly ExpertWeight[] _experts;
     private readonly Linear[] _router;
 
     public TopKMoe(string name, int hiddenSize, int intermediateSize, int numExperts, int topK, ScalarType dtype)
@@ -37,12 +38,12 @@ public sealed class TopKMoe : nn.Module
         TopK = topK;
         _experts = new[]
         {
-            nn.Parameter(torch.zeros(new long[] { numExperts, checked(2 * intermediateSize), hiddenSize }, dtype: dtype)),
-            nn.Parameter(torch.zeros(new long[] { numExperts, hiddenSize, intermediateSize }, dtype: dtype)),
+            new ExpertWeight("input_linear", new long[] { numExperts, checked(2 * intermediateSize), hiddenSize }, dtype),
+            new ExpertWeight("output_linear", new long[] { numExperts, hiddenSize, intermediateSize }, dtype),
         };
         _router = new[] { nn.Linear(hiddenSize, numExperts, hasBias: false, dtype: dtype) };
-        register_module("input_linear", new Weight("input_linear", _experts[0]));
-        register_module("output_linear", new Weight("output_linear", _experts[1]));
+        register_module("input_linear", _experts[0]);
+        register_module("output_linear", _experts[1]);
         register_module("router", new Router(_router[0]));
     }
 
@@ -55,10 +56,10 @@ public sealed class TopKMoe : nn.Module
     public int TopK { get; }
 
     /// <summary>[experts, 2·intermediate, hidden]: each expert's [gate | up] projection.</summary>
-    public Tensor InputWeight => _experts[0];
+    public Tensor InputWeight => _experts[0].Weight;
 
     /// <summary>[experts, hidden, intermediate]: each expert's down projection.</summary>
-    public Tensor OutputWeight => _experts[1];
+    public Tensor OutputWeight => _experts[1].Weight;
 
     /// <summary>[experts, hidden].</summary>
     public Tensor RouterWeight => _router[0].weight!;
@@ -90,11 +91,20 @@ public sealed class TopKMoe : nn.Module
         return output.MoveToOuterDisposeScope();
     }
 
-    /// <summary>A parameter under the checkpoint name <c>{name}.weight</c>.</summary>
-    private sealed class Weight : nn.Module
+    /// <summary>Every expert's projection stacked, under the checkpoint name <c>{name}.weight</c>.</summary>
+    private sealed class ExpertWeight : nn.Module
     {
-        public Weight(string name, Parameter weight)
-            : base(name) => register_parameter("weight", weight);
+        // The field's name is the checkpoint's key; TorchSharp replaces it when the module moves.
+        private Parameter weight;
+
+        public ExpertWeight(string name, long[] shape, ScalarType dtype)
+            : base(name)
+        {
+            weight = nn.Parameter(torch.zeros(shape, dtype: dtype));
+            RegisterComponents();
+        }
+
+        public Parameter Weight => weight;
     }
 
     /// <summary>Granite's gating module: its linear is <c>router.layer</c>.</summary>
