@@ -34,11 +34,11 @@ internal static class Verify
             ("Mamba2-130m", c => new Mamba2Mixer("mixer", c, new Mamba2MixerOptions { HiddenSize = 768, NumHeads = 24, HeadDim = 64, NGroups = 1, StateSize = 128, ChunkSize = 256 }), 768, 256),
         };
         output.WriteLine($"ops on {device}: {OpsSelection.Describe(device)}");
-        foreach (var dtype in new[] { ScalarType.Float32, ScalarType.BFloat16 })
+        foreach (var dtype in new[] { ScalarType.Float32, ScalarType.BFloat16, ScalarType.Float16 })
         foreach (var (name, create, hidden, chunk) in mixers)
         {
             var config = new EngineConfig(new ModelConfig("verify", dtype, 4096));
-            double tolerance = dtype == ScalarType.Float32 ? LayerTolerance : Bf16LayerTolerance;
+            double tolerance = dtype == ScalarType.Float32 ? LayerTolerance : Bf16LayerTolerance;  // fp16 rounds finer than bf16: the bf16 bound holds
             using var pair = new LayerPair(() => create(config), device, numBlocks: 40, chunk);
             var steps = new (string What, ScheduledRequest[] Batch)[]
             {

@@ -15,16 +15,24 @@ date -u >> "$OUT/gpu.txt"
 
 # 1. Layers on CUDA (fused kernels) against the CPU reference, fp32 and bf16; models against transformers' fixtures.
 bench verify --device cuda tests/fixtures/dev-mamba1 tests/fixtures/dev-mamba2 models/default > "$OUT/verify.log" 2>&1
+# The build's PTX (clang-14's, JIT-compiled by the driver) instead of NVRTC's CUBINs, kernel cache off.
+MAMBAGEN_NO_NVRTC=1 MAMBAGEN_KERNEL_CACHE=off bench verify --device cuda tests/fixtures/dev-mamba2 > "$OUT/verify-ptx.log" 2>&1
+# The opt-in kernels (tiled prefill scans, fused small-step projections, vector decode SSM: not yet the default) against the same references.
+optin() { MAMBAGEN_PREFILL_SCAN=tiled MAMBAGEN_SMALL_STEP_PROJECTIONS=fused MAMBAGEN_DECODE_SSM=vector "$@"; }
+optin bench verify --device cuda tests/fixtures/dev-mamba1 tests/fixtures/dev-mamba2 models/default > "$OUT/verify-optin.log" 2>&1
 # The same with the fused kernels off (the TorchSharp ops on CUDA).
 [ "${QUICK:-}" = 1 ] || MAMBAGEN_FAST_PATH=0 bench verify --device cuda tests/fixtures/dev-mamba1 tests/fixtures/dev-mamba2 > "$OUT/verify-eager.log" 2>&1
+
+# The real chat templates' expected renders against transformers' renderer (bench/gpu/chat_templates.py).
+mkdir -p /tmp/ct && python3 bench/gpu/chat_templates.py /tmp/ct > "$OUT/chat-templates.log" 2>&1; cp /tmp/ct/chat_templates.json "$OUT/chat-templates.txt" 2>/dev/null
 
 # 2. The benchmark models (same weights for every system) and greedy references from transformers (fp32).
 P=.gpu/peers
 python3 $P/make_models.py /tmp/models > "$OUT/models.log" 2>&1
 for m in mamba2-130m mamba-130m; do
   python3 $P/hf_bench.py --model /tmp/models/$m --correct /tmp/models/$m.prompts.txt --new 32 --correct-out /tmp/models/$m.hf > "$OUT/hf-correct-$m.log" 2>&1
-  for fast in 1 0; do
-    MAMBAGEN_FAST_PATH=$fast bench correct --model /tmp/models/$m --device cuda --dtype float32 --prompts /tmp/models/$m.prompts.txt \
+  for variant in "MAMBAGEN_FAST_PATH=1" "MAMBAGEN_FAST_PATH=0" "MAMBAGEN_PREFILL_SCAN=tiled MAMBAGEN_SMALL_STEP_PROJECTIONS=fused MAMBAGEN_DECODE_SSM=vector"; do
+    env $variant dotnet .gpu/app/MambaGen.Bench.dll correct --model /tmp/models/$m --device cuda --dtype float32 --prompts /tmp/models/$m.prompts.txt \
       --reference /tmp/models/$m.hf.fp32.tokens.txt --new 32 >> "$OUT/correct.log" 2>&1
   done
 done
@@ -35,6 +43,15 @@ reps=${REPS:-3}
 for m in mamba2-130m mamba-130m; do
   bench model --model /tmp/models/$m --device cuda --dtype bfloat16 --reps $reps $B >> "$OUT/mambagen.log" 2>&1
 done
+# The same throughput with the opt-in kernels, beside the default's rows above (a .txt: the summary table reads the default only).
+for m in mamba2-130m mamba-130m; do
+  optin bench model --model /tmp/models/$m --device cuda --dtype bfloat16 --reps $reps $B >> "$OUT/mambagen-optin.txt" 2>&1
+done
+grep -h '^{"system"' "$OUT/mambagen-optin.txt" | python3 -c "
+import json,sys
+for l in sys.stdin:
+    r=json.loads(l)
+    if 'tok_s_median' in r: print(f'opt-in kernels: {r[\"model\"]} {r[\"what\"]} batch {r[\"batch\"]} x {r[\"prompt\"]}: {r[\"tok_s_median\"]:,.0f} tokens/s')" > "$OUT/optin.md"
 if [ "${1:-}" = "--peers" ]; then
   mkdir -p /tmp/kb /tmp/peer && tar -C /tmp/peer -xJf $P/peer-src.tar.xz && tar -C /tmp/kb -xJf $P/peer-ext-sm90.tar.xz
   tar -C /tmp -xJf $P/peer-triton-cache.tar.xz; export TRITON_CACHE_DIR=/tmp/tc
@@ -45,5 +62,5 @@ if [ "${1:-}" = "--peers" ]; then
   python3 $P/summarize.py "$OUT" --md > "$OUT/summary.md" 2>&1
 fi
 # At most 8 files come back from the GPU machine: the logs travel as one archive beside the summary.
-(cd "$OUT" && tar czf logs.tgz *.log gpu.txt && rm -f *.log)
-cat "$OUT/summary.md" 2>/dev/null
+(cd "$OUT" && tar czf logs.tgz *.log *.txt && rm -f *.log mambagen-optin.txt)
+cat "$OUT/summary.md" "$OUT/optin.md" 2>/dev/null

@@ -25,6 +25,7 @@ public static class CliApp
             new GenerateCommand(output, error, interactiveErr).Command,
             new CheckCommand(output).Command,
             new InfoCommand(output).Command,
+            new ServeCommand(error).Command,
             new HelpOption(),
             new VersionOption(),
         };

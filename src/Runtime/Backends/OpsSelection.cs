@@ -83,13 +83,14 @@ public static class OpsSelection
                 return (MambaOps.Reference, "fused kernels unavailable: " + reason);
             }
 
-            var kernels = CudaMambaOps.TryCreate(runtime, index, out reason);
+            var choices = KernelChoices.FromEnvironment();
+            var kernels = CudaMambaOps.TryCreate(runtime, index, choices, out reason);
             if (kernels is null)
             {
                 return (MambaOps.Reference, "fused kernels unavailable: " + reason);
             }
 
-            return (MambaOps.Of("fused CUDA kernels", kernels), runtime.Describe());
+            return (MambaOps.Of("fused CUDA kernels", kernels), $"{runtime.Describe()}; {choices}");
         }
         catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException or CudaException or NvrtcException or InvalidOperationException)
         {

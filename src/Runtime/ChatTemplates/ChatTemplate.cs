@@ -28,6 +28,10 @@ public sealed record ChatTemplateOptions
     /// <summary>The tokenizer's EOS token string, exposed as <c>eos_token</c> (left undefined when null).</summary>
     public string? EosToken { get; init; }
 
+    /// <summary>The tokenizer's other special tokens by variable name (<c>unk_token</c>, <c>pad_token</c>, ...), as
+    /// transformers passes its <c>special_tokens_map</c>; null or absent names stay undefined.</summary>
+    public IReadOnlyDictionary<string, string>? OtherSpecialTokens { get; init; }
+
     /// <summary>The clock behind <c>strftime_now</c>; null is local time, as transformers' <c>datetime.now()</c>.</summary>
     public Func<DateTime>? Clock { get; init; }
 
@@ -95,6 +99,8 @@ public sealed class ChatTemplate
         };
         if (_options.BosToken is not null) globals["bos_token"] = _options.BosToken;
         if (_options.EosToken is not null) globals["eos_token"] = _options.EosToken;
+        if (_options.OtherSpecialTokens is not null)
+            foreach (var kv in _options.OtherSpecialTokens) globals[kv.Key] = kv.Value;
         if (extra is not null)
             foreach (var kv in extra) globals[kv.Key] = Py.FromDotNet(kv.Value);
         return new Interpreter(_lexer, _options.Limits, _options.Clock ?? (() => DateTime.Now)).Run(_body, globals);

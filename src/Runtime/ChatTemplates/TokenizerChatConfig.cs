@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.IO;
 using System.Text.Json;
 
@@ -15,12 +16,19 @@ public sealed record TokenizerChatConfig(string? Template, string? BosToken, str
 {
     public const string ConfigFileName = "tokenizer_config.json";
 
+    /// <summary>The special tokens besides bos and eos that transformers' <c>special_tokens_map</c> passes to a template.</summary>
+    public static readonly IReadOnlyList<string> OtherSpecialTokenNames = new[] { "unk_token", "sep_token", "pad_token", "cls_token", "mask_token" };
+
+    /// <summary>Those of <see cref="OtherSpecialTokenNames"/> the config sets, by name (e.g. <c>pad_token</c>).</summary>
+    public IReadOnlyDictionary<string, string> OtherSpecialTokens { get; init; } = new Dictionary<string, string>();
+
     public const string TemplateFileName = "chat_template.jinja";
 
     /// <summary>Reads the folder; malformed JSON or an unexpected chat_template shape is a <see cref="ChatTemplateException"/> naming the file.</summary>
     public static TokenizerChatConfig Read(string folder)
     {
         string? template = null, bos = null, eos = null;
+        var others = new Dictionary<string, string>(StringComparer.Ordinal);
         var configPath = Path.Combine(folder, ConfigFileName);
         if (File.Exists(configPath))
         {
@@ -33,6 +41,11 @@ public sealed record TokenizerChatConfig(string? Template, string? BosToken, str
                 {
                     bos = TokenString(root, "bos_token");
                     eos = TokenString(root, "eos_token");
+                    foreach (var name in OtherSpecialTokenNames)
+                    {
+                        if (TokenString(root, name) is string token) others[name] = token;
+                    }
+
                     if (root.TryGetProperty("chat_template", out var ct)) template = PickTemplate(ct, configPath);
                 }
             }
@@ -43,12 +56,13 @@ public sealed record TokenizerChatConfig(string? Template, string? BosToken, str
         }
         var jinjaPath = Path.Combine(folder, TemplateFileName);
         if (File.Exists(jinjaPath)) template = File.ReadAllText(jinjaPath);
-        return new TokenizerChatConfig(template, bos, eos);
+        return new TokenizerChatConfig(template, bos, eos) { OtherSpecialTokens = others };
     }
 
     /// <summary>Parses <see cref="Template"/> with the token strings; null when there is no template.</summary>
     public ChatTemplate? Load(Func<DateTime>? clock = null) =>
-        Template is null ? null : ChatTemplate.Parse(Template, new ChatTemplateOptions { BosToken = BosToken, EosToken = EosToken, Clock = clock });
+        Template is null ? null : ChatTemplate.Parse(Template,
+            new ChatTemplateOptions { BosToken = BosToken, EosToken = EosToken, OtherSpecialTokens = OtherSpecialTokens, Clock = clock });
 
     private static string? TokenString(JsonElement root, string name)
     {

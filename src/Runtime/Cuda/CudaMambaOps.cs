@@ -11,9 +11,13 @@ namespace MambaGen.Cuda;
 /// (a state dim above 256, weights in another dtype than the activations, a state view whose rows are not contiguous)
 /// go to the reference ops, so the set is correct for any input the reference accepts.
 /// </summary>
-internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INormOps, ILinearOps
+internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INormOps, ILinearOps, IFusedProjectionOps
 {
     private const int SsdWarps = 8;
+
+    // The vector decode update: 4 warps of 4 p rows a block.
+    private const int VectorSsmWarps = 4;
+    private const int VectorSsmRowsPerBlock = 16;
 
     // About the blocks an H100/H200 keeps resident (132 SMs, several blocks each): below it, work is split finer.
     private const int FillBlocks = 1024;
@@ -24,17 +28,45 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
     private const int ConvChunkTokens = 64;
     private static readonly ReferenceOps Reference = ReferenceOps.Instance;
 
-    private readonly int _device;
-    private readonly CudaModule _conv, _mamba2, _mamba1, _norm;
+    // The tiled Mamba-2 scan gives each thread 16 state values of a p row; the per-channel Mamba-1 scan takes 16 in all.
+    private const int TiledStatePerThread = 16;
+    private const int ChannelScanMaxState = 16;
 
-    private CudaMambaOps(int device, CudaModule conv, CudaModule mamba2, CudaModule mamba1, CudaModule norm)
+    private readonly KernelTarget _target;
+    private readonly KernelChoices _choices;
+    // The GEMV kernels keep a row's partial sums in registers: steps of up to this many tokens run fused.
+    private const int GemvMaxRows = 8;
+    private const int GemvWarps = 8;
+    private const int GemvMaxScales = 64;
+
+    private readonly KernelFamily _convUpdate, _convVarlen, _convVarlenStates, _shortConvUpdate, _ssdUpdate, _ssdUpdateVec, _ssdScanVarlen, _ssdScanTiled,
+        _selectiveUpdate, _selectiveScanVarlen, _selectiveScanChannels, _addRmsNorm, _gatedRmsNorm, _gemv, _rmsNormGemv, _gatedGemv, _rmsNormGemvConv;
+    private readonly ComposedProjections _composed;
+
+    private CudaMambaOps(KernelTarget target, KernelChoices choices, CudaModule conv, CudaModule mamba2, CudaModule mamba1, CudaModule norm, CudaModule gemv)
     {
-        _device = device;
-        (_conv, _mamba2, _mamba1, _norm) = (conv, mamba2, mamba1, norm);
+        (_target, _choices) = (target, choices);
+        (_convUpdate, _convVarlen, _convVarlenStates, _shortConvUpdate) =
+            (new(conv, "conv_update"), new(conv, "conv_varlen"), new(conv, "conv_varlen_states"), new(conv, "short_conv_update"));
+        (_ssdUpdate, _ssdUpdateVec, _ssdScanVarlen, _ssdScanTiled) =
+            (new(mamba2, "ssd_update"), new(mamba2, "ssd_update_vec"), new(mamba2, "ssd_scan_varlen"), new(mamba2, "ssd_scan_tiled"));
+        (_selectiveUpdate, _selectiveScanVarlen, _selectiveScanChannels) =
+            (new(mamba1, "selective_update"), new(mamba1, "selective_scan_varlen"), new(mamba1, "selective_scan_channels"));
+        (_addRmsNorm, _gatedRmsNorm) = (new(norm, "add_rmsnorm"), new(norm, "gated_rmsnorm", perState: false));
+        (_gemv, _rmsNormGemv, _gatedGemv, _rmsNormGemvConv) =
+            (new(gemv, "gemv"), new(gemv, "rmsnorm_gemv"), new(gemv, "gated_gemv"), new(gemv, "rmsnorm_gemv_conv"));
+        _composed = new ComposedProjections(this, this, this, this);
     }
 
+    /// <summary>The kernel variants this set launches.</summary>
+    public KernelChoices Choices => _choices;
+
     /// <summary>The kernels for CUDA device <paramref name="device"/>, or null and why not (nothing is thrown for an environment problem).</summary>
-    public static CudaMambaOps? TryCreate(CudaRuntime runtime, int device, out string reason)
+    public static CudaMambaOps? TryCreate(CudaRuntime runtime, int device, KernelChoices choices, out string reason) =>
+        TryCreate(runtime, KernelTarget.Cuda(device), choices, out reason);
+
+    /// <summary>The kernels over the tensors of <paramref name="target"/> (a CUDA device, or the CPU under the tests' kernel emulator).</summary>
+    internal static CudaMambaOps? TryCreate(CudaRuntime runtime, KernelTarget target, KernelChoices choices, out string reason)
     {
         var modules = new CudaModule[KernelSources.All.Count];
         for (int i = 0; i < modules.Length; i++)
@@ -49,7 +81,7 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
         }
 
         reason = "";
-        return new CudaMambaOps(device, modules[0], modules[1], modules[2], modules[3]);
+        return new CudaMambaOps(target, choices, modules[0], modules[1], modules[2], modules[3], modules[4]);
     }
 
     // ---- conv -------------------------------------------------------------------------------------------------
@@ -59,7 +91,7 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
         long dim = CausalConv1d.CheckWeights(x, weight, bias, convStates, out int width);
         OpArgs.Dims(x, nameof(x), batch.NumTokens, dim);
         OpArgs.CheckBlocks(batch.MaxStateIndex, convStates, nameof(convStates));
-        if (!Kernel(x, convStates, out var suffix) || !Same(x, weight, bias) || !OpArgs.RowsContiguous(convStates, 2) || x.stride(1) != 1 || width > MaxConvWidth)
+        if (!Kernel(x, convStates) || !Same(x, weight, bias) || !OpArgs.RowsContiguous(convStates, 2) || x.stride(1) != 1 || width > MaxConvWidth)
         {
             return Reference.Forward(x, weight, bias, silu, convStates, batch);
         }
@@ -79,14 +111,14 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
         }
 
         var stream = Stream;
-        _conv.Function($"conv_varlen_{suffix}").Launch(new LaunchGrid(blocksX, batch.Count, Blocks(longest, ConvChunkTokens), threads, 1, 1), stream,
-            KernelArg.Of(x), KernelArg.I64(x.stride(0)), KernelArg.Of(weight), KernelArg.OfOptional(bias), KernelArg.Of(convStates),
-            KernelArg.I64(convStates.stride(0)), KernelArg.Of(batch.StateIndices), KernelArg.Of(batch.HasInitialState),
-            KernelArg.Of(batch.QueryStartLocTensor), KernelArg.Of(output), KernelArg.I32(ConvChunkTokens), KernelArg.I32(batch.Count),
+        _convVarlen.For(x.dtype, convStates.dtype).Launch(new LaunchGrid(blocksX, batch.Count, Blocks(longest, ConvChunkTokens), threads, 1, 1), stream,
+            Arg(x), KernelArg.I64(x.stride(0)), Arg(weight), OptionalArg(bias), Arg(convStates),
+            KernelArg.I64(convStates.stride(0)), Arg(batch.StateIndices), Arg(batch.HasInitialState),
+            Arg(batch.QueryStartLocTensor), Arg(output), KernelArg.I32(ConvChunkTokens), KernelArg.I32(batch.Count),
             KernelArg.I32((int)dim), KernelArg.I32(width), KernelArg.I32(silu ? 1 : 0));
-        _conv.Function($"conv_varlen_states_{suffix}").Launch(new LaunchGrid(blocksX, batch.Count, 1, threads, 1, 1), stream,
-            KernelArg.Of(x), KernelArg.I64(x.stride(0)), KernelArg.Of(convStates), KernelArg.I64(convStates.stride(0)),
-            KernelArg.Of(batch.StateIndices), KernelArg.Of(batch.HasInitialState), KernelArg.Of(batch.QueryStartLocTensor),
+        _convVarlenStates.For(x.dtype, convStates.dtype).Launch(new LaunchGrid(blocksX, batch.Count, 1, threads, 1, 1), stream,
+            Arg(x), KernelArg.I64(x.stride(0)), Arg(convStates), KernelArg.I64(convStates.stride(0)),
+            Arg(batch.StateIndices), Arg(batch.HasInitialState), Arg(batch.QueryStartLocTensor),
             KernelArg.I32(batch.Count), KernelArg.I32((int)dim), KernelArg.I32(width));
         return output;
     }
@@ -96,7 +128,7 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
         long dim = CausalConv1d.CheckWeights(x, weight, bias, convStates, out int width);
         OpArgs.Dims(x, nameof(x), batch.Count, dim);
         OpArgs.CheckBlocks(batch.MaxStateIndex, convStates, nameof(convStates));
-        if (!Kernel(x, convStates, out var suffix) || !Same(x, weight, bias) || !OpArgs.RowsContiguous(convStates, 2) || x.stride(1) != 1)
+        if (!Kernel(x, convStates) || !Same(x, weight, bias) || !OpArgs.RowsContiguous(convStates, 2) || x.stride(1) != 1)
         {
             return Reference.Update(x, weight, bias, silu, convStates, batch);
         }
@@ -108,10 +140,33 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
         }
 
         int threads = 128;
-        _conv.Function($"conv_update_{suffix}").Launch(new LaunchGrid(Blocks(dim, threads), batch.Count, 1, threads, 1, 1), Stream,
-            KernelArg.Of(x), KernelArg.I64(x.stride(0)), KernelArg.Of(weight), KernelArg.OfOptional(bias), KernelArg.Of(convStates),
-            KernelArg.I64(convStates.stride(0)), KernelArg.Of(batch.StateIndices), KernelArg.Of(output), KernelArg.I32(batch.Count),
+        _convUpdate.For(x.dtype, convStates.dtype).Launch(new LaunchGrid(Blocks(dim, threads), batch.Count, 1, threads, 1, 1), Stream,
+            Arg(x), KernelArg.I64(x.stride(0)), Arg(weight), OptionalArg(bias), Arg(convStates),
+            KernelArg.I64(convStates.stride(0)), Arg(batch.StateIndices), Arg(output), KernelArg.I32(batch.Count),
             KernelArg.I32((int)dim), KernelArg.I32(width), KernelArg.I32(silu ? 1 : 0));
+        return output;
+    }
+
+    public Tensor GatedUpdate(Tensor bcx, Tensor weight, Tensor? bias, Tensor convStates, DecodeBatch batch)
+    {
+        long dim = CausalConv1d.CheckWeights(bcx, weight, bias, convStates, out int width);
+        OpArgs.Dims(bcx, nameof(bcx), batch.Count, 3 * dim);
+        OpArgs.CheckBlocks(batch.MaxStateIndex, convStates, nameof(convStates));
+        if (!Kernel(bcx, convStates) || !Same(bcx, weight, bias) || !OpArgs.RowsContiguous(convStates, 2) || bcx.stride(1) != 1)
+        {
+            return ((IConvOps)Reference).GatedUpdate(bcx, weight, bias, convStates, batch);
+        }
+
+        var output = torch.empty(batch.Count, dim, dtype: bcx.dtype, device: bcx.device);
+        if (batch.Count == 0)
+        {
+            return output;
+        }
+
+        int threads = 128;
+        _shortConvUpdate.For(bcx.dtype, convStates.dtype).Launch(new LaunchGrid(Blocks(dim, threads), batch.Count, 1, threads, 1, 1), Stream,
+            Arg(bcx), KernelArg.I64(bcx.stride(0)), Arg(weight), OptionalArg(bias), Arg(convStates), KernelArg.I64(convStates.stride(0)),
+            Arg(batch.StateIndices), Arg(output), KernelArg.I32(batch.Count), KernelArg.I32((int)dim), KernelArg.I32(width));
         return output;
     }
 
@@ -122,7 +177,7 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
     {
         var (heads, headDim, stateDim) = Ssd.Check(x, dt, aLog, b, c, d, dtBias, batch.NumTokens);
         CheckSsmStates(ssmStates, x, heads, headDim, stateDim, batch.MaxStateIndex);
-        if (!SsdKernel(x, dt, aLog, b, c, d, dtBias, ssmStates, stateDim, out var suffix))
+        if (!SsdKernel(x, dt, aLog, b, c, d, dtBias, ssmStates, stateDim))
         {
             return Reference.ChunkScan(x, dt, aLog, b, c, d, dtBias, dtSoftplus, dtLimit, ssmStates, batch);
         }
@@ -133,11 +188,38 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
             return y;
         }
 
-        _mamba2.Function($"ssd_scan_varlen_{suffix}").Launch(
+        if (_choices.PrefillScan == PrefillScan.Tiled)
+        {
+            // A p row's state over tpr threads; the fewer rows a block holds, the more blocks share the machine.
+            int tpr = 1;
+            while (tpr * TiledStatePerThread < stateDim)
+            {
+                tpr <<= 1;
+            }
+
+            int rows = 256 / tpr;
+            while (rows * tpr > 32 && (rows / 2 >= headDim || (long)Blocks(headDim, rows) * heads * batch.Count < FillBlocks))
+            {
+                rows /= 2;
+            }
+
+            _ssdScanTiled.For(x.dtype, ssmStates.dtype).Launch(
+                new LaunchGrid(Blocks(headDim, rows), (int)heads, batch.Count, rows * tpr, 1, 1), Stream,
+                Arg(x), Arg(b), Arg(c), Arg(dt), Arg(aLog), OptionalArg(d),
+                OptionalArg(dtBias), Arg(ssmStates), KernelArg.I64(ssmStates.stride(0)), Arg(batch.StateIndices),
+                Arg(batch.HasInitialState), Arg(batch.QueryStartLocTensor), Arg(y), KernelArg.I32(batch.Count),
+                KernelArg.I32(dtSoftplus ? 1 : 0), KernelArg.I64(x.stride(0)), KernelArg.I64(b.stride(0)), KernelArg.I64(dt.stride(0)),
+                KernelArg.I32((int)heads), KernelArg.I32((int)headDim), KernelArg.I32((int)b.shape[1]), KernelArg.I32((int)stateDim),
+                KernelArg.I32(d is not null && d.dim() == 2 ? 1 : 0), KernelArg.F32((float)dtLimit.Min), KernelArg.F32((float)dtLimit.Max),
+                KernelArg.I32(tpr));
+            return y;
+        }
+
+        _ssdScanVarlen.For(x.dtype, ssmStates.dtype).Launch(
             new LaunchGrid(Blocks(headDim, SsdWarps), (int)heads, batch.Count, 32 * SsdWarps, 1, 1), Stream,
-            KernelArg.Of(x), KernelArg.Of(b), KernelArg.Of(c), KernelArg.Of(dt), KernelArg.Of(aLog), KernelArg.OfOptional(d),
-            KernelArg.OfOptional(dtBias), KernelArg.Of(ssmStates), KernelArg.I64(ssmStates.stride(0)), KernelArg.Of(batch.StateIndices),
-            KernelArg.Of(batch.HasInitialState), KernelArg.Of(batch.QueryStartLocTensor), KernelArg.Of(y), KernelArg.I32(batch.Count),
+            Arg(x), Arg(b), Arg(c), Arg(dt), Arg(aLog), OptionalArg(d),
+            OptionalArg(dtBias), Arg(ssmStates), KernelArg.I64(ssmStates.stride(0)), Arg(batch.StateIndices),
+            Arg(batch.HasInitialState), Arg(batch.QueryStartLocTensor), Arg(y), KernelArg.I32(batch.Count),
             KernelArg.I32(dtSoftplus ? 1 : 0), KernelArg.I64(x.stride(0)), KernelArg.I64(b.stride(0)), KernelArg.I64(dt.stride(0)),
             KernelArg.I32((int)heads), KernelArg.I32((int)headDim), KernelArg.I32((int)b.shape[1]), KernelArg.I32((int)stateDim),
             KernelArg.I32(d is not null && d.dim() == 2 ? 1 : 0), KernelArg.F32((float)dtLimit.Min), KernelArg.F32((float)dtLimit.Max));
@@ -149,7 +231,7 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
     {
         var (heads, headDim, stateDim) = Ssd.Check(x, dt, aLog, b, c, d, dtBias, batch.Count);
         CheckSsmStates(ssmStates, x, heads, headDim, stateDim, batch.MaxStateIndex);
-        if (!SsdKernel(x, dt, aLog, b, c, d, dtBias, ssmStates, stateDim, out var suffix))
+        if (!SsdKernel(x, dt, aLog, b, c, d, dtBias, ssmStates, stateDim))
         {
             return Reference.StateUpdate(ssmStates, x, dt, aLog, b, c, d, dtBias, dtSoftplus, dtLimit, batch);
         }
@@ -160,13 +242,27 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
             return y;
         }
 
+        if (_choices.VectorDecodeSsm && stateDim % (stateDim <= 128 ? 4 : 8) == 0 && ssmStates.stride(0) % 8 == 0 && Aligned(ssmStates))
+        {
+            // Four warps of four p rows a block, each lane a few consecutive state values read and written at once.
+            _ssdUpdateVec.For(x.dtype, ssmStates.dtype).Launch(
+                new LaunchGrid(Blocks(headDim, VectorSsmRowsPerBlock), (int)heads, batch.Count, 32 * VectorSsmWarps, 1, 1), Stream,
+                Arg(x), Arg(b), Arg(c), Arg(dt), Arg(aLog), OptionalArg(d),
+                OptionalArg(dtBias), Arg(ssmStates), KernelArg.I64(ssmStates.stride(0)), Arg(batch.StateIndices),
+                Arg(y), KernelArg.I32(batch.Count), KernelArg.I32(dtSoftplus ? 1 : 0), KernelArg.I64(x.stride(0)),
+                KernelArg.I64(b.stride(0)), KernelArg.I64(dt.stride(0)), KernelArg.I32((int)heads), KernelArg.I32((int)headDim),
+                KernelArg.I32((int)b.shape[1]), KernelArg.I32((int)stateDim), KernelArg.I32(d is not null && d.dim() == 2 ? 1 : 0),
+                KernelArg.F32((float)dtLimit.Min), KernelArg.F32((float)dtLimit.Max));
+            return y;
+        }
+
         // A block per (row, head) walks the head's p rows; split a head over more blocks only while the grid is small.
         int split = (int)Math.Clamp((FillBlocks + heads * batch.Count - 1) / (heads * batch.Count), 1, Blocks(headDim, SsdWarps));
-        _mamba2.Function($"ssd_update_{suffix}").Launch(
+        _ssdUpdate.For(x.dtype, ssmStates.dtype).Launch(
             new LaunchGrid(split, (int)heads, batch.Count, 32 * SsdWarps, 1, 1), Stream,
-            KernelArg.Of(x), KernelArg.Of(b), KernelArg.Of(c), KernelArg.Of(dt), KernelArg.Of(aLog), KernelArg.OfOptional(d),
-            KernelArg.OfOptional(dtBias), KernelArg.Of(ssmStates), KernelArg.I64(ssmStates.stride(0)), KernelArg.Of(batch.StateIndices),
-            KernelArg.Of(y), KernelArg.I32(batch.Count), KernelArg.I32(dtSoftplus ? 1 : 0), KernelArg.I64(x.stride(0)),
+            Arg(x), Arg(b), Arg(c), Arg(dt), Arg(aLog), OptionalArg(d),
+            OptionalArg(dtBias), Arg(ssmStates), KernelArg.I64(ssmStates.stride(0)), Arg(batch.StateIndices),
+            Arg(y), KernelArg.I32(batch.Count), KernelArg.I32(dtSoftplus ? 1 : 0), KernelArg.I64(x.stride(0)),
             KernelArg.I64(b.stride(0)), KernelArg.I64(dt.stride(0)), KernelArg.I32((int)heads), KernelArg.I32((int)headDim),
             KernelArg.I32((int)b.shape[1]), KernelArg.I32((int)stateDim), KernelArg.I32(d is not null && d.dim() == 2 ? 1 : 0),
             KernelArg.F32((float)dtLimit.Min), KernelArg.F32((float)dtLimit.Max));
@@ -180,7 +276,7 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
     {
         SelectiveScan.Check(u, delta, aLog, b, c, d, z, deltaBias, ssmStates, batch.NumTokens);
         OpArgs.CheckBlocks(batch.MaxStateIndex, ssmStates, nameof(ssmStates));
-        if (!ScanKernel(u, delta, aLog, b, c, d, z, deltaBias, ssmStates, out var suffix, out int lanes))
+        if (!ScanKernel(u, delta, aLog, b, c, d, z, deltaBias, ssmStates, out int lanes))
         {
             return Reference.Forward(u, delta, aLog, b, c, d, z, deltaBias, deltaSoftplus, ssmStates, batch);
         }
@@ -192,12 +288,31 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
             return y;
         }
 
+        if (_choices.PrefillScan == PrefillScan.Tiled && aLog.shape[1] <= ChannelScanMaxState)
+        {
+            // A thread per channel: smaller blocks when there are few sequences, so more of the machine takes part.
+            int perBlock = 128;
+            while (perBlock > 32 && (long)Blocks(channels, perBlock) * batch.Count < FillBlocks / 4)
+            {
+                perBlock /= 2;
+            }
+
+            _selectiveScanChannels.For(u.dtype, ssmStates.dtype).Launch(
+                new LaunchGrid(Blocks(channels, perBlock), batch.Count, 1, perBlock, 1, 1), Stream,
+                Arg(u), Arg(delta), Arg(aLog), Arg(b), Arg(c), OptionalArg(d),
+                OptionalArg(z), OptionalArg(deltaBias), Arg(ssmStates), KernelArg.I64(ssmStates.stride(0)),
+                Arg(batch.StateIndices), Arg(batch.HasInitialState), Arg(batch.QueryStartLocTensor), Arg(y),
+                KernelArg.I32(batch.Count), KernelArg.I32(deltaSoftplus ? 1 : 0), KernelArg.I64(u.stride(0)), KernelArg.I64(delta.stride(0)),
+                KernelArg.I64(b.stride(0)), KernelArg.I64(z?.stride(0) ?? 0), KernelArg.I32((int)channels), KernelArg.I32((int)aLog.shape[1]));
+            return y;
+        }
+
         int threads = 256;
-        _mamba1.Function($"selective_scan_varlen_{suffix}").Launch(
+        _selectiveScanVarlen.For(u.dtype, ssmStates.dtype).Launch(
             new LaunchGrid(Blocks(channels * lanes, threads), batch.Count, 1, threads, 1, 1), Stream,
-            KernelArg.Of(u), KernelArg.Of(delta), KernelArg.Of(aLog), KernelArg.Of(b), KernelArg.Of(c), KernelArg.OfOptional(d),
-            KernelArg.OfOptional(z), KernelArg.OfOptional(deltaBias), KernelArg.Of(ssmStates), KernelArg.I64(ssmStates.stride(0)),
-            KernelArg.Of(batch.StateIndices), KernelArg.Of(batch.HasInitialState), KernelArg.Of(batch.QueryStartLocTensor), KernelArg.Of(y),
+            Arg(u), Arg(delta), Arg(aLog), Arg(b), Arg(c), OptionalArg(d),
+            OptionalArg(z), OptionalArg(deltaBias), Arg(ssmStates), KernelArg.I64(ssmStates.stride(0)),
+            Arg(batch.StateIndices), Arg(batch.HasInitialState), Arg(batch.QueryStartLocTensor), Arg(y),
             KernelArg.I32(batch.Count), KernelArg.I32(deltaSoftplus ? 1 : 0), KernelArg.I64(u.stride(0)), KernelArg.I64(delta.stride(0)),
             KernelArg.I64(b.stride(0)), KernelArg.I64(z?.stride(0) ?? 0), KernelArg.I32((int)channels), KernelArg.I32((int)aLog.shape[1]),
             KernelArg.I32(lanes));
@@ -209,11 +324,36 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
     {
         SelectiveScan.Check(x, delta, aLog, b, c, d, z, deltaBias, ssmStates, batch.Count);
         OpArgs.CheckBlocks(batch.MaxStateIndex, ssmStates, nameof(ssmStates));
-        if (!ScanKernel(x, delta, aLog, b, c, d, z, deltaBias, ssmStates, out var suffix, out int lanes))
+        if (!ScanKernel(x, delta, aLog, b, c, d, z, deltaBias, ssmStates, out int lanes))
         {
             return Reference.Update(ssmStates, x, delta, aLog, b, c, d, z, deltaBias, deltaSoftplus, batch);
         }
 
+        return LaunchSelectiveUpdate(ssmStates, x, delta, null, aLog, b, c, d, z, deltaBias, deltaSoftplus, batch, lanes);
+    }
+
+    public Tensor SelectiveUpdateProjected(Tensor ssmStates, Tensor x, Tensor deltaLow, Tensor deltaWeight, Tensor aLog, Tensor b, Tensor c, Tensor? d,
+        Tensor? z, Tensor? deltaBias, bool deltaSoftplus, DecodeBatch batch)
+    {
+        OpArgs.Dims(deltaWeight, nameof(deltaWeight), aLog.shape[0], -1);
+        OpArgs.Dims(deltaLow, nameof(deltaLow), batch.Count, deltaWeight.shape[1]);
+        int lanes = 0;
+        bool fits = _choices.FusedProjections && deltaLow.dtype == x.dtype && deltaLow.stride(1) == 1 && OnThisDevice(deltaLow)
+            && Same(x, deltaWeight) && OnThisDevice(deltaWeight) && ScanKernel(x, x, aLog, b, c, d, z, deltaBias, ssmStates, out lanes);
+        if (!fits)
+        {
+            return _composed.SelectiveUpdateProjected(ssmStates, x, deltaLow, deltaWeight, aLog, b, c, d, z, deltaBias, deltaSoftplus, batch);
+        }
+
+        SelectiveScan.Check(x, x, aLog, b, c, d, z, deltaBias, ssmStates, batch.Count);
+        OpArgs.CheckBlocks(batch.MaxStateIndex, ssmStates, nameof(ssmStates));
+        return LaunchSelectiveUpdate(ssmStates, x, deltaLow, deltaWeight, aLog, b, c, d, z, deltaBias, deltaSoftplus, batch, lanes);
+    }
+
+    /// <summary>The decode state update; with <paramref name="deltaWeight"/>, <paramref name="delta"/> is dt_proj's input and the kernel projects it.</summary>
+    private Tensor LaunchSelectiveUpdate(Tensor ssmStates, Tensor x, Tensor delta, Tensor? deltaWeight, Tensor aLog, Tensor b, Tensor c, Tensor? d,
+        Tensor? z, Tensor? deltaBias, bool deltaSoftplus, DecodeBatch batch, int lanes)
+    {
         long channels = aLog.shape[0];
         var y = torch.empty(batch.Count, channels, dtype: x.dtype, device: x.device);
         if (batch.Count == 0)
@@ -222,13 +362,14 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
         }
 
         int threads = 256;
-        _mamba1.Function($"selective_update_{suffix}").Launch(
+        _selectiveUpdate.For(x.dtype, ssmStates.dtype).Launch(
             new LaunchGrid(Blocks(channels * lanes, threads), batch.Count, 1, threads, 1, 1), Stream,
-            KernelArg.Of(x), KernelArg.Of(delta), KernelArg.Of(aLog), KernelArg.Of(b), KernelArg.Of(c), KernelArg.OfOptional(d),
-            KernelArg.OfOptional(z), KernelArg.OfOptional(deltaBias), KernelArg.Of(ssmStates), KernelArg.I64(ssmStates.stride(0)),
-            KernelArg.Of(batch.StateIndices), KernelArg.Of(y), KernelArg.I32(batch.Count), KernelArg.I32(deltaSoftplus ? 1 : 0),
+            Arg(x), Arg(delta), Arg(aLog), Arg(b), Arg(c), OptionalArg(d),
+            OptionalArg(z), OptionalArg(deltaBias), Arg(ssmStates), KernelArg.I64(ssmStates.stride(0)),
+            Arg(batch.StateIndices), Arg(y), KernelArg.I32(batch.Count), KernelArg.I32(deltaSoftplus ? 1 : 0),
             KernelArg.I64(x.stride(0)), KernelArg.I64(delta.stride(0)), KernelArg.I64(b.stride(0)), KernelArg.I64(z?.stride(0) ?? 0),
-            KernelArg.I32((int)channels), KernelArg.I32((int)aLog.shape[1]), KernelArg.I32(lanes));
+            KernelArg.I32((int)channels), KernelArg.I32((int)aLog.shape[1]), KernelArg.I32(lanes), OptionalArg(deltaWeight),
+            KernelArg.I32(deltaWeight is null ? 0 : (int)deltaWeight.shape[1]));
         return y;
     }
 
@@ -253,9 +394,9 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
 
         // The block norm reads the residual as the weight's dtype; so does any norm whose residual already is that dtype.
         bool round = castInput || residual.dtype == weight.dtype;
-        _norm.Function($"add_rmsnorm_{Suffix(weight.dtype)}_{Suffix(residual.dtype)}").Launch(
+        _addRmsNorm.For(weight.dtype, residual.dtype).Launch(
             new LaunchGrid((int)residual.shape[0], 1, 1, 256, 1, 1), Stream,
-            KernelArg.Of(residual), KernelArg.OfOptional(delta), KernelArg.Of(weight), KernelArg.Of(output), KernelArg.I32((int)width),
+            Arg(residual), OptionalArg(delta), Arg(weight), Arg(output), KernelArg.I32((int)width),
             KernelArg.F32((float)eps), KernelArg.I32(round ? 1 : 0));
         return output;
     }
@@ -277,20 +418,162 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
             return output;
         }
 
-        _norm.Function($"gated_rmsnorm_{Suffix(x.dtype)}").Launch(
+        _gatedRmsNorm.For(x.dtype).Launch(
             new LaunchGrid((int)(width / groupSize), (int)rows, 1, 256, 1, 1), Stream,
-            KernelArg.Of(x), KernelArg.I64(x.stride(0)), KernelArg.Of(z), KernelArg.I64(z.stride(0)), KernelArg.Of(weight), KernelArg.Of(output),
+            Arg(x), KernelArg.I64(x.stride(0)), Arg(z), KernelArg.I64(z.stride(0)), Arg(weight), Arg(output),
             KernelArg.I32((int)width), KernelArg.I32(groupSize), KernelArg.F32((float)eps));
         return output;
     }
 
-    // ---- projections: cuBLAS through libtorch ------------------------------------------------------------------
+    // ---- projections: own GEMV for a few rows, else cuBLAS through libtorch ------------------------------------
 
-    public Tensor Linear(Tensor x, Tensor weight, Tensor? bias) => Reference.Linear(x, weight, bias);
+    public Tensor Linear(Tensor x, Tensor weight, Tensor? bias)
+    {
+        if (!GemvFits(x, weight, bias) || x.shape[0] > GemvMaxRows)
+        {
+            return Reference.Linear(x, weight, bias);
+        }
+
+        var y = torch.empty(x.shape[0], weight.shape[0], dtype: x.dtype, device: x.device);
+        if (x.shape[0] > 0)
+        {
+            LaunchGemv(_gemv.For(x.dtype), x, x.stride(0), null, 0, null, null, weight, bias, y, null, (int)x.shape[0], 1, 0);
+        }
+
+        return y;
+    }
+
+    public bool Takes(long rows, ScalarType dtype) => _choices.FusedProjections && rows is > 0 and <= GemvMaxRows && Suffix(dtype) is not null;
+
+    public Tensor NormLinear(Tensor residual, Tensor normWeight, double eps, Tensor weight, Tensor? bias)
+    {
+        long rows = residual.dim() == 2 ? residual.shape[0] : 0;
+        if (!NormLinearFits(residual, normWeight, weight, bias))
+        {
+            return _composed.NormLinear(residual, normWeight, eps, weight, bias);
+        }
+
+        var y = torch.empty(rows, weight.shape[0], dtype: weight.dtype, device: weight.device);
+        LaunchGemv(_rmsNormGemv.For(weight.dtype, residual.dtype), null, 0, null, 0, residual, normWeight, weight, bias, y, null,
+            (int)rows, 1, (float)eps);
+        return y;
+    }
+
+    public Tensor NormLinearConv(Tensor residual, Tensor normWeight, double eps, Tensor weight, Tensor? bias,
+        int convStart, Tensor convWeight, Tensor? convBias, bool silu, Tensor convStates, DecodeBatch batch)
+    {
+        long dim = CausalConv1d.CheckWeights(residual, convWeight, convBias, convStates, out int width);
+        if (convStart < 0 || convStart + dim > weight.shape[0])
+        {
+            throw new ArgumentOutOfRangeException(nameof(convStart), convStart, $"The conv columns [{convStart}, {convStart + dim}) must lie within the projection's {weight.shape[0]} outputs.");
+        }
+
+        OpArgs.Dims(residual, nameof(residual), batch.Count, weight.shape[1]);
+        OpArgs.CheckBlocks(batch.MaxStateIndex, convStates, nameof(convStates));
+        bool fits = NormLinearFits(residual, normWeight, weight, bias) && convStates.dtype == weight.dtype && OpArgs.RowsContiguous(convStates, 2)
+            && Same(weight, convWeight, convBias) && OnThisDevice(convStates);
+        if (!fits)
+        {
+            return _composed.NormLinearConv(residual, normWeight, eps, weight, bias, convStart, convWeight, convBias, silu, convStates, batch);
+        }
+
+        var y = torch.empty(batch.Count, weight.shape[0], dtype: weight.dtype, device: weight.device);
+        int outputs = (int)weight.shape[0];
+        _rmsNormGemvConv.For(weight.dtype, residual.dtype).Launch(
+            new LaunchGrid(Blocks(outputs, GemvWarps), 1, 1, 32 * GemvWarps, 1, 1), Stream,
+            Arg(residual), Arg(normWeight), Arg(weight), OptionalArg(bias), Arg(y), KernelArg.I32(batch.Count), KernelArg.I32((int)weight.shape[1]),
+            KernelArg.I32(outputs), KernelArg.F32((float)eps), Arg(convWeight), OptionalArg(convBias), Arg(convStates),
+            KernelArg.I64(convStates.stride(0)), Arg(batch.StateIndices), KernelArg.I32(convStart), KernelArg.I32((int)dim), KernelArg.I32(width),
+            KernelArg.I32(silu ? 1 : 0));
+        return y;
+    }
+
+    public void LinearAddInto(Tensor residual, Tensor x, Tensor weight, Tensor? bias)
+    {
+        if (!GemvFits(x, weight, bias) || x.shape[0] > GemvMaxRows || !ResidualFits(residual, x, weight))
+        {
+            _composed.LinearAddInto(residual, x, weight, bias);
+            return;
+        }
+
+        if (x.shape[0] > 0)
+        {
+            LaunchGemv(_gemv.For(x.dtype, residual.dtype), x, x.stride(0), null, 0, null, null, weight, bias, null, residual,
+                (int)x.shape[0], 1, 0);
+        }
+    }
+
+    public void GatedNormLinearAddInto(Tensor residual, Tensor y, Tensor z, Tensor normWeight, int groupSize, double eps, Tensor weight, Tensor? bias)
+    {
+        long rows = y.dim() == 2 ? y.shape[0] : 0, width = weight.shape[1];
+        bool fits = GemvFits(y, weight, bias) && rows <= GemvMaxRows && ResidualFits(residual, y, weight)
+            && z.dim() == 2 && z.shape[0] == rows && z.shape[1] == width && z.dtype == y.dtype && z.stride(1) == 1 && z.stride(0) % 8 == 0 && Aligned(z)
+            && normWeight.dim() == 1 && normWeight.shape[0] == width && normWeight.dtype == y.dtype && Aligned(normWeight) && OnThisDevice(z)
+            && groupSize > 0 && groupSize % 8 == 0 && width % groupSize == 0 && rows * (width / groupSize) <= GemvMaxScales;
+        if (!fits)
+        {
+            _composed.GatedNormLinearAddInto(residual, y, z, normWeight, groupSize, eps, weight, bias);
+            return;
+        }
+
+        if (rows > 0)
+        {
+            LaunchGemv(_gatedGemv.For(y.dtype, residual.dtype), y, y.stride(0), z, z.stride(0), null, normWeight, weight, bias, null, residual,
+                (int)rows, groupSize, (float)eps);
+        }
+    }
+
+    private void LaunchGemv(CudaFunction kernel, Tensor? x, long xStride, Tensor? z, long zStride, Tensor? residualIn, Tensor? normWeight,
+        Tensor weight, Tensor? bias, Tensor? y, Tensor? residualOut, int rows, int groupSize, float eps)
+    {
+        int outputs = (int)weight.shape[0];
+        kernel.Launch(new LaunchGrid(Blocks(outputs, GemvWarps), 1, 1, 32 * GemvWarps, 1, 1), Stream,
+            OptionalArg(x), KernelArg.I64(xStride), OptionalArg(z), KernelArg.I64(zStride), OptionalArg(residualIn), OptionalArg(normWeight),
+            Arg(weight), OptionalArg(bias), OptionalArg(y), OptionalArg(residualOut), KernelArg.I32(rows), KernelArg.I32((int)weight.shape[1]),
+            KernelArg.I32(outputs), KernelArg.I32(groupSize), KernelArg.F32(eps));
+    }
+
+    /// <summary>Whether the norm + GEMV kernels read the residual [rows, in], the norm weight and W as they are.</summary>
+    private bool NormLinearFits(Tensor residual, Tensor normWeight, Tensor weight, Tensor? bias) =>
+        _choices.FusedProjections && residual.dim() == 2 && residual.shape[0] is > 0 and <= GemvMaxRows && weight.dim() == 2
+        && residual.is_contiguous() && residual.shape[1] == weight.shape[1] && Suffix(residual.dtype) is not null && Aligned(residual)
+        && OnThisDevice(residual) && WeightFits(weight, bias, weight.dtype) && normWeight.dim() == 1 && normWeight.shape[0] == weight.shape[1]
+        && normWeight.dtype == weight.dtype && Aligned(normWeight) && OnThisDevice(normWeight);
+
+    /// <summary>Whether the GEMV kernels read x [rows, in] and W [out, in] (and the bias) as they are: 16-byte rows of the activations' dtype.</summary>
+    private bool GemvFits(Tensor x, Tensor weight, Tensor? bias) =>
+        _choices.FusedProjections && x.dim() == 2 && weight.dim() == 2 && x.shape[1] == weight.shape[1] && x.stride(1) == 1 && x.stride(0) % 8 == 0 && Aligned(x)
+        && OnThisDevice(x) && WeightFits(weight, bias, x.dtype);
+
+    /// <summary>Whether W [out, in] (in a multiple of 8) and its bias are contiguous, 16-byte aligned, of <paramref name="dtype"/> and here.</summary>
+    private bool WeightFits(Tensor weight, Tensor? bias, ScalarType dtype) =>
+        weight.dim() == 2 && weight.shape[1] % 8 == 0 && weight.shape[0] > 0 && weight.dtype == dtype && weight.is_contiguous() && Aligned(weight)
+        && OnThisDevice(weight) && Suffix(dtype) is not null
+        && (bias is null || (bias.dim() == 1 && bias.shape[0] == weight.shape[0] && bias.dtype == dtype && bias.is_contiguous() && OnThisDevice(bias)));
+
+    /// <summary>Whether the residual [rows, out] takes the projection's add in place.</summary>
+    private bool ResidualFits(Tensor residual, Tensor x, Tensor weight) =>
+        residual.dim() == 2 && residual.shape[0] == x.shape[0] && residual.shape[1] == weight.shape[0] && residual.is_contiguous()
+        && Suffix(residual.dtype) is not null && OnThisDevice(residual);
+
+    private static bool Aligned(Tensor t) => TorchCuda.DataPtrOfAnyDevice(t).ToInt64() % 16 == 0;
 
     // ---- what the kernels take --------------------------------------------------------------------------------
 
-    private IntPtr Stream => TorchCuda.CurrentStream(_device);
+    private IntPtr Stream => _target.Stream();
+
+    /// <summary>A tensor's data pointer, once it is known to live where the kernels run (a wrong device is an error naming it, never a bad pointer).</summary>
+    private KernelArg Arg(Tensor tensor)
+    {
+        if (!OnThisDevice(tensor))
+        {
+            throw new ArgumentException($"a fused kernel's tensor [{string.Join(", ", tensor.shape)}] {tensor.dtype} is on {tensor.device}, the kernels run on {_target}.", nameof(tensor));
+        }
+
+        return KernelArg.Ptr(TorchCuda.DataPtrOfAnyDevice(tensor));
+    }
+
+    private KernelArg OptionalArg(Tensor? tensor) => tensor is null ? KernelArg.Ptr(IntPtr.Zero) : Arg(tensor);
 
     private static void CheckSsmStates(Tensor ssmStates, Tensor x, long heads, long headDim, long stateDim, int maxStateIndex)
     {
@@ -310,14 +593,9 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
         _ => null,
     };
 
-    private bool OnThisDevice(Tensor t) => t.device_type == DeviceType.CUDA && t.device_index == _device;
+    private bool OnThisDevice(Tensor t) => _target.Holds(t);
 
-    private bool Kernel(Tensor x, Tensor states, out string suffix)
-    {
-        var (a, s) = (Suffix(x.dtype), Suffix(states.dtype));
-        suffix = $"{a}_{s}";
-        return a is not null && s is not null && OnThisDevice(x);
-    }
+    private bool Kernel(Tensor x, Tensor states) => Suffix(x.dtype) is not null && Suffix(states.dtype) is not null && OnThisDevice(x);
 
     /// <summary>Whether every given weight has the activation's dtype (the kernels read weights as the activations' type) and is contiguous.</summary>
     private static bool Same(Tensor x, params Tensor?[] others)
@@ -333,14 +611,14 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
         return true;
     }
 
-    private bool SsdKernel(Tensor x, Tensor dt, Tensor aLog, Tensor b, Tensor c, Tensor? d, Tensor? dtBias, Tensor states, long stateDim, out string suffix) =>
-        Kernel(x, states, out suffix) && Same(x, aLog, d, dtBias) && dt.dtype == x.dtype && b.dtype == x.dtype && c.dtype == x.dtype
+    private bool SsdKernel(Tensor x, Tensor dt, Tensor aLog, Tensor b, Tensor c, Tensor? d, Tensor? dtBias, Tensor states, long stateDim) =>
+        Kernel(x, states) && Same(x, aLog, d, dtBias) && dt.dtype == x.dtype && b.dtype == x.dtype && c.dtype == x.dtype
         && stateDim <= 32 * MaxStateDimPerLane && OpArgs.RowsContiguous(states, 3)
         && x.stride(2) == 1 && x.stride(1) == x.shape[2] && dt.stride(1) == 1
         && b.stride(2) == 1 && b.stride(1) == b.shape[2] && c.stride(2) == 1 && c.stride(1) == c.shape[2] && c.stride(0) == b.stride(0);
 
     private bool ScanKernel(Tensor u, Tensor delta, Tensor aLog, Tensor b, Tensor c, Tensor? d, Tensor? z, Tensor? deltaBias, Tensor states,
-        out string suffix, out int lanes)
+        out int lanes)
     {
         long stateDim = aLog.shape[1];
         lanes = 1;
@@ -349,7 +627,7 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
             lanes <<= 1;
         }
 
-        return Kernel(u, states, out suffix) && Same(u, aLog, d, deltaBias) && delta.dtype == u.dtype && b.dtype == u.dtype && c.dtype == u.dtype
+        return Kernel(u, states) && Same(u, aLog, d, deltaBias) && delta.dtype == u.dtype && b.dtype == u.dtype && c.dtype == u.dtype
             && (z is null || (z.dtype == u.dtype && z.stride(1) == 1)) && stateDim <= lanes * MaxStateDimPerLane && OpArgs.RowsContiguous(states, 2)
             && u.stride(1) == 1 && delta.stride(1) == 1 && b.stride(1) == 1 && c.stride(1) == 1 && c.stride(0) == b.stride(0);
     }

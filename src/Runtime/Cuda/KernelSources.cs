@@ -18,26 +18,30 @@ public static class KernelSources
     /// <summary>Activation dtype suffixes, as <c>MG_FOR_T</c> instantiates them.</summary>
     internal static readonly string[] ActivationSuffixes = { "f32", "bf16", "f16" };
 
-    /// <summary>Causal conv: decode update, varlen prefill, prefill state write-back.</summary>
+    /// <summary>Causal conv: decode update, varlen prefill, prefill state write-back, LFM2's gated short-conv decode.</summary>
     public static KernelSource Conv { get; } = Load("conv.cu", ActivationStateSuffixes.SelectMany(s => new[]
     {
         new KernelSpec($"conv_update_{s}", Ptr, I64, Ptr, Ptr, Ptr, I64, Ptr, Ptr, I32, I32, I32, I32),
         new KernelSpec($"conv_varlen_{s}", Ptr, I64, Ptr, Ptr, Ptr, I64, Ptr, Ptr, Ptr, Ptr, I32, I32, I32, I32, I32),
         new KernelSpec($"conv_varlen_states_{s}", Ptr, I64, Ptr, I64, Ptr, Ptr, Ptr, I32, I32, I32),
+        new KernelSpec($"short_conv_update_{s}", Ptr, I64, Ptr, Ptr, Ptr, I64, Ptr, Ptr, I32, I32, I32),
     }));
 
-    /// <summary>Mamba-2's SSM: decode state update, varlen prefill scan.</summary>
+    /// <summary>Mamba-2's SSM: decode state update (a warp per p row, or four with vector accesses), varlen prefill scan (a warp per p row, or tiled).</summary>
     public static KernelSource Mamba2 { get; } = Load("mamba2.cu", ActivationStateSuffixes.SelectMany(s => new[]
     {
         new KernelSpec($"ssd_update_{s}", Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, I64, Ptr, Ptr, I32, I32, I64, I64, I64, I32, I32, I32, I32, I32, F32, F32),
+        new KernelSpec($"ssd_update_vec_{s}", Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, I64, Ptr, Ptr, I32, I32, I64, I64, I64, I32, I32, I32, I32, I32, F32, F32),
         new KernelSpec($"ssd_scan_varlen_{s}", Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, I64, Ptr, Ptr, Ptr, Ptr, I32, I32, I64, I64, I64, I32, I32, I32, I32, I32, F32, F32),
+        new KernelSpec($"ssd_scan_tiled_{s}", Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, I64, Ptr, Ptr, Ptr, Ptr, I32, I32, I64, I64, I64, I32, I32, I32, I32, I32, F32, F32, I32),
     }));
 
-    /// <summary>Mamba-1's selective SSM: decode state update, varlen prefill scan.</summary>
+    /// <summary>Mamba-1's selective SSM: decode state update, varlen prefill scan (lanes per channel, or a thread per channel).</summary>
     public static KernelSource Mamba1 { get; } = Load("mamba1.cu", ActivationStateSuffixes.SelectMany(s => new[]
     {
-        new KernelSpec($"selective_update_{s}", Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, I64, Ptr, Ptr, I32, I32, I64, I64, I64, I64, I32, I32, I32),
+        new KernelSpec($"selective_update_{s}", Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, I64, Ptr, Ptr, I32, I32, I64, I64, I64, I64, I32, I32, I32, Ptr, I32),
         new KernelSpec($"selective_scan_varlen_{s}", Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, I64, Ptr, Ptr, Ptr, Ptr, I32, I32, I64, I64, I64, I64, I32, I32, I32),
+        new KernelSpec($"selective_scan_channels_{s}", Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, I64, Ptr, Ptr, Ptr, Ptr, I32, I32, I64, I64, I64, I64, I32, I32),
     }));
 
     /// <summary>RMS norms: residual add + norm (activation × residual dtype), Mamba-2's gated norm.</summary>
@@ -45,8 +49,13 @@ public static class KernelSources
         ActivationStateSuffixes.Select(s => new KernelSpec($"add_rmsnorm_{s}", Ptr, Ptr, Ptr, Ptr, I32, F32, I32))
             .Concat(ActivationSuffixes.Select(s => new KernelSpec($"gated_rmsnorm_{s}", Ptr, I64, Ptr, I64, Ptr, Ptr, I32, I32, F32))));
 
+    /// <summary>Projections of a few rows: plain, after a block's RMSNorm (and before a decode conv update), after Mamba-2's gated norm (activation × residual dtype).</summary>
+    public static KernelSource Gemv { get; } = Load("gemv.cu", ActivationStateSuffixes.SelectMany(s => new[] { "gemv", "rmsnorm_gemv", "gated_gemv" }
+        .Select(kind => new KernelSpec($"{kind}_{s}", Ptr, I64, Ptr, I64, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, I32, I32, I32, I32, F32))
+        .Append(new KernelSpec($"rmsnorm_gemv_conv_{s}", Ptr, Ptr, Ptr, Ptr, Ptr, I32, I32, I32, F32, Ptr, Ptr, Ptr, I64, Ptr, I32, I32, I32, I32))));
+
     /// <summary>Every kernel source of the runtime.</summary>
-    public static IReadOnlyList<KernelSource> All { get; } = new[] { Conv, Mamba2, Mamba1, Norm };
+    public static IReadOnlyList<KernelSource> All { get; } = new[] { Conv, Mamba2, Mamba1, Norm, Gemv };
 
     private static KernelSource Load(string fileName, IEnumerable<KernelSpec> kernels) => new(fileName, KernelResources.ReadSource(fileName), kernels.ToArray());
 }

@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
+using System.Runtime.InteropServices;
 using MambaGen.Backends;
 using MambaGen.Cache;
 using TorchSharp;
@@ -80,16 +81,35 @@ public sealed class GenerationEngine
         {
             throw new ArgumentException($"Request '{id}': its prompt of {promptTokenIds.Count} tokens plus MaxTokens {sampling.MaxTokens} is {maxLength} tokens, but the cache's {_blocks.NumBlocks} blocks hold at most {_blocks.MaxTokensPerRequest} tokens for one request; allocate more blocks or lower MaxTokens.", nameof(promptTokenIds));
         }
+
         if (_requests.ContainsKey(id))
         {
             throw new ArgumentException($"A request with id '{id}' is already in the engine.", nameof(requestId));
         }
 
-        var generator = sampling.Temperature > 0 ? new Generator(sampling.Seed ?? (ulong)Random.Shared.NextInt64(), torch.CPU) : null;
+        var generator = sampling.Temperature > 0 ? RequestGenerator(sampling.Seed ?? (ulong)Random.Shared.NextInt64()) : null;
         var request = new GenerationRequest(id, promptTokenIds.ToArray(), sampling, generator);
         _requests.Add(id, request);
         _scheduler.Add(request);
         return id;
+    }
+
+    /// <summary>A request's own generator, on the model's device so its draws need no copy; on the CPU where that device has none.</summary>
+    private Generator RequestGenerator(ulong seed)
+    {
+        if (_model.Device.type != DeviceType.CPU)
+        {
+            try
+            {
+                return new Generator(seed, _model.Device);
+            }
+            catch (Exception e) when (e is ExternalException or ArgumentException or NotSupportedException)
+            {
+                // The sampler copies a CPU generator's draws to the logits' device.
+            }
+        }
+
+        return new Generator(seed, torch.CPU);
     }
 
     /// <summary>

@@ -5,12 +5,12 @@ using static TorchSharp.torch;
 
 namespace MambaGen.Generation;
 
-/// <summary>Picks the next token of each request from its logits: greedy, or temperature and top-p with the request's own seed.</summary>
+/// <summary>Picks the next token of each request from its logits: greedy, or temperature, top-k and top-p with the request's own seed.</summary>
 public static class Sampler
 {
     /// <param name="logits">[num_requests, vocab], on any device.</param>
     /// <param name="parameters">One per row.</param>
-    /// <param name="generators">One per row: the request's CPU generator, or null for greedy rows.</param>
+    /// <param name="generators">One per row: the request's own generator (on any device; on the logits' device its draws need no copy), or null for greedy rows.</param>
     /// <param name="requestIds">One per row, to name the request when its logits are not finite; null names rows by index.</param>
     /// <exception cref="InvalidOperationException">A row's logits hold NaN or +Inf, or are all -Inf: the model's output is
     /// garbage, and a token picked from it would be too.</exception>
@@ -24,14 +24,16 @@ public static class Sampler
         }
 
         using var scope = torch.NewDisposeScope();
-        // Greedy rows take their argmax on the logits' device, and each row's health is one more reduction there: its
-        // maximum is NaN when any logit is (max propagates NaN), +Inf when one is, -Inf when all are. -Inf alone is a
-        // masked token, not a fault. Only [rows, 2] crosses to the host, in one copy, not [rows, vocab].
-        var checkedRows = torch.stack(new[] { logits.argmax(-1), logits.amax(-1).isfinite().to(ScalarType.Int64) }, 1).cpu().data<long>().ToArray();
+        // Everything happens on the logits' device and only [rows, 3] crosses to the host, in one copy, not [rows, vocab]:
+        // each row's argmax, its health (its maximum is NaN when any logit is, since max propagates NaN, +Inf when one
+        // is, -Inf when all are; -Inf alone is a masked token, not a fault) and its sampled token (the argmax for greedy rows).
+        var argmax = logits.argmax(-1);
+        var sampled = SampleRows(logits, parameters, generators) ?? argmax;
+        var rows = torch.stack(new[] { argmax, logits.amax(-1).isfinite().to(ScalarType.Int64), sampled }, 1).cpu().data<long>().ToArray();
         var tokens = new int[parameters.Count];
         for (int r = 0; r < parameters.Count; r++)
         {
-            if (checkedRows[2 * r + 1] == 0)
+            if (rows[3 * r + 1] == 0)
             {
                 string request = requestIds is null ? $"row {r}" : $"request '{requestIds[r]}'";
                 var row = logits[r];
@@ -40,27 +42,88 @@ public static class Sampler
                 throw new InvalidOperationException($"The model's logits for {request} {what}: no token can be sampled from them (NaN or Inf from overflowed weights or activations; in float16 try bfloat16 or float32).");
             }
 
-            var p = parameters[r];
-            tokens[r] = p.Temperature == 0 ? (int)checkedRows[2 * r] : SampleRow(logits[r].to(ScalarType.Float32).cpu(), p, generators[r]);
+            tokens[r] = (int)rows[3 * r + (parameters[r].Temperature == 0 ? 0 : 2)];
         }
 
         return tokens;
     }
 
-    private static int SampleRow(Tensor logits, SamplingParams p, Generator? generator)
+    /// <summary>
+    /// Every row's token with its temperature, top-k and top-p, all rows at once on the logits' device (greedy rows get
+    /// some token that is not used); null when no row samples. The draw is an exponential race, argmax(p / E) with E
+    /// ~ Exp(1) from the row's own generator (vLLM's way): a row's tokens depend on its seed alone, not on its batch.
+    /// </summary>
+    private static Tensor? SampleRows(Tensor logits, IReadOnlyList<SamplingParams> parameters, IReadOnlyList<Generator?> generators)
     {
-        // Shifted so the top logit is 0: a small temperature sends the others to -inf (probability 0), never to NaN.
-        var probs = torch.softmax((logits - logits.max()) / p.Temperature, -1);
-        if (p.TopP < 1.0)
+        int count = parameters.Count;
+        long vocab = logits.shape[1];
+        bool any = false, topK = false, topP = false;
+        var temperature = new float[count];
+        var k = new long[count];
+        var p = new float[count];
+        for (int r = 0; r < count; r++)
         {
-            var (sorted, order) = probs.sort(descending: true);
-            // Drop a token when the tokens ranked above it already reach TopP; the top token always stays.
-            var drop = (sorted.cumsum(0) - sorted) >= p.TopP;
-            drop[0] = torch.tensor(false);
-            sorted = sorted.masked_fill(drop, 0);
-            probs = torch.zeros_like(probs).scatter_(0, order, sorted);
+            var row = parameters[r];
+            any |= row.Temperature > 0;
+            temperature[r] = row.Temperature > 0 ? (float)row.Temperature : 1f;
+            k[r] = row.Temperature > 0 && row.TopK > 0 && row.TopK < vocab ? row.TopK : vocab;
+            p[r] = row.Temperature > 0 ? (float)row.TopP : 1f;
+            topK |= k[r] < vocab;
+            topP |= p[r] < 1f;
         }
 
-        return (int)torch.multinomial(probs / probs.sum(), 1, generator: generator).item<long>();
+        if (!any)
+        {
+            return null;
+        }
+
+        var device = logits.device;
+        var x = logits.to(ScalarType.Float32);
+        // Shifted so the top logit is 0: a small temperature sends the others to -inf (probability 0), never to NaN.
+        var probs = torch.softmax((x - x.amax(new long[] { -1 }, keepdim: true)) / torch.tensor(temperature, device: device).unsqueeze(1), -1);
+        if (topK || topP)
+        {
+            var (sorted, order) = probs.sort(-1, descending: true);
+            var rank = torch.arange(vocab, device: device).unsqueeze(0);
+            if (topK)
+            {
+                sorted = sorted.masked_fill(rank >= torch.tensor(k, device: device).unsqueeze(1), 0);
+                sorted = sorted / sorted.sum(-1, keepdim: true);
+            }
+
+            if (topP)
+            {
+                // Drop a token when the tokens ranked above it already reach TopP; the top token always stays.
+                var drop = ((sorted.cumsum(-1) - sorted) >= torch.tensor(p, device: device).unsqueeze(1)) & (rank > 0);
+                sorted = sorted.masked_fill(drop, 0);
+            }
+
+            probs = torch.zeros_like(probs).scatter_(1, order, sorted);
+        }
+
+        // Uniform draws, each sampling row's from its own generator: in place where the generator is on the logits'
+        // device, else drawn where it is and copied. Greedy rows draw nothing (their generator stays where it was).
+        var uniform = torch.full(count, vocab, 0.5f, device: device);
+        for (int r = 0; r < count; r++)
+        {
+            if (parameters[r].Temperature == 0)
+            {
+                continue;
+            }
+
+            var generator = generators[r];
+            if (generator is null || generator.device.ToString() == device.ToString())
+            {
+                uniform[r].uniform_(0, 1, generator);
+            }
+            else
+            {
+                uniform[r].copy_(torch.rand(new long[] { vocab }, generator: generator, device: generator.device));
+            }
+        }
+
+        // Exp(1) = -log(1 - U); the floor keeps a zero draw from dividing a masked token's zero into NaN, which argmax would pick.
+        var race = torch.log1p(-uniform).neg_().clamp_min_(1e-30);
+        return (probs / race).argmax(-1);
     }
 }

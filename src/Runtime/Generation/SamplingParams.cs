@@ -12,6 +12,10 @@ public sealed record SamplingParams
     /// <summary>Nucleus sampling: keep the smallest set of tokens whose probability reaches TopP (1 keeps all).</summary>
     public double TopP { get; init; } = 1.0;
 
+    /// <summary>Top-k sampling: keep the TopK most likely tokens (0 keeps all); applied before <see cref="TopP"/>, which
+    /// then counts mass among the kept tokens, as vLLM does.</summary>
+    public int TopK { get; init; }
+
     /// <summary>Most tokens to generate.</summary>
     public int MaxTokens { get; init; } = 64;
 
@@ -50,6 +54,11 @@ public sealed record SamplingParams
         if (TopP < MinPositive)
         {
             throw new ArgumentOutOfRangeException(nameof(TopP), TopP, $"TopP {Format(TopP)} underflows float32 (smallest positive: {Format(MinPositive)}); any TopP below the top token's probability keeps that token alone.");
+        }
+
+        if (TopK < 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(TopK), TopK, "TopK must be 0 (keep all tokens) or positive.");
         }
 
         if (MaxTokens < 1)

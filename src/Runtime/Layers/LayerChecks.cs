@@ -7,7 +7,14 @@ namespace MambaGen.Layers;
 /// <summary>Checks a layer's input before any kernel runs, so bad input names the layer and the tensor at fault.</summary>
 internal static class LayerChecks
 {
-    public static void Input(MambaBase layer, Tensor hidden, int hiddenSize, MambaAttentionMetadata metadata)
+    public static void Input(MambaBase layer, Tensor hidden, int hiddenSize, MambaAttentionMetadata metadata) =>
+        Check(layer, hidden, hiddenSize, metadata, residual: false);
+
+    /// <summary>As <see cref="Input"/> for the residual stream a block updates in place, which may be kept in fp32 (<c>residual_in_fp32</c>).</summary>
+    public static void Residual(MambaBase layer, Tensor residual, int hiddenSize, MambaAttentionMetadata metadata) =>
+        Check(layer, residual, hiddenSize, metadata, residual: true);
+
+    private static void Check(MambaBase layer, Tensor hidden, int hiddenSize, MambaAttentionMetadata metadata, bool residual)
     {
         ArgumentNullException.ThrowIfNull(hidden);
         ArgumentNullException.ThrowIfNull(metadata);
@@ -22,7 +29,7 @@ internal static class LayerChecks
         }
 
         // The projections would fail on a dtype mix with a native error that names no layer.
-        if (hidden.dtype != layer.Config.Model.Dtype)
+        if (residual ? !hidden.is_floating_point() : hidden.dtype != layer.Config.Model.Dtype)
         {
             throw new ArgumentException($"Layer '{layer.GetName()}' ({layer.GetType().Name}): hidden states are {hidden.dtype} but the layer's weights are {layer.Config.Model.Dtype}.", nameof(hidden));
         }

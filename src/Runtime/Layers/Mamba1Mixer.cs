@@ -60,38 +60,77 @@ public sealed partial class Mamba1Mixer : MambaBase, IMambaMixer
     {
         LayerChecks.Input(this, hidden, Options.HiddenSize, metadata);
         using var scope = torch.NewDisposeScope();
+        var ops = metadata.Ops;
+        var y = Mix(ops.Linear.Linear(hidden, in_proj.weight!, in_proj.bias), metadata);
+        return ops.Linear.Linear(y.to(hidden.dtype), out_proj.weight!, out_proj.bias).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>The residual block in place, its norm fused into in_proj and its add into out_proj.</summary>
+    void IMambaMixer.ForwardInto(Tensor residual, RmsNorm blockNorm, MambaAttentionMetadata metadata, IFusedProjectionOps projections)
+    {
+        LayerChecks.Residual(this, residual, Options.HiddenSize, metadata);
+        using var scope = torch.NewDisposeScope();
+        var o = Options;
+        Tensor y, xz;
+        if (metadata.NumPrefillTokens == 0)
+        {
+            // Decodes only: the conv update rides on in_proj's output (the x half).
+            xz = projections.NormLinearConv(residual, blockNorm.Weight, blockNorm.Eps, in_proj.weight!, in_proj.bias,
+                0, conv1d.weight!.view(o.IntermediateSize, o.ConvKernel), conv1d.bias, true, ConvStateTensor, metadata.Decode);
+            // ... and dt_proj rides on the state update.
+            var xc = xz.narrow(1, 0, o.IntermediateSize);
+            var (dtLow, b, c) = XProj(xc, metadata.Ops);
+            y = projections.SelectiveUpdateProjected(SsmStateTensor, xc, dtLow, dt_proj.weight!, A_log, b, c, D,
+                xz.narrow(1, o.IntermediateSize, o.IntermediateSize), dt_proj.bias, true, metadata.Decode);
+        }
+        else
+        {
+            xz = projections.NormLinear(residual, blockNorm.Weight, blockNorm.Eps, in_proj.weight!, in_proj.bias);
+            y = Mix(xz, metadata);
+        }
+
+        projections.LinearAddInto(residual, y.to(xz.dtype), out_proj.weight!, out_proj.bias);
+    }
+
+    /// <summary>The selective state update of the step's decodes from their convolved x and gate z: y [decode tokens, d_inner].</summary>
+    private Tensor Scan(Tensor xc, Tensor z, MambaAttentionMetadata metadata)
+    {
+        var (dt, b, c) = Project(xc, metadata.Ops);
+        return metadata.Ops.SelectiveScan.Update(SsmStateTensor, xc, dt, A_log, b, c, D, z, dt_proj.bias, true, metadata.Decode);
+    }
+
+    /// <summary>Conv, projections and selective scan of the in-projection's output (x and gate z): y [tokens, d_inner].</summary>
+    private Tensor Mix(Tensor xz, MambaAttentionMetadata metadata)
+    {
         var o = Options;
         int inner = o.IntermediateSize;
         var ops = metadata.Ops;
-        var xz = ops.Linear.Linear(hidden, in_proj.weight!, in_proj.bias);
         var x = xz.narrow(1, 0, inner);
         var z = xz.narrow(1, inner, inner);
         var weight = conv1d.weight!.view(inner, o.ConvKernel);
-        var y = DecodePrefillSplit.Run(
+        return DecodePrefillSplit.Run(
             metadata,
-            nd =>
-            {
-                var xc = ops.Conv.Update(x.narrow(0, 0, nd), weight, conv1d.bias, true, ConvStateTensor, metadata.Decode);
-                var (dt, b, c) = Project(xc);
-                return ops.SelectiveScan.Update(SsmStateTensor, xc, dt, A_log, b, c, D, z.narrow(0, 0, nd), dt_proj.bias, true, metadata.Decode);
-            },
+            nd => Scan(ops.Conv.Update(x.narrow(0, 0, nd), weight, conv1d.bias, true, ConvStateTensor, metadata.Decode), z.narrow(0, 0, nd), metadata),
             (start, np) =>
             {
                 var xc = ops.Conv.Forward(x.narrow(0, start, np), weight, conv1d.bias, true, ConvStateTensor, metadata.Prefill);
-                var (dt, b, c) = Project(xc);
+                var (dt, b, c) = Project(xc, ops);
                 return ops.SelectiveScan.Forward(xc, dt, A_log, b, c, D, z.narrow(0, start, np), dt_proj.bias, true, SsmStateTensor, metadata.Prefill);
             });
-        return ops.Linear.Linear(y.to(hidden.dtype), out_proj.weight!, out_proj.bias).MoveToOuterDisposeScope();
+    }
 
-        // dt without its bias: the scan adds dt_proj.bias before softplus, as mamba_ssm's delta_bias.
-        (Tensor Dt, Tensor B, Tensor C) Project(Tensor xc)
-        {
-            var xdbl = ops.Linear.Linear(xc, x_proj.weight!, null);
-            var dtLow = xdbl.narrow(1, 0, o.TimeStepRank);
-            return (
-                ops.Linear.Linear(dtLow, dt_proj.weight!, null),
-                xdbl.narrow(1, o.TimeStepRank, o.StateSize),
-                xdbl.narrow(1, o.TimeStepRank + o.StateSize, o.StateSize));
-        }
+    /// <summary>x_proj and dt_proj of the convolved x: dt without its bias (the scan adds dt_proj.bias before softplus, as mamba_ssm's delta_bias), B and C.</summary>
+    private (Tensor Dt, Tensor B, Tensor C) Project(Tensor xc, MambaOps ops)
+    {
+        var (dtLow, b, c) = XProj(xc, ops);
+        return (ops.Linear.Linear(dtLow, dt_proj.weight!, null), b, c);
+    }
+
+    /// <summary>x_proj of the convolved x, split as [dt_rank | B | C].</summary>
+    private (Tensor DtLow, Tensor B, Tensor C) XProj(Tensor xc, MambaOps ops)
+    {
+        var o = Options;
+        var xdbl = ops.Linear.Linear(xc, x_proj.weight!, null);
+        return (xdbl.narrow(1, 0, o.TimeStepRank), xdbl.narrow(1, o.TimeStepRank, o.StateSize), xdbl.narrow(1, o.TimeStepRank + o.StateSize, o.StateSize));
     }
 }

@@ -72,29 +72,67 @@ public sealed partial class Mamba2Mixer : MambaBase, IMambaMixer
     {
         LayerChecks.Input(this, hidden, Options.HiddenSize, metadata);
         using var scope = torch.NewDisposeScope();
+        var ops = metadata.Ops;
+        var (y, z) = Mix(ops.Linear.Linear(hidden, in_proj.weight!, in_proj.bias), metadata);
+        return ops.Linear.Linear(norm.Forward(y.to(hidden.dtype), z, ops.Norm), out_proj.weight!, out_proj.bias).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>The residual block in place, its norm fused into in_proj and its add into out_proj (after the gated norm).</summary>
+    void IMambaMixer.ForwardInto(Tensor residual, RmsNorm blockNorm, MambaAttentionMetadata metadata, IFusedProjectionOps projections)
+    {
+        var m2 = metadata as Mamba2AttentionMetadata ?? throw new ArgumentException(
+            $"Layer '{GetName()}' (Mamba2Mixer) needs Mamba2AttentionMetadata (from its backend's builder) but got {metadata?.GetType().Name ?? "null"}.", nameof(metadata));
+        LayerChecks.Residual(this, residual, Options.HiddenSize, m2);
+        using var scope = torch.NewDisposeScope();
+        var o = Options;
+        Tensor y, z;
+        if (m2.NumPrefillTokens == 0)
+        {
+            // Decodes only: the conv update rides on in_proj's output, so the SSM reads xBC already convolved.
+            var zxbcdt = projections.NormLinearConv(residual, blockNorm.Weight, blockNorm.Eps, in_proj.weight!, in_proj.bias,
+                o.IntermediateSize, conv1d.weight!.view(o.ConvDim, o.ConvKernel), conv1d.bias, true, ConvStateTensor, m2.Decode);
+            (y, z) = (Ssm(zxbcdt, zxbcdt.narrow(1, o.IntermediateSize, o.ConvDim), m2), zxbcdt.narrow(1, 0, o.IntermediateSize));
+        }
+        else
+        {
+            (y, z) = Mix(projections.NormLinear(residual, blockNorm.Weight, blockNorm.Eps, in_proj.weight!, in_proj.bias), m2);
+        }
+
+        projections.GatedNormLinearAddInto(residual, y.to(z.dtype), z, norm.Weight, norm.GroupSize, norm.Eps, out_proj.weight!, out_proj.bias);
+    }
+
+    /// <summary>The SSM update of the step's decodes from their convolved xBC: y [decode tokens, d_inner].</summary>
+    private Tensor Ssm(Tensor zxbcdt, Tensor convolved, Mamba2AttentionMetadata metadata)
+    {
+        var o = Options;
+        int nd = metadata.NumDecodeTokens, inner = o.IntermediateSize, groupState = o.NGroups * o.StateSize;
+        var dt = zxbcdt.narrow(1, inner + o.ConvDim, o.NumHeads);
+        var x = convolved.narrow(1, 0, inner).view(nd, o.NumHeads, o.HeadDim);
+        var b = convolved.narrow(1, inner, groupState).view(nd, o.NGroups, o.StateSize);
+        var c = convolved.narrow(1, inner + groupState, groupState).view(nd, o.NGroups, o.StateSize);
+        return metadata.Ops.Ssd.StateUpdate(SsmStateTensor, x, dt, A_log, b, c, D, dt_bias, true, o.TimeStepLimit, metadata.Decode).view(nd, inner);
+    }
+
+    /// <summary>Conv and SSM of the in-projection's output: the SSM output y [tokens, d_inner] and the gate z.</summary>
+    private (Tensor Y, Tensor Z) Mix(Tensor zxbcdt, Mamba2AttentionMetadata metadata)
+    {
         var o = Options;
         int inner = o.IntermediateSize, groupState = o.NGroups * o.StateSize;
         var ops = metadata.Ops;
-        var zxbcdt = ops.Linear.Linear(hidden, in_proj.weight!, in_proj.bias);
         var z = zxbcdt.narrow(1, 0, inner);
         var xBC = zxbcdt.narrow(1, inner, o.ConvDim);
         var dt = zxbcdt.narrow(1, inner + o.ConvDim, o.NumHeads);
         var weight = conv1d.weight!.view(o.ConvDim, o.ConvKernel);
         var y = DecodePrefillSplit.Run(
             metadata,
-            nd =>
-            {
-                var conv = ops.Conv.Update(xBC.narrow(0, 0, nd), weight, conv1d.bias, true, ConvStateTensor, metadata.Decode);
-                var (x, b, c) = Split(conv, nd);
-                return ops.Ssd.StateUpdate(SsmStateTensor, x, dt.narrow(0, 0, nd), A_log, b, c, D, dt_bias, true, o.TimeStepLimit, metadata.Decode).view(nd, inner);
-            },
+            nd => Ssm(zxbcdt.narrow(0, 0, nd), ops.Conv.Update(xBC.narrow(0, 0, nd), weight, conv1d.bias, true, ConvStateTensor, metadata.Decode), metadata),
             (start, np) =>
             {
                 var conv = ops.Conv.Forward(xBC.narrow(0, start, np), weight, conv1d.bias, true, ConvStateTensor, metadata.Prefill);
                 var (x, b, c) = Split(conv, np);
                 return ops.Ssd.ChunkScan(x, dt.narrow(0, start, np), A_log, b, c, D, dt_bias, true, o.TimeStepLimit, SsmStateTensor, metadata.Prefill).view(np, inner);
             });
-        return ops.Linear.Linear(norm.Forward(y.to(hidden.dtype), z, ops.Norm), out_proj.weight!, out_proj.bias).MoveToOuterDisposeScope();
+        return (y, z);
 
         (Tensor X, Tensor B, Tensor C) Split(Tensor xbc, int tokens) => (
             xbc.narrow(1, 0, inner).view(tokens, o.NumHeads, o.HeadDim),

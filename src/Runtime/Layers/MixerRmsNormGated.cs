@@ -21,6 +21,13 @@ public sealed class MixerRmsNormGated : nn.Module<Tensor, Tensor, Tensor>
         RegisterComponents();
     }
 
+    public Parameter Weight => weight;
+
+    /// <summary>Channels per normalisation group (d_inner / n_groups).</summary>
+    public int GroupSize => _groupSize;
+
+    public double Eps => _eps;
+
     /// <summary>y = weight · RMS_group(x · silu(z)).</summary>
     public override Tensor forward(Tensor x, Tensor z) => Forward(x, z, MambaOps.Reference.Norm);
 

@@ -47,14 +47,33 @@ public sealed partial class ShortConv : MambaBase, IMambaMixer
     {
         LayerChecks.Input(this, hidden, HiddenSize, metadata);
         using var scope = torch.NewDisposeScope();
-        var bcx = metadata.Ops.Linear.Linear(hidden, in_proj.weight!, in_proj.bias);
-        var bx = bcx.narrow(1, 0, HiddenSize) * bcx.narrow(1, 2 * HiddenSize, HiddenSize);
-        var c = bcx.narrow(1, HiddenSize, HiddenSize);
+        var gated = Gated(metadata.Ops.Linear.Linear(hidden, in_proj.weight!, in_proj.bias), metadata);
+        return metadata.Ops.Linear.Linear(gated.to(hidden.dtype), out_proj.weight!, out_proj.bias).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>The residual block in place, its norm fused into in_proj and its add into out_proj.</summary>
+    void IMambaMixer.ForwardInto(Tensor residual, RmsNorm blockNorm, MambaAttentionMetadata metadata, IFusedProjectionOps projections)
+    {
+        LayerChecks.Residual(this, residual, HiddenSize, metadata);
+        using var scope = torch.NewDisposeScope();
+        var bcx = projections.NormLinear(residual, blockNorm.Weight, blockNorm.Eps, in_proj.weight!, in_proj.bias);
+        projections.LinearAddInto(residual, Gated(bcx, metadata).to(bcx.dtype), out_proj.weight!, out_proj.bias);
+    }
+
+    /// <summary>C ⊙ conv(B ⊙ x) of in_proj's output [B | C | x]: one fused op for the decodes, tensor ops around the varlen conv for the prefills.</summary>
+    private Tensor Gated(Tensor bcx, MambaAttentionMetadata metadata)
+    {
+        var ops = metadata.Ops;
         var weight = conv.weight!.view(HiddenSize, ConvKernel);
-        var y = DecodePrefillSplit.Run(
+        return DecodePrefillSplit.Run(
             metadata,
-            nd => metadata.Ops.Conv.Update(bx.narrow(0, 0, nd), weight, conv.bias, false, ConvStateTensor, metadata.Decode),
-            (start, np) => metadata.Ops.Conv.Forward(bx.narrow(0, start, np), weight, conv.bias, false, ConvStateTensor, metadata.Prefill));
-        return metadata.Ops.Linear.Linear((c * y.to(c.dtype)).to(hidden.dtype), out_proj.weight!, out_proj.bias).MoveToOuterDisposeScope();
+            nd => ops.Conv.GatedUpdate(bcx.narrow(0, 0, nd), weight, conv.bias, ConvStateTensor, metadata.Decode),
+            (start, np) =>
+            {
+                var rows = bcx.narrow(0, start, np);
+                var c = rows.narrow(1, HiddenSize, HiddenSize);
+                var y = ops.Conv.Forward(rows.narrow(1, 0, HiddenSize) * rows.narrow(1, 2 * HiddenSize, HiddenSize), weight, conv.bias, false, ConvStateTensor, metadata.Prefill);
+                return c * y.to(c.dtype);
+            });
     }
 }

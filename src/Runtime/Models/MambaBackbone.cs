@@ -37,8 +37,20 @@ public sealed class MambaBackbone : nn.Module
             return metadata.Ops.Norm.AddRmsNorm(h, null, norm_f.Weight, norm_f.Eps, castInput: false);
         }
 
-        // The residual stream (fp32 where configured); each block's add is fused into the next norm.
+        // The residual stream (fp32 where configured).
         var residual = layers[0].ResidualInFp32 ? h.to(ScalarType.Float32) : h;
+        if (metadata.Ops.FusedProjections is { } projections && projections.Takes(inputIds.shape[0], h.dtype))
+        {
+            // A small step: each block's norm and add fused into its mixer's projections, fewer launches a layer.
+            foreach (var block in layers)
+            {
+                block.MixInto(residual, metadata, projections);
+            }
+
+            return metadata.Ops.Norm.AddRmsNorm(residual, null, norm_f.Weight, norm_f.Eps, castInput: false);
+        }
+
+        // Each block's add fused into the next norm.
         Tensor? mixed = null;
         foreach (var block in layers)
         {

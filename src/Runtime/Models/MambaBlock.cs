@@ -59,4 +59,8 @@ public sealed class MambaBlock : nn.Module
         var normed = metadata.Ops.Norm.AddRmsNorm(residual, previousMixed, norm.Weight, norm.Eps, castInput: true);
         return ((IMambaMixer)mixer).Forward(normed, metadata);
     }
+
+    /// <summary>The block in place, <paramref name="residual"/> += mixer(norm(residual)), with the norm and the add fused into the mixer's projections.</summary>
+    public void MixInto(Tensor residual, MambaAttentionMetadata metadata, Ops.IFusedProjectionOps projections) =>
+        ((IMambaMixer)mixer).ForwardInto(residual, norm, metadata, projections);
 }

@@ -10,4 +10,18 @@ public interface IConvOps
 
     /// <summary>Decode: see <see cref="CausalConv1d.Update"/>; each real row's window shifts in place.</summary>
     Tensor Update(Tensor x, Tensor weight, Tensor? bias, bool silu, Tensor convStates, DecodeBatch batch);
+
+    /// <summary>
+    /// LFM2's short-conv decode: y = C ⊙ conv_update(B ⊙ x) over <paramref name="bcx"/> = [B | C | x], in_proj's output
+    /// [rows, 3·dim], each product rounded to its dtype as tensor ops would. The default composes <see cref="Update"/>
+    /// with tensor ops; a fused set does it in one launch.
+    /// </summary>
+    Tensor GatedUpdate(Tensor bcx, Tensor weight, Tensor? bias, Tensor convStates, DecodeBatch batch)
+    {
+        using var scope = TorchSharp.torch.NewDisposeScope();
+        long dim = weight.shape[0];
+        var c = bcx.narrow(1, dim, dim);
+        var y = Update(bcx.narrow(1, 0, dim) * bcx.narrow(1, 2 * dim, dim), weight, bias, false, convStates, batch);
+        return (c * y.to(c.dtype)).MoveToOuterDisposeScope();
+    }
 }

@@ -5,6 +5,7 @@ using System.Runtime.CompilerServices;
 using System.Threading;
 using System.Threading.Channels;
 using System.Threading.Tasks;
+using MambaGen.ChatTemplates;
 using MambaGen.Checkpoints;
 using MambaGen.Generation;
 using Microsoft.Extensions.Logging;
@@ -94,6 +95,20 @@ public sealed class EngineService : IDisposable, IAsyncDisposable
 
     public IReadOnlyList<int> EosTokenIds => _served.EosTokenIds;
 
+    /// <summary>The served checkpoint's chat template, or null (see <see cref="ServedModel.ChatTemplate"/>).</summary>
+    public ChatTemplate? ChatTemplate => _served.ChatTemplate;
+
+    /// <summary>Why the checkpoint's chat template cannot be used, or null (see <see cref="ServedModel.ChatTemplateError"/>).</summary>
+    public ChatTemplateException? ChatTemplateError => _served.ChatTemplateError;
+
+    /// <summary>Renders and encodes a conversation with the served checkpoint's chat template; generate from its
+    /// <see cref="ChatPrompt.TokenIds"/>. See <see cref="ServedModel.RenderChat"/>.</summary>
+    public ChatPrompt RenderChat(IReadOnlyList<ChatMessage> messages, bool addGenerationPrompt = true, IReadOnlyDictionary<string, object?>? extra = null)
+    {
+        ThrowIfStopped();
+        return _served.RenderChat(messages, addGenerationPrompt, extra);
+    }
+
     /// <summary>Requests the service holds at most (running plus queued) before it refuses.</summary>
     public int MaxRequests => _limit;
 
@@ -118,10 +133,20 @@ public sealed class EngineService : IDisposable, IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(prompt);
         ThrowIfStopped();
-        var tokenizer = Tokenizer ?? throw new InvalidOperationException("The served model has no tokenizer: give the prompt as token ids.");
         options ??= new GenerationOptions();
+        return GenerateAsync(EncodePrompt(prompt, options.AddBos), options, cancellationToken);
+    }
+
+    /// <summary>The token ids a text prompt runs as: encoded with the model's tokenizer, after its bos token when
+    /// <paramref name="addBos"/> and the text does not already start with it (as <c>mambagen generate</c>).</summary>
+    /// <exception cref="InvalidOperationException">The served model has no tokenizer.</exception>
+    /// <exception cref="ArgumentException">The prompt encodes to nothing and there is no bos token to start from.</exception>
+    public int[] EncodePrompt(string prompt, bool addBos = true)
+    {
+        ArgumentNullException.ThrowIfNull(prompt);
+        var tokenizer = Tokenizer ?? throw new InvalidOperationException("The served model has no tokenizer: give the prompt as token ids.");
         var ids = tokenizer.Encode(prompt);
-        if (options.AddBos && BosTokenId is int bos && (ids.Length == 0 || ids[0] != bos))
+        if (addBos && BosTokenId is int bos && (ids.Length == 0 || ids[0] != bos))
         {
             ids = ids.Prepend(bos).ToArray();
         }
@@ -131,8 +156,11 @@ public sealed class EngineService : IDisposable, IAsyncDisposable
             throw new ArgumentException("The prompt is empty and the model has no bos token to start from.", nameof(prompt));
         }
 
-        return GenerateAsync(ids, options, cancellationToken);
+        return ids;
     }
+
+    /// <summary>Size of the served model's vocabulary: token ids are in [0, VocabSize).</summary>
+    public int VocabSize => _served.Model.VocabSize;
 
     /// <summary>Generates from token ids, taken as given (no bos is added). See <see cref="GenerateAsync(string, GenerationOptions?, CancellationToken)"/>.</summary>
     public IAsyncEnumerable<GeneratedPiece> GenerateAsync(IReadOnlyList<int> tokenIds, GenerationOptions? options = null, CancellationToken cancellationToken = default)

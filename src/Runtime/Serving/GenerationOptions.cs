@@ -18,6 +18,9 @@ public sealed record GenerationOptions
     /// <summary>Nucleus sampling mass in (0, 1].</summary>
     public double TopP { get; init; } = 1.0;
 
+    /// <summary>Keep the TopK most likely tokens before top-p (0 keeps all; sampling only).</summary>
+    public int TopK { get; init; }
+
     /// <summary>Seed of the request's own generator (sampling only), so a sampled request repeats whatever it is batched with.</summary>
     public ulong? Seed { get; init; }
 
@@ -39,6 +42,7 @@ public sealed record GenerationOptions
     {
         Temperature = Temperature,
         TopP = TopP,
+        TopK = TopK,
         MaxTokens = MaxTokens,
         Seed = Seed,
         StopTokenIds = (IgnoreEos ? Enumerable.Empty<int>() : eosTokenIds).Concat(StopTokenIds ?? Array.Empty<int>()).Distinct().ToArray(),

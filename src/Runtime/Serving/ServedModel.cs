@@ -1,6 +1,8 @@
 using System;
 using System.Collections.Generic;
+using System.Linq;
 using MambaGen.Cache;
+using MambaGen.ChatTemplates;
 using MambaGen.Checkpoints;
 using MambaGen.Generation;
 using MambaGen.Models;
@@ -9,7 +11,7 @@ using static TorchSharp.torch;
 namespace MambaGen.Serving;
 
 /// <summary>What an <see cref="EngineService"/> runs: the model, its state cache (one block per concurrent request),
-/// and the tokenizer and special tokens of its checkpoint. The service disposes it when it stops.</summary>
+/// and the tokenizer, special tokens and chat template of its checkpoint. The service disposes it when it stops.</summary>
 public sealed class ServedModel : IDisposable
 {
     private readonly bool _ownsModel;
@@ -20,14 +22,16 @@ public sealed class ServedModel : IDisposable
     /// <param name="bosTokenId">Put before a text prompt (see <see cref="GenerationOptions.AddBos"/>).</param>
     /// <param name="eosTokenIds">Stop tokens of every request unless <see cref="GenerationOptions.IgnoreEos"/>.</param>
     /// <param name="ownsModel">Whether disposing this disposes the model.</param>
+    /// <param name="chatTemplate">The template <see cref="RenderChat"/> uses, with its bos/eos strings; null: no chat.</param>
     public ServedModel(ICausalLanguageModel model, MambaStateCache cache, ITextTokenizer? tokenizer = null, int? bosTokenId = null,
-        IReadOnlyList<int>? eosTokenIds = null, bool ownsModel = true)
+        IReadOnlyList<int>? eosTokenIds = null, bool ownsModel = true, ChatTemplate? chatTemplate = null)
     {
         Model = model ?? throw new ArgumentNullException(nameof(model));
         Cache = cache ?? throw new ArgumentNullException(nameof(cache));
         Tokenizer = tokenizer;
         BosTokenId = bosTokenId;
         EosTokenIds = eosTokenIds ?? Array.Empty<int>();
+        ChatTemplate = chatTemplate;
         _ownsModel = ownsModel;
     }
 
@@ -41,17 +45,60 @@ public sealed class ServedModel : IDisposable
 
     public IReadOnlyList<int> EosTokenIds { get; }
 
+    /// <summary>The checkpoint's chat template (with the bos/eos strings it renders with), or null when it has none
+    /// or it could not be parsed (then <see cref="ChatTemplateError"/> says why).</summary>
+    public ChatTemplate? ChatTemplate { get; }
+
+    /// <summary>Why the checkpoint's chat template cannot be used (malformed tokenizer_config.json, a syntax error or a
+    /// construct the interpreter does not support), or null. The model still serves plain prompts; chats fail with it.</summary>
+    public ChatTemplateException? ChatTemplateError { get; private init; }
+
+    /// <summary>
+    /// Renders a conversation with the checkpoint's chat template as transformers'
+    /// <c>apply_chat_template(messages, tools=None, add_generation_prompt=...)</c> does, with the checkpoint's bos_token and
+    /// eos_token strings, and encodes it with no special tokens added (the template writes them). Safe to call from any
+    /// thread. <paramref name="extra"/> adds template variables (<c>tools</c>, <c>enable_thinking</c>, ...).
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The model has no chat template or no tokenizer.</exception>
+    /// <exception cref="ChatTemplateException">The template cannot be used (see <see cref="ChatTemplateError"/>) or it failed
+    /// on this conversation (e.g. its own <c>raise_exception</c>).</exception>
+    public ChatPrompt RenderChat(IReadOnlyList<ChatMessage> messages, bool addGenerationPrompt = true, IReadOnlyDictionary<string, object?>? extra = null)
+    {
+        ArgumentNullException.ThrowIfNull(messages);
+        if (ChatTemplateError is ChatTemplateException error)
+        {
+            throw new ChatTemplateException(error.Reason, error.Line, error.Column);
+        }
+
+        var template = ChatTemplate ?? throw new InvalidOperationException(
+            $"The served model has no chat template (no chat_template in {TokenizerChatConfig.ConfigFileName}, no {TokenizerChatConfig.TemplateFileName}): send a plain prompt instead.");
+        var tokenizer = Tokenizer ?? throw new InvalidOperationException("The served model has no tokenizer: a rendered chat cannot be encoded.");
+        string text = template.Render(messages, addGenerationPrompt, extra);
+        bool startsWithBos = template.Options.BosToken is { Length: > 0 } bos && text.StartsWith(bos, StringComparison.Ordinal);
+        return new ChatPrompt(text, tokenizer.Encode(text), startsWithBos);
+    }
+
     /// <summary>Loads a checkpoint as <c>mambagen generate</c> does (its tokenizer when it has one, its bos and eos
-    /// tokens) with a cache of <paramref name="maxConcurrentRequests"/> blocks. Call it inside the service's load
-    /// function, so the model is loaded on the engine thread.</summary>
+    /// tokens) with a cache of <paramref name="maxConcurrentRequests"/> blocks, and its chat template when it has one.
+    /// The eos tokens are config.json's plus tokenizer_config.json's <c>eos_token</c> (when it is one token), as vLLM
+    /// stops on both: chat templates end a turn with the latter. Call it inside the service's load function, so the
+    /// model is loaded on the engine thread.</summary>
     public static ServedModel Load(HuggingFaceCheckpoint checkpoint, Device device, ScalarType dtype, int maxConcurrentRequests, int maxModelLen = 2048)
     {
         ArgumentNullException.ThrowIfNull(checkpoint);
+        var tokenizer = checkpoint.HasTokenizer ? checkpoint.LoadTokenizer() : null;
+        var (template, error, eosToken) = ReadChat(checkpoint);
+        var eos = checkpoint.Config.EosTokenIds;
+        if (tokenizer is not null && eosToken is { Length: > 0 } && tokenizer.Encode(eosToken) is [int eosId] && !eos.Contains(eosId))
+        {
+            eos = eos.Append(eosId).ToArray();
+        }
+
         var model = MambaLanguageModel.Load(checkpoint, device, dtype, maxModelLen: maxModelLen);
         try
         {
-            return Create(model, maxConcurrentRequests, checkpoint.HasTokenizer ? checkpoint.LoadTokenizer() : null,
-                checkpoint.Config.BosTokenId, checkpoint.Config.EosTokenIds, ownsModel: true);
+            var cache = MambaStateCache.Allocate(model.Mixers, maxConcurrentRequests, model.Device);
+            return new ServedModel(model, cache, tokenizer, checkpoint.Config.BosTokenId, eos, ownsModel: true, template) { ChatTemplateError = error };
         }
         catch
         {
@@ -62,12 +109,38 @@ public sealed class ServedModel : IDisposable
 
     /// <summary>A loaded model with a new cache of <paramref name="maxConcurrentRequests"/> blocks.</summary>
     public static ServedModel Create(MambaLanguageModel model, int maxConcurrentRequests, ITextTokenizer? tokenizer, int? bosTokenId,
-        IReadOnlyList<int>? eosTokenIds, bool ownsModel)
+        IReadOnlyList<int>? eosTokenIds, bool ownsModel, ChatTemplate? chatTemplate = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         var cache = MambaStateCache.Allocate(model.Mixers, maxConcurrentRequests, model.Device);
-        return new ServedModel(model, cache, tokenizer, bosTokenId, eosTokenIds, ownsModel);
+        return new ServedModel(model, cache, tokenizer, bosTokenId, eosTokenIds, ownsModel, chatTemplate);
     }
+
+    /// <summary>The checkpoint's template and eos string; a template that cannot be used is kept as an error naming the folder.</summary>
+    private static (ChatTemplate? Template, ChatTemplateException? Error, string? EosToken) ReadChat(HuggingFaceCheckpoint checkpoint)
+    {
+        TokenizerChatConfig config;
+        try
+        {
+            config = checkpoint.ChatConfig;
+        }
+        catch (ChatTemplateException e)
+        {
+            return (null, Unusable(checkpoint, e), null);
+        }
+
+        try
+        {
+            return (config.Load(), null, config.EosToken);
+        }
+        catch (ChatTemplateException e)
+        {
+            return (null, Unusable(checkpoint, e), config.EosToken);
+        }
+    }
+
+    private static ChatTemplateException Unusable(HuggingFaceCheckpoint checkpoint, ChatTemplateException e) =>
+        new($"{checkpoint.Folder}: the chat template cannot be used: {e.Reason}", e.Line, e.Column);
 
     public void Dispose()
     {

@@ -1,184 +1,95 @@
+using System;
 using System.Collections.Generic;
+using System.Globalization;
 using System.IO;
+using System.Linq;
+using System.Text.Json;
 using MambaGen.ChatTemplates;
 using MambaGen.Testing;
 
 namespace MambaGen.Tests.ChatTemplates;
 
 /// <summary>
-/// Real chat templates (Templates/, sources in Templates/SOURCES.md) rendering a standard conversation. The expected
-/// strings are derived by hand from reading each template; they are still to be confirmed against transformers'
-/// apply_chat_template on the GPU machine (docs/chat-templates.md).
+/// Real chat templates (Templates/, sources in Templates/SOURCES.md) rendering the cases of Templates/cases.json: a
+/// standard conversation through each, plus tools, tool calls and responses, thinking, default system prompts and a
+/// raise_exception. The expected strings were derived by hand from reading each template; bench/gpu/chat_templates.py
+/// renders the same file's cases with transformers on the GPU machine to confirm them (docs/chat-templates.md).
 /// </summary>
 public class RealTemplateTests
 {
-    private static readonly ChatMessage[] Standard =
+    private static string Folder => RepoPaths.Combine("tests", "MambaGen.Tests", "ChatTemplates", "Templates");
+
+    private static readonly Lazy<JsonElement> Cases = new(() =>
+        JsonDocument.Parse(File.ReadAllText(Path.Combine(Folder, "cases.json"))).RootElement.Clone());
+
+    public static TheoryData<string> CaseNames()
     {
-        new("system", "You are a helpful assistant."),
-        new("user", "Hello!"),
-        new("assistant", "Hi there."),
-        new("user", "What is 2+2?"),
-    };
+        var names = new TheoryData<string>();
+        foreach (var c in Cases.Value.GetProperty("cases").EnumerateArray()) names.Add(c.GetProperty("name").GetString()!);
+        return names;
+    }
 
-    private static ChatTemplate Load(string file, string? bos = null, string? eos = null) =>
-        ChatTemplate.Parse(File.ReadAllText(RepoPaths.Combine("tests", "MambaGen.Tests", "ChatTemplates", "Templates", file)),
-            new ChatTemplateOptions { BosToken = bos, EosToken = eos, Clock = () => T.FixedNow });
-
-    private static Dictionary<string, object?> WeatherTool() => new()
+    [Theory]
+    [MemberData(nameof(CaseNames))]
+    public void Real_template_renders_its_recorded_case_byte_for_byte(string name)
     {
-        ["type"] = "function",
-        ["function"] = new Dictionary<string, object?>
+        var c = Cases.Value.GetProperty("cases").EnumerateArray().Single(e => e.GetProperty("name").GetString() == name);
+        var now = DateTime.ParseExact(Cases.Value.GetProperty("now").GetString()!, "s", CultureInfo.InvariantCulture);
+        var template = ChatTemplate.Parse(File.ReadAllText(Path.Combine(Folder, c.GetProperty("template").GetString()!)), new ChatTemplateOptions
         {
-            ["name"] = "get_weather",
-            ["description"] = "Get the weather",
-            ["parameters"] = new Dictionary<string, object?>
-            {
-                ["type"] = "object",
-                ["properties"] = new Dictionary<string, object?> { ["city"] = new Dictionary<string, object?> { ["type"] = "string" } },
-                ["required"] = new List<object?> { "city" },
-            },
-        },
-    };
+            BosToken = c.TryGetProperty("bos_token", out var bos) ? bos.GetString() : null,
+            EosToken = c.TryGetProperty("eos_token", out var eos) ? eos.GetString() : null,
+            Clock = () => now,
+        });
+        var messages = c.GetProperty("messages").EnumerateArray().Select(Message).ToArray();
+        var variables = c.TryGetProperty("variables", out var v) ? v.EnumerateObject().ToDictionary(p => p.Name, p => (object?)p.Value) : null;
+        bool addGenerationPrompt = c.GetProperty("add_generation_prompt").GetBoolean();
 
-    private const string WeatherToolJson =
-        "{\"type\": \"function\", \"function\": {\"name\": \"get_weather\", \"description\": \"Get the weather\", \"parameters\": {\"type\": \"object\", \"properties\": {\"city\": {\"type\": \"string\"}}, \"required\": [\"city\"]}}}";
-
-    [Fact]
-    public void Lfm2_renders_the_standard_conversation() =>
-        Assert.Equal(
-            "<|startoftext|><|im_start|>system\nYou are a helpful assistant.<|im_end|>\n<|im_start|>user\nHello!<|im_end|>\n" +
-            "<|im_start|>assistant\nHi there.<|im_end|>\n<|im_start|>user\nWhat is 2+2?<|im_end|>\n<|im_start|>assistant\n",
-            Load("lfm2.jinja", "<|startoftext|>", "<|im_end|>").Render(Standard, true));
-
-    [Fact]
-    public void Lfm2_lists_tools_in_the_system_prompt() =>
-        Assert.Equal(
-            "<|startoftext|><|im_start|>system\nYou are a helpful assistant.\nList of tools: <|tool_list_start|>[" + WeatherToolJson + "]<|tool_list_end|><|im_end|>\n" +
-            "<|im_start|>user\nHello!<|im_end|>\n",
-            Load("lfm2.jinja", "<|startoftext|>", "<|im_end|>").Render(Standard[..2], false, T.Vars(("tools", new List<object?> { WeatherTool() }))));
-
-    [Fact]
-    public void Llama_3_2_renders_the_standard_conversation_with_todays_date() =>
-        Assert.Equal(
-            "<|begin_of_text|><|start_header_id|>system<|end_header_id|>\n\nCutting Knowledge Date: December 2023\nToday Date: 04 Dec 2026\n\n" +
-            "You are a helpful assistant.<|eot_id|><|start_header_id|>user<|end_header_id|>\n\nHello!<|eot_id|>" +
-            "<|start_header_id|>assistant<|end_header_id|>\n\nHi there.<|eot_id|><|start_header_id|>user<|end_header_id|>\n\nWhat is 2+2?<|eot_id|>" +
-            "<|start_header_id|>assistant<|end_header_id|>\n\n",
-            Load("llama-3.2-instruct.jinja", "<|begin_of_text|>", "<|eot_id|>").Render(Standard, true));
-
-    [Fact]
-    public void Llama_3_2_puts_tools_as_indented_json_in_the_first_user_message() =>
-        Assert.Equal(
-            "<|begin_of_text|><|start_header_id|>system<|end_header_id|>\n\nEnvironment: ipython\nCutting Knowledge Date: December 2023\nToday Date: 04 Dec 2026\n\n" +
-            "You are a helpful assistant.<|eot_id|><|start_header_id|>user<|end_header_id|>\n\n" +
-            "Given the following functions, please respond with a JSON for a function call with its proper arguments that best answers the given prompt.\n\n" +
-            "Respond in the format {\"name\": function name, \"parameters\": dictionary of argument name and its value}.Do not use variables.\n\n" +
-            "{\n    \"type\": \"function\",\n    \"function\": {\n        \"name\": \"get_weather\",\n        \"description\": \"Get the weather\",\n" +
-            "        \"parameters\": {\n            \"type\": \"object\",\n            \"properties\": {\n                \"city\": {\n                    \"type\": \"string\"\n" +
-            "                }\n            },\n            \"required\": [\n                \"city\"\n            ]\n        }\n    }\n}\n\n" +
-            "Hello!<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n",
-            Load("llama-3.2-instruct.jinja", "<|begin_of_text|>", "<|eot_id|>").Render(Standard[..2], true, T.Vars(("tools", new List<object?> { WeatherTool() }))));
-
-    [Fact]
-    public void Qwen_2_5_renders_the_standard_conversation() =>
-        Assert.Equal(
-            "<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n<|im_start|>user\nHello!<|im_end|>\n" +
-            "<|im_start|>assistant\nHi there.<|im_end|>\n<|im_start|>user\nWhat is 2+2?<|im_end|>\n<|im_start|>assistant\n",
-            Load("qwen2.5-instruct.jinja", null, "<|im_end|>").Render(Standard, true));
-
-    [Fact]
-    public void Qwen_2_5_uses_its_default_system_prompt_without_one() =>
-        Assert.Equal(
-            "<|im_start|>system\nYou are Qwen, created by Alibaba Cloud. You are a helpful assistant.<|im_end|>\n<|im_start|>user\nHello!<|im_end|>\n",
-            Load("qwen2.5-instruct.jinja").Render(new[] { new ChatMessage("user", "Hello!") }, false));
-
-    [Fact]
-    public void Qwen_2_5_renders_tools_tool_calls_and_tool_responses()
-    {
-        var call = new Dictionary<string, object?>
+        if (c.TryGetProperty("raises", out var raises))
         {
-            ["type"] = "function",
-            ["function"] = new Dictionary<string, object?> { ["name"] = "get_weather", ["arguments"] = new Dictionary<string, object?> { ["city"] = "Paris" } },
-        };
-        var messages = new[]
+            var ex = Assert.Throws<ChatTemplateRaisedException>(() => template.Render(messages, addGenerationPrompt, variables));
+            Assert.Equal(raises.GetString(), ex.Reason);
+        }
+        else
         {
-            new ChatMessage("system", "You are a helpful assistant."),
-            new ChatMessage("user", "Weather in Paris?"),
-            new ChatMessage("assistant", null, new[] { call }),
-            new ChatMessage("tool", "18C"),
-        };
-        Assert.Equal(
-            "<|im_start|>system\nYou are a helpful assistant.\n\n# Tools\n\nYou may call one or more functions to assist with the user query.\n\n" +
-            "You are provided with function signatures within <tools></tools> XML tags:\n<tools>\n" + WeatherToolJson + "\n</tools>\n\n" +
-            "For each function call, return a json object with function name and arguments within <tool_call></tool_call> XML tags:\n<tool_call>\n" +
-            "{\"name\": <function-name>, \"arguments\": <args-json-object>}\n</tool_call><|im_end|>\n" +
-            "<|im_start|>user\nWeather in Paris?<|im_end|>\n" +
-            "<|im_start|>assistant\n<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Paris\"}}\n</tool_call><|im_end|>\n" +
-            "<|im_start|>user\n<tool_response>\n18C\n</tool_response><|im_end|>\n<|im_start|>assistant\n",
-            Load("qwen2.5-instruct.jinja").Render(messages, true, T.Vars(("tools", new List<object?> { WeatherTool() }))));
+            Assert.Equal(c.GetProperty("expected").GetString(), template.Render(messages, addGenerationPrompt, variables));
+        }
     }
 
     [Fact]
-    public void Qwen_3_renders_the_standard_conversation() =>
-        Assert.Equal(
-            "<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n<|im_start|>user\nHello!<|im_end|>\n" +
-            "<|im_start|>assistant\nHi there.<|im_end|>\n<|im_start|>user\nWhat is 2+2?<|im_end|>\n<|im_start|>assistant\n",
-            Load("qwen3.jinja", null, "<|im_end|>").Render(Standard, true));
-
-    [Fact]
-    public void Qwen_3_with_thinking_off_adds_an_empty_think_block() =>
-        Assert.Equal(
-            "<|im_start|>user\nHello!<|im_end|>\n<|im_start|>assistant\n<think>\n\n</think>\n\n",
-            Load("qwen3.jinja").Render(new[] { new ChatMessage("user", "Hello!") }, true, T.Vars(("enable_thinking", false))));
-
-    [Fact]
-    public void Qwen_3_keeps_reasoning_only_after_the_last_user_turn() =>
-        Assert.Equal(
-            "<|im_start|>user\nA<|im_end|>\n<|im_start|>assistant\nx<|im_end|>\n<|im_start|>user\nB<|im_end|>\n" +
-            "<|im_start|>assistant\n<think>\nthought\n</think>\n\ny<|im_end|>\n",
-            Load("qwen3.jinja").Render(new[]
-            {
-                new ChatMessage("user", "A"),
-                new ChatMessage("assistant", "<think>\nold\n</think>\n\nx"),
-                new ChatMessage("user", "B"),
-                new ChatMessage("assistant", "<think>\nthought\n</think>\n\ny"),
-            }, false));
-
-    [Fact]
-    public void Granite_4_0_renders_the_standard_conversation() =>
-        Assert.Equal(
-            "<|start_of_role|>system<|end_of_role|>You are a helpful assistant.<|end_of_text|>\n<|start_of_role|>user<|end_of_role|>Hello!<|end_of_text|>\n" +
-            "<|start_of_role|>assistant<|end_of_role|>Hi there.<|end_of_text|>\n<|start_of_role|>user<|end_of_role|>What is 2+2?<|end_of_text|>\n" +
-            "<|start_of_role|>assistant<|end_of_role|>",
-            Load("granite-4.0.jinja", null, "<|end_of_text|>").Render(Standard, true));
-
-    [Fact]
-    public void Granite_4_0_uses_its_default_system_message_without_one() =>
-        Assert.Equal(
-            "<|start_of_role|>system<|end_of_role|>You are a helpful assistant. Please ensure responses are professional, accurate, and safe.<|end_of_text|>\n" +
-            "<|start_of_role|>user<|end_of_role|>Hello!<|end_of_text|>\n",
-            Load("granite-4.0.jinja").Render(new[] { new ChatMessage("user", "Hello!") }, false));
-
-    [Fact]
-    public void Mistral_v0_3_renders_the_standard_conversation_with_the_system_prompt_in_the_last_user_turn() =>
-        Assert.Equal(
-            "<s>[INST] Hello![/INST] Hi there.</s>[INST] You are a helpful assistant.\n\nWhat is 2+2?[/INST]",
-            Load("mistral-7b-instruct-v0.3.jinja", "<s>", "</s>").Render(Standard, true));
-
-    [Fact]
-    public void Mistral_v0_3_lists_available_tools_before_the_last_user_message() =>
-        Assert.Equal(
-            "<s>[AVAILABLE_TOOLS] [{\"type\": \"function\", \"function\": {\"name\": \"get_weather\", \"description\": \"Get the weather\", " +
-            "\"parameters\": {\"type\": \"object\", \"properties\": {\"city\": {\"type\": \"string\"}}, \"required\": [\"city\"]}}}][/AVAILABLE_TOOLS]" +
-            "[INST] Weather in Paris?[/INST]",
-            Load("mistral-7b-instruct-v0.3.jinja", "<s>", "</s>").Render(new[] { new ChatMessage("user", "Weather in Paris?") }, true,
-                T.Vars(("tools", new List<object?> { WeatherTool() }))));
-
-    [Fact]
-    public void Mistral_v0_3_refuses_non_alternating_roles_through_raise_exception()
+    public void Every_real_template_has_a_case_and_a_source()
     {
-        var ex = Assert.Throws<ChatTemplateRaisedException>(() =>
-            Load("mistral-7b-instruct-v0.3.jinja", "<s>", "</s>").Render(new[] { new ChatMessage("user", "a"), new ChatMessage("user", "b") }, true));
-        Assert.Equal("After the optional system message, conversation roles must alternate user/assistant/user/assistant/...", ex.Reason);
+        var used = Cases.Value.GetProperty("cases").EnumerateArray().Select(c => c.GetProperty("template").GetString()).ToHashSet();
+        var sources = File.ReadAllText(Path.Combine(Folder, "SOURCES.md"));
+        foreach (var file in Directory.GetFiles(Folder, "*.jinja").Select(Path.GetFileName))
+        {
+            Assert.Contains(file, used);
+            Assert.Contains(file!, sources, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public void One_parsed_template_renders_from_many_threads_at_once_as_it_does_alone()
+    {
+        // Serving shares one parsed template between request threads.
+        var template = ChatTemplate.Parse(File.ReadAllText(Path.Combine(Folder, "qwen2.5-instruct.jinja")));
+        var conversations = Enumerable.Range(0, 64).Select(i => new[] { new ChatMessage("user", $"question {i}"), new ChatMessage("assistant", new string('x', i)) }).ToArray();
+        var alone = conversations.Select(c => template.Render(c, true)).ToArray();
+
+        var together = new string[conversations.Length];
+        System.Threading.Tasks.Parallel.For(0, conversations.Length, new System.Threading.Tasks.ParallelOptions { MaxDegreeOfParallelism = 8 },
+            i => together[i] = template.Render(conversations[i], true));
+
+        Assert.Equal(alone, together);
+    }
+
+    /// <summary>A JSON message as the template sees it: role, content (null kept), tool_calls, any other key as is.</summary>
+    private static ChatMessage Message(JsonElement m)
+    {
+        var toolCalls = m.TryGetProperty("tool_calls", out var calls)
+            ? calls.EnumerateArray().Select(call => (IReadOnlyDictionary<string, object?>)call.EnumerateObject().ToDictionary(p => p.Name, p => (object?)p.Value)).ToList()
+            : null;
+        var extra = m.EnumerateObject().Where(p => p.Name is not ("role" or "content" or "tool_calls")).ToDictionary(p => p.Name, p => (object?)p.Value);
+        return new ChatMessage(m.GetProperty("role").GetString()!, m.GetProperty("content").GetString(), toolCalls, extra.Count > 0 ? extra : null);
     }
 }

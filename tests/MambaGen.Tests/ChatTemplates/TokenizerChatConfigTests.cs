@@ -24,6 +24,17 @@ public sealed class TokenizerChatConfigTests : IDisposable
     }
 
     [Fact]
+    public void The_other_special_tokens_reach_the_template_as_transformers_passes_them_and_unset_ones_stay_undefined()
+    {
+        File.WriteAllText(Path.Combine(_dir, "tokenizer_config.json"),
+            "{\"pad_token\": {\"content\": \"<pad>\"}, \"unk_token\": \"<unk>\", \"chat_template\": \"{{ pad_token }}|{{ unk_token }}|{{ mask_token is defined }}\"}");
+        var config = TokenizerChatConfig.Read(_dir);
+        Assert.Equal("<pad>", config.OtherSpecialTokens["pad_token"]);
+        Assert.Equal("<pad>|<unk>|False", config.Load()!.Render(Array.Empty<ChatMessage>(), false));
+        Assert.Equal("P|<unk>|False", config.Load()!.Render(Array.Empty<ChatMessage>(), false, new System.Collections.Generic.Dictionary<string, object?> { ["pad_token"] = "P" }));
+    }
+
+    [Fact]
     public void The_default_of_named_templates_is_picked()
     {
         File.WriteAllText(Path.Combine(_dir, "tokenizer_config.json"),

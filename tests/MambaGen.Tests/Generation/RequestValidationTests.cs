@@ -14,6 +14,7 @@ public class RequestValidationTests
         { nameof(SamplingParams.TopP), new SamplingParams { Temperature = 1, TopP = 0 } },
         { nameof(SamplingParams.TopP), new SamplingParams { Temperature = 1, TopP = 1.5 } },
         { nameof(SamplingParams.TopP), new SamplingParams { Temperature = 1, TopP = double.NaN } },
+        { nameof(SamplingParams.TopK), new SamplingParams { Temperature = 1, TopK = -1 } },
         { nameof(SamplingParams.MaxTokens), new SamplingParams { MaxTokens = 0 } },
     };
 

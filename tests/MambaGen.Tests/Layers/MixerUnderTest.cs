@@ -19,6 +19,9 @@ internal sealed class MixerUnderTest
     public const string Mamba2TwoGroups = "mamba2_two_groups";
     public const string ShortConvKind = "short_conv";
 
+    /// <summary>Mamba2 with a state dim of 40 and 2 groups: kernels that split a p row's state over threads pad it.</summary>
+    public const string Mamba2WideState = "mamba2_wide_state";
+
     /// <summary>Mamba2's SSD chunk size: 4 divides none of the prompt lengths the tests use.</summary>
     public const int SsdChunkSize = 4;
 
@@ -58,9 +61,10 @@ internal sealed class MixerUnderTest
             {
                 HiddenSize = 12, IntermediateSize = 24, StateSize = 6, ConvKernel = 4, TimeStepRank = 3, UseBias = true,
             })),
-            Mamba2 or Mamba2TwoGroups => Wrap(new Mamba2Mixer(name, config, new Mamba2MixerOptions
+            Mamba2 or Mamba2TwoGroups or Mamba2WideState => Wrap(new Mamba2Mixer(name, config, new Mamba2MixerOptions
             {
-                HiddenSize = 12, NumHeads = 4, HeadDim = 6, NGroups = kind == Mamba2 ? 1 : 2, StateSize = 8, ConvKernel = 4, ChunkSize = SsdChunkSize,
+                HiddenSize = 12, NumHeads = 4, HeadDim = 6, NGroups = kind == Mamba2 ? 1 : 2, StateSize = kind == Mamba2WideState ? 40 : 8,
+                ConvKernel = 4, ChunkSize = SsdChunkSize,
             })),
             ShortConvKind => Wrap(new ShortConv(name, config, 12, 3, bias: true)),
             _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "Unknown mixer kind."),
@@ -87,7 +91,7 @@ internal sealed class MixerUnderTest
     }
 
     /// <summary>The metadata builder of <paramref name="kind"/>'s backend on the CPU, carrying <paramref name="ops"/>.</summary>
-    public static MambaMetadataBuilder Builder(string kind, MambaGen.Ops.MambaOps ops) => kind is Mamba2 or Mamba2TwoGroups
+    public static MambaMetadataBuilder Builder(string kind, MambaGen.Ops.MambaOps ops) => kind is Mamba2 or Mamba2TwoGroups or Mamba2WideState
         ? new Mamba2MetadataBuilder(CPU, SsdChunkSize, ops)
         : new MambaMetadataBuilder(CPU, ops);
 

@@ -11,26 +11,23 @@ __device__ __forceinline__ void conv_update(const T* x, i64 x_row_stride, const 
     int c = blockIdx.x * blockDim.x + threadIdx.x;
     int row = blockIdx.y;
     if (c >= dim || row >= rows) return;
-    i64 slot = slots[row];
-    float xv = mg_load(x + row * x_row_stride + c);
-    const T* w = weight + (i64)c * width;
-    float acc = bias ? mg_load(bias + c) : 0.0f;
-    if (slot >= 0)
-    {
-        S* st = states + slot * block_stride + c;
-        float prev = mg_round<T>(mg_load(st));
-        acc += mg_load(w) * prev;
-        for (int j = 1; j < width - 1; j++)
-        {
-            float v = mg_round<T>(mg_load(st + (i64)j * dim));
-            acc += mg_load(w + j) * v;
-            mg_store(st + (i64)(j - 1) * dim, v);
-        }
-        mg_store(st + (i64)(width - 2) * dim, xv);
-    }
-    acc += mg_load(w + width - 1) * xv;
-    if (slot < 0) acc = 0.0f;
+    float acc = mg_conv_step<T, S>(mg_load(x + row * x_row_stride + c), weight, bias, states, block_stride, slots[row], c, dim, width);
     mg_store(out + (i64)row * dim + c, silu ? mg_silu(acc) : acc);
+}
+
+// LFM2's short-conv decode over in_proj's output [B | C | x] (row stride bcx_stride): y = C * conv(B * x), no
+// activation, each product rounded to T as the tensor ops it replaces would round it. One thread per (row, channel).
+template <typename T, typename S>
+__device__ __forceinline__ void short_conv_update(const T* bcx, i64 bcx_stride, const T* weight, const T* bias, S* states, i64 block_stride,
+                                  const i64* slots, T* out, int rows, int dim, int width)
+{
+    int c = blockIdx.x * blockDim.x + threadIdx.x;
+    int row = blockIdx.y;
+    if (c >= dim || row >= rows) return;
+    const T* at = bcx + row * bcx_stride;
+    float bx = mg_round<T>(mg_load(at + c) * mg_load(at + 2 * dim + c));
+    float y = mg_round<T>(mg_conv_step<T, S>(bx, weight, bias, states, block_stride, slots[row], c, dim, width));
+    mg_store(out + (i64)row * dim + c, mg_load(at + dim + c) * y);
 }
 
 // Prefill: a thread per (channel, sequence, chunk of chunk_tokens tokens) slides the window along its tokens, one
@@ -118,6 +115,9 @@ __device__ __forceinline__ void conv_varlen_states(const T* x, i64 x_row_stride,
     { conv_varlen<T, S>(x, x_row_stride, weight, bias, states, block_stride, slots, has_initial, query_start, out, chunk_tokens, seqs, dim, width, silu); } \
     extern "C" __global__ void conv_varlen_states_##sfx(const T* x, i64 x_row_stride, S* states, i64 block_stride, \
         const i64* slots, const u8* has_initial, const i64* query_start, int seqs, int dim, int width) \
-    { conv_varlen_states<T, S>(x, x_row_stride, states, block_stride, slots, has_initial, query_start, seqs, dim, width); }
+    { conv_varlen_states<T, S>(x, x_row_stride, states, block_stride, slots, has_initial, query_start, seqs, dim, width); } \
+    extern "C" __global__ void short_conv_update_##sfx(const T* bcx, i64 bcx_stride, const T* weight, const T* bias, S* states, \
+        i64 block_stride, const i64* slots, T* out, int rows, int dim, int width) \
+    { short_conv_update<T, S>(bcx, bcx_stride, weight, bias, states, block_stride, slots, out, rows, dim, width); }
 
 MG_FOR_T_S(CONV_KERNELS)

@@ -12,16 +12,25 @@ struct ScanArgs
 };
 
 template <typename T>
-__device__ __forceinline__ float scan_dt(const T* delta, const T* delta_bias, int softplus, int d)
+__device__ __forceinline__ float scan_dt_of(float raw, const T* delta_bias, int softplus, int d)
 {
-    float v = mg_load(delta) + (delta_bias ? mg_load(delta_bias + d) : 0.0f);
+    float v = raw + (delta_bias ? mg_load(delta_bias + d) : 0.0f);
     return softplus ? mg_softplus(v) : v;
 }
 
-// Decode: one token per row.
+template <typename T>
+__device__ __forceinline__ float scan_dt(const T* delta, const T* delta_bias, int softplus, int d)
+{
+    return scan_dt_of(mg_load(delta), delta_bias, softplus, d);
+}
+
+// Decode: one token per row. With delta_w (Mamba-1's dt_proj weight [channels, rank]), delta holds dt_proj's input
+// (the low-rank dt of x_proj) and each lane group projects its channel's dt itself, rounded to T as the projection's
+// output would be: one launch fewer a layer.
 template <typename T, typename S>
 __device__ __forceinline__ void selective_update(const T* u, const T* delta, const T* a_log, const T* B, const T* C, const T* D,
-    const T* z, const T* delta_bias, S* states, i64 block_stride, const i64* slots, T* y, int rows, int softplus, ScanArgs a)
+    const T* z, const T* delta_bias, S* states, i64 block_stride, const i64* slots, T* y, int rows, int softplus, ScanArgs a,
+    const T* delta_w, int rank)
 {
     int lane = threadIdx.x % a.lanes;
     int d = (blockIdx.x * blockDim.x + threadIdx.x) / a.lanes, row = blockIdx.y;
@@ -29,7 +38,18 @@ __device__ __forceinline__ void selective_update(const T* u, const T* delta, con
     bool active = d < a.channels;
     if (!active) d = 0;
     i64 slot = active ? slots[row] : -1;
-    float dt = scan_dt(delta + row * a.delta_stride + d, delta_bias, softplus, d);
+    float raw;
+    if (delta_w)
+    {
+        float part = 0.0f;
+        for (int k = lane; k < rank; k += a.lanes) part += mg_load(delta + row * a.delta_stride + k) * mg_load(delta_w + (i64)d * rank + k);
+        raw = mg_round<T>(mg_warp_sum(part, a.lanes));
+    }
+    else
+    {
+        raw = mg_load(delta + row * a.delta_stride + d);
+    }
+    float dt = scan_dt_of(raw, delta_bias, softplus, d);
     float uv = mg_load(u + row * a.u_stride + d);
     const T* b = B + row * a.bc_stride;
     const T* c = C + row * a.bc_stride;
@@ -131,13 +151,88 @@ __device__ __forceinline__ void selective_scan_varlen(const T* u, const T* delta
     }
 }
 
+// Prefill, a thread per channel: a channel's whole state (state_dim <= 16) in one thread's registers, so a token costs
+// it 16 exps and 32 FMAs and no reduction; the block stages the tile's B and C (fp32, zero past state_dim) in shared
+// memory once for all its channels, and each thread reads its own channel's delta, u and z (coalesced across the warp).
+#define CHANNEL_NPT 16
+#define CHANNEL_TILE 64
+template <typename T, typename S>
+__device__ __forceinline__ void selective_scan_channels(const T* u, const T* delta, const T* a_log, const T* B, const T* C, const T* D,
+    const T* z, const T* delta_bias, S* states, i64 block_stride, const i64* slots, const u8* has_initial,
+    const i64* query_start, T* y, int seqs, int softplus, ScanArgs a)
+{
+    __shared__ mg_f4 tile_b[CHANNEL_TILE * CHANNEL_NPT / 4], tile_c[CHANNEL_TILE * CHANNEL_NPT / 4];
+    int d = blockIdx.x * blockDim.x + threadIdx.x, s = blockIdx.y;
+    if (s >= seqs) return;
+    bool active = d < a.channels;
+    i64 slot = slots[s];
+    bool initial = slot >= 0 && has_initial[s];
+    S* st = states + (slot < 0 ? 0 : slot) * block_stride + (i64)(active ? d : 0) * a.state_dim;
+    float h[CHANNEL_NPT], A[CHANNEL_NPT];
+#pragma unroll
+    for (int n = 0; n < CHANNEL_NPT; n++)
+    {
+        bool in = active && n < a.state_dim;
+        A[n] = in ? -mg_exp(mg_load(a_log + (i64)d * a.state_dim + n)) : 0.0f;
+        h[n] = (in && initial) ? mg_load(st + n) : 0.0f;
+    }
+    float dskip = (D && active) ? mg_load(D + d) : 0.0f;
+    float* sb = (float*)tile_b;
+    float* sc = (float*)tile_c;
+    i64 t0 = query_start[s], t1 = query_start[s + 1];
+    for (i64 base = t0; base < t1; base += CHANNEL_TILE)
+    {
+        int count = (int)(t1 - base < CHANNEL_TILE ? t1 - base : CHANNEL_TILE);
+        mg_sync();
+        for (int i = threadIdx.x; i < count * CHANNEL_NPT; i += blockDim.x)
+        {
+            int k = i / CHANNEL_NPT, n = i % CHANNEL_NPT;
+            sb[i] = n < a.state_dim ? mg_load(B + (base + k) * a.bc_stride + n) : 0.0f;
+            sc[i] = n < a.state_dim ? mg_load(C + (base + k) * a.bc_stride + n) : 0.0f;
+        }
+        mg_sync();
+        if (!active) continue;
+        for (int k = 0; k < count; k++)
+        {
+            i64 t = base + k;
+            float dt = scan_dt(delta + t * a.delta_stride + d, delta_bias, softplus, d);
+            float uv = mg_load(u + t * a.u_stride + d), du = dt * uv;
+            const mg_f4* b4 = tile_b + k * (CHANNEL_NPT / 4);
+            const mg_f4* c4 = tile_c + k * (CHANNEL_NPT / 4);
+            float acc0 = 0.0f, acc1 = 0.0f;
+#pragma unroll
+            for (int j = 0; j < CHANNEL_NPT / 4; j++)
+            {
+                mg_f4 b = b4[j], c = c4[j];
+                h[4 * j + 0] = h[4 * j + 0] * mg_fast_exp(dt * A[4 * j + 0]) + du * b.x;
+                h[4 * j + 1] = h[4 * j + 1] * mg_fast_exp(dt * A[4 * j + 1]) + du * b.y;
+                h[4 * j + 2] = h[4 * j + 2] * mg_fast_exp(dt * A[4 * j + 2]) + du * b.z;
+                h[4 * j + 3] = h[4 * j + 3] * mg_fast_exp(dt * A[4 * j + 3]) + du * b.w;
+                acc0 += h[4 * j + 0] * c.x + h[4 * j + 2] * c.z;
+                acc1 += h[4 * j + 1] * c.y + h[4 * j + 3] * c.w;
+            }
+            float out = acc0 + acc1 + dskip * uv;
+            if (z) out *= mg_silu(mg_load(z + t * a.z_stride + d));
+            mg_store(y + t * a.channels + d, slot < 0 ? 0.0f : out);
+        }
+    }
+    if (active && slot >= 0)
+    {
+#pragma unroll
+        for (int n = 0; n < CHANNEL_NPT; n++)
+        {
+            if (n < a.state_dim) mg_store(st + n, h[n]);
+        }
+    }
+}
+
 #define SCAN_KERNELS(T, S, sfx) \
     extern "C" __global__ void selective_update_##sfx(const T* u, const T* delta, const T* a_log, const T* B, const T* C, \
         const T* D, const T* z, const T* delta_bias, S* states, i64 block_stride, const i64* slots, T* y, int rows, int softplus, \
-        i64 u_stride, i64 delta_stride, i64 bc_stride, i64 z_stride, int channels, int state_dim, int lanes) \
+        i64 u_stride, i64 delta_stride, i64 bc_stride, i64 z_stride, int channels, int state_dim, int lanes, const T* delta_w, int rank) \
     { \
         ScanArgs a = {u_stride, delta_stride, bc_stride, z_stride, channels, state_dim, lanes}; \
-        selective_update<T, S>(u, delta, a_log, B, C, D, z, delta_bias, states, block_stride, slots, y, rows, softplus, a); \
+        selective_update<T, S>(u, delta, a_log, B, C, D, z, delta_bias, states, block_stride, slots, y, rows, softplus, a, delta_w, rank); \
     } \
     extern "C" __global__ void selective_scan_varlen_##sfx(const T* u, const T* delta, const T* a_log, const T* B, const T* C, \
         const T* D, const T* z, const T* delta_bias, S* states, i64 block_stride, const i64* slots, const u8* has_initial, \
@@ -146,6 +241,14 @@ __device__ __forceinline__ void selective_scan_varlen(const T* u, const T* delta
     { \
         ScanArgs a = {u_stride, delta_stride, bc_stride, z_stride, channels, state_dim, lanes}; \
         selective_scan_varlen<T, S>(u, delta, a_log, B, C, D, z, delta_bias, states, block_stride, slots, has_initial, query_start, y, seqs, softplus, a); \
+    } \
+    extern "C" __global__ void selective_scan_channels_##sfx(const T* u, const T* delta, const T* a_log, const T* B, const T* C, \
+        const T* D, const T* z, const T* delta_bias, S* states, i64 block_stride, const i64* slots, const u8* has_initial, \
+        const i64* query_start, T* y, int seqs, int softplus, i64 u_stride, i64 delta_stride, i64 bc_stride, i64 z_stride, \
+        int channels, int state_dim) \
+    { \
+        ScanArgs a = {u_stride, delta_stride, bc_stride, z_stride, channels, state_dim, 1}; \
+        selective_scan_channels<T, S>(u, delta, a_log, B, C, D, z, delta_bias, states, block_stride, slots, has_initial, query_start, y, seqs, softplus, a); \
     }
 
 MG_FOR_T_S(SCAN_KERNELS)

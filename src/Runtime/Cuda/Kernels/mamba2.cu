@@ -92,6 +92,95 @@ __device__ __forceinline__ void ssd_update(const T* __restrict__ x, const T* __r
     }
 }
 
+// Decode, for many rows: a block of 4 warps per (row, head, group of 16 p rows); each warp updates 4 p rows at once,
+// each lane holding VPL consecutive state values of each (n = lane * VPL ...), read and written as one 8- or 16-byte
+// access, so a warp keeps 4 state reads in flight instead of one row's: the state traffic (the whole cache of the
+// batch's rows, read and written) is what a large decode step waits for. Same arithmetic as ssd_update.
+#define SSD_VEC_WARPS 4
+#define SSD_VEC_ROWS 4
+template <typename S, int VPL>
+__device__ __forceinline__ void ssd_load_vec(const S* p, float* v)
+{
+#pragma unroll
+    for (int i = 0; i < VPL; i++) v[i] = mg_load(p + i);
+}
+template <>
+__device__ __forceinline__ void ssd_load_vec<bf16, 4>(const bf16* p, float* v)
+{
+    mg_u2 w = *(const mg_u2*)p;
+    v[0] = mg_bits_to_float(w.x << 16); v[1] = mg_bits_to_float(w.x & 0xffff0000u);
+    v[2] = mg_bits_to_float(w.y << 16); v[3] = mg_bits_to_float(w.y & 0xffff0000u);
+}
+template <>
+__device__ __forceinline__ void ssd_load_vec<float, 4>(const float* p, float* v)
+{
+    mg_f4 w = *(const mg_f4*)p;
+    v[0] = w.x; v[1] = w.y; v[2] = w.z; v[3] = w.w;
+}
+
+template <typename T, typename S, int VPL>
+__device__ __forceinline__ void ssd_update_vec(const T* __restrict__ x, const T* __restrict__ B, const T* __restrict__ C, const T* __restrict__ dt,
+                           const T* __restrict__ a_log, const T* __restrict__ D, const T* __restrict__ dt_bias,
+                           S* __restrict__ states, i64 block_stride, const i64* __restrict__ slots, T* __restrict__ y, int softplus, SsdArgs a)
+{
+    int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    int h = blockIdx.y, row = blockIdx.z;
+    float step = ssd_dt(dt + row * a.dt_stride + h, dt_bias, softplus, a.dt_min, a.dt_max, h);
+    float decay = mg_exp(step * -mg_exp(mg_load(a_log + h)));
+    int g = h / (a.heads / a.groups);
+    i64 slot = slots[row];
+    int n0 = lane * VPL;
+    bool lane_in = n0 < a.state_dim;
+    float bv[VPL], cv[VPL];
+#pragma unroll
+    for (int i = 0; i < VPL; i++)
+    {
+        bv[i] = lane_in ? mg_load(B + row * a.bc_stride + (i64)g * a.state_dim + n0 + i) : 0.0f;
+        cv[i] = lane_in ? mg_load(C + row * a.bc_stride + (i64)g * a.state_dim + n0 + i) : 0.0f;
+    }
+    S* head = states + (slot < 0 ? 0 : slot) * block_stride + (i64)h * a.head_dim * a.state_dim;
+    int p0 = (blockIdx.x * SSD_VEC_WARPS + warp) * SSD_VEC_ROWS;
+    float sv[SSD_VEC_ROWS][VPL];
+    // Every row's state is in flight before the first one is used.
+#pragma unroll
+    for (int r = 0; r < SSD_VEC_ROWS; r++)
+    {
+        int p = p0 + r;
+        if (p < a.head_dim && lane_in && slot >= 0) ssd_load_vec<S, VPL>(head + (i64)p * a.state_dim + n0, sv[r]);
+        else
+        {
+#pragma unroll
+            for (int i = 0; i < VPL; i++) sv[r][i] = 0.0f;
+        }
+    }
+#pragma unroll
+    for (int r = 0; r < SSD_VEC_ROWS; r++)
+    {
+        int p = p0 + r;
+        bool row_in = p < a.head_dim;
+        float xv = row_in ? mg_load(x + row * a.x_stride + (i64)h * a.head_dim + p) : 0.0f;
+        float acc = 0.0f, dx = step * xv;
+#pragma unroll
+        for (int i = 0; i < VPL; i++)
+        {
+            sv[r][i] = sv[r][i] * decay + dx * bv[i];
+            acc += sv[r][i] * cv[i];
+        }
+        if (row_in && lane_in && slot >= 0)
+        {
+            S* st = head + (i64)p * a.state_dim + n0;
+#pragma unroll
+            for (int i = 0; i < VPL; i++) mg_store(st + i, sv[r][i]);
+        }
+        acc = mg_warp_sum(acc, 32);
+        if (lane == 0 && row_in)
+        {
+            if (D) acc += xv * mg_load(D + (a.d_per_p ? (i64)h * a.head_dim + p : h));
+            mg_store(y + (i64)row * a.heads * a.head_dim + (i64)h * a.head_dim + p, slot < 0 ? 0.0f : acc);
+        }
+    }
+}
+
 // Prefill: each sequence scanned token by token from its initial state (the cache's where has_initial, else zeros);
 // the final state is written back. Exact recurrence, so no chunk layout is needed. The block's threads first compute
 // dt and exp(dt * A) of a tile of tokens into shared memory (once per block, not once per lane), and each warp loads
@@ -186,6 +275,101 @@ __device__ __forceinline__ void ssd_scan_varlen(const T* x, const T* B, const T*
     }
 }
 
+// Prefill, tiled: a block serves rows_per_block p rows of one (sequence, head); each p row's state is split over `tpr`
+// threads (a power of two) of 16 state values each, n = (j * tpr + q) * 4 + e, so that a token costs a thread 16 FMAs
+// of update, 16 of output and a tpr-lane reduction, and the block stages the tile's B and C (fp32, zero-padded to
+// tpr * 16 values) and its x, dt and decay in shared memory once for all its rows. Same recurrence as ssd_scan_varlen.
+#define TILED_NPT 16
+#define TILED_BC 4096   // floats of B (and of C) a tile holds: tokens x padded state dim
+#define TILED_X 2048    // floats of x a tile holds: tokens x rows per block
+#define TILED_TOKENS 256
+template <typename T, typename S>
+__device__ __forceinline__ void ssd_scan_tiled(const T* x, const T* B, const T* C, const T* dt, const T* a_log, const T* D, const T* dt_bias,
+                                S* states, i64 block_stride, const i64* slots, const u8* has_initial, const i64* query_start,
+                                T* y, int seqs, int softplus, SsdArgs a, int tpr)
+{
+    __shared__ mg_f4 tile_b[TILED_BC / 4], tile_c[TILED_BC / 4];
+    __shared__ float tile_x[TILED_X], tile_dt[TILED_TOKENS], tile_decay[TILED_TOKENS];
+    int rows = blockDim.x / tpr, r = threadIdx.x / tpr, q = threadIdx.x % tpr, padded = tpr * TILED_NPT;
+    int p0 = blockIdx.x * rows, p = p0 + r, h = blockIdx.y, s = blockIdx.z;
+    if (s >= seqs) return;
+    int tile = TILED_BC / padded;
+    if (TILED_X / rows < tile) tile = TILED_X / rows;
+    if (TILED_TOKENS < tile) tile = TILED_TOKENS;
+    bool active = p < a.head_dim;
+    int g = h / (a.heads / a.groups);
+    i64 slot = slots[s];
+    bool initial = slot >= 0 && has_initial[s];
+    float A = -mg_exp(mg_load(a_log + h));
+    float dskip = (D && active) ? mg_load(D + (a.d_per_p ? (i64)h * a.head_dim + p : h)) : 0.0f;
+    S* st = states + (slot < 0 ? 0 : slot) * block_stride + ((i64)h * a.head_dim + (active ? p : 0)) * a.state_dim;
+    float state[TILED_NPT];
+#pragma unroll
+    for (int i = 0; i < TILED_NPT; i++)
+    {
+        int n = ((i / 4) * tpr + q) * 4 + i % 4;
+        state[i] = (active && initial && n < a.state_dim) ? mg_load(st + n) : 0.0f;
+    }
+    float* sb = (float*)tile_b;
+    float* sc = (float*)tile_c;
+    i64 t0 = query_start[s], t1 = query_start[s + 1];
+    for (i64 base = t0; base < t1; base += tile)
+    {
+        int count = (int)(t1 - base < tile ? t1 - base : tile);
+        mg_sync();
+        for (int i = threadIdx.x; i < count * padded; i += blockDim.x)
+        {
+            int k = i / padded, n = i % padded;
+            const i64 at = (base + k) * a.bc_stride + (i64)g * a.state_dim + n;
+            sb[i] = n < a.state_dim ? mg_load(B + at) : 0.0f;
+            sc[i] = n < a.state_dim ? mg_load(C + at) : 0.0f;
+        }
+        for (int i = threadIdx.x; i < count * rows; i += blockDim.x)
+        {
+            int k = i / rows, pp = p0 + i % rows;
+            tile_x[i] = pp < a.head_dim ? mg_load(x + (base + k) * a.x_stride + (i64)h * a.head_dim + pp) : 0.0f;
+        }
+        for (int k = threadIdx.x; k < count; k += blockDim.x)
+        {
+            float step = ssd_dt(dt + (base + k) * a.dt_stride + h, dt_bias, softplus, a.dt_min, a.dt_max, h);
+            tile_dt[k] = step;
+            tile_decay[k] = mg_exp(step * A);
+        }
+        mg_sync();
+        // Every thread runs every token, inactive rows included: the reduction's shuffles need all lanes.
+        for (int k = 0; k < count; k++)
+        {
+            float xv = tile_x[k * rows + r], dx = tile_dt[k] * xv, decay = tile_decay[k];
+            const mg_f4* b4 = tile_b + k * (padded / 4);
+            const mg_f4* c4 = tile_c + k * (padded / 4);
+            float acc0 = 0.0f, acc1 = 0.0f;
+#pragma unroll
+            for (int j = 0; j < TILED_NPT / 4; j++)
+            {
+                mg_f4 b = b4[j * tpr + q], c = c4[j * tpr + q];
+                state[4 * j + 0] = state[4 * j + 0] * decay + dx * b.x;
+                state[4 * j + 1] = state[4 * j + 1] * decay + dx * b.y;
+                state[4 * j + 2] = state[4 * j + 2] * decay + dx * b.z;
+                state[4 * j + 3] = state[4 * j + 3] * decay + dx * b.w;
+                acc0 += state[4 * j + 0] * c.x + state[4 * j + 2] * c.z;
+                acc1 += state[4 * j + 1] * c.y + state[4 * j + 3] * c.w;
+            }
+            float acc = acc0 + acc1;
+            for (int m = 1; m < tpr; m <<= 1) acc += mg_shfl_xor(acc, m);
+            if (q == 0 && active) mg_store(y + (base + k) * a.heads * a.head_dim + (i64)h * a.head_dim + p, slot < 0 ? 0.0f : acc + dskip * xv);
+        }
+    }
+    if (active && slot >= 0)
+    {
+#pragma unroll
+        for (int i = 0; i < TILED_NPT; i++)
+        {
+            int n = ((i / 4) * tpr + q) * 4 + i % 4;
+            if (n < a.state_dim) mg_store(st + n, state[i]);
+        }
+    }
+}
+
 #define SSD_KERNELS(T, S, sfx) \
     extern "C" __global__ void ssd_update_##sfx(const T* x, const T* B, const T* C, const T* dt, const T* a_log, const T* D, \
         const T* dt_bias, S* states, i64 block_stride, const i64* slots, T* y, int rows, int softplus, i64 x_stride, \
@@ -194,6 +378,14 @@ __device__ __forceinline__ void ssd_scan_varlen(const T* x, const T* B, const T*
         SsdArgs a = {x_stride, bc_stride, dt_stride, heads, head_dim, groups, state_dim, d_per_p, dt_min, dt_max}; \
         ssd_update<T, S>(x, B, C, dt, a_log, D, dt_bias, states, block_stride, slots, y, rows, softplus, a); \
     } \
+    extern "C" __global__ void ssd_update_vec_##sfx(const T* x, const T* B, const T* C, const T* dt, const T* a_log, const T* D, \
+        const T* dt_bias, S* states, i64 block_stride, const i64* slots, T* y, int rows, int softplus, i64 x_stride, \
+        i64 bc_stride, i64 dt_stride, int heads, int head_dim, int groups, int state_dim, int d_per_p, float dt_min, float dt_max) \
+    { \
+        SsdArgs a = {x_stride, bc_stride, dt_stride, heads, head_dim, groups, state_dim, d_per_p, dt_min, dt_max}; \
+        if (state_dim <= 128) ssd_update_vec<T, S, 4>(x, B, C, dt, a_log, D, dt_bias, states, block_stride, slots, y, softplus, a); \
+        else ssd_update_vec<T, S, 8>(x, B, C, dt, a_log, D, dt_bias, states, block_stride, slots, y, softplus, a); \
+    } \
     extern "C" __global__ void ssd_scan_varlen_##sfx(const T* x, const T* B, const T* C, const T* dt, const T* a_log, const T* D, \
         const T* dt_bias, S* states, i64 block_stride, const i64* slots, const u8* has_initial, const i64* query_start, T* y, \
         int seqs, int softplus, i64 x_stride, i64 bc_stride, i64 dt_stride, int heads, int head_dim, int groups, int state_dim, \
@@ -201,6 +393,14 @@ __device__ __forceinline__ void ssd_scan_varlen(const T* x, const T* B, const T*
     { \
         SsdArgs a = {x_stride, bc_stride, dt_stride, heads, head_dim, groups, state_dim, d_per_p, dt_min, dt_max}; \
         ssd_scan_varlen<T, S>(x, B, C, dt, a_log, D, dt_bias, states, block_stride, slots, has_initial, query_start, y, seqs, softplus, a); \
+    } \
+    extern "C" __global__ void ssd_scan_tiled_##sfx(const T* x, const T* B, const T* C, const T* dt, const T* a_log, const T* D, \
+        const T* dt_bias, S* states, i64 block_stride, const i64* slots, const u8* has_initial, const i64* query_start, T* y, \
+        int seqs, int softplus, i64 x_stride, i64 bc_stride, i64 dt_stride, int heads, int head_dim, int groups, int state_dim, \
+        int d_per_p, float dt_min, float dt_max, int tpr) \
+    { \
+        SsdArgs a = {x_stride, bc_stride, dt_stride, heads, head_dim, groups, state_dim, d_per_p, dt_min, dt_max}; \
+        ssd_scan_tiled<T, S>(x, B, C, dt, a_log, D, dt_bias, states, block_stride, slots, has_initial, query_start, y, seqs, softplus, a, tpr); \
     }
 
 MG_FOR_T_S(SSD_KERNELS)

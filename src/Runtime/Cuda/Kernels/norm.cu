@@ -3,18 +3,6 @@
 
 #define NORM_THREADS 256
 
-__device__ __forceinline__ float block_sum(float v, float* shared)
-{
-    v = mg_warp_sum(v, 32);
-    int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
-    if (lane == 0) shared[warp] = v;
-    mg_sync();
-    v = lane < (int)(blockDim.x >> 5) ? shared[lane] : 0.0f;
-    v = mg_warp_sum(v, 32);
-    mg_sync();
-    return v;
-}
-
 // residual += delta (when given), then out = RMSNorm(residual) * weight. With round_input (a block's norm) the residual
 // is read as the weight's dtype T and the normalised value is rounded to T before the scale, as HF's MambaRMSNorm on
 // hidden.to(T); without it (the final norm of an fp32 residual) neither rounding happens, as that norm runs in fp32.
@@ -36,7 +24,7 @@ __device__ __forceinline__ void add_rmsnorm(R* residual, const T* delta, const T
         if (round_input) v = mg_round<T>(v);
         sum += v * v;
     }
-    float scale = mg_rsqrt(block_sum(sum, shared) / width + eps);
+    float scale = mg_rsqrt(mg_block_sum(sum, shared) / width + eps);
     for (int i = threadIdx.x; i < width; i += blockDim.x)
     {
         float v = mg_load(r + i);
@@ -60,7 +48,7 @@ __device__ __forceinline__ void gated_rmsnorm(const T* x, i64 x_stride, const T*
         float g = mg_load(x + row * x_stride + base + i) * mg_silu(mg_load(z + row * z_stride + base + i));
         sum += g * g;
     }
-    float scale = mg_rsqrt(block_sum(sum, shared) / group_size + eps);
+    float scale = mg_rsqrt(mg_block_sum(sum, shared) / group_size + eps);
     for (int i = threadIdx.x; i < group_size; i += blockDim.x)
     {
         float g = mg_load(x + row * x_stride + base + i) * mg_silu(mg_load(z + row * z_stride + base + i));

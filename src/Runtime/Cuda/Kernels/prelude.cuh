@@ -1,10 +1,25 @@
-// What every MambaGen kernel needs, for the two compilers that build them: NVRTC at run time (real CUDA builtins)
-// and clang-14 at build time (no CUDA headers: -nocudainc -nocudalib, so builtins map to NVVM intrinsics).
-// Half-precision values travel as raw 16-bit words so neither compiler needs cuda_fp16.h / cuda_bf16.h.
+// What every MambaGen kernel needs, for the three compilers that build them: NVRTC at run time (real CUDA builtins),
+// clang-14 at build time (no CUDA headers: -nocudainc -nocudalib, so builtins map to NVVM intrinsics), and a host C++
+// compiler for the CPU emulator the test suite runs the kernels under (__MAMBAGEN_EMU__: threads as coroutines).
+// Half-precision values travel as raw 16-bit words so no compiler needs cuda_fp16.h / cuda_bf16.h.
 #pragma once
 
 #if defined(__CUDACC_RTC__) || defined(__MAMBAGEN_NVRTC__)
 #define MG_NVRTC 1
+#elif defined(__MAMBAGEN_EMU__)
+#define MG_EMU 1
+#include <math.h>
+#include <string.h>
+#define __global__
+#define __device__
+// One block runs at a time on one host thread, so a function's statics are its block's shared memory.
+#define __shared__ static
+#define __forceinline__ inline
+#define __restrict__ __restrict
+struct mg_dim3 { unsigned x, y, z; };
+extern "C" mg_dim3 threadIdx, blockIdx, blockDim, gridDim;
+extern "C" unsigned mg_emu_shfl_xor(unsigned bits, int lane_mask);
+extern "C" void mg_emu_sync();
 #else
 #include <__clang_cuda_builtin_vars.h>
 #define __global__ __attribute__((global))
@@ -30,6 +45,18 @@ __device__ __forceinline__ int mg_shfl_xor_i(int v, int lane_mask) { return __sh
 __device__ __forceinline__ void mg_sync() { __syncthreads(); }
 __device__ __forceinline__ float mg_bits_to_float(unsigned u) { return __uint_as_float(u); }
 __device__ __forceinline__ unsigned mg_float_to_bits(float f) { return __float_as_uint(f); }
+#elif defined(MG_EMU)
+inline float mg_bits_to_float(unsigned u) { float f; memcpy(&f, &u, 4); return f; }
+inline unsigned mg_float_to_bits(float f) { unsigned u; memcpy(&u, &f, 4); return u; }
+inline float mg_exp(float x) { return expf(x); }
+inline float mg_fast_exp(float x) { return expf(x); }
+inline float mg_log1p(float x) { return log1pf(x); }
+inline float mg_rsqrt(float x) { return 1.0f / sqrtf(x); }
+inline float mg_fmax(float a, float b) { return fmaxf(a, b); }
+inline float mg_fmin(float a, float b) { return fminf(a, b); }
+inline float mg_shfl_xor(float v, int lane_mask) { return mg_bits_to_float(mg_emu_shfl_xor(mg_float_to_bits(v), lane_mask)); }
+inline int mg_shfl_xor_i(int v, int lane_mask) { return (int)mg_emu_shfl_xor((unsigned)v, lane_mask); }
+inline void mg_sync() { mg_emu_sync(); }
 #else
 // Approximate exp2/log2 (about 2 ulp): the PTX fallback is checked against the references within fp32 tolerances.
 __device__ __forceinline__ float mg_exp(float x) { return __nvvm_ex2_approx_f(x * 1.4426950408889634f); }
@@ -49,18 +76,51 @@ __device__ __forceinline__ float mg_bits_to_float(unsigned u) { return __nvvm_bi
 __device__ __forceinline__ unsigned mg_float_to_bits(float f) { return (unsigned)__nvvm_bitcast_f2i(f); }
 #endif
 
+// Sixteen bytes read in one access: four floats, or eight 16-bit values as four words.
+struct __attribute__((aligned(16))) mg_f4 { float x, y, z, w; };
+struct __attribute__((aligned(16))) mg_u4 { unsigned x, y, z, w; };
+struct __attribute__((aligned(8))) mg_u2 { unsigned x, y; };
+
 // Element types: fp32, bf16 and fp16 as stored; all arithmetic is fp32.
 struct bf16 { u16 bits; };
 struct f16 { u16 bits; };
 
 __device__ __forceinline__ float mg_load(const float* p) { return *p; }
 __device__ __forceinline__ float mg_load(const bf16* p) { return mg_bits_to_float(((unsigned)p->bits) << 16); }
-__device__ __forceinline__ float mg_load(const f16* p)
+#ifdef MG_EMU
+// IEEE half <-> float in software, rounding to nearest even as cvt.rn does.
+inline float mg_f16_to_f32(u16 h)
+{
+    unsigned sign = (h & 0x8000u) << 16, exponent = (h >> 10) & 0x1fu, mantissa = h & 0x3ffu;
+    if (exponent == 0) return mg_bits_to_float(sign | mg_float_to_bits(ldexpf((float)mantissa, -24)));
+    if (exponent == 31) return mg_bits_to_float(sign | 0x7f800000u | (mantissa << 13));
+    return mg_bits_to_float(sign | ((exponent + 112) << 23) | (mantissa << 13));
+}
+inline u16 mg_f32_to_f16(float v)
+{
+    unsigned u = mg_float_to_bits(v), sign = (u >> 16) & 0x8000u, a = u & 0x7fffffffu;
+    if (a > 0x7f800000u) return (u16)(sign | 0x7e00u);
+    if (a >= 0x477ff000u) return (u16)(sign | 0x7c00u);
+    if (a < 0x38800000u) return (u16)(sign | (unsigned)nearbyintf(fabsf(v) * 16777216.0f));
+    unsigned h = (((a >> 23) - 112) << 10) | ((a & 0x7fffffu) >> 13), rest = a & 0x1fffu;
+    if (rest > 0x1000u || (rest == 0x1000u && (h & 1u))) h++;
+    return (u16)(sign | h);
+}
+#else
+__device__ __forceinline__ float mg_f16_to_f32(u16 h)
 {
     float f;
-    asm("cvt.f32.f16 %0, %1;" : "=f"(f) : "h"(p->bits));
+    asm("cvt.f32.f16 %0, %1;" : "=f"(f) : "h"(h));
     return f;
 }
+__device__ __forceinline__ u16 mg_f32_to_f16(float v)
+{
+    u16 h;
+    asm("cvt.rn.f16.f32 %0, %1;" : "=h"(h) : "f"(v));
+    return h;
+}
+#endif
+__device__ __forceinline__ float mg_load(const f16* p) { return mg_f16_to_f32(p->bits); }
 
 __device__ __forceinline__ void mg_store(float* p, float v) { *p = v; }
 __device__ __forceinline__ void mg_store(bf16* p, float v)
@@ -69,12 +129,7 @@ __device__ __forceinline__ void mg_store(bf16* p, float v)
     // Round to nearest even, as PyTorch's cast does; NaN stays a quiet NaN.
     p->bits = (u & 0x7fffffffu) > 0x7f800000u ? (u16)0x7fc0 : (u16)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
 }
-__device__ __forceinline__ void mg_store(f16* p, float v)
-{
-    u16 h;
-    asm("cvt.rn.f16.f32 %0, %1;" : "=h"(h) : "f"(v));
-    p->bits = h;
-}
+__device__ __forceinline__ void mg_store(f16* p, float v) { p->bits = mg_f32_to_f16(v); }
 
 // The value a stored element would read back as: what a cast to T and back gives (for PyTorch's rounding points).
 template <typename T>
@@ -97,6 +152,40 @@ __device__ __forceinline__ float mg_warp_sum(float v, int width)
         v += mg_shfl_xor(v, m);
     }
     return v;
+}
+
+// The sum of every thread's v over the block (blockDim.x a multiple of 32, at most 1024); `shared` holds 32 floats.
+__device__ __forceinline__ float mg_block_sum(float v, float* shared)
+{
+    v = mg_warp_sum(v, 32);
+    int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    if (lane == 0) shared[warp] = v;
+    mg_sync();
+    v = lane < (int)(blockDim.x >> 5) ? shared[lane] : 0.0f;
+    v = mg_warp_sum(v, 32);
+    mg_sync();
+    return v;
+}
+
+// vLLM's causal_conv1d_update for one (row, channel c) of a [blocks, W-1, dim] conv state: window = [state, x], the
+// stored taps read as T (as the reference casts them); returns bias + sum_j w[c, j] * window[j] (before any activation)
+// and shifts x into the state in place. A slot < 0 (PAD_SLOT_ID) touches no state and gives 0.
+template <typename T, typename S>
+__device__ __forceinline__ float mg_conv_step(float xv, const T* weight, const T* bias, S* states, i64 block_stride, i64 slot, int c, int dim, int width)
+{
+    if (slot < 0) return 0.0f;
+    const T* w = weight + (i64)c * width;
+    float acc = bias ? mg_load(bias + c) : 0.0f;
+    S* st = states + slot * block_stride + c;
+    acc += mg_load(w) * mg_round<T>(mg_load(st));
+    for (int j = 1; j < width - 1; j++)
+    {
+        float v = mg_round<T>(mg_load(st + (i64)j * dim));
+        acc += mg_load(w + j) * v;
+        mg_store(st + (i64)(j - 1) * dim, v);
+    }
+    mg_store(st + (i64)(width - 2) * dim, xv);
+    return acc + mg_load(w + width - 1) * xv;
 }
 
 // Instantiates KERNEL(T, S, suffix) for every activation dtype T and state dtype S, with extern "C" names.

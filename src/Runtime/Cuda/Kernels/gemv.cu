@@ -1,0 +1,191 @@
+// Projections of a few rows (decode steps of at most 8 tokens): y[r, o] = x[r, :] . W[o, :] (+ bias[o]), a warp per
+// output, each lane reading 16 bytes of the weight row at a time so the weights stream through once at full width.
+// With their neighbours fused, so a decode layer makes fewer launches:
+//   mode 0: x as given;
+//   mode 1: x = RMSNorm(residual) read as T, as a block's norm (HF's MambaRMSNorm on hidden.to(T)) before in_proj;
+//   mode 2: x = Mamba-2's gated RMSNorm of (x, z) per group before out_proj.
+// With residual_out, the result is added into the residual stream in place (residual[r, o] += round_T(y)): each
+// element belongs to one warp, so no other block reads it. With a conv epilogue (decode steps), the outputs of the
+// columns [start, start + dim) go through the causal conv update of their channel (and SiLU) before they are stored,
+// the channel's conv state shifted in place: one warp owns a channel, so this too is free of races. Rounding points
+// match the unfused kernels exactly.
+#include "prelude.cuh"
+
+#define GEMV_WARPS 8
+#define GEMV_MAX_ROWS 8
+#define GEMV_MAX_SCALES 64  // rows x norm groups
+
+// Eight consecutive elements of 16-byte-aligned memory, as fp32.
+__device__ __forceinline__ void mg_load8(const float* p, float* v)
+{
+    mg_f4 a = *(const mg_f4*)p, b = *(const mg_f4*)(p + 4);
+    v[0] = a.x; v[1] = a.y; v[2] = a.z; v[3] = a.w; v[4] = b.x; v[5] = b.y; v[6] = b.z; v[7] = b.w;
+}
+
+__device__ __forceinline__ void mg_load8(const bf16* p, float* v)
+{
+    mg_u4 w = *(const mg_u4*)p;
+    unsigned words[4] = {w.x, w.y, w.z, w.w};
+#pragma unroll
+    for (int i = 0; i < 4; i++)
+    {
+        v[2 * i] = mg_bits_to_float(words[i] << 16);
+        v[2 * i + 1] = mg_bits_to_float(words[i] & 0xffff0000u);
+    }
+}
+
+__device__ __forceinline__ void mg_load8(const f16* p, float* v)
+{
+    mg_u4 w = *(const mg_u4*)p;
+    unsigned words[4] = {w.x, w.y, w.z, w.w};
+#pragma unroll
+    for (int i = 0; i < 4; i++)
+    {
+        v[2 * i] = mg_f16_to_f32((u16)(words[i] & 0xffffu));
+        v[2 * i + 1] = mg_f16_to_f32((u16)(words[i] >> 16));
+    }
+}
+
+// The conv update applied to a range of output columns (conv states of the activations' dtype).
+template <typename T>
+struct GemvConv
+{
+    const T* weight;
+    const T* bias;
+    T* states;
+    i64 block_stride;
+    const i64* slots;
+    int start, dim, width, silu;
+};
+
+template <typename T, typename R, int MODE, bool CONV>
+__device__ __forceinline__ void gemv(const T* x, i64 x_stride, const T* z, i64 z_stride, const R* residual_in, const T* norm_w,
+                                     const T* W, const T* bias, T* y, R* residual_out, int rows, int in, int out, int group_size, float eps,
+                                     GemvConv<T> conv)
+{
+    __shared__ float shared[32];
+    __shared__ float scale[GEMV_MAX_SCALES];
+    int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    // The norms' scales, once per block: every row (and group) of the step.
+    if (MODE == 1)
+    {
+        for (int r = 0; r < rows; r++)
+        {
+            float sum = 0.0f;
+            for (int i = threadIdx.x; i < in; i += blockDim.x)
+            {
+                float v = mg_round<T>(mg_load(residual_in + (i64)r * in + i));
+                sum += v * v;
+            }
+            sum = mg_block_sum(sum, shared);
+            if (threadIdx.x == 0) scale[r] = mg_rsqrt(sum / in + eps);
+        }
+    }
+    else if (MODE == 2)
+    {
+        int groups = in / group_size;
+        for (int r = 0; r < rows; r++)
+        {
+            for (int g = 0; g < groups; g++)
+            {
+                float sum = 0.0f;
+                for (int i = g * group_size + threadIdx.x; i < (g + 1) * group_size; i += blockDim.x)
+                {
+                    float v = mg_load(x + r * x_stride + i) * mg_silu(mg_load(z + r * z_stride + i));
+                    sum += v * v;
+                }
+                sum = mg_block_sum(sum, shared);
+                if (threadIdx.x == 0) scale[r * groups + g] = mg_rsqrt(sum / group_size + eps);
+            }
+        }
+    }
+    if (MODE != 0) mg_sync();
+
+    int o = blockIdx.x * GEMV_WARPS + warp;
+    if (o >= out) return;
+    float acc[GEMV_MAX_ROWS];
+#pragma unroll
+    for (int r = 0; r < GEMV_MAX_ROWS; r++) acc[r] = 0.0f;
+    const T* w_row = W + (i64)o * in;
+    for (int i0 = lane * 8; i0 < in; i0 += 32 * 8)
+    {
+        float wv[8], nw[8];
+        mg_load8(w_row + i0, wv);
+        if (MODE != 0) mg_load8(norm_w + i0, nw);
+#pragma unroll
+        for (int r = 0; r < GEMV_MAX_ROWS; r++)
+        {
+            if (r < rows)
+            {
+                float xv[8];
+                if (MODE == 1)
+                {
+                    mg_load8(residual_in + (i64)r * in + i0, xv);
+                    float s = scale[r];
+#pragma unroll
+                    for (int e = 0; e < 8; e++) xv[e] = mg_round<T>(mg_round<T>(mg_round<T>(xv[e]) * s) * nw[e]);
+                }
+                else if (MODE == 2)
+                {
+                    float zv[8];
+                    mg_load8(x + r * x_stride + i0, xv);
+                    mg_load8(z + r * z_stride + i0, zv);
+                    float s = scale[r * (in / group_size) + i0 / group_size];
+#pragma unroll
+                    for (int e = 0; e < 8; e++) xv[e] = mg_round<T>(xv[e] * mg_silu(zv[e]) * s * nw[e]);
+                }
+                else
+                {
+                    mg_load8(x + r * x_stride + i0, xv);
+                }
+#pragma unroll
+                for (int e = 0; e < 8; e++) acc[r] += wv[e] * xv[e];
+            }
+        }
+    }
+    float b = bias ? mg_load(bias + o) : 0.0f;
+    // Every lane runs every row's reduction: the shuffles need the whole warp.
+#pragma unroll
+    for (int r = 0; r < GEMV_MAX_ROWS; r++)
+    {
+        if (r < rows)
+        {
+            float v = mg_warp_sum(acc[r], 32);
+            if (lane == 0)
+            {
+                if (residual_out)
+                {
+                    R* at = residual_out + (i64)r * out + o;
+                    mg_store(at, mg_load(at) + mg_round<T>(v + b));
+                }
+                else if (CONV && o >= conv.start && o < conv.start + conv.dim)
+                {
+                    float a = mg_conv_step<T, T>(mg_round<T>(v + b), conv.weight, conv.bias, conv.states, conv.block_stride, conv.slots[r],
+                                                 o - conv.start, conv.dim, conv.width);
+                    mg_store(y + (i64)r * out + o, conv.silu ? mg_silu(a) : a);
+                }
+                else
+                {
+                    mg_store(y + (i64)r * out + o, v + b);
+                }
+            }
+        }
+    }
+}
+
+#define GEMV_ARGS(T, R) const T* x, i64 x_stride, const T* z, i64 z_stride, const R* residual_in, const T* norm_w, const T* W, const T* bias, \
+    T* y, R* residual_out, int rows, int in, int out, int group_size, float eps
+#define GEMV_PASS x, x_stride, z, z_stride, residual_in, norm_w, W, bias, y, residual_out, rows, in, out, group_size, eps
+#define GEMV_KERNELS(T, R, sfx) \
+    extern "C" __global__ void gemv_##sfx(GEMV_ARGS(T, R)) { gemv<T, R, 0, false>(GEMV_PASS, GemvConv<T>()); } \
+    extern "C" __global__ void rmsnorm_gemv_##sfx(GEMV_ARGS(T, R)) { gemv<T, R, 1, false>(GEMV_PASS, GemvConv<T>()); } \
+    extern "C" __global__ void gated_gemv_##sfx(GEMV_ARGS(T, R)) { gemv<T, R, 2, false>(GEMV_PASS, GemvConv<T>()); } \
+    extern "C" __global__ void rmsnorm_gemv_conv_##sfx(const R* residual_in, const T* norm_w, const T* W, const T* bias, T* y, int rows, \
+        int in, int out, float eps, const T* conv_weight, const T* conv_bias, T* conv_states, i64 conv_block_stride, const i64* slots, \
+        int conv_start, int conv_dim, int conv_width, int silu) \
+    { \
+        GemvConv<T> conv = {conv_weight, conv_bias, conv_states, conv_block_stride, slots, conv_start, conv_dim, conv_width, silu}; \
+        gemv<T, R, 1, true>(nullptr, 0, nullptr, 0, residual_in, norm_w, W, bias, y, nullptr, rows, in, out, 1, eps, conv); \
+    }
+
+MG_FOR_T_S(GEMV_KERNELS)

@@ -1,0 +1,92 @@
+using System;
+using System.Threading;
+using MambaGen.Cuda;
+using MambaGen.Ops;
+
+namespace MambaGen.Tests.Cuda.Emulator;
+
+/// <summary>
+/// A CUDA driver whose modules are the kernel emulator's library and whose launches run there, on CPU tensors: the
+/// runtime's own loading (the PTX path, every entry resolved), launch packing and <see cref="CudaMambaOps"/> host code
+/// drive the real kernel sources, so the suite checks the kernels' arithmetic and indexing on machines with no GPU.
+/// </summary>
+internal sealed class EmulatedCudaDriver : ICudaDriver
+{
+    private long _next = 0x1000;
+
+    public string Location => "the CPU kernel emulator";
+
+    public int DriverVersion => 13000;
+
+    public int GetDevice(int ordinal) => ordinal;
+
+    public (int Major, int Minor) GetComputeCapability(int device) => (8, 0);
+
+    public IntPtr GetCurrentContext() => 0x51;
+
+    public IntPtr RetainPrimaryContext(int device) => 0x51;
+
+    public void SetCurrentContext(IntPtr context)
+    {
+    }
+
+    public IntPtr LoadModule(ReadOnlySpan<byte> image) => (IntPtr)Interlocked.Increment(ref _next);
+
+    public IntPtr GetFunction(IntPtr module, string name) => KernelEmulator.Entry(name);
+
+    public void UnloadModule(IntPtr module)
+    {
+    }
+
+    public void SetMaxDynamicSharedMemory(IntPtr function, int bytes)
+    {
+    }
+
+    public void LaunchKernel(IntPtr function, in LaunchGrid grid, IntPtr stream, IntPtr args) => KernelEmulator.Launch(function, grid, args);
+
+    public IntPtr CreateStream(bool nonBlocking) => (IntPtr)Interlocked.Increment(ref _next);
+
+    public void DestroyStream(IntPtr stream)
+    {
+    }
+
+    public void SynchronizeStream(IntPtr stream)
+    {
+    }
+
+    public CudaCaptureStatus GetCaptureStatus(IntPtr stream) => CudaCaptureStatus.None;
+
+    public IntPtr EndCapture(IntPtr stream) => IntPtr.Zero;
+
+    public void DestroyGraph(IntPtr graph)
+    {
+    }
+}
+
+/// <summary>The fused kernels as op sets over CPU tensors, run by the emulator (built once per test run).</summary>
+internal static class EmulatedKernels
+{
+    private static readonly Lazy<CudaRuntime> Runtime = new(CreateRuntime, LazyThreadSafetyMode.ExecutionAndPublication);
+    private static readonly Lazy<MambaOps> Timed = new(() => Create(KernelChoices.Default), LazyThreadSafetyMode.ExecutionAndPublication);
+    private static readonly Lazy<MambaOps> Newest = new(() => Create(KernelChoices.OptIn), LazyThreadSafetyMode.ExecutionAndPublication);
+
+    /// <summary>The kernels as a CUDA device runs them by default.</summary>
+    public static MambaOps Ops => Timed.Value;
+
+    /// <summary>Every opt-in variant (<see cref="KernelChoices.OptIn"/>).</summary>
+    public static MambaOps OptIn => Newest.Value;
+
+    private static CudaRuntime CreateRuntime()
+    {
+        // The emulator ignores module images: any text stands in for each file's PTX.
+        var assets = new KernelAssets(KernelResources.Prelude, file => "// emulated " + file, file => "");
+        return CudaRuntime.TryCreate(0, new EmulatedCudaDriver(), nvrtc: null, "the emulator runs host code, not NVRTC's",
+            KernelCache.Disabled, assets, log: null, out var reason) ?? throw new InvalidOperationException(reason);
+    }
+
+    private static MambaOps Create(KernelChoices choices)
+    {
+        var kernels = CudaMambaOps.TryCreate(Runtime.Value, KernelTarget.HostEmulation, choices, out var reason) ?? throw new InvalidOperationException(reason);
+        return MambaOps.Of($"fused CUDA kernels ({choices}) under the CPU emulator", kernels);
+    }
+}

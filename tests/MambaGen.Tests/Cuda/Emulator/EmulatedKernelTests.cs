@@ -1,0 +1,303 @@
+using System.Linq;
+using MambaGen.Backends;
+using MambaGen.Cuda;
+using MambaGen.Layers;
+using MambaGen.Ops;
+using MambaGen.Tests.Layers;
+using MambaGen.Tests.Ops;
+using TorchSharp;
+using Xunit;
+using MambaGen.Cache;
+using MambaGen.Checkpoints;
+using MambaGen.Models;
+using MambaGen.Testing;
+using static TorchSharp.torch;
+
+namespace MambaGen.Tests.Cuda.Emulator;
+
+/// <summary>
+/// The fused CUDA kernels, run by the CPU emulator, against the TorchSharp reference ops: every mixer over prefill,
+/// mixed, resumed and padded steps from dirty blocks, in fp32 and bf16. The GPU machine's <c>bench verify</c> checks the
+/// same kernels as compiled for the device; this checks their arithmetic and indexing on every CI run.
+/// </summary>
+public sealed class EmulatedKernelTests
+{
+    /// <summary>Each mixer with the default kernels and with the opt-in ones (<see cref="KernelChoices"/>).</summary>
+    public static TheoryData<string, string, string> KindsDtypesAndVariants
+    {
+        get
+        {
+            var data = new TheoryData<string, string, string>();
+            foreach (var variants in new[] { "default", "opt-in" })
+            {
+                data.Add(MixerUnderTest.Mamba1, "float32", variants);
+                data.Add(MixerUnderTest.Mamba2, "float32", variants);
+                data.Add(MixerUnderTest.Mamba2TwoGroups, "float32", variants);
+                data.Add(MixerUnderTest.Mamba2WideState, "float32", variants);
+                data.Add(MixerUnderTest.Mamba1, "bfloat16", variants);
+                data.Add(MixerUnderTest.Mamba2TwoGroups, "bfloat16", variants);
+            }
+
+            data.Add(MixerUnderTest.ShortConvKind, "float32", "default");
+            data.Add(MixerUnderTest.Mamba2TwoGroups, "float16", "default");
+            data.Add(MixerUnderTest.Mamba1, "float16", "opt-in");
+            return data;
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(KindsDtypesAndVariants))]
+    public void Kernels_match_the_reference_ops_over_prefill_mixed_and_padded_steps_from_dirty_blocks(string kind, string dtypeName, string variants)
+    {
+        var ops = variants == "opt-in" ? EmulatedKernels.OptIn : EmulatedKernels.Ops;
+        var dtype = dtypeName switch { "bfloat16" => ScalarType.BFloat16, "float16" => ScalarType.Float16, _ => ScalarType.Float32 };
+        // bf16 / fp16: both round at the same points but sum in another order (one bf16 ulp is 0.4%, one fp16 ulp 0.05%).
+        double tolerance = dtype == ScalarType.BFloat16 ? 3e-2 : dtype == ScalarType.Float16 ? 1e-2 : 2e-5;
+        var viaKernels = MixerUnderTest.Create(kind, seed: 31, dtype: dtype);
+        var viaReference = MixerUnderTest.Create(kind, seed: 31, dtype: dtype);
+        using var cacheA = viaKernels.Allocate(5);
+        using var cacheB = viaReference.Allocate(5);
+        using (var noGrad = torch.no_grad())
+        {
+            for (int i = 0; i < viaKernels.Layer.KvCache.Count; i++)
+            {
+                var garbage = torch.randn(viaKernels.Layer.KvCache[i].shape, generator: new Generator(7)).to(viaKernels.Layer.KvCache[i].dtype);
+                viaKernels.Layer.KvCache[i].copy_(garbage);
+                viaReference.Layer.KvCache[i].copy_(garbage);
+            }
+        }
+
+        var steps = new[]
+        {
+            // New prefills, one longer than a scan tile (256 tokens), so tiles hand their state on.
+            new[] { new ScheduledRequest(0, 5, 1), new ScheduledRequest(0, 3, 3), new ScheduledRequest(0, 261, 4) },
+            // A decode, a resumed prefill and a new one in one step.
+            new[] { new ScheduledRequest(5, 1, 1), new ScheduledRequest(3, 4, 3), new ScheduledRequest(0, 7, 2) },
+            // Decodes with a padding row.
+            new[] { new ScheduledRequest(6, 1, 1), ScheduledRequest.Padding(), new ScheduledRequest(7, 1, 3), new ScheduledRequest(7, 1, 2) },
+            new[] { new ScheduledRequest(7, 1, 1), new ScheduledRequest(8, 1, 3), new ScheduledRequest(261, 1, 4) },
+        };
+        int seed = 50;
+        foreach (var requests in steps)
+        {
+            var common = new CommonAttentionMetadata(requests);
+            using var a = MixerUnderTest.Builder(kind, ops).Build(common);
+            using var b = MixerUnderTest.Builder(kind, MambaOps.Reference).Build(common);
+            var hidden = viaKernels.Hidden(seed++, common.NumActualTokens, dtype);
+            var yKernels = ((IMambaMixer)viaKernels.Layer).Forward(hidden, a);
+            var yReference = ((IMambaMixer)viaReference.Layer).Forward(hidden, b);
+
+            // A padding row's output is unspecified (the reference computes it from block 0, the kernels write zeros).
+            var real = torch.tensor(Enumerable.Range(0, requests.Length).Where(i => !requests[i].IsPadding)
+                .SelectMany(i => Enumerable.Range(common.QueryStartLoc[i], requests[i].NumScheduledTokens)).Select(t => (long)t).ToArray());
+            string what = $"{kind} {dtypeName} ({variants} kernels), step of {string.Join(" + ", requests.Select(r => r.NumScheduledTokens))} tokens";
+            OpsAssert.Close(yReference.index_select(0, real), yKernels.index_select(0, real), tolerance, tolerance, what + ": output");
+            for (int i = 0; i < viaKernels.Layer.KvCache.Count; i++)
+            {
+                OpsAssert.Close(viaReference.Layer.KvCache[i], viaKernels.Layer.KvCache[i], tolerance, tolerance, $"{what}: state {i}");
+            }
+        }
+    }
+
+    [Fact]
+    public void Norm_kernels_match_the_reference_ops()
+    {
+        var kernels = (INormOps)EmulatedKernels.Ops.Norm;
+        using var g = new Generator(3);
+        var residual = torch.randn(new long[] { 3, 40 }, generator: g);
+        var delta = torch.randn(new long[] { 3, 40 }, generator: g);
+        var weight = torch.randn(new long[] { 40 }, generator: g);
+        var z = torch.randn(new long[] { 3, 40 }, generator: g);
+        // The residual takes the delta in place: each side gets its own copy.
+        var (residualA, residualB) = (residual.clone(), residual.clone());
+        OpsAssert.Close(MambaOps.Reference.Norm.AddRmsNorm(residualA, delta, weight, 1e-5, false), kernels.AddRmsNorm(residualB, delta, weight, 1e-5, false), 1e-5, 1e-5, "add + RMSNorm");
+        OpsAssert.Close(residualA, residualB, 1e-6, 1e-6, "residual + delta");
+        OpsAssert.Close(MambaOps.Reference.Norm.AddRmsNorm(residual, null, weight, 1e-5, false), kernels.AddRmsNorm(residual, null, weight, 1e-5, false), 1e-5, 1e-5, "RMSNorm");
+        OpsAssert.Close(MambaOps.Reference.Norm.GatedRmsNorm(residual, z, weight, 20, 1e-5), kernels.GatedRmsNorm(residual, z, weight, 20, 1e-5), 1e-5, 1e-5, "gated RMSNorm");
+    }
+
+    public static TheoryData<int, string, string> RowsAndDtypes => new()
+    {
+        { 1, "float32", "float32" }, { 3, "float32", "float32" }, { 8, "float32", "float32" },
+        { 1, "bfloat16", "float32" }, { 5, "bfloat16", "float32" }, { 2, "bfloat16", "bfloat16" },
+    };
+
+    [Theory]
+    [MemberData(nameof(RowsAndDtypes))]
+    public void Projection_kernels_match_the_ops_they_fuse(int rows, string dtypeName, string residualName)
+    {
+        var dtype = dtypeName == "bfloat16" ? ScalarType.BFloat16 : ScalarType.Float32;
+        var residualDtype = residualName == "bfloat16" ? ScalarType.BFloat16 : ScalarType.Float32;
+        double tolerance = dtype == ScalarType.BFloat16 ? 2e-2 : 1e-5;
+        var kernels = EmulatedKernels.OptIn.FusedProjections!;
+        var composed = ComposedProjections.Reference;
+        Assert.True(kernels.Takes(rows, dtype));
+        using var g = new Generator(11);
+        Tensor Random(params long[] shape) => torch.randn(shape, generator: g);
+        const int hidden = 48, inner = 80, groupSize = 40;
+        var residual = Random(rows, hidden).to(residualDtype);
+        var normWeight = (Random(hidden) * 0.1 + 1).to(dtype);
+        var inProj = (Random(2 * inner, hidden) * 0.2).to(dtype);
+        var inBias = (Random(2 * inner) * 0.1).to(dtype);
+        var y = Random(rows, inner).to(dtype);
+        var z = Random(rows, inner).to(dtype);
+        var gatedWeight = (Random(inner) * 0.1 + 1).to(dtype);
+        var outProj = (Random(hidden, inner) * 0.2).to(dtype);
+
+        OpsAssert.Close(composed.NormLinear(residual, normWeight, 1e-5, inProj, inBias), kernels.NormLinear(residual, normWeight, 1e-5, inProj, inBias),
+            tolerance, tolerance, "RMSNorm + in_proj");
+        var (expected, actual) = (residual.clone(), residual.clone());
+        composed.LinearAddInto(expected, y, outProj, null);
+        kernels.LinearAddInto(actual, y, outProj, null);
+        OpsAssert.Close(expected, actual, tolerance, tolerance, "out_proj added into the residual");
+        (expected, actual) = (residual.clone(), residual.clone());
+        composed.GatedNormLinearAddInto(expected, y, z, gatedWeight, groupSize, 1e-5, outProj, null);
+        kernels.GatedNormLinearAddInto(actual, y, z, gatedWeight, groupSize, 1e-5, outProj, null);
+        OpsAssert.Close(expected, actual, tolerance, tolerance, "gated RMSNorm + out_proj added into the residual");
+        // Decodes (the second row a padding row when there are two or more) with the conv update on columns [16, 16 + 40).
+        var requests = Enumerable.Range(0, rows).Select(i => i == 1 ? ScheduledRequest.Padding() : new ScheduledRequest(3, 1, i + 1)).ToArray();
+        using var metadata = new MambaMetadataBuilder(CPU, MambaOps.Reference).Build(new CommonAttentionMetadata(requests));
+        var convWeight = Random(40, 4).to(dtype);
+        var convBias = Random(40).to(dtype);
+        var convStates = Random(rows + 2, 3, 40).to(dtype);
+        var (statesA, statesB) = (convStates.clone(), convStates.clone());
+        var convolvedA = composed.NormLinearConv(residual, normWeight, 1e-5, inProj, inBias, 16, convWeight, convBias, true, statesA, metadata.Decode);
+        var convolvedB = kernels.NormLinearConv(residual, normWeight, 1e-5, inProj, inBias, 16, convWeight, convBias, true, statesB, metadata.Decode);
+        var real = torch.tensor(Enumerable.Range(0, rows).Where(i => i != 1).Select(i => (long)i).ToArray());
+        OpsAssert.Close(convolvedA.index_select(0, real), convolvedB.index_select(0, real), tolerance, tolerance, "RMSNorm + in_proj + conv update");
+        OpsAssert.Close(statesA, statesB, tolerance, tolerance, "conv states after the fused update");
+        // Mamba-1's state update with dt_proj inside, from dirty SSM states (24 channels, state 6, dt rank 8).
+        var ssmStates = Random(rows + 2, 24, 6).to(dtype);
+        var (ssmA, ssmB) = (ssmStates.clone(), ssmStates.clone());
+        var u = Random(rows, 24).to(dtype);
+        var xdbl = Random(rows, 8 + 12).to(dtype);
+        var (dtLow, bs, cs) = (xdbl.narrow(1, 0, 8), xdbl.narrow(1, 8, 6), xdbl.narrow(1, 14, 6));
+        var dtWeight = (Random(24, 8) * 0.3).to(dtype);
+        var aLog = Random(24, 6).to(dtype);
+        var (dSkip, gate, dtBias) = (Random(24).to(dtype), Random(rows, 24).to(dtype), Random(24).to(dtype));
+        var scannedA = composed.SelectiveUpdateProjected(ssmA, u, dtLow, dtWeight, aLog, bs, cs, dSkip, gate, dtBias, true, metadata.Decode);
+        var scannedB = kernels.SelectiveUpdateProjected(ssmB, u, dtLow, dtWeight, aLog, bs, cs, dSkip, gate, dtBias, true, metadata.Decode);
+        OpsAssert.Close(scannedA.index_select(0, real), scannedB.index_select(0, real), tolerance, tolerance, "selective update with dt_proj");
+        OpsAssert.Close(ssmA, ssmB, tolerance, tolerance, "SSM states after the update with dt_proj");
+        // A plain projection of a strided view (Mamba-1's dt_proj reads a slice of x_proj's output).
+        var wide = Random(rows, inner + 16).to(dtype);
+        var slice = wide.narrow(1, 0, inner);
+        OpsAssert.Close(MambaOps.Reference.Linear.Linear(slice, outProj, null), EmulatedKernels.OptIn.Linear.Linear(slice, outProj, null), tolerance, tolerance, "plain projection");
+    }
+
+    [Theory]
+    [InlineData("dev-mamba2", "float32")]
+    [InlineData("dev-mamba1", "float32")]
+    [InlineData("dev-mamba2", "bfloat16")]
+    public void A_model_decodes_the_same_with_the_norms_and_residual_adds_fused_into_its_projections(string fixture, string dtypeName)
+    {
+        using var scope = torch.NewDisposeScope();
+        // bf16 weights with the residual stream in fp32 (the fixtures' residual_in_fp32), as the benchmark models run.
+        var dtype = dtypeName == "bfloat16" ? ScalarType.BFloat16 : ScalarType.Float32;
+        double tolerance = dtype == ScalarType.BFloat16 ? 3e-2 : 1e-4;
+        using var model = MambaLanguageModel.Load(HuggingFaceCheckpoint.Open(RepoPaths.Combine("tests", "fixtures", fixture)), CPU, dtype);
+        var backbone = (MambaBackbone)model.named_children().Single(c => c.name == "backbone").module;
+        int chunk = model.CheckpointConfig is Mamba2CheckpointConfig m2 ? m2.ChunkSize : 8;
+        MambaMetadataBuilder Builder(MambaOps ops) => fixture == "dev-mamba2" ? new Mamba2MetadataBuilder(CPU, chunk, ops) : new MambaMetadataBuilder(CPU, ops);
+        Tensor[] Run(MambaOps ops)
+        {
+            using var cache = MambaStateCache.Allocate(model.Mixers, 3, CPU);
+            var builder = Builder(ops);
+            var outputs = new System.Collections.Generic.List<Tensor>();
+            // A prefill of 6 tokens (fused: at most 8 rows), then two decode steps of two rows with a padding row.
+            var steps = new[]
+            {
+                new[] { new ScheduledRequest(0, 4, 0), new ScheduledRequest(0, 2, 2) },
+                new[] { new ScheduledRequest(4, 1, 0), ScheduledRequest.Padding(), new ScheduledRequest(2, 1, 2) },
+                new[] { new ScheduledRequest(5, 1, 0), new ScheduledRequest(3, 1, 2) },
+            };
+            long id = 3;
+            foreach (var requests in steps)
+            {
+                var common = new CommonAttentionMetadata(requests);
+                using var metadata = builder.Build(common);
+                var ids = torch.tensor(Enumerable.Range(0, common.NumActualTokens).Select(_ => id++ % model.VocabSize).ToArray());
+                var real = torch.tensor(Enumerable.Range(0, requests.Length).Where(i => !requests[i].IsPadding)
+                    .SelectMany(i => Enumerable.Range(common.QueryStartLoc[i], requests[i].NumScheduledTokens)).Select(t => (long)t).ToArray());
+                outputs.Add(backbone.Forward(ids, metadata).index_select(0, real));
+            }
+
+            return outputs.ToArray();
+        }
+
+        var fused = Run(EmulatedKernels.OptIn);
+        var reference = Run(MambaOps.Reference);
+        for (int i = 0; i < fused.Length; i++)
+        {
+            OpsAssert.Close(reference[i], fused[i], tolerance, tolerance, $"{fixture} {dtypeName} step {i}: final hidden states");
+        }
+    }
+
+    [Fact]
+    public void Kernel_choices_come_from_the_environment_and_an_unknown_value_names_its_variable()
+    {
+        Assert.Equal(KernelChoices.Default, KernelChoices.Parse(null, ""));
+        Assert.Equal(new KernelChoices(PrefillScan.Tiled, FusedProjections: true), KernelChoices.Parse(" Tiled", "fused"));
+        Assert.Equal(KernelChoices.OptIn, KernelChoices.Parse("tiled", "fused", "vector"));
+        var error = Assert.Throws<System.ArgumentException>(() => KernelChoices.Parse("chunked", null));
+        Assert.Contains(KernelChoices.PrefillScanVariable + "=chunked", error.Message);
+        error = Assert.Throws<System.ArgumentException>(() => KernelChoices.Parse(null, "yes"));
+        Assert.Contains(KernelChoices.ProjectionsVariable + "=yes", error.Message);
+        error = Assert.Throws<System.ArgumentException>(() => KernelChoices.Parse(null, null, "wide"));
+        Assert.Contains(KernelChoices.DecodeSsmVariable + "=wide", error.Message);
+    }
+
+    public static TheoryData<string> FusedKinds => new()
+    {
+        MixerUnderTest.Mamba1, MixerUnderTest.Mamba2, MixerUnderTest.Mamba2TwoGroups, MixerUnderTest.Mamba2WideState, MixerUnderTest.ShortConvKind,
+    };
+
+    [Theory]
+    [MemberData(nameof(FusedKinds))]
+    public void A_block_updates_its_residual_the_same_with_its_projections_fused(string kind)
+    {
+        // One block as IMambaMixer.ForwardInto: the kernels' fused projections against the same ops composed, over
+        // prefills, a mixed step and decodes with a padding row, from dirty blocks.
+        var viaKernels = MixerUnderTest.Create(kind, seed: 41);
+        var viaReference = MixerUnderTest.Create(kind, seed: 41);
+        using var cacheA = viaKernels.Allocate(4);
+        using var cacheB = viaReference.Allocate(4);
+        using (var noGrad = torch.no_grad())
+        {
+            for (int i = 0; i < viaKernels.Layer.KvCache.Count; i++)
+            {
+                var garbage = torch.randn(viaKernels.Layer.KvCache[i].shape, generator: new Generator(9));
+                viaKernels.Layer.KvCache[i].copy_(garbage);
+                viaReference.Layer.KvCache[i].copy_(garbage);
+            }
+        }
+
+        var blockNorm = new MambaGen.Layers.RmsNorm("norm", viaKernels.HiddenSize, 1e-5);
+        MixerUnderTest.SeedWeights(blockNorm, 5);
+        var steps = new[]
+        {
+            new[] { new ScheduledRequest(0, 3, 1), new ScheduledRequest(0, 2, 3) },
+            new[] { new ScheduledRequest(3, 1, 1), new ScheduledRequest(2, 3, 3), new ScheduledRequest(0, 1, 2) },
+            new[] { new ScheduledRequest(4, 1, 1), ScheduledRequest.Padding(), new ScheduledRequest(5, 1, 3), new ScheduledRequest(1, 1, 2) },
+        };
+        int seed = 60;
+        foreach (var requests in steps)
+        {
+            var common = new CommonAttentionMetadata(requests);
+            using var a = MixerUnderTest.Builder(kind, EmulatedKernels.OptIn).Build(common);
+            using var b = MixerUnderTest.Builder(kind, MambaOps.Reference).Build(common);
+            var residual = viaKernels.Hidden(seed++, common.NumActualTokens);
+            var (residualA, residualB) = (residual.clone(), residual.clone());
+            ((IMambaMixer)viaKernels.Layer).ForwardInto(residualA, blockNorm, a, EmulatedKernels.OptIn.FusedProjections!);
+            ((IMambaMixer)viaReference.Layer).ForwardInto(residualB, blockNorm, b, ComposedProjections.Reference);
+            var real = torch.tensor(Enumerable.Range(0, requests.Length).Where(i => !requests[i].IsPadding)
+                .SelectMany(i => Enumerable.Range(common.QueryStartLoc[i], requests[i].NumScheduledTokens)).Select(t => (long)t).ToArray());
+            string what = $"{kind}, step of {string.Join(" + ", requests.Select(r => r.NumScheduledTokens))} tokens";
+            OpsAssert.Close(residualB.index_select(0, real), residualA.index_select(0, real), 2e-5, 2e-5, what + ": residual");
+            for (int i = 0; i < viaKernels.Layer.KvCache.Count; i++)
+            {
+                OpsAssert.Close(viaReference.Layer.KvCache[i], viaKernels.Layer.KvCache[i], 2e-5, 2e-5, $"{what}: state {i}");
+            }
+        }
+    }
+}

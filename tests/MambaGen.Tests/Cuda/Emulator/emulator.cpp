@@ -1,0 +1,172 @@
+// A CPU emulator of CUDA's execution model for the runtime's kernels, so the test suite runs them on machines with no
+// GPU: each block's threads are coroutines on one host thread (their own stacks, switched with _setjmp/_longjmp), a
+// block barrier releases when every live thread of the block reaches it, a warp shuffle when all 32 lanes have written
+// their value. Blocks run one after another. It checks what the hardware would not forgive: a barrier some threads of
+// a block never reach, or a warp whose lanes wait at different barriers, is reported as a deadlock, not hung on.
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <ucontext.h>
+
+struct mg_dim3 { unsigned x, y, z; };
+extern "C" { mg_dim3 threadIdx, blockIdx, blockDim, gridDim; }
+
+namespace {
+
+enum State { Runnable, AtBlockBarrier, AtWarpBarrier, Finished };
+
+struct Thread
+{
+    jmp_buf context;
+    ucontext_t boot;
+    State state;
+    bool started;
+    unsigned parity;  // which half of the shuffle slots this lane writes next (lanes of a warp shuffle in step)
+    mg_dim3 index;
+};
+
+const size_t StackBytes = 128 * 1024;
+const unsigned MaxThreads = 1024;
+
+Thread threads[MaxThreads];
+char* stacks = nullptr;
+unsigned current = 0;
+unsigned shuffle_slots[2][MaxThreads];
+jmp_buf scheduler;
+void (*entry_function)(void**) = nullptr;
+void** entry_args = nullptr;
+char error[512];
+
+void yield(State state)
+{
+    Thread& t = threads[current];
+    t.state = state;
+    if (_setjmp(t.context) == 0)
+    {
+        _longjmp(scheduler, 1);
+    }
+}
+
+void boot()
+{
+    entry_function(entry_args);
+    threads[current].state = Finished;
+    _longjmp(scheduler, 1);
+}
+
+// Runs every runnable thread until it blocks; then releases the barriers that are complete. False on a deadlock.
+bool run_block(unsigned count)
+{
+    for (unsigned i = 0; i < count; i++)
+    {
+        Thread& t = threads[i];
+        t.state = Runnable;
+        t.started = false;
+        t.parity = 0;
+        t.index = {i % blockDim.x, (i / blockDim.x) % blockDim.y, i / (blockDim.x * blockDim.y)};
+    }
+
+    for (;;)
+    {
+        for (unsigned i = 0; i < count; i++)
+        {
+            if (threads[i].state != Runnable) continue;
+            current = i;
+            threadIdx = threads[i].index;
+            if (_setjmp(scheduler) == 0)
+            {
+                Thread& t = threads[i];
+                if (!t.started)
+                {
+                    t.started = true;
+                    getcontext(&t.boot);
+                    t.boot.uc_stack.ss_sp = stacks + (size_t)i * StackBytes;
+                    t.boot.uc_stack.ss_size = StackBytes;
+                    t.boot.uc_link = nullptr;
+                    makecontext(&t.boot, boot, 0);
+                    setcontext(&t.boot);
+                }
+                _longjmp(t.context, 1);
+            }
+        }
+
+        bool released = false, all_finished = true;
+        // A warp whose every live lane waits at a shuffle goes on.
+        for (unsigned w = 0; w * 32 < count; w++)
+        {
+            unsigned end = (w + 1) * 32 < count ? (w + 1) * 32 : count, waiting = 0, live = 0;
+            for (unsigned i = w * 32; i < end; i++)
+            {
+                if (threads[i].state != Finished) live++;
+                if (threads[i].state == AtWarpBarrier) waiting++;
+            }
+            if (live > 0 && waiting == live)
+            {
+                for (unsigned i = w * 32; i < end; i++) if (threads[i].state == AtWarpBarrier) threads[i].state = Runnable;
+                released = true;
+            }
+        }
+        if (released) continue;
+        unsigned at_barrier = 0, live = 0;
+        for (unsigned i = 0; i < count; i++)
+        {
+            if (threads[i].state != Finished) { live++; all_finished = false; }
+            if (threads[i].state == AtBlockBarrier) at_barrier++;
+        }
+        if (all_finished) return true;
+        if (at_barrier == live)
+        {
+            for (unsigned i = 0; i < count; i++) if (threads[i].state == AtBlockBarrier) threads[i].state = Runnable;
+            continue;
+        }
+        snprintf(error, sizeof error, "deadlock in block (%u, %u, %u): %u of %u live threads wait at __syncthreads, the others at a warp shuffle",
+                 blockIdx.x, blockIdx.y, blockIdx.z, at_barrier, live);
+        return false;
+    }
+}
+
+}  // namespace
+
+extern "C" void mg_emu_sync() { yield(AtBlockBarrier); }
+
+extern "C" unsigned mg_emu_shfl_xor(unsigned bits, int lane_mask)
+{
+    unsigned self = current, parity = threads[self].parity;
+    threads[self].parity ^= 1u;
+    shuffle_slots[parity][self] = bits;
+    yield(AtWarpBarrier);
+    unsigned partner = (self & ~31u) | ((self & 31u) ^ ((unsigned)lane_mask & 31u));
+    return shuffle_slots[parity][partner];
+}
+
+// Runs `entry(args)` as a kernel over the grid; 0 on success, else 1 with the reason in mg_emu_error().
+extern "C" int mg_emu_launch(void (*entry)(void**), void** args, unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by, unsigned bz)
+{
+    unsigned count = bx * by * bz;
+    error[0] = 0;
+    if (count == 0 || count > MaxThreads)
+    {
+        snprintf(error, sizeof error, "block of %u x %u x %u threads: the emulator takes 1 to %u", bx, by, bz, MaxThreads);
+        return 1;
+    }
+    if (stacks == nullptr && (stacks = (char*)malloc(StackBytes * MaxThreads)) == nullptr)
+    {
+        snprintf(error, sizeof error, "no memory for the emulator's thread stacks");
+        return 1;
+    }
+    entry_function = entry;
+    entry_args = args;
+    gridDim = {gx, gy, gz};
+    blockDim = {bx, by, bz};
+    for (unsigned z = 0; z < gz; z++)
+        for (unsigned y = 0; y < gy; y++)
+            for (unsigned x = 0; x < gx; x++)
+            {
+                blockIdx = {x, y, z};
+                if (!run_block(count)) return 1;
+            }
+    return 0;
+}
+
+extern "C" const char* mg_emu_error() { return error; }
