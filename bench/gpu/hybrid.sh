@@ -3,7 +3,8 @@
 # 1. The LFM2 and Granite 4.0-H fixtures on CUDA, fused kernels on and off (ReferenceCheck: logits, step logits, greedy).
 # 2. New transformers fixtures (tools/oracle/hybrid_fixtures.py: Granite MoE + RoPE, attention-heavy LFM2, Nemotron-H,
 #    Falcon-H1), each checked at once on the CPU and on CUDA (a family without a description fails by name).
-# 3. Throughput of the LFM2-350M- and granite-4.0-h-350m-shaped models (random weights, bench/models), bf16.
+# 3. Throughput, bf16, of the LFM2-350M- and granite-4.0-h-350m-shaped checkpoints bench/gpu/hybrid_models.py makes
+#    with transformers (transformers' own figures beside, same weights); bench/models' config-only shapes when it fails.
 # Logs in $OUT. Usage: [REPS=3] bench/gpu/hybrid.sh
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -23,8 +24,10 @@ for d in "$OUT"/hybrid-fixtures/*/; do
 done
 
 reps=${REPS:-3}
-for m in lfm2-350m-shaped granite-4.0-h-350m-shaped; do
-  bench model --model bench/models/$m --device cuda --dtype bfloat16 --reps $reps --shapes 1x2048,32x512 --batches 1,32 --tokens 128 \
+python3 bench/gpu/hybrid_models.py /tmp/hybrid --bench --reps $reps > "$OUT/hybrid-hf.log" 2>&1
+for m in lfm2-350m granite-4.0-h-350m; do
+  model=/tmp/hybrid/$m; [ -f $model/config.json ] || model=bench/models/$m-shaped
+  bench model --model $model --device cuda --dtype bfloat16 --reps $reps --shapes 1x2048,32x512 --batches 1,32 --tokens 128 \
     >> "$OUT/hybrid-throughput.log" 2>&1
 done
 tail -n 3 "$OUT"/hybrid-*.log
