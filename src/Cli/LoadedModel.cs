@@ -52,7 +52,7 @@ internal sealed class LoadedModel : IDisposable
     {
         var watch = Stopwatch.StartNew();
         return checkpoint.Hybrid is { } hybrid
-            ? new LoadedModel(checkpoint, isDefault, null, HybridLanguageModel.Load(hybrid, checkpoint.Weights, device, dtype), watch.Elapsed)
+            ? new LoadedModel(checkpoint, isDefault, null, hybrid.LoadModel(device, dtype), watch.Elapsed)
             : new LoadedModel(checkpoint, isDefault, MambaLanguageModel.Load(checkpoint.Mamba!, device, dtype, maxModelLen: maxModelLen), null, watch.Elapsed);
     }
 

@@ -67,15 +67,15 @@ internal sealed class ServeCommand
 
         var device = DeviceSelection.Open(parse.GetValue(_device)!);
         var dtype = DeviceSelection.Dtype(parse.GetValue(_dtype)!);
-        var (opened, isDefault) = LoadedModel.Open(modelOption);
-        var checkpoint = opened.Mamba ?? throw new CliInputException(
-            $"serve runs Mamba and Mamba2 checkpoints; {opened.Folder} is a {opened.ModelType} (hybrid) checkpoint, which the engine service does not serve yet (generate and check run it).");
+        var (checkpoint, isDefault) = LoadedModel.Open(modelOption);
         using var loggers = LoggerFactory.Create(logging => logging.AddSimpleConsole(c => c.SingleLine = true).SetMinimumLevel(LogLevel.Information));
         var started = System.Diagnostics.Stopwatch.StartNew();
-        using var engine = new EngineService(() => ServedModel.Load(checkpoint, device, dtype, maxConcurrent, maxModelLen),
+        using var engine = new EngineService(() => checkpoint.Hybrid is { } hybrid
+                ? ServedModel.Load(hybrid, device, dtype, maxConcurrent, maxModelLen)
+                : ServedModel.Load(checkpoint.Mamba!, device, dtype, maxConcurrent, maxModelLen),
             new EngineServiceOptions { MaxQueuedRequests = maxQueue }, loggers.CreateLogger("MambaGen.Engine"));
         string where = isDefault ? $"default model ({checkpoint.Folder})" : checkpoint.Folder;
-        _err.WriteLine($"model: {where}, {checkpoint.Config.ModelType}, {dtype.ToString().ToLowerInvariant()} on {device.type.ToString().ToLowerInvariant()}, loaded in {GenerateCommand.Seconds(started.Elapsed)}");
+        _err.WriteLine($"model: {where}, {checkpoint.ModelType}, {dtype.ToString().ToLowerInvariant()} on {device.type.ToString().ToLowerInvariant()}, loaded in {GenerateCommand.Seconds(started.Elapsed)}");
         if (engine.ChatTemplateError is { } templateError) _err.WriteLine($"warning: chat requests will fail: {templateError.Message}");
         else if (engine.ChatTemplate is null) _err.WriteLine("note: the model has no chat template: /v1/chat/completions answers 400; /v1/completions works.");
         return RunAsync(engine, options).GetAwaiter().GetResult();
