@@ -5,11 +5,7 @@ using System.Globalization;
 using System.IO;
 using System.Linq;
 using System.Text.Json;
-using MambaGen.Backends;
-using MambaGen.Cache;
-using MambaGen.Checkpoints;
 using MambaGen.Generation;
-using MambaGen.Models;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -19,13 +15,14 @@ namespace MambaGen.Bench;
 /// Whole-model throughput as the peers' benches measure it (`shared/peers/README.md`), one JSON line per figure:
 /// prefill_forward (one step of B x L prompt tokens from fresh state blocks, writing the states, logits of each last
 /// token) and decode_engine (the engine's greedy decode steps after a 16-token prompt, prefill excluded). Also a
-/// correctness check: greedy tokens of the peers' prompts against transformers' references.
+/// correctness check: greedy tokens of the peers' prompts against transformers' references. Hybrid models too
+/// (<see cref="BenchModel"/>: a hybrid config.json alone runs with seeded random weights).
 /// </summary>
 internal static class ModelBench
 {
     public static void Run(string modelDir, Device device, ScalarType dtype, string prefill, string batches, int tokens, int prompt, int reps, TextWriter output)
     {
-        using var model = MambaLanguageModel.Load(HuggingFaceCheckpoint.Open(modelDir), device, dtype, maxModelLen: 4096);
+        using var model = BenchModel.Load(modelDir, device, dtype);
         string name = Path.GetFileName(Path.GetFullPath(modelDir).TrimEnd('/'));
         string dtypeName = dtype == ScalarType.BFloat16 ? "bf16" : dtype == ScalarType.Float16 ? "fp16" : "fp32";
         Console.Error.WriteLine($"{name} on {device}: {model.ExecutionPath}");
@@ -35,10 +32,10 @@ internal static class ModelBench
         {
             var parts = spec.Split('x');
             int b = int.Parse(parts[0], CultureInfo.InvariantCulture), l = int.Parse(parts[1], CultureInfo.InvariantCulture);
-            using var cache = MambaStateCache.Allocate(model.Mixers, b, device);
+            using var cache = model.Cache(b, l);
             var ids = Enumerable.Range(0, b * l).Select(_ => (long)random.Next(3, model.VocabSize)).ToArray();
-            var step = new CommonAttentionMetadata(Enumerable.Range(0, b).Select(i => new ScheduledRequest(0, l, i, $"p{i}")).ToArray());
-            double Once() => Timed(device, () => model.Forward(torch.tensor(ids), step));
+            var step = cache.Step(Enumerable.Repeat((0, l), b).ToArray());
+            double Once() => Timed(device, () => model.Model.Forward(torch.tensor(ids), step));
 
             double first = Once();
             Once();
@@ -49,11 +46,11 @@ internal static class ModelBench
 
         foreach (int b in batches.Split(',', StringSplitOptions.RemoveEmptyEntries).Select(s => int.Parse(s, CultureInfo.InvariantCulture)))
         {
-            using var cache = MambaStateCache.Allocate(model.Mixers, b, device);
+            using var cache = model.Cache(b, prompt + Math.Max(tokens, 8) + 1);
             var prompts = Enumerable.Range(0, b).Select(_ => Enumerable.Range(0, prompt).Select(_ => random.Next(3, model.VocabSize)).ToArray()).ToArray();
             double Once(int decodeSteps)
             {
-                var engine = new GenerationEngine(model, cache, new SchedulerOptions(MaxNumBatchedTokens: Math.Max(2048, b * prompt), MaxNumSeqs: b));
+                var engine = cache.Engine(new SchedulerOptions(MaxNumBatchedTokens: Math.Max(2048, b * prompt), MaxNumSeqs: b));
                 foreach (var p in prompts)
                 {
                     engine.AddRequest(p, SamplingParams.Greedy(decodeSteps + 1));
@@ -90,9 +87,9 @@ internal static class ModelBench
 
             // Where a step's time goes: the model's forward alone (graph replay, or eager kernels) with a device sync,
             // against the whole engine step (scheduling, metadata, sampling, the token ids back to the host).
-            var decodeStep = new CommonAttentionMetadata(Enumerable.Range(0, b).Select(i => new ScheduledRequest(prompt, 1, i, $"d{i}")).ToArray());
+            var decodeStep = cache.Step(Enumerable.Repeat((prompt, 1), b).ToArray());
             var decodeIds = Enumerable.Range(0, b).Select(_ => (long)random.Next(3, model.VocabSize)).ToArray();
-            double Forward() => Timed(device, () => model.Forward(torch.tensor(decodeIds), decodeStep));
+            double Forward() => Timed(device, () => model.Model.Forward(torch.tensor(decodeIds), decodeStep));
 
             Forward();
             var forwards = Enumerable.Range(0, 50).Select(_ => Forward()).ToArray();
@@ -109,12 +106,12 @@ internal static class ModelBench
     /// <summary>Greedy tokens of each prompt in <paramref name="promptsFile"/> against a reference file of the same shape.</summary>
     public static bool Correct(string modelDir, Device device, ScalarType dtype, string promptsFile, string referenceFile, int newTokens, TextWriter output)
     {
-        using var model = MambaLanguageModel.Load(HuggingFaceCheckpoint.Open(modelDir), device, dtype);
+        using var model = BenchModel.Load(modelDir, device, dtype);
         var prompts = File.ReadAllLines(promptsFile).Where(l => l.Trim().Length > 0)
             .Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(t => int.Parse(t, CultureInfo.InvariantCulture)).ToArray()).ToArray();
         var expected = File.ReadAllLines(referenceFile).Where(l => l.Trim().Length > 0).ToArray();
-        using var cache = MambaStateCache.Allocate(model.Mixers, prompts.Length, device);
-        var engine = new GenerationEngine(model, cache, new SchedulerOptions(MaxNumSeqs: prompts.Length));
+        using var cache = model.Cache(prompts.Length, prompts.Max(p => p.Length) + newTokens);
+        var engine = cache.Engine(new SchedulerOptions(MaxNumSeqs: prompts.Length));
         var ids = prompts.Select(p => engine.AddRequest(p, SamplingParams.Greedy(newTokens))).ToArray();
         var got = ids.ToDictionary(i => i, _ => new List<int>());
         foreach (var o in engine.Run())

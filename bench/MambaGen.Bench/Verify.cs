@@ -59,11 +59,13 @@ internal static class Verify
 
         foreach (var folder in referenceFolders)
         {
-            var checkpoint = HuggingFaceCheckpoint.Open(folder);
-            using var model = MambaLanguageModel.Load(checkpoint, device);
-            output.WriteLine($"{Path.GetFileName(Path.TrimEndingDirectorySeparator(folder))}: {model.ExecutionPath}");
-            using var expected = ExpectedOutputs.Load(folder, checkpoint.Config.VocabSize);
-            var report = ReferenceCheck.Run(model, expected);
+            // Hybrid checkpoints (LFM2, Granite 4.0-H) run the hybrid model over its page pool.
+            using var hybrid = Models.Hybrid.HybridModelConfig.IsHybrid(folder) ? Models.Hybrid.HybridLanguageModel.Load(folder, device) : null;
+            var checkpoint = hybrid is null ? HuggingFaceCheckpoint.Open(folder) : null;
+            using var model = checkpoint is null ? null : MambaLanguageModel.Load(checkpoint, device);
+            output.WriteLine($"{Path.GetFileName(Path.TrimEndingDirectorySeparator(folder))}: {model?.ExecutionPath ?? hybrid!.ExecutionPath}");
+            using var expected = ExpectedOutputs.Load(folder, hybrid?.VocabSize ?? checkpoint!.Config.VocabSize);
+            var report = hybrid is not null ? ReferenceCheck.Run(hybrid, expected) : ReferenceCheck.Run(model!, expected);
             ok &= report.Pass;
             output.WriteLine($"{(report.Pass ? "PASS" : "FAIL")}  {Path.GetFileName(Path.TrimEndingDirectorySeparator(folder)),-12} logits {report.MaxLogitDiff:E2}, step logits {report.MaxStepLogitDiff:E2}, greedy token mismatches {report.TokenMismatches}/{report.TokensCompared}");
         }

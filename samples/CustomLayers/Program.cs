@@ -1,7 +1,11 @@
 using System;
+using System.Collections.Generic;
 using System.Linq;
 using CustomLayers;
 using MambaGen;
+using MambaGen.Attention;
+using MambaGen.Generation;
+using MambaGen.Models.Hybrid;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -42,4 +46,57 @@ var quadratic = torch.stack(Enumerable.Range(0, batch).Select(b => lightning.Qua
 double diff = (stepwise - quadratic).abs().max().item<float>();
 Console.WriteLine($"Linear attention, {batch} sequences x {tokens} tokens through a {lightning.KvStateTensor.dtype} state: " +
                   $"max |recurrent - quadratic| = {diff:E2}");
-return diff < 2e-2 ? 0 : 1;
+
+// The same layer in a model: registered for the layer type "lightning_attention", placed wherever the config's layer
+// types name it, beside built-in attention layers, in one page pool; the engine runs three prompts batched.
+var hybrid = new HybridModelConfig
+{
+    SourcePath = "samples/CustomLayers (built in code)",
+    ModelType = "custom_hybrid",
+    HiddenSize = 64,
+    VocabSize = 50,
+    LayerTypes = new[] { "lightning_attention", HybridLayerTypes.Attention, "lightning_attention" },
+    NormEps = 1e-5,
+    TieWordEmbeddings = true,
+    MaxPositionEmbeddings = 256,
+    Attention = new SelfAttentionOptions { HiddenSize = 64, NumHeads = 4, NumKvHeads = 2, HeadDim = 16, RotaryDim = 16 },
+    MlpIntermediateSize = 128,
+    FusedMlp = false,
+    Names = new HybridCheckpointNames("norm", "input_layernorm", "post_attention_layernorm", "mlp", new Dictionary<string, string> { [HybridLayerTypes.Attention] = "self_attn" }),
+};
+var registry = HybridLayerRegistry.BuiltIn.With("lightning_attention", c => new LightningAttention(c.Name, c.Engine, 64, 4, 16), checkpointName: "linear_attn");
+using var model = HybridLanguageModel.Create(hybrid, ScalarType.Float32, layers: registry);
+using (torch.no_grad())
+{
+    foreach (var p in model.parameters())
+    {
+        p.copy_(torch.randn(p.shape) * 0.3);
+    }
+}
+
+Console.WriteLine($"Hybrid model: layers {string.Join(", ", hybrid.LayerTypes)}; page pool: {model.PlanCache()}");
+var prompts = new[] { new[] { 1, 2, 3, 4, 5 }, new[] { 6, 7 }, new[] { 8, 9, 10 } };
+int[][] Generate(IReadOnlyList<int[]> batch)
+{
+    using var cache = model.AllocateCache(numBlocks: 16);
+    var engine = new GenerationEngine(model, cache);
+    var ids = batch.Select(p => engine.AddRequest(p, SamplingParams.Greedy(8))).ToArray();
+    var tokens = ids.ToDictionary(id => id, _ => new List<int>());
+    foreach (var o in engine.Run())
+    {
+        tokens[o.RequestId].Add(o.Token);
+    }
+
+    return ids.Select(id => tokens[id].ToArray()).ToArray();
+}
+
+var together = Generate(prompts);
+bool same = true;
+for (int r = 0; r < prompts.Length; r++)
+{
+    var alone = Generate(new[] { prompts[r] })[0];
+    same &= alone.SequenceEqual(together[r]);
+    Console.WriteLine($"  prompt [{string.Join(" ", prompts[r])}] -> [{string.Join(" ", together[r])}] batched, {(alone.SequenceEqual(together[r]) ? "the same" : "DIFFERENT")} alone");
+}
+
+return diff < 2e-2 && same ? 0 : 1;

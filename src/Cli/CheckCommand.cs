@@ -43,17 +43,17 @@ internal sealed class CheckCommand
 
         // References are fp32; the tolerance only means something in fp32.
         using var loaded = LoadedModel.Load(checkpoint, isDefault, device, TorchSharp.torch.ScalarType.Float32);
-        using var expected = ExpectedOutputs.Load(expectedPath, checkpoint.Config.VocabSize);
-        var report = ReferenceCheck.Run(loaded.Model, expected, tolerance);
+        using var expected = ExpectedOutputs.Load(expectedPath, checkpoint.VocabSize);
+        var report = loaded.Check(expected, tolerance);
         var consistency = ReferenceCheck.ReferenceSelfConsistency(expected, tolerance);
 
-        _out.WriteLine($"model:     {loaded.Description} ({checkpoint.Config.ModelType}, {loaded.Model.Mixers.Count} layers)");
+        _out.WriteLine($"model:     {loaded.Description} ({checkpoint.ModelType}, {checkpoint.NumLayers} layers)");
         _out.WriteLine($"reference: {expectedPath} ({expected.InputIds.shape[0]} rows of {expected.InputIds.shape[1]} tokens; {expected.GenPrompt.shape[0]} prompts of {expected.GenPrompt.shape[1]} tokens + {expected.NewTokenCount} generated)");
         _out.WriteLine($"tolerance: {G(tolerance)}");
         _out.WriteLine($"full-forward logits       max |diff| {G(report.MaxLogitDiff),-12} {Verdict(report.LogitsPass)}");
         _out.WriteLine($"per-step logits (state)   max |diff| {G(report.MaxStepLogitDiff),-12} {Verdict(report.StepLogitsPass)}");
         _out.WriteLine($"greedy tokens             {report.TokenMismatches} of {report.TokensCompared} mismatched (batched, chunked prefill, one at a time)   {Verdict(report.TokensPass)}");
-        _out.WriteLine(DescribeConsistency(consistency, expected, checkpoint.Config.PadTokenId));
+        _out.WriteLine(DescribeConsistency(consistency, expected, checkpoint.PadTokenId));
         _out.WriteLine($"overall: {Verdict(report.Pass)}");
         return report.Pass ? ExitCodes.Success : ExitCodes.CheckFailed;
     }

@@ -34,6 +34,12 @@ internal static class CliParsing
         return option;
     }
 
+    public static Option<double?> NullableDouble(Option<double?> option)
+    {
+        option.CustomParser = r => ParseToken(r, option.Name, s => double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out double v) ? v : (double?)null, "a number (like 0.7)");
+        return option;
+    }
+
     public static Option<double> Double(Option<double> option)
     {
         option.CustomParser = r => ParseToken(r, option.Name, s => double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out double v) ? v : (double?)null, "a number (like 0.7)") ?? 0;

@@ -5,7 +5,6 @@ using System.Diagnostics;
 using System.Globalization;
 using System.IO;
 using System.Linq;
-using MambaGen.Cache;
 using MambaGen.Checkpoints;
 using MambaGen.Generation;
 using TorchSharp;
@@ -18,7 +17,7 @@ namespace MambaGen.Cli;
 /// </summary>
 internal sealed class GenerateCommand
 {
-    /// <summary>Most requests the engine runs at once (the state cache gets one block each).</summary>
+    /// <summary>Most requests the engine runs at once (a state cache gets one block each; a hybrid pool room for each at its longest).</summary>
     private const int MaxConcurrentRequests = 64;
 
     private readonly Argument<string?> _prompt = new("prompt") { Description = "The prompt text.", Arity = ArgumentArity.ZeroOrOne };
@@ -73,21 +72,22 @@ internal sealed class GenerateCommand
         var device = DeviceSelection.Open(parse.GetValue(_device)!);
         var dtype = DeviceSelection.Dtype(parse.GetValue(_dtype)!);
         var (checkpoint, isDefault) = LoadedModel.Open(parse.GetValue(_model));
-        var config = checkpoint.Config;
-        ITextTokenizer tokenizer = checkpoint.HasTokenizer ? checkpoint.LoadTokenizer() : new TokenIdTokenizer(config.VocabSize);
+        ITextTokenizer tokenizer = checkpoint.HasTokenizer ? checkpoint.LoadTokenizer() : new TokenIdTokenizer(checkpoint.VocabSize);
         if (!checkpoint.HasTokenizer) _err.WriteLine($"note: {checkpoint.Folder} has no tokenizer.json: prompts are read as token ids and output is printed as token ids.");
-        bool addBos = !parse.GetValue(_noBos) && config.BosTokenId is not null;
-        var promptIds = prompts.Select(p => Encode(tokenizer, p, addBos ? config.BosTokenId : null)).ToArray();
+        bool addBos = !parse.GetValue(_noBos) && checkpoint.BosTokenId is not null;
+        var promptIds = prompts.Select(p => Encode(tokenizer, p, addBos ? checkpoint.BosTokenId : null)).ToArray();
         long longest = (long)promptIds.Max(p => p.Length) + maxTokens;
         if (longest > int.MaxValue)
             throw new CliInputException($"The longest prompt ({promptIds.Max(p => p.Length)} tokens) plus --max-tokens ({maxTokens}) is {longest} tokens, more than a sequence can hold ({int.MaxValue}).");
+        if (checkpoint.MaxPositions is int positions && longest > positions)
+            throw new CliInputException($"The longest prompt ({promptIds.Max(p => p.Length)} tokens) plus --max-tokens ({maxTokens}) is {longest} tokens, more than the model's {positions} positions (max_position_embeddings in {checkpoint.Folder}/config.json).");
         int maxModelLen = Math.Max(2048, (int)longest);
         var sampling = new SamplingParams
         {
             Temperature = temperature,
             TopP = topP,
             MaxTokens = maxTokens,
-            StopTokenIds = config.EosTokenIds.ToArray(),
+            StopTokenIds = checkpoint.EosTokenIds.ToArray(),
             Seed = parse.GetValue(_seed),
         };
         // The engine's own range checks, before minutes of loading: e.g. a temperature that underflows float32.
@@ -104,17 +104,17 @@ internal sealed class GenerateCommand
         }
 
         using var loaded = LoadedModel.Load(checkpoint, isDefault, device, dtype, maxModelLen);
-        _err.WriteLine($"model: {loaded.Description}, {config.ModelType}, {loaded.Model.Mixers.Count} layers, {dtype.ToString().ToLowerInvariant()} on {device.type.ToString().ToLowerInvariant()}, loaded in {Seconds(loaded.LoadTime)}");
+        _err.WriteLine($"model: {loaded.Description}, {checkpoint.ModelType}, {checkpoint.NumLayers} layers, {dtype.ToString().ToLowerInvariant()} on {device.type.ToString().ToLowerInvariant()}, loaded in {Seconds(loaded.LoadTime)}");
 
         _err.WriteLine($"warm-up: {Seconds(WarmUp(loaded, promptIds[0]))} (one prefill and one decode step, not counted below)");
         if (device.type == DeviceType.CUDA)
         {
             // Which ops and whether decode graphs run, with the reason when the fast path was not taken.
-            _err.WriteLine($"path: {loaded.Model.ExecutionPath}");
+            _err.WriteLine($"path: {loaded.ExecutionPath}");
         }
         var stats = prompts.Count == 1
-            ? Stream(loaded, tokenizer, prompts[0], promptIds[0], sampling)
-            : Batch(loaded, tokenizer, prompts, promptIds, sampling);
+            ? Stream(loaded, tokenizer, prompts[0], promptIds[0], sampling, (int)longest)
+            : Batch(loaded, tokenizer, prompts, promptIds, sampling, (int)longest);
         _err.WriteLine(stats.Describe());
         return ExitCodes.Success;
     }
@@ -142,10 +142,10 @@ internal sealed class GenerateCommand
     }
 
     /// <summary>One prompt: prints the prompt, then each piece of text as soon as its tokens complete it.</summary>
-    private GenerationStats Stream(LoadedModel loaded, ITextTokenizer tokenizer, string prompt, int[] ids, SamplingParams sampling)
+    private GenerationStats Stream(LoadedModel loaded, ITextTokenizer tokenizer, string prompt, int[] ids, SamplingParams sampling, int longest)
     {
-        using var cache = MambaStateCache.Allocate(loaded.Model.Mixers, 1, loaded.Model.Device);
-        var engine = new GenerationEngine(loaded.Model, cache);
+        using var cache = loaded.Cache(1, longest);
+        var engine = cache.Engine();
         engine.AddRequest(ids, sampling, "0");
         var detokenizer = new IncrementalDetokenizer(tokenizer);
         var stats = new GenerationStats(1, ids.Length);
@@ -171,10 +171,10 @@ internal sealed class GenerateCommand
     }
 
     /// <summary>Several prompts: runs them batched and prints each full text (prompt + completion) on one line when it finishes.</summary>
-    private GenerationStats Batch(LoadedModel loaded, ITextTokenizer tokenizer, IReadOnlyList<string> prompts, int[][] ids, SamplingParams sampling)
+    private GenerationStats Batch(LoadedModel loaded, ITextTokenizer tokenizer, IReadOnlyList<string> prompts, int[][] ids, SamplingParams sampling, int longest)
     {
-        using var cache = MambaStateCache.Allocate(loaded.Model.Mixers, Math.Min(prompts.Count, MaxConcurrentRequests), loaded.Model.Device);
-        var engine = new GenerationEngine(loaded.Model, cache, new SchedulerOptions(MaxNumSeqs: MaxConcurrentRequests));
+        using var cache = loaded.Cache(Math.Min(prompts.Count, MaxConcurrentRequests), longest);
+        var engine = cache.Engine(new SchedulerOptions(MaxNumSeqs: MaxConcurrentRequests));
         var tokens = new List<int>[prompts.Count];
         for (int i = 0; i < prompts.Count; i++)
         {
@@ -217,9 +217,10 @@ internal sealed class GenerateCommand
     private static TimeSpan WarmUp(LoadedModel loaded, int[] prompt)
     {
         var watch = Stopwatch.StartNew();
-        using var cache = MambaStateCache.Allocate(loaded.Model.Mixers, 1, loaded.Model.Device);
-        var engine = new GenerationEngine(loaded.Model, cache);
-        engine.AddRequest(prompt.Take(64).ToArray(), SamplingParams.Greedy(2), "warm-up");
+        var warmUp = prompt.Take(64).ToArray();
+        using var cache = loaded.Cache(1, warmUp.Length + 2);
+        var engine = cache.Engine();
+        engine.AddRequest(warmUp, SamplingParams.Greedy(2), "warm-up");
         foreach (var _ in engine.Run())
         {
         }

@@ -13,6 +13,8 @@ internal sealed class InfoCommand
     private readonly Option<string?> _model = CommonOptions.Model();
     private readonly Option<int> _requests = CliParsing.Int(new("--requests", "-r") { Description = "Concurrent requests to size the state cache for.", DefaultValueFactory = _ => 1 });
     private readonly Option<string> _dtype = CommonOptions.Dtype();
+    private readonly Option<int?> _tokens = CliParsing.NullableInt(new("--tokens") { Description = "Hybrid models: the length (prompt + generated) of each request the page pool is sized for. Default: 2048, or max_position_embeddings when smaller." });
+    private readonly Option<double?> _memory = CliParsing.NullableDouble(new("--cache-memory") { Description = "Hybrid models: a cache memory budget in GiB; shows how many requests of --tokens fit in it." });
     private readonly TextWriter _out;
 
     public InfoCommand(TextWriter output)
@@ -20,7 +22,7 @@ internal sealed class InfoCommand
         _out = output;
         Command = new Command("info", "Show the model's layers, mamba types, backends, state shapes and dtypes, page bytes and state-cache memory.")
         {
-            _model, _requests, _dtype,
+            _model, _requests, _dtype, _tokens, _memory,
         };
         Command.SetAction(Execute);
     }
@@ -34,8 +36,17 @@ internal sealed class InfoCommand
         var dtype = DeviceSelection.Dtype(parse.GetValue(_dtype)!);
         var (checkpoint, isDefault) = LoadedModel.Open(parse.GetValue(_model));
         using var loaded = LoadedModel.Load(checkpoint, isDefault, TorchSharp.torch.CPU, dtype);
-        var model = loaded.Model;
-        var config = checkpoint.Config;
+        if (loaded.Hybrid is { } hybrid)
+        {
+            HybridInfo.Write(_out, loaded.Description, hybrid, dtype, requests, parse.GetValue(_tokens), parse.GetValue(_memory));
+            return ExitCodes.Success;
+        }
+
+        if (parse.GetValue(_tokens) is not null || parse.GetValue(_memory) is not null)
+            throw new CliInputException($"--tokens and --cache-memory size a hybrid model's page pool; {loaded.Description} is a {checkpoint.ModelType} checkpoint, whose state cache holds one page per request per layer whatever its length.");
+
+        var model = loaded.Mamba!;
+        var config = checkpoint.Mamba!.Config;
         long parameters = model.parameters().Sum(p => p.numel());
 
         _out.WriteLine($"model:       {loaded.Description}");
@@ -56,7 +67,7 @@ internal sealed class InfoCommand
         return ExitCodes.Success;
     }
 
-    private static string N(long value) => value.ToString("N0", CultureInfo.InvariantCulture);
+    internal static string N(long value) => value.ToString("N0", CultureInfo.InvariantCulture);
 
-    private static string MiB(long bytes) => (bytes / (1024.0 * 1024.0)).ToString("0.00", CultureInfo.InvariantCulture) + " MiB";
+    internal static string MiB(long bytes) => (bytes / (1024.0 * 1024.0)).ToString("0.00", CultureInfo.InvariantCulture) + " MiB";
 }

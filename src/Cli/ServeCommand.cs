@@ -70,10 +70,12 @@ internal sealed class ServeCommand
         var (checkpoint, isDefault) = LoadedModel.Open(modelOption);
         using var loggers = LoggerFactory.Create(logging => logging.AddSimpleConsole(c => c.SingleLine = true).SetMinimumLevel(LogLevel.Information));
         var started = System.Diagnostics.Stopwatch.StartNew();
-        using var engine = new EngineService(() => ServedModel.Load(checkpoint, device, dtype, maxConcurrent, maxModelLen),
+        using var engine = new EngineService(() => checkpoint.Hybrid is { } hybrid
+                ? ServedModel.Load(hybrid, device, dtype, maxConcurrent, maxModelLen)
+                : ServedModel.Load(checkpoint.Mamba!, device, dtype, maxConcurrent, maxModelLen),
             new EngineServiceOptions { MaxQueuedRequests = maxQueue }, loggers.CreateLogger("MambaGen.Engine"));
         string where = isDefault ? $"default model ({checkpoint.Folder})" : checkpoint.Folder;
-        _err.WriteLine($"model: {where}, {checkpoint.Config.ModelType}, {dtype.ToString().ToLowerInvariant()} on {device.type.ToString().ToLowerInvariant()}, loaded in {GenerateCommand.Seconds(started.Elapsed)}");
+        _err.WriteLine($"model: {where}, {checkpoint.ModelType}, {dtype.ToString().ToLowerInvariant()} on {device.type.ToString().ToLowerInvariant()}, loaded in {GenerateCommand.Seconds(started.Elapsed)}");
         if (engine.ChatTemplateError is { } templateError) _err.WriteLine($"warning: chat requests will fail: {templateError.Message}");
         else if (engine.ChatTemplate is null) _err.WriteLine("note: the model has no chat template: /v1/chat/completions answers 400; /v1/completions works.");
         return RunAsync(engine, options).GetAwaiter().GetResult();

@@ -68,7 +68,7 @@ public sealed class ServerMetrics
         var text = new StringBuilder(8192);
         Gauge(text, "vllm:num_requests_running", "Number of requests in model execution batches (holding a state block).", stats.Running);
         Gauge(text, "vllm:num_requests_waiting", "Number of requests waiting for a state block.", stats.Waiting);
-        Gauge(text, "vllm:kv_cache_usage_perc", "Fraction of the state cache's blocks in use (1 = 100%); MambaGen's cache holds SSM and conv states, one block per running request.",
+        Gauge(text, "vllm:kv_cache_usage_perc", "Fraction of the cache's blocks in use (1 = 100%); a Mamba model's state cache holds one block of SSM and conv states per running request, a hybrid's page pool mamba states and attention K/V pages.",
             stats.NumBlocks == 0 ? 0 : (double)(stats.NumBlocks - stats.FreeBlocks) / stats.NumBlocks);
         Counter(text, "vllm:prompt_tokens_total", "Number of prefill tokens processed.", PromptTokens);
         Counter(text, "vllm:generation_tokens_total", "Number of generation tokens processed.", GenerationTokens);

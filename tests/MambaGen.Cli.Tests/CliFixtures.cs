@@ -14,6 +14,10 @@ internal static class CliFixtures
 
     public static string Mamba1 => Path.Combine(Root, "dev-mamba1");
 
+    public static string Lfm2 => Path.Combine(Root, "dev-lfm2");
+
+    public static string GraniteHybridDense => Path.Combine(Root, "dev-granite-hybrid-dense");
+
     /// <summary>The repository's models/default, which the CLI embeds.</summary>
     public static string DefaultModelSource => RepoPaths.Combine("models", "default");
 }

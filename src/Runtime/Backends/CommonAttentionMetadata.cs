@@ -80,7 +80,38 @@ public sealed class CommonAttentionMetadata
     {
     }
 
+    /// <summary>A hybrid step: the rows, and each cache group's block ids per request ([group][request]; a mamba
+    /// group's request holds one block, an attention group's its block table).</summary>
+    public CommonAttentionMetadata(IReadOnlyList<ScheduledRequest> requests, IReadOnlyList<IReadOnlyList<int[]>> groupBlockTables)
+        : this(requests)
+    {
+        ArgumentNullException.ThrowIfNull(groupBlockTables);
+        foreach (var (tables, g) in groupBlockTables.Select((t, g) => (t, g)))
+        {
+            if (tables is null || tables.Count != NumReqs || tables.Any(t => t is null))
+            {
+                throw new ArgumentException($"Cache group {g} needs a block table for each of the step's {NumReqs} requests.", nameof(groupBlockTables));
+            }
+        }
+
+        GroupBlockTables = groupBlockTables.Select(t => (IReadOnlyList<int[]>)t.Select(b => (int[])b.Clone()).ToArray()).ToArray();
+    }
+
     public IReadOnlyList<ScheduledRequest> Requests { get; }
+
+    /// <summary>Each cache group's block ids per request ([group][request]), for a hybrid pool; null for a state cache.</summary>
+    public IReadOnlyList<IReadOnlyList<int[]>>? GroupBlockTables { get; }
+
+    /// <summary>The step as a mamba group's layers see it: each request's state block is its one block in
+    /// <paramref name="group"/>.</summary>
+    public CommonAttentionMetadata ForMambaGroup(int group)
+    {
+        var tables = GroupBlockTables?[group] ?? throw new InvalidOperationException("This step has no cache-group block tables (it comes from a state cache, not a hybrid pool).");
+        return new CommonAttentionMetadata(Requests.Select((r, i) => r with
+        {
+            StateBlockId = tables[i].Length == 1 ? tables[i][0] : throw new InvalidOperationException($"Request {Describe(i)} holds {tables[i].Length} blocks in mamba group {group}; a mamba group holds one per request."),
+        }).ToArray());
+    }
 
     public int NumReqs => Requests.Count;
 
@@ -110,6 +141,19 @@ public sealed class CommonAttentionMetadata
 
     /// <summary>Block of each request's running state, -1 for padding: [num_reqs].</summary>
     public int[] StateBlockIds { get; }
+
+    /// <summary>Where each request's last scheduled token lies in the step's flattened input: [num_reqs].</summary>
+    public long[] LastTokenIndices => QueryStartLoc.Skip(1).Select(q => (long)q - 1).ToArray();
+
+    /// <summary>Refuses model input ids that are not the step's tokens, [num_actual_tokens].</summary>
+    public void CheckInputIds(TorchSharp.torch.Tensor inputIds)
+    {
+        ArgumentNullException.ThrowIfNull(inputIds);
+        if (inputIds.dim() != 1 || inputIds.shape[0] != NumActualTokens)
+        {
+            throw new ArgumentException($"Model input ids must be [{NumActualTokens}] (the step's tokens) but are [{string.Join(", ", inputIds.shape)}].", nameof(inputIds));
+        }
+    }
 
     private string Describe(int i) =>
         Requests[i].RequestId is { } id ? $"{i} ('{id}')" : $"{i}";

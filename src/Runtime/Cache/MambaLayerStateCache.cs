@@ -49,9 +49,31 @@ public sealed class MambaLayerStateCache : IDisposable
         }
 
         var layout = MambaPageLayout.For(spec, layerName);
-        long page = layout.PageSizeBytes;
-        var raw = torch.zeros(new[] { checked(numBlocks * page) }, ScalarType.Int8, device);
+        var raw = torch.zeros(new[] { checked(numBlocks * layout.PageSizeBytes) }, ScalarType.Int8, device);
         raw.DetachFromDisposeScope();
+        Tensor[] states;
+        try
+        {
+            states = StateViews(raw, layout, numBlocks);
+        }
+        catch
+        {
+            raw.Dispose();
+            throw;
+        }
+
+        return new MambaLayerStateCache(layerName, layout, numBlocks, raw, states);
+    }
+
+    /// <summary>
+    /// Each state of <paramref name="layout"/> as a typed strided view of <paramref name="raw"/> (int8, at least
+    /// num_blocks pages): [num_blocks, ...shape], block stride one page, offset its place in the page. The views are
+    /// outside any dispose scope; the caller owns them.
+    /// </summary>
+    internal static Tensor[] StateViews(Tensor raw, MambaPageLayout layout, int numBlocks)
+    {
+        var spec = layout.Spec;
+        long page = layout.PageSizeBytes;
         var states = new Tensor[spec.Shapes.Count];
         try
         {
@@ -83,11 +105,10 @@ public sealed class MambaLayerStateCache : IDisposable
                 s.Dispose();
             }
 
-            raw.Dispose();
             throw;
         }
 
-        return new MambaLayerStateCache(layerName, layout, numBlocks, raw, states);
+        return states;
     }
 
     public void Dispose()

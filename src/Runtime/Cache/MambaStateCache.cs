@@ -1,7 +1,6 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
-using System.Reflection;
 using static TorchSharp.torch;
 
 namespace MambaGen.Cache;
@@ -16,12 +15,6 @@ namespace MambaGen.Cache;
 /// </summary>
 public sealed class MambaStateCache : IDisposable
 {
-    /// <summary>
-    /// MambaBase's bound states. <see cref="MambaBase"/> has no unbind member (binding always checks a full set of
-    /// states), so the cache that bound them empties the field itself; MambaStateCacheDisposeTests fails if it is renamed.
-    /// </summary>
-    private static readonly FieldInfo? BoundStatesField = typeof(MambaBase).GetField("_kvCache", BindingFlags.Instance | BindingFlags.NonPublic);
-
     private readonly MambaLayerStateCache[] _layers;
     private readonly MambaBase[] _boundLayers;
     private readonly MambaBlockAllocator _blocks;
@@ -147,7 +140,7 @@ public sealed class MambaStateCache : IDisposable
             var layer = _boundLayers[i];
             if (layer.KvCache.Count > 0 && ReferenceEquals(layer.KvCache[0], _layers[i].States[0]))
             {
-                BoundStatesField?.SetValue(layer, Array.Empty<Tensor>());
+                layer.UnbindKvCache();
             }
         }
 

@@ -113,6 +113,10 @@ public abstract class MambaBase : nn.Module
         _kvCache = states.ToArray();
     }
 
+    /// <summary>Drops the bound states, so a forward says the layer has no cache instead of reading freed memory
+    /// (the cache that bound them calls it when it is disposed).</summary>
+    internal void UnbindKvCache() => _kvCache = Array.Empty<Tensor>();
+
     /// <summary>The bound state at <paramref name="index"/>; a clear error when the engine has not bound any.</summary>
     protected Tensor StateAt(int index)
     {

@@ -17,15 +17,27 @@ namespace MambaGen.Generation;
 public sealed class GenerationEngine
 {
     private readonly ICausalLanguageModel _model;
-    private readonly MambaBlockAllocator _blocks;
+    private readonly IRequestBlocks _blocks;
     private readonly Scheduler _scheduler;
     private readonly Dictionary<string, GenerationRequest> _requests = new(StringComparer.Ordinal);
     private int _nextId;
 
     public GenerationEngine(ICausalLanguageModel model, MambaStateCache cache, SchedulerOptions? options = null)
+        : this(model, new StateCacheBlocks(cache ?? throw new ArgumentNullException(nameof(cache))), options)
+    {
+    }
+
+    /// <summary>An engine over a hybrid model's page pool: requests take attention blocks as they grow and wait (or
+    /// are preempted and recomputed, as in vLLM) when the pool runs out.</summary>
+    public GenerationEngine(ICausalLanguageModel model, HybridKvCache cache, SchedulerOptions? options = null)
+        : this(model, new HybridCacheBlocks(cache ?? throw new ArgumentNullException(nameof(cache))), options)
+    {
+    }
+
+    private GenerationEngine(ICausalLanguageModel model, IRequestBlocks blocks, SchedulerOptions? options)
     {
         _model = model ?? throw new ArgumentNullException(nameof(model));
-        _blocks = (cache ?? throw new ArgumentNullException(nameof(cache))).Blocks;
+        _blocks = blocks;
         _scheduler = new Scheduler(options ?? new SchedulerOptions());
     }
 
@@ -34,6 +46,10 @@ public sealed class GenerationEngine
     public int NumWaitingRequests => _scheduler.NumWaiting;
 
     public int NumRunningRequests => _scheduler.NumRunning;
+
+    /// <summary>Running requests the engine sent back to the queue because the cache ran out of blocks; each later
+    /// recomputes its tokens (vLLM's recompute preemption). Always 0 over a state cache.</summary>
+    public int NumPreemptions => _scheduler.NumPreemptions;
 
     /// <summary>Queues a request; it starts when a state block is free. Returns its id.</summary>
     public string AddRequest(IReadOnlyList<int> promptTokenIds, SamplingParams sampling, string? requestId = null)
@@ -55,7 +71,17 @@ public sealed class GenerationEngine
             }
         }
 
-        sampling.MaxSequenceLength(promptTokenIds.Count);
+        int maxLength = sampling.MaxSequenceLength(promptTokenIds.Count);
+        if (_model.MaxSequenceLength is { } modelLimit && maxLength > modelLimit)
+        {
+            throw new ArgumentException($"Request '{id}': its prompt of {promptTokenIds.Count} tokens plus MaxTokens {sampling.MaxTokens} is {maxLength} tokens, more than the model's {modelLimit} positions ({_model.MaxSequenceLengthSource}).", nameof(promptTokenIds));
+        }
+
+        if (maxLength > _blocks.MaxTokensPerRequest)
+        {
+            throw new ArgumentException($"Request '{id}': its prompt of {promptTokenIds.Count} tokens plus MaxTokens {sampling.MaxTokens} is {maxLength} tokens, but the cache's {_blocks.NumBlocks} blocks hold at most {_blocks.MaxTokensPerRequest} tokens for one request; allocate more blocks or lower MaxTokens.", nameof(promptTokenIds));
+        }
+
         if (_requests.ContainsKey(id))
         {
             throw new ArgumentException($"A request with id '{id}' is already in the engine.", nameof(requestId));
@@ -100,11 +126,7 @@ public sealed class GenerationEngine
         }
 
         _scheduler.Remove(r);
-        if (r.Block >= 0)
-        {
-            _blocks.Free(r.Id);
-            r.Block = -1;
-        }
+        _blocks.Free(r);
 
         r.Generator?.Dispose();
         return true;
@@ -121,10 +143,10 @@ public sealed class GenerationEngine
             return Array.Empty<RequestOutput>();
         }
 
-        var chunks = _scheduler.Schedule(r => _blocks.NumFreeBlocks > 0 ? _blocks.Allocate(r.Id) : -1);
+        var chunks = _scheduler.Schedule(_blocks.TryGrow, _blocks.Free);
         if (chunks.Count == 0)
         {
-            throw new InvalidOperationException($"No request could be scheduled: {_scheduler.NumWaiting} wait for a state block but all {_blocks.NumBlocks} blocks are held by {_scheduler.NumRunning} running requests.");
+            throw new InvalidOperationException($"No request could be scheduled: {_scheduler.NumWaiting} wait for cache blocks but all {_blocks.NumBlocks} blocks are held by {_scheduler.NumRunning} running requests.");
         }
 
         var ids = new long[chunks.Sum(c => c.NumTokens)];
@@ -137,7 +159,7 @@ public sealed class GenerationEngine
             }
         }
 
-        var step = new CommonAttentionMetadata(chunks.Select(c => new ScheduledRequest(c.Request.NumComputedTokens, c.NumTokens, c.Request.Block, c.Request.Id)).ToArray());
+        var step = _blocks.Describe(chunks);
         using var scope = torch.NewDisposeScope();
         // Ids stay on the host: the model uploads them (or a decode graph copies them into its static buffer).
         var logits = _model.Forward(torch.tensor(ids, dtype: ScalarType.Int64), step);
@@ -172,7 +194,7 @@ public sealed class GenerationEngine
             if (finish is not null)
             {
                 _scheduler.Finish(r);
-                _blocks.Free(r.Id);
+                _blocks.Free(r);
                 _requests.Remove(r.Id);
                 r.Generator?.Dispose();
             }

@@ -15,4 +15,10 @@ public interface ICausalLanguageModel
     /// <param name="step">The batch: decodes first, then prefills, with their state blocks.</param>
     /// <returns>[num_reqs, vocab].</returns>
     Tensor Forward(Tensor inputIds, CommonAttentionMetadata step);
+
+    /// <summary>The most positions a sequence may hold (a prompt plus its MaxTokens); null when unbounded.</summary>
+    int? MaxSequenceLength => null;
+
+    /// <summary>Where <see cref="MaxSequenceLength"/> comes from, for error messages (e.g. a config key).</summary>
+    string MaxSequenceLengthSource => "the model";
 }

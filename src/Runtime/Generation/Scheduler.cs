@@ -13,8 +13,8 @@ internal readonly record struct ScheduledChunk(GenerationRequest Request, int Nu
 
 /// <summary>
 /// vLLM-style continuous batching: each step runs every running request's pending decode first, then prefill
-/// chunks of running and waiting requests, under a token budget. A waiting request is admitted only when a state
-/// block is free for it.
+/// chunks of running and waiting requests, under a token budget. A waiting request is admitted only when the cache
+/// blocks it needs are free.
 /// </summary>
 internal sealed class Scheduler
 {
@@ -34,23 +34,55 @@ internal sealed class Scheduler
 
     public bool HasUnfinished => _waiting.Count > 0 || _running.Count > 0;
 
+    /// <summary>Running requests sent back to the queue because the cache ran out of blocks (vLLM's num_preemptions).</summary>
+    public int NumPreemptions { get; private set; }
+
     public void Add(GenerationRequest request) => _waiting.AddLast(request);
 
     /// <summary>Plans one step: decodes first, then prefill chunks, within the budget.</summary>
-    /// <param name="tryAllocateBlock">Gives a waiting request a state block, or returns -1 when none is free.</param>
-    public IReadOnlyList<ScheduledChunk> Schedule(Func<GenerationRequest, int> tryAllocateBlock)
+    /// <param name="tryGrow">Gives a request room for the given number of tokens in all, or returns false (taking
+    /// nothing) when too few blocks are free.</param>
+    /// <param name="free">Takes back everything a request holds.</param>
+    /// <remarks>
+    /// A running request that cannot grow preempts the last running request (vLLM's recompute preemption: its blocks
+    /// are freed, it goes back to the head of the queue and later recomputes its tokens), until it fits or is the one
+    /// preempted. A waiting request starts only when its blocks are free.
+    /// </remarks>
+    public IReadOnlyList<ScheduledChunk> Schedule(Func<GenerationRequest, int, bool> tryGrow, Action<GenerationRequest> free)
     {
         int budget = _options.MaxNumBatchedTokens;
         var decodes = new List<ScheduledChunk>();
         var prefills = new List<ScheduledChunk>();
-        foreach (var r in _running)
+        for (int i = 0; i < _running.Count; i++)
         {
             if (budget == 0 || decodes.Count + prefills.Count == _options.MaxNumSeqs)
             {
                 break;
             }
 
+            var r = _running[i];
             int n = Math.Min(r.NumPendingTokens, budget);
+            bool preemptedSelf = false;
+            while (!tryGrow(r, r.NumComputedTokens + n))
+            {
+                var victim = _running[^1];
+                _running.RemoveAt(_running.Count - 1);
+                free(victim);
+                victim.NumComputedTokens = 0;
+                _waiting.AddFirst(victim);
+                NumPreemptions++;
+                if (ReferenceEquals(victim, r))
+                {
+                    preemptedSelf = true;
+                    break;
+                }
+            }
+
+            if (preemptedSelf)
+            {
+                break;
+            }
+
             var chunk = new ScheduledChunk(r, n);
             (chunk.IsDecode ? decodes : prefills).Add(chunk);
             budget -= n;
@@ -59,16 +91,14 @@ internal sealed class Scheduler
         while (budget > 0 && _waiting.Count > 0 && _running.Count < _options.MaxNumSeqs && decodes.Count + prefills.Count < _options.MaxNumSeqs)
         {
             var r = _waiting.First!.Value;
-            int block = tryAllocateBlock(r);
-            if (block < 0)
+            int n = Math.Min(r.NumPendingTokens, budget);
+            if (!tryGrow(r, n))
             {
                 break;
             }
 
             _waiting.RemoveFirst();
-            r.Block = block;
             _running.Add(r);
-            int n = Math.Min(r.NumPendingTokens, budget);
             prefills.Add(new ScheduledChunk(r, n));
             budget -= n;
         }

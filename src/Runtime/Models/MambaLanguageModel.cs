@@ -117,28 +117,9 @@ public sealed class MambaLanguageModel : nn.Module, ICausalLanguageModel
         return model;
     }
 
-    /// <summary>
-    /// The model is built on the CPU first: weights that would not fit in the machine's memory are refused by size
-    /// instead of failing (or being killed) in the middle of the allocation.
-    /// </summary>
-    private static void RequireMemory(MambaCheckpointConfig config, ScalarType dtype)
-    {
-        long parameters = CheckpointLayout.ParameterCount(config);
-        long available = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
-        if (available <= 0)
-        {
-            // The figure comes with a collection; a process that has not collected yet reads 0.
-            GC.Collect(0);
-            available = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
-        }
-
-        long itemSize = dtype is ScalarType.Float16 or ScalarType.BFloat16 ? 2 : dtype == ScalarType.Float64 ? 8 : 4;
-        if (available > 0 && parameters > available / itemSize)
-        {
-            throw new CheckpointException(new CheckpointProblem(config.SourcePath, null,
-                $"the model it describes has {parameters:N0} parameters, {(double)parameters * itemSize / (1L << 30):0.#} GiB in {dtype}, more than this machine's {(double)available / (1L << 30):0.#} GiB of memory (hidden_size {config.HiddenSize}, num_hidden_layers {config.NumHiddenLayers}, vocab_size {config.VocabSize})"));
-        }
-    }
+    private static void RequireMemory(MambaCheckpointConfig config, ScalarType dtype) =>
+        ModelMemory.Require(CheckpointLayout.ParameterCount(config), dtype, config.SourcePath,
+            $"hidden_size {config.HiddenSize}, num_hidden_layers {config.NumHiddenLayers}, vocab_size {config.VocabSize}");
 
     /// <summary>The logits at each request's last scheduled token: [num_reqs, vocab], fp32.</summary>
     public Tensor Forward(Tensor inputIds, CommonAttentionMetadata step) => Run(inputIds, step, allTokens: false);
@@ -148,12 +129,8 @@ public sealed class MambaLanguageModel : nn.Module, ICausalLanguageModel
 
     private Tensor Run(Tensor inputIds, CommonAttentionMetadata step, bool allTokens)
     {
-        ArgumentNullException.ThrowIfNull(inputIds);
         ArgumentNullException.ThrowIfNull(step);
-        if (inputIds.dim() != 1 || inputIds.shape[0] != step.NumActualTokens)
-        {
-            throw new ArgumentException($"Model input ids must be [{step.NumActualTokens}] (the step's tokens) but are [{string.Join(", ", inputIds.shape)}].", nameof(inputIds));
-        }
+        step.CheckInputIds(inputIds);
 
         using var noGrad = torch.no_grad();
         if (!allTokens && step.NumPrefills == 0 && inputIds.device_type == DeviceType.CPU && Graphs is { } graphs)
@@ -172,8 +149,7 @@ public sealed class MambaLanguageModel : nn.Module, ICausalLanguageModel
         if (!allTokens)
         {
             // Only each request's last token needs the LM head.
-            var last = step.QueryStartLoc.Skip(1).Select(q => (long)q - 1).ToArray();
-            h = h.index_select(0, torch.tensor(last, device: h.device));
+            h = h.index_select(0, torch.tensor(step.LastTokenIndices, device: h.device));
         }
 
         var weight = lm_head?.weight ?? backbone.Embeddings.weight!;

@@ -5,6 +5,7 @@ using MambaGen.Backends;
 using MambaGen.Cache;
 using MambaGen.Checkpoints;
 using MambaGen.Generation;
+using MambaGen.Models.Hybrid;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -18,9 +19,15 @@ namespace MambaGen.Models;
 /// </summary>
 public static class ReferenceCheck
 {
-    public static ReferenceCheckReport Run(MambaLanguageModel model, ExpectedOutputs expected, double tolerance = 1e-3)
+    public static ReferenceCheckReport Run(MambaLanguageModel model, ExpectedOutputs expected, double tolerance = 1e-3) =>
+        Run(Target.Of(model ?? throw new ArgumentNullException(nameof(model))), expected, tolerance);
+
+    /// <summary>The same checks for a hybrid model, each run on its own page pool.</summary>
+    public static ReferenceCheckReport Run(HybridLanguageModel model, ExpectedOutputs expected, double tolerance = 1e-3) =>
+        Run(Target.Of(model ?? throw new ArgumentNullException(nameof(model))), expected, tolerance);
+
+    private static ReferenceCheckReport Run(Target model, ExpectedOutputs expected, double tolerance)
     {
-        ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(expected);
         double logitDiff = FullForwardDiff(model, expected);
         double stepDiff = StepLogitsDiff(model, expected);
@@ -68,10 +75,17 @@ public static class ReferenceCheck
     }
 
     /// <summary>Greedy generation of every prompt through the engine, with its own state cache.</summary>
-    public static int[][] GenerateGreedy(MambaLanguageModel model, IReadOnlyList<int[]> prompts, int maxTokens, SchedulerOptions options)
+    public static int[][] GenerateGreedy(MambaLanguageModel model, IReadOnlyList<int[]> prompts, int maxTokens, SchedulerOptions options) =>
+        GenerateGreedy(Target.Of(model ?? throw new ArgumentNullException(nameof(model))), prompts, maxTokens, options);
+
+    /// <summary>Greedy generation of every prompt through the engine, on a page pool that holds them all at once.</summary>
+    public static int[][] GenerateGreedy(HybridLanguageModel model, IReadOnlyList<int[]> prompts, int maxTokens, SchedulerOptions options) =>
+        GenerateGreedy(Target.Of(model ?? throw new ArgumentNullException(nameof(model))), prompts, maxTokens, options);
+
+    private static int[][] GenerateGreedy(Target model, IReadOnlyList<int[]> prompts, int maxTokens, SchedulerOptions options)
     {
-        using var cache = MambaStateCache.Allocate(model.Mixers, prompts.Count, model.Device);
-        var engine = new GenerationEngine(model, cache, options);
+        using var cache = model.Allocate(prompts.Count, prompts.Max(p => p.Length) + maxTokens);
+        var engine = cache.Engine(options);
         var ids = prompts.Select(p => engine.AddRequest(p, SamplingParams.Greedy(maxTokens))).ToArray();
         var outputs = ids.ToDictionary(id => id, _ => new List<int>());
         foreach (var o in engine.Run())
@@ -82,33 +96,33 @@ public static class ReferenceCheck
         return ids.Select(id => outputs[id].ToArray()).ToArray();
     }
 
-    private static double FullForwardDiff(MambaLanguageModel model, ExpectedOutputs expected)
+    private static double FullForwardDiff(Target model, ExpectedOutputs expected)
     {
         using var scope = torch.NewDisposeScope();
         var rows = Rows(expected.InputIds);
-        using var cache = MambaStateCache.Allocate(model.Mixers, rows.Length, model.Device);
-        var step = new CommonAttentionMetadata(rows.Select((r, i) => new ScheduledRequest(0, r.Length, i, $"row {i}")).ToArray());
+        using var cache = model.Allocate(rows.Length, rows.Max(r => r.Length));
+        var step = cache.Step(rows.Select(r => (0, r.Length)).ToArray());
         var logits = model.ForwardAllTokens(expected.InputIds.reshape(-1), step);
         return MaxAbsDiff(logits.view(expected.Logits.shape), expected.Logits);
     }
 
-    private static double StepLogitsDiff(MambaLanguageModel model, ExpectedOutputs expected)
+    private static double StepLogitsDiff(Target model, ExpectedOutputs expected)
     {
         using var scope = torch.NewDisposeScope();
         var prompts = Rows(expected.GenPrompt);
         var tokens = Rows(expected.GenTokens);
         int p = prompts[0].Length;
-        using var cache = MambaStateCache.Allocate(model.Mixers, prompts.Length, model.Device);
+        using var cache = model.Allocate(prompts.Length, p + (int)expected.NewTokenCount);
         double worst = 0;
         // Step 0: prefill the prompts; step k: decode reference token p+k-1 on top of the state.
-        var prefill = new CommonAttentionMetadata(prompts.Select((r, i) => new ScheduledRequest(0, r.Length, i, $"row {i}")).ToArray());
-        var logits = model.Forward(expected.GenPrompt.reshape(-1), prefill);
+        var prefill = cache.Step(prompts.Select(r => (0, r.Length)).ToArray());
+        var logits = model.Model.Forward(expected.GenPrompt.reshape(-1), prefill);
         worst = Math.Max(worst, MaxAbsDiff(logits, expected.GenLogits.select(1, 0)));
         for (int k = 1; k < expected.NewTokenCount; k++)
         {
-            var decode = new CommonAttentionMetadata(prompts.Select((r, i) => new ScheduledRequest(p + k - 1, 1, i, $"row {i}")).ToArray());
+            var decode = cache.Step(prompts.Select(_ => (p + k - 1, 1)).ToArray());
             var ids = torch.tensor(tokens.Select(t => (long)t[p + k - 1]).ToArray());
-            logits = model.Forward(ids, decode);
+            logits = model.Model.Forward(ids, decode);
             worst = Math.Max(worst, MaxAbsDiff(logits, expected.GenLogits.select(1, k)));
         }
 
@@ -123,5 +137,13 @@ public static class ReferenceCheck
         var flat = ids.to(ScalarType.Int64).cpu().data<long>().ToArray();
         int cols = (int)ids.shape[1];
         return Enumerable.Range(0, (int)ids.shape[0]).Select(r => flat.Skip(r * cols).Take(cols).Select(v => (int)v).ToArray()).ToArray();
+    }
+
+    /// <summary>A model under check and how it makes its cache (for n requests of up to T tokens).</summary>
+    private sealed record Target(ICausalLanguageModel Model, Func<Tensor, CommonAttentionMetadata, Tensor> ForwardAllTokens, Func<int, int, RequestCache> Allocate)
+    {
+        public static Target Of(MambaLanguageModel model) => new(model, model.ForwardAllTokens, (requests, _) => RequestCache.For(model, requests));
+
+        public static Target Of(HybridLanguageModel model) => new(model, model.ForwardAllTokens, (requests, maxTokens) => RequestCache.For(model, requests, maxTokens));
     }
 }

@@ -14,10 +14,11 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace MambaGen.Serving;
 
 /// <summary>What the engine held the last time its loop looked: a snapshot, safe to read from any thread.</summary>
-/// <param name="Waiting">Requests in the engine waiting for a state block.</param>
-/// <param name="Running">Requests holding a state block.</param>
-/// <param name="FreeBlocks">State blocks free in the cache.</param>
-/// <param name="NumBlocks">State blocks in the cache: the most requests that run at once.</param>
+/// <param name="Waiting">Requests in the engine waiting for cache blocks.</param>
+/// <param name="Running">Requests holding cache blocks.</param>
+/// <param name="FreeBlocks">Blocks free in the cache (state blocks, or a hybrid's pages).</param>
+/// <param name="NumBlocks">Blocks in the cache: for a state cache also the most requests that run at once
+/// (a hybrid's bound is <see cref="ServedModel.MaxConcurrentRequests"/>).</param>
 public sealed record EngineServiceStats(int Waiting, int Running, int FreeBlocks, int NumBlocks);
 
 /// <summary>
@@ -35,7 +36,7 @@ public sealed record EngineServiceStats(int Waiting, int Running, int FreeBlocks
 public sealed class EngineService : IDisposable, IAsyncDisposable
 {
     private static readonly Action<ILogger, int, int, Exception?> LogStarted = LoggerMessage.Define<int, int>(LogLevel.Information,
-        new EventId(1, "EngineStarted"), "Engine loop started: {NumBlocks} state blocks, up to {MaxQueued} queued requests");
+        new EventId(1, "EngineStarted"), "Engine loop started: {NumBlocks} cache blocks, up to {MaxQueued} queued requests");
     private static readonly Action<ILogger, string, int, int, Exception?> LogAdded = LoggerMessage.Define<string, int, int>(LogLevel.Debug,
         new EventId(2, "RequestAdded"), "Request {RequestId} added: {PromptTokens} prompt tokens, at most {MaxTokens} new");
     private static readonly Action<ILogger, string, FinishReason, int, Exception?> LogFinished = LoggerMessage.Define<string, FinishReason, int>(LogLevel.Debug,
@@ -66,7 +67,7 @@ public sealed class EngineService : IDisposable, IAsyncDisposable
     private int _disposed;
 
     /// <summary>Starts the loop thread, runs <paramref name="load"/> on it (load the model there, e.g. with
-    /// <see cref="ServedModel.Load"/>) and returns once it is ready to take requests.</summary>
+    /// <see cref="ServedModel.Load(Checkpoints.HuggingFaceCheckpoint, TorchSharp.torch.Device, TorchSharp.torch.ScalarType, int, int)"/>) and returns once it is ready to take requests.</summary>
     /// <exception cref="Exception">Whatever <paramref name="load"/> threw; no thread is left running.</exception>
     public EngineService(Func<ServedModel> load, EngineServiceOptions? options = null, ILogger? logger = null)
     {
@@ -78,8 +79,8 @@ public sealed class EngineService : IDisposable, IAsyncDisposable
         _thread = new Thread(() => Loop(load, ready)) { IsBackground = true, Name = "MambaGen engine loop" };
         _thread.Start();
         _served = ready.Task.GetAwaiter().GetResult();
-        _limit = _served.Cache.NumBlocks + _options.MaxQueuedRequests;
-        _stats = new EngineServiceStats(0, 0, _served.Cache.NumBlocks, _served.Cache.NumBlocks);
+        _limit = _served.MaxConcurrentRequests + _options.MaxQueuedRequests;
+        _stats = new EngineServiceStats(0, 0, _served.NumBlocks, _served.NumBlocks);
     }
 
     /// <summary>Serves a model already loaded (on the CPU, or on a GPU from this thread); the service owns it from now on.</summary>
@@ -273,7 +274,7 @@ public sealed class EngineService : IDisposable, IAsyncDisposable
         {
             Interlocked.Decrement(ref _held);
             LogRefused(_logger, _limit, null);
-            throw new EngineQueueFullException(_served.Cache.NumBlocks, _options.MaxQueuedRequests);
+            throw new EngineQueueFullException(_served.MaxConcurrentRequests, _options.MaxQueuedRequests);
         }
 
         var request = new ActiveRequest($"req-{Interlocked.Increment(ref _nextId)}", prompt, sampling);
@@ -314,7 +315,7 @@ public sealed class EngineService : IDisposable, IAsyncDisposable
         try
         {
             served = load() ?? throw new InvalidOperationException("The load function returned no model.");
-            engine = new GenerationEngine(served.Model, served.Cache, _options.Scheduler ?? new SchedulerOptions(MaxNumSeqs: served.Cache.NumBlocks));
+            engine = served.CreateEngine(_options.Scheduler ?? new SchedulerOptions(MaxNumSeqs: served.MaxConcurrentRequests));
         }
         catch (Exception e)
         {
@@ -325,7 +326,7 @@ public sealed class EngineService : IDisposable, IAsyncDisposable
         }
 
         ready.SetResult(served);
-        LogStarted(_logger, served.Cache.NumBlocks, _options.MaxQueuedRequests, null);
+        LogStarted(_logger, served.NumBlocks, _options.MaxQueuedRequests, null);
         var reader = _commands.Reader;
         Exception? fault = null;
         try
@@ -457,7 +458,7 @@ public sealed class EngineService : IDisposable, IAsyncDisposable
     {
         var stats = engine is null || served is null
             ? Stats with { Waiting = 0, Running = 0 }
-            : new EngineServiceStats(engine.NumWaitingRequests, engine.NumRunningRequests, served.Cache.Blocks.NumFreeBlocks, served.Cache.NumBlocks);
+            : new EngineServiceStats(engine.NumWaitingRequests, engine.NumRunningRequests, served.NumFreeBlocks, served.NumBlocks);
         Volatile.Write(ref _stats, stats);
     }
 

@@ -6,12 +6,14 @@ using MambaGen.ChatTemplates;
 using MambaGen.Checkpoints;
 using MambaGen.Generation;
 using MambaGen.Models;
+using MambaGen.Models.Hybrid;
 using static TorchSharp.torch;
 
 namespace MambaGen.Serving;
 
-/// <summary>What an <see cref="EngineService"/> runs: the model, its state cache (one block per concurrent request),
-/// and the tokenizer, special tokens and chat template of its checkpoint. The service disposes it when it stops.</summary>
+/// <summary>What an <see cref="EngineService"/> runs: the model, its cache (a state cache of one block per concurrent
+/// request, or a hybrid model's page pool), and the tokenizer, special tokens and chat template of its checkpoint.
+/// The service disposes it when it stops.</summary>
 public sealed class ServedModel : IDisposable
 {
     private readonly bool _ownsModel;
@@ -27,7 +29,8 @@ public sealed class ServedModel : IDisposable
         IReadOnlyList<int>? eosTokenIds = null, bool ownsModel = true, ChatTemplate? chatTemplate = null)
     {
         Model = model ?? throw new ArgumentNullException(nameof(model));
-        Cache = cache ?? throw new ArgumentNullException(nameof(cache));
+        _states = cache ?? throw new ArgumentNullException(nameof(cache));
+        MaxConcurrentRequests = cache.NumBlocks;
         Tokenizer = tokenizer;
         BosTokenId = bosTokenId;
         EosTokenIds = eosTokenIds ?? Array.Empty<int>();
@@ -35,9 +38,51 @@ public sealed class ServedModel : IDisposable
         _ownsModel = ownsModel;
     }
 
+    /// <summary>A hybrid model over its page pool.</summary>
+    /// <param name="model">The model; disposed with this when <paramref name="ownsModel"/>.</param>
+    /// <param name="pool">The page pool the model allocated (<see cref="HybridLanguageModel.AllocateCache"/>); always disposed with this.</param>
+    /// <param name="maxConcurrentRequests">The most requests that run at once (the service's running bound).</param>
+    /// <param name="tokenizer">Null serves token ids only.</param>
+    /// <param name="bosTokenId">Put before a text prompt.</param>
+    /// <param name="eosTokenIds">Stop tokens of every request.</param>
+    /// <param name="ownsModel">Whether disposing this disposes the model.</param>
+    /// <param name="chatTemplate">The template <see cref="RenderChat"/> uses; null: no chat.</param>
+    public ServedModel(HybridLanguageModel model, HybridKvCache pool, int maxConcurrentRequests, ITextTokenizer? tokenizer = null, int? bosTokenId = null,
+        IReadOnlyList<int>? eosTokenIds = null, bool ownsModel = true, ChatTemplate? chatTemplate = null)
+    {
+        Model = model ?? throw new ArgumentNullException(nameof(model));
+        PagePool = pool ?? throw new ArgumentNullException(nameof(pool));
+        MaxConcurrentRequests = maxConcurrentRequests > 0 ? maxConcurrentRequests
+            : throw new ArgumentOutOfRangeException(nameof(maxConcurrentRequests), maxConcurrentRequests, "A served model runs at least one request at once.");
+        Tokenizer = tokenizer;
+        BosTokenId = bosTokenId;
+        EosTokenIds = eosTokenIds ?? Array.Empty<int>();
+        ChatTemplate = chatTemplate;
+        _ownsModel = ownsModel;
+    }
+
+    private readonly MambaStateCache? _states;
+
     public ICausalLanguageModel Model { get; }
 
-    public MambaStateCache Cache { get; }
+    /// <summary>The state cache of a Mamba model.</summary>
+    /// <exception cref="InvalidOperationException">The model is a hybrid over a page pool (<see cref="PagePool"/>).</exception>
+    public MambaStateCache Cache => _states ?? throw new InvalidOperationException("This served model is a hybrid model over a page pool (PagePool), not a state cache.");
+
+    /// <summary>A hybrid model's page pool; null for a Mamba model.</summary>
+    public HybridKvCache? PagePool { get; }
+
+    /// <summary>The most requests that run at once: the state cache's blocks, or the bound a page pool was sized for.</summary>
+    public int MaxConcurrentRequests { get; }
+
+    /// <summary>The cache's blocks: state blocks, or the page pool's pages (KV-cache usage is 1 - free / this).</summary>
+    public int NumBlocks => _states?.NumBlocks ?? PagePool!.NumBlocks;
+
+    public int NumFreeBlocks => _states?.Blocks.NumFreeBlocks ?? PagePool!.Blocks.NumFreeBlocks;
+
+    /// <summary>The engine over this model's cache.</summary>
+    public GenerationEngine CreateEngine(SchedulerOptions? options = null) =>
+        _states is not null ? new GenerationEngine(Model, _states, options) : new GenerationEngine(Model, PagePool!, options);
 
     public ITextTokenizer? Tokenizer { get; }
 
@@ -87,12 +132,8 @@ public sealed class ServedModel : IDisposable
     {
         ArgumentNullException.ThrowIfNull(checkpoint);
         var tokenizer = checkpoint.HasTokenizer ? checkpoint.LoadTokenizer() : null;
-        var (template, error, eosToken) = ReadChat(checkpoint);
-        var eos = checkpoint.Config.EosTokenIds;
-        if (tokenizer is not null && eosToken is { Length: > 0 } && tokenizer.Encode(eosToken) is [int eosId] && !eos.Contains(eosId))
-        {
-            eos = eos.Append(eosId).ToArray();
-        }
+        var (template, error, eosToken) = ReadChat(() => checkpoint.ChatConfig, checkpoint.Folder);
+        var eos = WithEosToken(checkpoint.Config.EosTokenIds, tokenizer, eosToken);
 
         var model = MambaLanguageModel.Load(checkpoint, device, dtype, maxModelLen: maxModelLen);
         try
@@ -116,17 +157,44 @@ public sealed class ServedModel : IDisposable
         return new ServedModel(model, cache, tokenizer, bosTokenId, eosTokenIds, ownsModel, chatTemplate);
     }
 
+    /// <summary>Loads a hybrid checkpoint as <see cref="Load(HuggingFaceCheckpoint, Device, ScalarType, int, int)"/> loads
+    /// a Mamba one, with a page pool that holds <paramref name="maxConcurrentRequests"/> requests of
+    /// <paramref name="maxModelLen"/> tokens (at most max_position_embeddings) at once.</summary>
+    public static ServedModel Load(HybridCheckpoint checkpoint, Device device, ScalarType dtype, int maxConcurrentRequests, int maxModelLen = 2048)
+    {
+        ArgumentNullException.ThrowIfNull(checkpoint);
+        var tokenizer = checkpoint.HasTokenizer ? checkpoint.LoadTokenizer() : null;
+        var (template, error, eosToken) = ReadChat(() => checkpoint.ChatConfig, checkpoint.Folder);
+        var eos = WithEosToken(checkpoint.Config.EosTokenIds, tokenizer, eosToken);
+        var model = checkpoint.LoadModel(device, dtype);
+        try
+        {
+            int tokens = Math.Min(maxModelLen, checkpoint.Config.MaxPositionEmbeddings);
+            var pool = model.AllocateCache(checked(maxConcurrentRequests * model.PlanCache().BlocksFor(tokens)));
+            return new ServedModel(model, pool, maxConcurrentRequests, tokenizer, checkpoint.Config.BosTokenId, eos, ownsModel: true, template) { ChatTemplateError = error };
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>config.json's eos ids plus tokenizer_config.json's eos_token when it is one token (vLLM stops on both).</summary>
+    private static IReadOnlyList<int> WithEosToken(IReadOnlyList<int> eos, ITextTokenizer? tokenizer, string? eosToken) =>
+        tokenizer is not null && eosToken is { Length: > 0 } && tokenizer.Encode(eosToken) is [int eosId] && !eos.Contains(eosId) ? eos.Append(eosId).ToArray() : eos;
+
     /// <summary>The checkpoint's template and eos string; a template that cannot be used is kept as an error naming the folder.</summary>
-    private static (ChatTemplate? Template, ChatTemplateException? Error, string? EosToken) ReadChat(HuggingFaceCheckpoint checkpoint)
+    private static (ChatTemplate? Template, ChatTemplateException? Error, string? EosToken) ReadChat(Func<TokenizerChatConfig> read, string folder)
     {
         TokenizerChatConfig config;
         try
         {
-            config = checkpoint.ChatConfig;
+            config = read();
         }
         catch (ChatTemplateException e)
         {
-            return (null, Unusable(checkpoint, e), null);
+            return (null, Unusable(folder, e), null);
         }
 
         try
@@ -135,16 +203,17 @@ public sealed class ServedModel : IDisposable
         }
         catch (ChatTemplateException e)
         {
-            return (null, Unusable(checkpoint, e), config.EosToken);
+            return (null, Unusable(folder, e), config.EosToken);
         }
     }
 
-    private static ChatTemplateException Unusable(HuggingFaceCheckpoint checkpoint, ChatTemplateException e) =>
-        new($"{checkpoint.Folder}: the chat template cannot be used: {e.Reason}", e.Line, e.Column);
+    private static ChatTemplateException Unusable(string folder, ChatTemplateException e) =>
+        new($"{folder}: the chat template cannot be used: {e.Reason}", e.Line, e.Column);
 
     public void Dispose()
     {
-        Cache.Dispose();
+        _states?.Dispose();
+        PagePool?.Dispose();
         if (_ownsModel && Model is IDisposable disposable)
         {
             disposable.Dispose();

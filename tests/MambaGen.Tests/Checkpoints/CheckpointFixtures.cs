@@ -15,6 +15,10 @@ internal static class CheckpointFixtures
     public static string Mamba1 => Path.Combine(Root, "dev-mamba1");
 
     public static string Mamba2 => Path.Combine(Root, "dev-mamba2");
+
+    public static string Lfm2 => Path.Combine(Root, "dev-lfm2");
+
+    public static string GraniteHybridDense => Path.Combine(Root, "dev-granite-hybrid-dense");
 }
 
 /// <summary>A temporary folder, deleted on dispose; broken checkpoints are written here.</summary>

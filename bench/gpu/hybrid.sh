@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# On the GPU machine (after bench/gpu/prepare.sh here, .gpu carried): the hybrid models (issue 8) on CUDA.
+# 1. The LFM2 and Granite 4.0-H fixtures on CUDA, fused kernels on and off (ReferenceCheck: logits, step logits, greedy).
+# 2. New transformers fixtures (tools/oracle/hybrid_fixtures.py: Granite MoE + RoPE, attention-heavy LFM2, Nemotron-H,
+#    Falcon-H1), each checked at once on the CPU and on CUDA (a family without a description fails by name).
+# 3. Throughput, bf16, of the LFM2-350M- and granite-4.0-h-350m-shaped checkpoints bench/gpu/hybrid_models.py makes
+#    with transformers (transformers' own figures beside, same weights); bench/models' config-only shapes when it fails.
+# Logs in $OUT. Usage: [REPS=3] bench/gpu/hybrid.sh
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+OUT=${OUT:-/tmp/out}; mkdir -p "$OUT"
+mkdir -p /tmp/dn && tar -C /tmp/dn -xJf .gpu/dotnet-runtime.tar.xz
+export DOTNET_ROOT=/tmp/dn PATH=/tmp/dn:$PATH PYTHONUNBUFFERED=1 MAMBAGEN_KERNEL_CACHE=/tmp/kcache
+export LD_LIBRARY_PATH=$(python3 -c "import torch,os;print(os.path.join(os.path.dirname(torch.__file__),'lib'))")
+bench() { dotnet .gpu/app/MambaGen.Bench.dll "$@"; }
+
+F="tests/fixtures/dev-lfm2 tests/fixtures/dev-granite-hybrid-dense"
+bench verify --device cuda $F > "$OUT/hybrid-verify.log" 2>&1
+MAMBAGEN_FAST_PATH=0 bench verify --device cuda $F > "$OUT/hybrid-verify-eager.log" 2>&1
+
+OUT=$OUT/hybrid-fixtures python3 tools/oracle/hybrid_fixtures.py > "$OUT/hybrid-fixtures.log" 2>&1
+for d in "$OUT"/hybrid-fixtures/*/; do
+  for dev in cpu cuda; do bench verify --device $dev "$d" >> "$OUT/hybrid-new-fixtures.log" 2>&1; done
+done
+
+reps=${REPS:-3}
+python3 bench/gpu/hybrid_models.py /tmp/hybrid --bench --reps $reps > "$OUT/hybrid-hf.log" 2>&1
+for m in lfm2-350m granite-4.0-h-350m; do
+  model=/tmp/hybrid/$m; [ -f $model/config.json ] || model=bench/models/$m-shaped
+  bench model --model $model --device cuda --dtype bfloat16 --reps $reps --shapes 1x2048,32x512 --batches 1,32 --tokens 128 \
+    >> "$OUT/hybrid-throughput.log" 2>&1
+done
+tail -n 3 "$OUT"/hybrid-*.log

@@ -1,0 +1,215 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using MambaGen.Backends;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace MambaGen.Attention;
+
+/// <summary>
+/// vLLM's attention metadata for one step over a paged KV cache, built once per step and shared by every attention
+/// layer of the cache group: sequence lengths, each request's block table, each token's position and slot
+/// (<c>block_table[pos / block_size] · block_size + pos % block_size</c>), and what the layers gather with: for the
+/// decodes one padded block table and key mask (one batched attention), for each prefill its blocks and causal mask.
+/// Host arrays give sizes; the tensors live on <see cref="Device"/> until <see cref="Dispose"/>.
+/// </summary>
+public sealed class AttentionMetadata : IDisposable
+{
+    private readonly List<Tensor> _tensors = new();
+    private readonly Dictionary<(int, double), (Tensor, Tensor)> _angles = new();
+
+    /// <param name="common">The step: decodes first, then prefills.</param>
+    /// <param name="blockTables">Each request's attention blocks in order; enough to hold its sequence after this step.</param>
+    /// <param name="blockSize">Tokens per block.</param>
+    /// <param name="device">The layers' device.</param>
+    public AttentionMetadata(CommonAttentionMetadata common, IReadOnlyList<int[]> blockTables, int blockSize, Device device)
+    {
+        ArgumentNullException.ThrowIfNull(common);
+        ArgumentNullException.ThrowIfNull(blockTables);
+        Device = device ?? throw new ArgumentNullException(nameof(device));
+        if (blockSize <= 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(blockSize), blockSize, "An attention block holds at least one token.");
+        }
+
+        if (blockTables.Count != common.NumReqs)
+        {
+            throw new ArgumentException($"The step has {common.NumReqs} requests but {blockTables.Count} attention block tables; each request needs one.", nameof(blockTables));
+        }
+
+        BlockSize = blockSize;
+        NumReqs = common.NumReqs;
+        NumActualTokens = common.NumActualTokens;
+        NumDecodes = common.NumDecodes;
+        NumDecodeTokens = common.NumDecodeTokens;
+        QueryStartLoc = (int[])common.QueryStartLoc.Clone();
+        SeqLens = (int[])common.SeqLens.Clone();
+        NumComputedTokens = (int[])common.NumComputedTokens.Clone();
+        BlockTables = new int[NumReqs][];
+        var positions = new long[NumActualTokens];
+        SlotMapping = new long[NumActualTokens];
+        for (int i = 0; i < NumReqs; i++)
+        {
+            var table = blockTables[i] ?? throw new ArgumentException($"Request {Describe(common, i)} has no attention block table.", nameof(blockTables));
+            int needed = (SeqLens[i] + blockSize - 1) / blockSize;
+            if (table.Length < needed)
+            {
+                throw new ArgumentException($"Request {Describe(common, i)} runs to {SeqLens[i]} tokens, which need {needed} attention blocks of {blockSize}, but its block table holds {table.Length}.", nameof(blockTables));
+            }
+
+            for (int b = 0; b < needed; b++)
+            {
+                if (table[b] < 0)
+                {
+                    throw new ArgumentException($"Request {Describe(common, i)}: attention block {b} is {table[b]}; block ids are >= 0.", nameof(blockTables));
+                }
+
+                MaxBlockId = Math.Max(MaxBlockId, table[b]);
+            }
+
+            BlockTables[i] = table.Take(needed).ToArray();
+            for (int t = QueryStartLoc[i]; t < QueryStartLoc[i + 1]; t++)
+            {
+                int pos = NumComputedTokens[i] + t - QueryStartLoc[i];
+                positions[t] = pos;
+                SlotMapping[t] = (long)BlockTables[i][pos / blockSize] * blockSize + pos % blockSize;
+            }
+        }
+
+        Positions = Own(torch.tensor(positions, device: Device));
+        SlotBlocks = Own(torch.tensor(SlotMapping.Select(s => s / blockSize).ToArray(), device: Device));
+        SlotOffsets = Own(torch.tensor(SlotMapping.Select(s => s % blockSize).ToArray(), device: Device));
+
+        if (NumDecodes > 0)
+        {
+            // One batched attention for the decodes: every block table padded to the longest (with block 0, masked out).
+            int widest = BlockTables.Take(NumDecodes).Max(t => t.Length);
+            var table = new long[NumDecodes * widest];
+            var mask = new bool[NumDecodes * widest * blockSize];
+            for (int i = 0; i < NumDecodes; i++)
+            {
+                for (int b = 0; b < BlockTables[i].Length; b++)
+                {
+                    table[i * widest + b] = BlockTables[i][b];
+                }
+
+                for (int k = 0; k < SeqLens[i]; k++)
+                {
+                    mask[i * widest * blockSize + k] = true;
+                }
+            }
+
+            DecodeBlockTable = Own(torch.tensor(table, device: Device).view(NumDecodes, widest));
+            DecodeKeyMask = Own(torch.tensor(mask, device: Device).view(NumDecodes, 1, 1, widest * blockSize));
+        }
+
+        var prefillBlocks = new Tensor[NumReqs - NumDecodes];
+        var prefillMasks = new Tensor[NumReqs - NumDecodes];
+        for (int p = 0; p < prefillBlocks.Length; p++)
+        {
+            int i = NumDecodes + p;
+            prefillBlocks[p] = Own(torch.tensor(BlockTables[i].Select(b => (long)b).ToArray(), device: Device));
+            // Query j sits at position computed + j and sees keys 0 ..= computed + j.
+            int nq = QueryStartLoc[i + 1] - QueryStartLoc[i];
+            var keys = torch.arange(SeqLens[i], dtype: ScalarType.Int64, device: Device).unsqueeze(0);
+            var queries = torch.arange(NumComputedTokens[i], NumComputedTokens[i] + nq, dtype: ScalarType.Int64, device: Device).unsqueeze(1);
+            prefillMasks[p] = Own(keys.le(queries));
+            keys.Dispose();
+            queries.Dispose();
+        }
+
+        PrefillBlocks = prefillBlocks;
+        PrefillMasks = prefillMasks;
+    }
+
+    public Device Device { get; }
+
+    /// <summary>Tokens per block.</summary>
+    public int BlockSize { get; }
+
+    public int NumReqs { get; }
+
+    public int NumActualTokens { get; }
+
+    public int NumDecodes { get; }
+
+    public int NumDecodeTokens { get; }
+
+    public int NumPrefills => NumReqs - NumDecodes;
+
+    /// <summary>[num_reqs + 1].</summary>
+    public int[] QueryStartLoc { get; }
+
+    /// <summary>Tokens of each request after this step: [num_reqs].</summary>
+    public int[] SeqLens { get; }
+
+    /// <summary>[num_reqs].</summary>
+    public int[] NumComputedTokens { get; }
+
+    /// <summary>Each request's blocks, as many as its sequence needs after this step.</summary>
+    public int[][] BlockTables { get; }
+
+    /// <summary>The largest block id the step reads or writes (layers check it against their cache).</summary>
+    public int MaxBlockId { get; }
+
+    /// <summary>Each token's cache slot, block · block_size + offset: [num_actual_tokens].</summary>
+    public long[] SlotMapping { get; }
+
+    /// <summary>int64 [num_actual_tokens]: each token's position in its sequence.</summary>
+    public Tensor Positions { get; }
+
+    /// <summary>int64 [num_actual_tokens]: the block of each token's slot.</summary>
+    public Tensor SlotBlocks { get; }
+
+    /// <summary>int64 [num_actual_tokens]: the offset of each token's slot in its block.</summary>
+    public Tensor SlotOffsets { get; }
+
+    /// <summary>int64 [num_decodes, widest]: the decodes' block tables, padded with block 0.</summary>
+    public Tensor? DecodeBlockTable { get; }
+
+    /// <summary>bool [num_decodes, 1, 1, widest · block_size]: which gathered keys each decode sees.</summary>
+    public Tensor? DecodeKeyMask { get; }
+
+    /// <summary>Per prefill, int64 [blocks]: its block table.</summary>
+    public IReadOnlyList<Tensor> PrefillBlocks { get; }
+
+    /// <summary>Per prefill, bool [scheduled tokens, seq len]: the causal mask over its whole sequence.</summary>
+    public IReadOnlyList<Tensor> PrefillMasks { get; }
+
+    /// <summary>The cos and sin of <see cref="Positions"/> for <paramref name="rope"/>, made once per step for all layers that share its dims and θ.</summary>
+    public (Tensor Cos, Tensor Sin) RotaryAngles(RotaryEmbedding rope)
+    {
+        ArgumentNullException.ThrowIfNull(rope);
+        var key = (rope.RotaryDim, rope.Theta);
+        if (!_angles.TryGetValue(key, out var angles))
+        {
+            var (cos, sin) = rope.Angles(Positions);
+            angles = (Own(cos), Own(sin));
+            _angles.Add(key, angles);
+        }
+
+        return angles;
+    }
+
+    private static string Describe(CommonAttentionMetadata common, int i) =>
+        common.Requests[i].RequestId is { } id ? $"{i} ('{id}')" : $"{i}";
+
+    private Tensor Own(Tensor tensor)
+    {
+        tensor.DetachFromDisposeScope();
+        _tensors.Add(tensor);
+        return tensor;
+    }
+
+    public void Dispose()
+    {
+        foreach (var t in _tensors)
+        {
+            t.Dispose();
+        }
+
+        _tensors.Clear();
+        _angles.Clear();
+    }
+}

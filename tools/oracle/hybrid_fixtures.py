@@ -1,0 +1,112 @@
+# Hybrid reference fixtures from HuggingFace transformers (fp32, CPU), for what tests/fixtures does not cover yet:
+# Granite 4.0-H with MoE and RoPE, LFM2 and Granite with attention strong enough to matter, Nemotron-H, Falcon-H1.
+# Same format as shared/oracle/hf_fixtures.py (config.json, model.safetensors without a tied lm_head,
+# expected.safetensors: input_ids/logits full forward, gen_prompt/gen_tokens/gen_logits greedy with the cache and an
+# all-ones attention mask). Each model is made in its own try block: a config key that this transformers version
+# spells otherwise fails that model only, with the error printed.
+# Usage on the GPU machine (python3 with torch and transformers):  OUT=/some/dir python3 hybrid_fixtures.py
+import os, traceback, torch, transformers
+from safetensors.torch import save_file
+
+out = os.environ.get("OUT", "/tmp/hybrid-fixtures")
+os.makedirs(out, exist_ok=True)
+print("torch", torch.__version__, "transformers", transformers.__version__)
+
+
+def dump(name, model, cfg, batch=3, seqlen=29, prompt_len=7, new_tokens=10, seed=201):
+    d = os.path.join(out, name)
+    os.makedirs(d, exist_ok=True)
+    model.eval()
+    cfg.save_pretrained(d)
+    sd = {k: v.detach().contiguous() for k, v in model.state_dict().items()}
+    if cfg.tie_word_embeddings:
+        sd.pop("lm_head.weight", None)
+    save_file(sd, os.path.join(d, "model.safetensors"), metadata={"format": "pt"})
+    ids = torch.randint(0, cfg.vocab_size, (batch, seqlen), generator=torch.Generator().manual_seed(seed))
+    with torch.no_grad():
+        logits = model(ids).logits.float()
+        prompt = ids[:, :prompt_len]
+        gen = model.generate(prompt, attention_mask=torch.ones_like(prompt), max_new_tokens=new_tokens, do_sample=False,
+                             output_logits=True, return_dict_in_generate=True, pad_token_id=0, eos_token_id=None)
+        gen_logits = torch.stack([s.float() for s in gen.logits], 1)
+        full = model(prompt).logits.float()[:, -1]
+    print(f"{name}: first step vs full forward max |diff| {(gen_logits[:, 0] - full).abs().max().item():.3e}")
+    save_file({"input_ids": ids.contiguous(), "logits": logits.contiguous(), "gen_prompt": prompt.contiguous(),
+               "gen_tokens": gen.sequences.contiguous(), "gen_logits": gen_logits.contiguous()},
+              os.path.join(d, "expected.safetensors"))
+    print("wrote", d)
+
+
+def spice(model, attention_gain=4.0):
+    # Non-trivial A_log, dt_bias, D and norm weights, and q/k projections scaled up: at transformers' init the
+    # attention is near uniform, so a wrong softmax scale or RoPE moved the logits of the first fixtures by only 7e-5.
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if name.endswith("A_log"):
+                p.copy_(torch.log(torch.rand_like(p) * 8 + 0.5))
+            elif name.endswith("dt_bias"):
+                p.copy_(torch.randn_like(p) * 0.5)
+            elif name.endswith(".D"):
+                p.copy_(torch.randn_like(p))
+            elif "norm" in name and name.endswith("weight"):
+                p.copy_(1 + 0.1 * torch.randn_like(p))
+            elif name.endswith(("q_proj.weight", "k_proj.weight")):
+                p.mul_(attention_gain)
+
+
+def make(name, build):
+    try:
+        torch.manual_seed(sum(map(ord, name)))  # str hash() is salted per process
+        model, cfg = build()
+        spice(model)
+        dump(name, model, cfg)
+    except Exception:
+        print(f"{name}: FAILED")
+        traceback.print_exc()
+
+
+common = dict(vocab_size=101, hidden_size=64, pad_token_id=0, bos_token_id=None, eos_token_id=None, tie_word_embeddings=True,
+              max_position_embeddings=256)
+
+
+def granite(moe, rope):
+    from transformers import GraniteMoeHybridConfig, GraniteMoeHybridForCausalLM
+    cfg = GraniteMoeHybridConfig(
+        num_hidden_layers=4, layer_types=["mamba", "attention", "mamba", "attention"],
+        num_attention_heads=4, num_key_value_heads=2, intermediate_size=48, shared_intermediate_size=96,
+        num_local_experts=4 if moe else 0, num_experts_per_tok=2,
+        mamba_n_heads=8, mamba_d_head=16, mamba_n_groups=1, mamba_d_state=16, mamba_d_conv=4, mamba_expand=2, mamba_chunk_size=8,
+        position_embedding_type="rope" if rope else None, rope_theta=10000.0,
+        embedding_multiplier=2.0, attention_multiplier=0.2, residual_multiplier=0.5, logits_scaling=3.0, **common)
+    return GraniteMoeHybridForCausalLM(cfg), cfg
+
+
+def lfm2():
+    from transformers import Lfm2Config, Lfm2ForCausalLM
+    cfg = Lfm2Config(num_hidden_layers=4, layer_types=["conv", "full_attention", "conv", "full_attention"],
+                     num_attention_heads=4, num_key_value_heads=2, intermediate_size=96, conv_L_cache=3, **common)
+    return Lfm2ForCausalLM(cfg), cfg
+
+
+def nemotron_h():
+    # n_groups 2: NemotronH's gated norm is per group in transformers too (as mamba_ssm and vLLM).
+    from transformers import NemotronHConfig, NemotronHForCausalLM
+    cfg = NemotronHConfig(num_hidden_layers=5, hybrid_override_pattern="M-*M-", num_attention_heads=4, num_key_value_heads=2,
+                          head_dim=16, intermediate_size=96, mamba_num_heads=8, mamba_head_dim=16, ssm_state_size=16,
+                          n_groups=2, conv_kernel=4, chunk_size=8, expand=2, mlp_hidden_act="relu2", **common)
+    return NemotronHForCausalLM(cfg), cfg
+
+
+def falcon_h1():
+    from transformers import FalconH1Config, FalconH1ForCausalLM
+    cfg = FalconH1Config(num_hidden_layers=3, num_attention_heads=4, num_key_value_heads=2, head_dim=16, intermediate_size=96,
+                         mamba_n_heads=8, mamba_d_head=16, mamba_n_groups=1, mamba_d_state=16, mamba_d_conv=4, mamba_expand=2,
+                         mamba_chunk_size=8, rope_theta=10000.0, **common)
+    return FalconH1ForCausalLM(cfg), cfg
+
+
+make("dev-granite-hybrid-moe-rope", lambda: granite(moe=True, rope=True))
+make("dev-granite-hybrid-dense-rope", lambda: granite(moe=False, rope=True))
+make("dev-lfm2-attn", lfm2)
+make("dev-nemotron-h", nemotron_h)
+make("dev-falcon-h1", falcon_h1)
