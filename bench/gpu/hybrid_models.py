@@ -1,11 +1,7 @@
 # On the GPU machine: makes the hybrid benchmark checkpoints with transformers (random seeded weights, bf16,
 # save_pretrained) and, with --bench, times transformers on them, printing the JSON lines of shared/peers/README.md.
-#   lfm2-350m:           LFM2-350M's published shape: d 1024, 16 layers (10 short conv + 6 GQA attention, 16 q / 8 kv
-#                        heads of 64), SwiGLU 6656 auto-adjusted to 4608, vocab 65536, conv L-cache 3, RoPE theta 1e6.
-#   granite-4.0-h-350m:  granite-4.0-h-350m's shape as this script states it (dense, NoPE, muP multipliers): d 768,
-#                        32 layers of which 4 attention (12 q / 4 kv heads), Mamba2 48 heads of 32, state 128, 1 group,
-#                        shared SwiGLU 2048, vocab 100352. The published checkpoint was not reachable here; where its
-#                        exact values differ, the figures are for this shape, which the model name in the logs stands for.
+# The shapes are bench/models/<name>-shaped/config.json (the same files MambaGen.Bench builds seeded random models
+# from; bench/models/README.md says where each shape comes from): lfm2-350m and granite-4.0-h-350m.
 # Usage: python3 hybrid_models.py OUT_DIR [--bench] [--reps 3] [--batches 1,32] [--tokens 128] [--prefill 1x2048,32x512]
 import argparse, json, os, statistics, time, torch, transformers
 from transformers import AutoModelForCausalLM
@@ -16,20 +12,8 @@ ap.add_argument("--batches", default="1,32"); ap.add_argument("--tokens", type=i
 ap.add_argument("--prefill", default="1x2048,32x512")
 a = ap.parse_args()
 
-LFM2 = dict(model_type="lfm2", vocab_size=65536, hidden_size=1024, intermediate_size=6656, block_auto_adjust_ff_dim=True,
-            block_multiple_of=256, block_ffn_dim_multiplier=1.0, num_hidden_layers=16, num_attention_heads=16, num_key_value_heads=8,
-            conv_L_cache=3, conv_bias=False, max_position_embeddings=128000, norm_eps=1e-5, rope_parameters={"rope_type": "default", "rope_theta": 1e6},
-            layer_types=["conv", "conv", "full_attention", "conv", "conv", "full_attention", "conv", "conv", "full_attention", "conv",
-                         "full_attention", "conv", "full_attention", "conv", "full_attention", "conv"],
-            tie_word_embeddings=True, pad_token_id=0, bos_token_id=1, eos_token_id=7)
-GRANITE = dict(model_type="granitemoehybrid", vocab_size=100352, hidden_size=768, intermediate_size=2048, shared_intermediate_size=2048,
-               num_local_experts=0, num_experts_per_tok=2, num_hidden_layers=32, num_attention_heads=12, num_key_value_heads=4,
-               layer_types=["attention" if i in (7, 15, 23, 31) else "mamba" for i in range(32)], mamba_n_heads=48, mamba_d_head=32,
-               mamba_d_state=128, mamba_n_groups=1, mamba_d_conv=4, mamba_expand=2, mamba_chunk_size=256, mamba_conv_bias=True,
-               mamba_proj_bias=False, position_embedding_type="nope", embedding_multiplier=12.0, attention_multiplier=0.0078125,
-               residual_multiplier=0.246, logits_scaling=4.0, rms_norm_eps=1e-5, max_position_embeddings=32768, tie_word_embeddings=True,
-               pad_token_id=0, bos_token_id=100257, eos_token_id=100257)
-MODELS = {"lfm2-350m": LFM2, "granite-4.0-h-350m": GRANITE}
+SHAPES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "models")
+MODELS = {name: json.load(open(os.path.join(SHAPES, f"{name}-shaped", "config.json"))) for name in ("lfm2-350m", "granite-4.0-h-350m")}
 
 
 def make(name, spec):
