@@ -101,7 +101,7 @@ internal sealed unsafe class CpuDecodeOps : IConvOps, ISsdOps, ISelectiveScanOps
         }
 
         OpArgs.CheckBlocks(batch.MaxStateIndex, ssmStates, nameof(ssmStates));
-        long groups = b.shape[1], perGroup = heads / groups;
+        long groups = b.size(1), perGroup = heads / groups;
         var y = torch.empty(batch.Count, heads, headDim, dtype: ScalarType.Float32);
         float* px = Ptr(x), pdt = Ptr(dt), pa = Ptr(aLog), pb = Ptr(b), pc = Ptr(c), pd = d is null ? null : Ptr(d), pbias = dtBias is null ? null : Ptr(dtBias);
         float* ps = Ptr(ssmStates), py = Ptr(y);
@@ -151,7 +151,7 @@ internal sealed unsafe class CpuDecodeOps : IConvOps, ISsdOps, ISelectiveScanOps
         Tensor ssmStates, PrefillBatch batch)
     {
         SelectiveScan.Check(u, delta, aLog, b, c, d, z, deltaBias, ssmStates, batch.NumTokens);
-        long channels = aLog.shape[0], stateDim = aLog.shape[1];
+        long channels = aLog.size(0), stateDim = aLog.size(1);
         bool fits = Fp32(u, delta, aLog, b, c, d, z, deltaBias, ssmStates) && OpArgs.RowsContiguous(ssmStates, 2) && u.stride(1) == 1
             && delta.stride(1) == 1 && b.stride(1) == 1 && c.stride(1) == 1 && (z is null || z.stride(1) == 1) && aLog.is_contiguous()
             && (d is null || d.is_contiguous()) && (deltaBias is null || deltaBias.is_contiguous()) && stateDim <= MaxScanStateDim
@@ -163,7 +163,7 @@ internal sealed unsafe class CpuDecodeOps : IConvOps, ISsdOps, ISelectiveScanOps
 
         OpArgs.CheckBlocks(batch.MaxStateIndex, ssmStates, nameof(ssmStates));
 
-        var y = torch.empty(u.shape[0], channels, dtype: ScalarType.Float32);
+        var y = torch.empty(u.size(0), channels, dtype: ScalarType.Float32);
         // A = -exp(A_log), transposed to [N, D] so eight channels of one state index are one vector load.
         var aT = new float[stateDim * channels];
         float* pa = Ptr(aLog);
@@ -203,7 +203,7 @@ internal sealed unsafe class CpuDecodeOps : IConvOps, ISsdOps, ISelectiveScanOps
         bool deltaSoftplus, DecodeBatch batch)
     {
         SelectiveScan.Check(x, delta, aLog, b, c, d, z, deltaBias, ssmStates, batch.Count);
-        long channels = aLog.shape[0], stateDim = aLog.shape[1];
+        long channels = aLog.size(0), stateDim = aLog.size(1);
         bool fits = Fp32(x, delta, aLog, b, c, d, z, deltaBias, ssmStates) && OpArgs.RowsContiguous(ssmStates, 2) && x.stride(1) == 1
             && delta.stride(1) == 1 && b.stride(1) == 1 && c.stride(1) == 1 && (z is null || z.stride(1) == 1) && aLog.is_contiguous()
             && (d is null || d.is_contiguous()) && (deltaBias is null || deltaBias.is_contiguous());
@@ -273,16 +273,16 @@ internal sealed unsafe class CpuDecodeOps : IConvOps, ISsdOps, ISelectiveScanOps
 
     public Tensor AddRmsNorm(Tensor residual, Tensor? delta, Tensor weight, double eps, bool castInput)
     {
-        long width = weight.shape[0];
-        bool fits = Fp32(residual, delta, weight) && residual.dim() == 2 && residual.shape[1] == width && residual.is_contiguous()
-            && residual.shape[0] <= MaxLoopRows
-            && weight.is_contiguous() && (delta is null || (delta.is_contiguous() && delta.shape[0] == residual.shape[0] && delta.shape[1] == width));
+        long width = weight.dim() == 1 ? weight.size(0) : -1;
+        bool fits = width > 0 && Fp32(residual, delta, weight) && residual.dim() == 2 && residual.size(1) == width && residual.is_contiguous()
+            && residual.size(0) <= MaxLoopRows
+            && weight.is_contiguous() && (delta is null || (delta.is_contiguous() && delta.dim() == 2 && delta.size(0) == residual.size(0) && delta.size(1) == width));
         if (!fits)
         {
             return Reference.AddRmsNorm(residual, delta, weight, eps, castInput);
         }
 
-        long rows = residual.shape[0];
+        long rows = residual.size(0);
         var output = torch.empty(rows, width, dtype: ScalarType.Float32);
         float* pr = Ptr(residual), pdl = delta is null ? null : Ptr(delta), pw = Ptr(weight), po = Ptr(output);
         for (long r = 0; r < rows; r++)
@@ -304,14 +304,14 @@ internal sealed unsafe class CpuDecodeOps : IConvOps, ISsdOps, ISelectiveScanOps
 
     public Tensor GatedRmsNorm(Tensor x, Tensor z, Tensor weight, int groupSize, double eps)
     {
-        bool fits = Fp32(x, z, weight) && x.dim() == 2 && z.dim() == 2 && x.shape[0] <= MaxLoopRows && x.shape[1] == weight.shape[0] && z.shape[0] == x.shape[0]
-            && z.shape[1] == x.shape[1] && groupSize > 0 && x.shape[1] % groupSize == 0 && x.stride(1) == 1 && z.stride(1) == 1 && weight.is_contiguous();
+        bool fits = Fp32(x, z, weight) && x.dim() == 2 && z.dim() == 2 && weight.dim() == 1 && x.size(0) <= MaxLoopRows && x.size(1) == weight.size(0) && z.size(0) == x.size(0)
+            && z.size(1) == x.size(1) && groupSize > 0 && x.size(1) % groupSize == 0 && x.stride(1) == 1 && z.stride(1) == 1 && weight.is_contiguous();
         if (!fits)
         {
             return Reference.GatedRmsNorm(x, z, weight, groupSize, eps);
         }
 
-        long rows = x.shape[0], width = x.shape[1];
+        long rows = x.size(0), width = x.size(1);
         var output = torch.empty(rows, width, dtype: ScalarType.Float32);
         float* px = Ptr(x), pz = Ptr(z), pw = Ptr(weight), po = Ptr(output);
         long xs = x.stride(0), zs = z.stride(0);
@@ -346,15 +346,15 @@ internal sealed unsafe class CpuDecodeOps : IConvOps, ISsdOps, ISelectiveScanOps
 
     public Tensor Linear(Tensor x, Tensor weight, Tensor? bias)
     {
-        bool fits = Fp32(x, weight, bias) && x.dim() == 2 && weight.dim() == 2 && x.shape[1] == weight.shape[1] && x.stride(1) == 1
-            && weight.is_contiguous() && (bias is null || (bias.is_contiguous() && bias.shape[0] == weight.shape[0]))
-            && x.shape[0] <= MaxGemvRows && weight.shape[0] * weight.shape[1] >= GemvMinWeight && _threads > 1;
+        bool fits = Fp32(x, weight, bias) && x.dim() == 2 && weight.dim() == 2 && x.size(1) == weight.size(1) && x.stride(1) == 1
+            && weight.is_contiguous() && (bias is null || (bias.is_contiguous() && bias.dim() == 1 && bias.size(0) == weight.size(0)))
+            && x.size(0) <= MaxGemvRows && weight.size(0) * weight.size(1) >= GemvMinWeight && _threads > 1;
         if (!fits)
         {
             return Reference.Linear(x, weight, bias);
         }
 
-        long rows = x.shape[0], outputs = weight.shape[0], inputs = weight.shape[1], xs = x.stride(0);
+        long rows = x.size(0), outputs = weight.size(0), inputs = weight.size(1), xs = x.stride(0);
         var y = torch.empty(rows, outputs, dtype: ScalarType.Float32);
         float* px = Ptr(x), pw = Ptr(weight), pb = bias is null ? null : Ptr(bias), py = Ptr(y);
         long tasks = (outputs + GemvRowsPerTask - 1) / GemvRowsPerTask;

@@ -150,7 +150,7 @@ public sealed class MambaLanguageModel : nn.Module, ICausalLanguageModel
     {
         ArgumentNullException.ThrowIfNull(inputIds);
         ArgumentNullException.ThrowIfNull(step);
-        if (inputIds.dim() != 1 || inputIds.shape[0] != step.NumActualTokens)
+        if (inputIds.dim() != 1 || inputIds.size(0) != step.NumActualTokens)
         {
             throw new ArgumentException($"Model input ids must be [{step.NumActualTokens}] (the step's tokens) but are [{string.Join(", ", inputIds.shape)}].", nameof(inputIds));
         }
