@@ -91,14 +91,20 @@ public sealed class CpuDecodeOpsTests
         OpsAssert.Close(ReferenceOps.Instance.GatedRmsNorm(x, z, gateWeight, 8, 1e-5), loops.GatedRmsNorm(x, z, gateWeight, 8, 1e-5), 1e-5, 1e-5, "gated RMS norm");
     }
 
-    [Fact]
-    public void A_few_rows_against_a_large_weight_match_the_reference_projection()
+    [Theory]
+    [InlineData(1, 3, 4100, 300)]
+    [InlineData(2, 3, 4100, 300)]
+    [InlineData(1, 1, 1027, 37)]
+    [InlineData(2, 8, 1027, 64)]
+    public void Decode_rows_through_the_own_GEMV_match_the_reference_projection(int threads, int rows, int outputs, int inputs)
     {
-        var loops = new Cpu.CpuDecodeOps(2);
+        // Output counts not a multiple of four and input widths not a multiple of sixteen take the GEMV's tails.
+        var loops = new Cpu.CpuDecodeOps(threads, parallelWork: 0);
         using var g = new Generator(9);
-        var weight = torch.randn(new long[] { 4100, 300 }, generator: g);
-        var bias = torch.randn(new long[] { 4100 }, generator: g);
-        var x = torch.randn(new long[] { 3, 300 }, generator: g);
+        var weight = torch.randn(new long[] { outputs, inputs }, generator: g);
+        var bias = torch.randn(new long[] { outputs }, generator: g);
+        // Rows of a wider tensor, as the layers pass narrowed projections.
+        var x = torch.randn(new long[] { rows, inputs + 5 }, generator: g).narrow(1, 2, inputs);
 
         OpsAssert.Close(nn.functional.linear(x, weight, bias), loops.Linear(x, weight, bias), 1e-5, 1e-4, "projection with bias");
         OpsAssert.Close(nn.functional.linear(x, weight), loops.Linear(x, weight, null), 1e-5, 1e-4, "projection without bias");
