@@ -355,9 +355,12 @@ internal sealed unsafe class CpuDecodeOps : IConvOps, ISsdOps, ISelectiveScanOps
 
     public Tensor Linear(Tensor x, Tensor weight, Tensor? bias)
     {
-        bool fits = Fp32(x, weight, bias) && x.dim() == 2 && weight.dim() == 2 && x.size(1) == weight.size(1) && x.stride(1) == 1
+        var wdtype = weight.dtype;
+        bool fits = x.dtype == ScalarType.Float32 && wdtype is ScalarType.Float32 or ScalarType.BFloat16 or ScalarType.Float16
+            && (bias is null || bias.dtype == ScalarType.Float32) && OnCpu(x, weight, bias)
+            && x.dim() == 2 && weight.dim() == 2 && x.size(1) == weight.size(1) && x.stride(1) == 1
             && weight.is_contiguous() && (bias is null || (bias.is_contiguous() && bias.dim() == 1 && bias.size(0) == weight.size(0)))
-            && x.size(0) <= MaxGemvRows && weight.size(1) <= int.MaxValue;
+            && x.size(0) <= MaxGemvRows && weight.size(1) <= int.MaxValue / MaxGemvRows;
         if (!fits)
         {
             return Reference.Linear(x, weight, bias);
@@ -365,10 +368,44 @@ internal sealed unsafe class CpuDecodeOps : IConvOps, ISsdOps, ISelectiveScanOps
 
         long rows = x.size(0), outputs = weight.size(0), inputs = weight.size(1), xs = x.stride(0);
         var y = torch.empty(rows, outputs, dtype: ScalarType.Float32);
-        float* px = Ptr(x), pw = Ptr(weight), pb = bias is null ? null : Ptr(bias), py = Ptr(y);
+        float* px = Ptr(x), pb = bias is null ? null : Ptr(bias), py = Ptr(y);
+        void* pw = (void*)TorchCuda.DataPtrOfAnyDevice(weight);
         long tasks = (outputs + GemvRowsPerTask - 1) / GemvRowsPerTask;
-        For(tasks, outputs * inputs, _gemvParallelWeight, task =>
-            Gemv(px, xs, rows, pw, inputs, pb, py, outputs, task * GemvRowsPerTask, Math.Min(outputs, (task + 1) * GemvRowsPerTask)));
+        if (wdtype == ScalarType.Float32)
+        {
+            For(tasks, outputs * inputs, _gemvParallelWeight, task =>
+                Gemv(px, xs, rows, (float*)pw, inputs, pb, py, outputs, task * GemvRowsPerTask, Math.Min(outputs, (task + 1) * GemvRowsPerTask)));
+            return y;
+        }
+
+        // Mixed precision as the reference (and llama.cpp) computes it: bf16 weights against the activations rounded
+        // to bf16, products summed in fp32; f16 weights widened to fp32.
+        var rounded = wdtype == ScalarType.BFloat16 ? new float[rows * inputs] : null;
+        if (rounded is not null)
+        {
+            for (long r = 0; r < rows; r++)
+            {
+                RoundToBf16(new ReadOnlySpan<float>(px + r * xs, (int)inputs), rounded.AsSpan((int)(r * inputs), (int)inputs));
+            }
+        }
+
+        fixed (float* pr = rounded)
+        {
+            float* xr = pr;
+            For(tasks, outputs * inputs, _gemvParallelWeight, task =>
+            {
+                long o0 = task * GemvRowsPerTask, o1 = Math.Min(outputs, o0 + GemvRowsPerTask);
+                if (xr is not null)
+                {
+                    GemvBf16(xr, rows, (ushort*)pw, inputs, pb, py, outputs, o0, o1);
+                }
+                else
+                {
+                    GemvF16(px, xs, rows, (Half*)pw, inputs, pb, py, outputs, o0, o1);
+                }
+            });
+        }
+
         return y;
     }
 
@@ -382,12 +419,7 @@ internal sealed unsafe class CpuDecodeOps : IConvOps, ISsdOps, ISelectiveScanOps
             float* w0 = w + o * inputs;
             for (long r = 0; r < rows; r++)
             {
-                var (s0, s1, s2, s3) = Dot4(w0, inputs, x + r * xs, n);
-                float* yr = y + r * outputs + o;
-                yr[0] = s0 + (bias is null ? 0f : bias[o]);
-                yr[1] = s1 + (bias is null ? 0f : bias[o + 1]);
-                yr[2] = s2 + (bias is null ? 0f : bias[o + 2]);
-                yr[3] = s3 + (bias is null ? 0f : bias[o + 3]);
+                Store4(Dot4(w0, inputs, x + r * xs, n), y + r * outputs, o, bias);
             }
         }
 
@@ -398,6 +430,125 @@ internal sealed unsafe class CpuDecodeOps : IConvOps, ISsdOps, ISelectiveScanOps
             {
                 y[r * outputs + o] = System.Numerics.Tensors.TensorPrimitives.Dot(wr, new ReadOnlySpan<float>(x + r * xs, n)) + (bias is null ? 0f : bias[o]);
             }
+        }
+    }
+
+    /// <summary>As <see cref="Gemv"/> with bf16 weights; <paramref name="x"/> is [rows, inputs] packed.</summary>
+    private static void GemvBf16(float* x, long rows, ushort* w, long inputs, float* bias, float* y, long outputs, long o0, long o1)
+    {
+        int n = (int)inputs;
+        long o = o0;
+        for (; o + 4 <= o1; o += 4)
+        {
+            ushort* w0 = w + o * inputs;
+            for (long r = 0; r < rows; r++)
+            {
+                Store4(Dot4Bf16(w0, inputs, x + r * inputs, n), y + r * outputs, o, bias);
+            }
+        }
+
+        for (; o < o1; o++)
+        {
+            ushort* wr = w + o * inputs;
+            for (long r = 0; r < rows; r++)
+            {
+                float* xr = x + r * inputs;
+                float sum = 0f;
+                for (int k = 0; k < n; k++)
+                {
+                    sum += Bf16(wr[k]) * xr[k];
+                }
+
+                y[r * outputs + o] = sum + (bias is null ? 0f : bias[o]);
+            }
+        }
+    }
+
+    /// <summary>As <see cref="Gemv"/> with f16 weights, widened four rows at a time into a scratch.</summary>
+    private static void GemvF16(float* x, long xs, long rows, Half* w, long inputs, float* bias, float* y, long outputs, long o0, long o1)
+    {
+        int n = (int)inputs;
+        var scratch = System.Buffers.ArrayPool<float>.Shared.Rent(4 * n);
+        try
+        {
+            fixed (float* ws = scratch)
+            {
+                for (long o = o0; o < o1; o += 4)
+                {
+                    int count = (int)Math.Min(4, o1 - o);
+                    System.Numerics.Tensors.TensorPrimitives.ConvertToSingle(new ReadOnlySpan<Half>(w + o * inputs, count * n), new Span<float>(ws, count * n));
+                    // Gemv addresses weight row o at w + o·inputs: shift the base so that row o lands on the scratch.
+                    Gemv(x, xs, rows, ws - o * inputs, inputs, bias, y, outputs, o, o + count);
+                }
+            }
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<float>.Shared.Return(scratch);
+        }
+    }
+
+    private static void Store4((float, float, float, float) sums, float* yr, long o, float* bias)
+    {
+        yr[o] = sums.Item1 + (bias is null ? 0f : bias[o]);
+        yr[o + 1] = sums.Item2 + (bias is null ? 0f : bias[o + 1]);
+        yr[o + 2] = sums.Item3 + (bias is null ? 0f : bias[o + 2]);
+        yr[o + 3] = sums.Item4 + (bias is null ? 0f : bias[o + 3]);
+    }
+
+    private static float Bf16(ushort bits) => BitConverter.Int32BitsToSingle(bits << 16);
+
+    /// <summary>Each value rounded to the nearest bf16 (ties to even), as libtorch's <c>to(bfloat16)</c>; NaN stays NaN.</summary>
+    private static void RoundToBf16(ReadOnlySpan<float> source, Span<float> target)
+    {
+        for (int i = 0; i < source.Length; i++)
+        {
+            uint bits = BitConverter.SingleToUInt32Bits(source[i]);
+            target[i] = float.IsNaN(source[i]) ? source[i] : BitConverter.UInt32BitsToSingle((bits + 0x7FFFu + ((bits >> 16) & 1u)) & 0xFFFF_0000u);
+        }
+    }
+
+    /// <summary>The dot products of four consecutive bf16 weight rows (<paramref name="stride"/> apart) with x.</summary>
+    private static (float, float, float, float) Dot4Bf16(ushort* w0, long stride, float* x, int n)
+    {
+        ushort* w1 = w0 + stride, w2 = w1 + stride, w3 = w2 + stride;
+        var a0 = Vector256<float>.Zero;
+        Vector256<float> a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+        int k = 0;
+        for (; k + 16 <= n; k += 16)
+        {
+            var xa = Vector256.Load(x + k);
+            var xb = Vector256.Load(x + k + 8);
+            var (l0, h0) = Widen(w0 + k);
+            var (l1, h1) = Widen(w1 + k);
+            var (l2, h2) = Widen(w2 + k);
+            var (l3, h3) = Widen(w3 + k);
+            a0 = Vector256.FusedMultiplyAdd(l0, xa, a0);
+            b0 = Vector256.FusedMultiplyAdd(h0, xb, b0);
+            a1 = Vector256.FusedMultiplyAdd(l1, xa, a1);
+            b1 = Vector256.FusedMultiplyAdd(h1, xb, b1);
+            a2 = Vector256.FusedMultiplyAdd(l2, xa, a2);
+            b2 = Vector256.FusedMultiplyAdd(h2, xb, b2);
+            a3 = Vector256.FusedMultiplyAdd(l3, xa, a3);
+            b3 = Vector256.FusedMultiplyAdd(h3, xb, b3);
+        }
+
+        float s0 = Vector256.Sum(a0 + b0), s1 = Vector256.Sum(a1 + b1), s2 = Vector256.Sum(a2 + b2), s3 = Vector256.Sum(a3 + b3);
+        for (; k < n; k++)
+        {
+            s0 += Bf16(w0[k]) * x[k];
+            s1 += Bf16(w1[k]) * x[k];
+            s2 += Bf16(w2[k]) * x[k];
+            s3 += Bf16(w3[k]) * x[k];
+        }
+
+        return (s0, s1, s2, s3);
+
+        // Sixteen bf16 values as two vectors of fp32: each value's bits are the high half of its fp32.
+        static (Vector256<float>, Vector256<float>) Widen(ushort* p)
+        {
+            var v = Vector256.Load(p);
+            return (Vector256.ShiftLeft(Vector256.WidenLower(v), 16).AsSingle(), Vector256.ShiftLeft(Vector256.WidenUpper(v), 16).AsSingle());
         }
     }
 
@@ -605,6 +756,19 @@ internal sealed unsafe class CpuDecodeOps : IConvOps, ISsdOps, ISelectiveScanOps
     }
 
     private static float* Ptr(Tensor t) => (float*)TorchCuda.DataPtrOfAnyDevice(t);
+
+    private static bool OnCpu(params Tensor?[] tensors)
+    {
+        foreach (var t in tensors)
+        {
+            if (t is not null && t.device_type != DeviceType.CPU)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
 
     private static bool Fp32(params Tensor?[] tensors)
     {

@@ -109,4 +109,26 @@ public sealed class CpuDecodeOpsTests
         OpsAssert.Close(nn.functional.linear(x, weight, bias), loops.Linear(x, weight, bias), 1e-5, 1e-4, "projection with bias");
         OpsAssert.Close(nn.functional.linear(x, weight), loops.Linear(x, weight, null), 1e-5, 1e-4, "projection without bias");
     }
+
+    [Theory]
+    [InlineData(ScalarType.BFloat16, 1, 3)]
+    [InlineData(ScalarType.BFloat16, 2, 8)]
+    [InlineData(ScalarType.Float16, 1, 1)]
+    [InlineData(ScalarType.Float16, 2, 5)]
+    public void Half_width_weights_against_fp32_rows_match_the_reference_mixed_projection(ScalarType weightDtype, int threads, int rows)
+    {
+        var loops = new Cpu.CpuDecodeOps(threads, parallelWork: 0);
+        using var g = new Generator(11);
+        // 1027 outputs and 301 inputs: the four-row blocks, the vector body and both tails.
+        var weight = torch.randn(new long[] { 1027, 301 }, generator: g).to(weightDtype);
+        var bias = torch.randn(new long[] { 1027 }, generator: g);
+        var x = torch.randn(new long[] { rows, 306 }, generator: g).narrow(1, 3, 301);
+
+        var reference = ReferenceOps.Instance.Linear(x, weight, bias);
+        Assert.Equal(ScalarType.Float32, reference.dtype);
+        // The reference's bf16 GEMM rounds its output to bf16 (about 3 significant digits); the loops keep fp32 sums.
+        double tolerance = weightDtype == ScalarType.BFloat16 ? 2e-2 : 1e-4;
+        OpsAssert.Close(reference, loops.Linear(x, weight, bias), tolerance, tolerance, $"{weightDtype} projection");
+        OpsAssert.Close(ReferenceOps.Instance.Linear(x, weight, null), loops.Linear(x, weight, null), tolerance, tolerance, $"{weightDtype} projection without bias");
+    }
 }
