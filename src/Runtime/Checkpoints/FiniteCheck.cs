@@ -39,6 +39,8 @@ internal static class FiniteCheck
     }
 
     /// <summary>Whether no element has all of <paramref name="exponent"/>'s bits set.</summary>
+    // Optimised at once: it runs a few dozen times per load, too few calls for tiered compilation to reach tier 1.
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private static unsafe bool NoneAllOnes<T>(T* p, long count, T exponent)
         where T : unmanaged, System.Numerics.IBinaryInteger<T>
     {

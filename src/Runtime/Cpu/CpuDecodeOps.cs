@@ -1,5 +1,6 @@
 using System;
 using System.Numerics;
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Threading.Tasks;
 using MambaGen.Cuda;
@@ -16,6 +17,11 @@ namespace MambaGen.Cpu;
 /// reference ops. Rows x heads
 /// (or channels) are spread over a bounded number of threads when a step has enough work to pay for them.
 /// </summary>
+/// <remarks>
+/// The loops are compiled fully optimised on their first call (<see cref="MethodImplOptions.AggressiveOptimization"/>):
+/// under tiered compilation a loop called a few times per request (a prefill's norms: once per layer) ran as unoptimised
+/// tier-0 code, ten times slower per row than libtorch, which is what made the norm loops look slow on prefill rows.
+/// </remarks>
 internal sealed unsafe class CpuDecodeOps : IConvOps, ISsdOps, ISelectiveScanOps, INormOps, ILinearOps
 {
     private static readonly ReferenceOps Reference = ReferenceOps.Instance;
@@ -43,6 +49,7 @@ internal sealed unsafe class CpuDecodeOps : IConvOps, ISsdOps, ISelectiveScanOps
     public Tensor Forward(Tensor x, Tensor weight, Tensor? bias, bool silu, Tensor convStates, PrefillBatch batch) =>
         Reference.Forward(x, weight, bias, silu, convStates, batch);
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public Tensor Update(Tensor x, Tensor weight, Tensor? bias, bool silu, Tensor convStates, DecodeBatch batch)
     {
         long dim = CausalConv1d.CheckWeights(x, weight, bias, convStates, out int width);
@@ -93,6 +100,7 @@ internal sealed unsafe class CpuDecodeOps : IConvOps, ISsdOps, ISelectiveScanOps
         (double Min, double Max) dtLimit, Tensor ssmStates, PrefillBatch batch) =>
         Reference.ChunkScan(x, dt, aLog, b, c, d, dtBias, dtSoftplus, dtLimit, ssmStates, batch);
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public Tensor StateUpdate(Tensor ssmStates, Tensor x, Tensor dt, Tensor aLog, Tensor b, Tensor c, Tensor? d, Tensor? dtBias, bool dtSoftplus,
         (double Min, double Max) dtLimit, DecodeBatch batch)
     {
@@ -116,6 +124,7 @@ internal sealed unsafe class CpuDecodeOps : IConvOps, ISsdOps, ISelectiveScanOps
         var slots = batch.HostStateIndexArray;
         float min = (float)dtLimit.Min, max = (float)dtLimit.Max;
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         void Head(long item)
         {
             long r = item / heads, h = item % heads;
@@ -153,6 +162,7 @@ internal sealed unsafe class CpuDecodeOps : IConvOps, ISsdOps, ISelectiveScanOps
 
     // ---- Mamba-1 SSM --------------------------------------------------------------------------------------------
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public Tensor Forward(Tensor u, Tensor delta, Tensor aLog, Tensor b, Tensor c, Tensor? d, Tensor? z, Tensor? deltaBias, bool deltaSoftplus,
         Tensor ssmStates, PrefillBatch batch)
     {
@@ -205,6 +215,7 @@ internal sealed unsafe class CpuDecodeOps : IConvOps, ISsdOps, ISelectiveScanOps
         return y;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public Tensor Update(Tensor ssmStates, Tensor x, Tensor delta, Tensor aLog, Tensor b, Tensor c, Tensor? d, Tensor? z, Tensor? deltaBias,
         bool deltaSoftplus, DecodeBatch batch)
     {
@@ -228,6 +239,7 @@ internal sealed unsafe class CpuDecodeOps : IConvOps, ISsdOps, ISelectiveScanOps
         const long chunk = 64;
         long chunks = (channels + chunk - 1) / chunk;
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         void Channels(long item)
         {
             long r = item / chunks, c0 = item % chunks * chunk, c1 = Math.Min(channels, c0 + chunk);
@@ -273,15 +285,15 @@ internal sealed unsafe class CpuDecodeOps : IConvOps, ISsdOps, ISelectiveScanOps
 
     // ---- norms --------------------------------------------------------------------------------------------------
 
-    // The norm loops serve decode-sized steps; a prefill's rows go to libtorch's vectorised ops, which measured twice
-    // as fast over 128 rows of the default model (4.7k against 10.9k prefill tokens/s with the loops on every row).
-    private const int MaxLoopRows = 64;
+    // The norm loops take every step's rows: with their own vector kernels compiled at once they measured 2-10x
+    // libtorch's speed at 1-64 rows and 1.2-2x at 128-512 (1 thread). The 64-row limit they had came from unoptimised
+    // tier-0 code (TensorPrimitives' exp), not from the loops.
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public Tensor AddRmsNorm(Tensor residual, Tensor? delta, Tensor weight, double eps, bool castInput)
     {
         long width = weight.dim() == 1 ? weight.size(0) : -1;
         bool fits = width > 0 && Fp32(residual, delta, weight) && residual.dim() == 2 && residual.size(1) == width && residual.is_contiguous()
-            && residual.size(0) <= MaxLoopRows
             && weight.is_contiguous() && (delta is null || (delta.is_contiguous() && delta.dim() == 2 && delta.size(0) == residual.size(0) && delta.size(1) == width));
         if (!fits)
         {
@@ -291,26 +303,21 @@ internal sealed unsafe class CpuDecodeOps : IConvOps, ISsdOps, ISelectiveScanOps
         long rows = residual.size(0);
         var output = torch.empty(rows, width, dtype: ScalarType.Float32);
         float* pr = Ptr(residual), pdl = delta is null ? null : Ptr(delta), pw = Ptr(weight), po = Ptr(output);
+        int n = (int)width;
         for (long r = 0; r < rows; r++)
         {
-            var row = new Span<float>(pr + r * width, (int)width);
-            if (pdl is not null)
-            {
-                System.Numerics.Tensors.TensorPrimitives.Add(row, new ReadOnlySpan<float>(pdl + r * width, (int)width), row);
-            }
-
-            float scale = RmsScale(row, eps);
-            var o = new Span<float>(po + r * width, (int)width);
-            System.Numerics.Tensors.TensorPrimitives.Multiply(row, scale, o);
-            System.Numerics.Tensors.TensorPrimitives.Multiply(o, new ReadOnlySpan<float>(pw, (int)width), o);
+            float* row = pr + r * width;
+            float sumSquares = AddSumSquares(row, pdl is null ? null : pdl + r * width, n);
+            ScaleByWeight(row, RmsScale(sumSquares, n, eps), pw, po + r * width, n);
         }
 
         return output;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public Tensor GatedRmsNorm(Tensor x, Tensor z, Tensor weight, int groupSize, double eps)
     {
-        bool fits = Fp32(x, z, weight) && x.dim() == 2 && z.dim() == 2 && weight.dim() == 1 && x.size(0) <= MaxLoopRows && x.size(1) == weight.size(0) && z.size(0) == x.size(0)
+        bool fits = Fp32(x, z, weight) && x.dim() == 2 && z.dim() == 2 && weight.dim() == 1 && x.size(1) == weight.size(0) && z.size(0) == x.size(0)
             && z.size(1) == x.size(1) && groupSize > 0 && x.size(1) % groupSize == 0 && x.stride(1) == 1 && z.stride(1) == 1 && weight.is_contiguous();
         if (!fits)
         {
@@ -324,21 +331,84 @@ internal sealed unsafe class CpuDecodeOps : IConvOps, ISsdOps, ISelectiveScanOps
         for (long r = 0; r < rows; r++)
         {
             float* o = po + r * width;
-            // x · silu(z) = x · z · sigmoid(z), vectorised.
-            var gate = new Span<float>(o, (int)width);
-            var zr = new ReadOnlySpan<float>(pz + r * zs, (int)width);
-            System.Numerics.Tensors.TensorPrimitives.Sigmoid(zr, gate);
-            System.Numerics.Tensors.TensorPrimitives.Multiply(gate, zr, gate);
-            System.Numerics.Tensors.TensorPrimitives.Multiply(gate, new ReadOnlySpan<float>(px + r * xs, (int)width), gate);
+            Gate(px + r * xs, pz + r * zs, o, (int)width);
             for (long g0 = 0; g0 < width; g0 += groupSize)
             {
-                var group = new Span<float>(o + g0, groupSize);
-                System.Numerics.Tensors.TensorPrimitives.Multiply(group, RmsScale(group, eps), group);
-                System.Numerics.Tensors.TensorPrimitives.Multiply(group, new ReadOnlySpan<float>(pw + g0, groupSize), group);
+                float* group = o + g0;
+                ScaleByWeight(group, RmsScale(AddSumSquares(group, null, groupSize), groupSize, eps), pw + g0, group, groupSize);
             }
         }
 
         return output;
+    }
+
+    // Row kernels of the norms, own vector loops rather than TensorPrimitives: its generic paths (Sigmoid's vector exp
+    // above all) stayed unoptimised tier-0 code for the first hundreds of calls and made a one-row gated norm 50 us.
+
+    /// <summary>row += delta (when given) in place; returns Σ row².</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static float AddSumSquares(float* row, float* delta, int n)
+    {
+        var acc = Vector256<float>.Zero;
+        int i = 0;
+        for (; i + 8 <= n; i += 8)
+        {
+            var v = Vector256.Load(row + i);
+            if (delta is not null)
+            {
+                v += Vector256.Load(delta + i);
+                v.Store(row + i);
+            }
+
+            acc = Vector256.FusedMultiplyAdd(v, v, acc);
+        }
+
+        float sum = Vector256.Sum(acc);
+        for (; i < n; i++)
+        {
+            if (delta is not null)
+            {
+                row[i] += delta[i];
+            }
+
+            sum += row[i] * row[i];
+        }
+
+        return sum;
+    }
+
+    /// <summary>output = row · scale · weight (output may be row).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void ScaleByWeight(float* row, float scale, float* weight, float* output, int n)
+    {
+        var vs = Vector256.Create(scale);
+        int i = 0;
+        for (; i + 8 <= n; i += 8)
+        {
+            (Vector256.Load(row + i) * vs * Vector256.Load(weight + i)).Store(output + i);
+        }
+
+        for (; i < n; i++)
+        {
+            output[i] = row[i] * scale * weight[i];
+        }
+    }
+
+    /// <summary>output = x · silu(z) = x · z / (1 + exp(-z)).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Gate(float* x, float* z, float* output, int n)
+    {
+        int i = 0;
+        for (; i + 8 <= n; i += 8)
+        {
+            var zv = Vector256.Load(z + i);
+            (Vector256.Load(x + i) * zv / (Vector256<float>.One + Exp(-zv))).Store(output + i);
+        }
+
+        for (; i < n; i++)
+        {
+            output[i] = x[i] * Silu(z[i]);
+        }
     }
 
     // ---- projections ----------------------------------------------------------------------------------------------
@@ -353,6 +423,7 @@ internal sealed unsafe class CpuDecodeOps : IConvOps, ISsdOps, ISelectiveScanOps
     private const long GemvRowsPerTask = 256;
     private const long GemvParallelWeight = 1 << 20;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public Tensor Linear(Tensor x, Tensor weight, Tensor? bias)
     {
         var wdtype = weight.dtype;
@@ -410,6 +481,7 @@ internal sealed unsafe class CpuDecodeOps : IConvOps, ISsdOps, ISelectiveScanOps
     }
 
     /// <summary>y[r, o] = x[r]·w[o] + b[o] for output rows [o0, o1), four weight rows at a time.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Gemv(float* x, long xs, long rows, float* w, long inputs, float* bias, float* y, long outputs, long o0, long o1)
     {
         int n = (int)inputs;
@@ -434,6 +506,7 @@ internal sealed unsafe class CpuDecodeOps : IConvOps, ISsdOps, ISelectiveScanOps
     }
 
     /// <summary>As <see cref="Gemv"/> with bf16 weights; <paramref name="x"/> is [rows, inputs] packed.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void GemvBf16(float* x, long rows, ushort* w, long inputs, float* bias, float* y, long outputs, long o0, long o1)
     {
         int n = (int)inputs;
@@ -465,6 +538,7 @@ internal sealed unsafe class CpuDecodeOps : IConvOps, ISsdOps, ISelectiveScanOps
     }
 
     /// <summary>As <see cref="Gemv"/> with f16 weights, widened four rows at a time into a scratch.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void GemvF16(float* x, long xs, long rows, Half* w, long inputs, float* bias, float* y, long outputs, long o0, long o1)
     {
         int n = (int)inputs;
@@ -499,6 +573,7 @@ internal sealed unsafe class CpuDecodeOps : IConvOps, ISsdOps, ISelectiveScanOps
     private static float Bf16(ushort bits) => BitConverter.Int32BitsToSingle(bits << 16);
 
     /// <summary>Each value rounded to the nearest bf16 (ties to even), as libtorch's <c>to(bfloat16)</c>; NaN stays NaN.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void RoundToBf16(ReadOnlySpan<float> source, Span<float> target)
     {
         for (int i = 0; i < source.Length; i++)
@@ -509,6 +584,7 @@ internal sealed unsafe class CpuDecodeOps : IConvOps, ISsdOps, ISelectiveScanOps
     }
 
     /// <summary>The dot products of four consecutive bf16 weight rows (<paramref name="stride"/> apart) with x.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static (float, float, float, float) Dot4Bf16(ushort* w0, long stride, float* x, int n)
     {
         ushort* w1 = w0 + stride, w2 = w1 + stride, w3 = w2 + stride;
@@ -553,6 +629,7 @@ internal sealed unsafe class CpuDecodeOps : IConvOps, ISsdOps, ISelectiveScanOps
     }
 
     /// <summary>The dot products of four consecutive weight rows (<paramref name="stride"/> apart) with x.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static (float, float, float, float) Dot4(float* w0, long stride, float* x, int n)
     {
         float* w1 = w0 + stride, w2 = w1 + stride, w3 = w2 + stride;
@@ -606,6 +683,7 @@ internal sealed unsafe class CpuDecodeOps : IConvOps, ISsdOps, ISelectiveScanOps
     /// Mamba-1's selective scan of one sequence for up to eight channels from <paramref name="c0"/>, token by token, the
     /// eight channels' states of each state index in one vector: h = exp(dt·A)·h + dt·u·B, y = (h·C + D·u)·silu(z).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void ScanChannels(ScanPointers p, int seq, int t0, int t1, long c0)
     {
         int width = (int)Math.Min(Lanes, p.Channels - c0), n = p.StateDim;
@@ -647,7 +725,7 @@ internal sealed unsafe class CpuDecodeOps : IConvOps, ISsdOps, ISelectiveScanOps
             float* bt = p.B + t * p.BStride, ct = p.C + t * p.CStride;
             for (int i = 0; i < n; i++)
             {
-                h[i] = h[i] * Vector256.Exp(dt * a[i]) + du * Vector256.Create(bt[i]);
+                h[i] = h[i] * Exp(dt * a[i]) + du * Vector256.Create(bt[i]);
                 acc += h[i] * Vector256.Create(ct[i]);
             }
 
@@ -655,7 +733,7 @@ internal sealed unsafe class CpuDecodeOps : IConvOps, ISsdOps, ISelectiveScanOps
             if (p.Z is not null)
             {
                 var zv = Load(p.Z + t * p.ZStride + c0, width, lane);
-                yv *= zv / (Vector256<float>.One + Vector256.Exp(-zv));
+                yv *= zv / (Vector256<float>.One + Exp(-zv));
             }
 
             Store(yv, p.Y + t * p.Channels + c0, width, lane);
@@ -706,6 +784,7 @@ internal sealed unsafe class CpuDecodeOps : IConvOps, ISsdOps, ISelectiveScanOps
     }
 
     /// <summary>One p row of a Mamba-2 head: s = s·decay + dx·B in place; returns Σ s·C. Vectorised over the state dim.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static float Update(float* s, float* b, float* c, int n, float decay, float dx)
     {
         var acc = Vector<float>.Zero;
@@ -729,9 +808,31 @@ internal sealed unsafe class CpuDecodeOps : IConvOps, ISsdOps, ISelectiveScanOps
         return sum;
     }
 
-    /// <summary>1 / sqrt(mean(x²) + eps), accumulated in double as the reference's fp32 mean is close to.</summary>
-    private static float RmsScale(ReadOnlySpan<float> row, double eps) =>
-        (float)(1.0 / Math.Sqrt(System.Numerics.Tensors.TensorPrimitives.SumOfSquares(row) / row.Length + eps));
+    /// <summary>
+    /// exp of eight floats (Cephes' expf: 2^n times a degree-5 polynomial, about 1 ulp), inputs clamped to
+    /// [-87.3, 88.4] so the result stays a normal float (exp(-87.3) = 1.2e-38; 88.4 is past float's largest). Ours
+    /// rather than <see cref="Vector256.Exp(Vector256{float})"/>, whose generic body is not inlined and stays
+    /// unoptimised tier-0 code for hundreds of calls.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Exp(Vector256<float> x)
+    {
+        x = Vector256.Min(Vector256.Max(x, Vector256.Create(-87.3f)), Vector256.Create(88.3762626647949f));
+        var n = Vector256.Round(x * Vector256.Create(1.44269504088896341f));
+        var r = x - n * Vector256.Create(0.693359375f) - n * Vector256.Create(-2.12194440e-4f);
+        var y = Vector256.Create(1.9875691500E-4f);
+        y = y * r + Vector256.Create(1.3981999507E-3f);
+        y = y * r + Vector256.Create(8.3334519073E-3f);
+        y = y * r + Vector256.Create(4.1665795894E-2f);
+        y = y * r + Vector256.Create(1.6666665459E-1f);
+        y = y * r + Vector256.Create(5.0000001201E-1f);
+        y = y * r * r + r + Vector256<float>.One;
+        var pow2 = Vector256.ShiftLeft(Vector256.ConvertToInt32(n) + Vector256.Create(127), 23).AsSingle();
+        return y * pow2;
+    }
+
+    /// <summary>1 / sqrt(mean(x²) + eps) from Σ x² over <paramref name="n"/> values.</summary>
+    private static float RmsScale(float sumSquares, int n, double eps) => (float)(1.0 / Math.Sqrt((double)sumSquares / n + eps));
 
     private static float Silu(float v) => v / (1f + MathF.Exp(-v));
 

@@ -69,17 +69,21 @@ public sealed class CpuDecodeOpsTests
         }
     }
 
-    [Fact]
-    public void Norms_match_the_reference_ops()
+    [Theory]
+    [InlineData(3, 16, 8)]
+    [InlineData(130, 20, 10)]
+    [InlineData(1, 37, 37)]
+    public void Norms_match_the_reference_ops(int rows, int width, int groupSize)
     {
+        // Prefill-sized row counts, widths with a scalar tail after the vectors, and gates far out on both sides.
         var loops = new Cpu.CpuDecodeOps(1);
         using var g = new Generator(3);
-        var residual = torch.randn(new long[] { 3, 16 }, generator: g);
-        var delta = torch.randn(new long[] { 3, 16 }, generator: g);
-        var weight = torch.randn(new long[] { 16 }, generator: g);
-        var z = torch.randn(new long[] { 3, 32 }, generator: g);
-        var x = torch.randn(new long[] { 3, 32 }, generator: g);
-        var gateWeight = torch.randn(new long[] { 32 }, generator: g);
+        var residual = torch.randn(new long[] { rows, width }, generator: g);
+        var delta = torch.randn(new long[] { rows, width }, generator: g);
+        var weight = torch.randn(new long[] { width }, generator: g);
+        var z = torch.randn(new long[] { rows, 2 * width }, generator: g).mul_(30);
+        var x = torch.randn(new long[] { rows, 2 * width }, generator: g);
+        var gateWeight = torch.randn(new long[] { 2 * width }, generator: g);
 
         var r1 = residual.clone();
         var r2 = residual.clone();
@@ -88,7 +92,7 @@ public sealed class CpuDecodeOpsTests
 
         OpsAssert.Close(r2, r1, 1e-6, 1e-6, "residual after the add");
         OpsAssert.Close(reference, fused, 1e-5, 1e-5, "add + RMS norm");
-        OpsAssert.Close(ReferenceOps.Instance.GatedRmsNorm(x, z, gateWeight, 8, 1e-5), loops.GatedRmsNorm(x, z, gateWeight, 8, 1e-5), 1e-5, 1e-5, "gated RMS norm");
+        OpsAssert.Close(ReferenceOps.Instance.GatedRmsNorm(x, z, gateWeight, groupSize, 1e-5), loops.GatedRmsNorm(x, z, gateWeight, groupSize, 1e-5), 1e-5, 1e-5, "gated RMS norm");
     }
 
     [Theory]
