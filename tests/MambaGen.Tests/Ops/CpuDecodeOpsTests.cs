@@ -135,4 +135,34 @@ public sealed class CpuDecodeOpsTests
         OpsAssert.Close(reference, loops.Linear(x, weight, bias), tolerance, tolerance, $"{weightDtype} projection");
         OpsAssert.Close(ReferenceOps.Instance.Linear(x, weight, null), loops.Linear(x, weight, null), tolerance, tolerance, $"{weightDtype} projection without bias");
     }
+
+    [Fact]
+    public void Mamba1_prefill_scan_matches_the_reference_over_the_whole_softplus_range()
+    {
+        // dt from -30 to 30: softplus's log(1 + exp) branch near 0 and far below, and its threshold at 20; channels
+        // not a multiple of the eight a vector holds; one sequence resuming its block, one starting fresh.
+        var loops = new Cpu.CpuDecodeOps(1);
+        using var g = new Generator(17);
+        const int channels = 13, state = 6, tokens = 9;
+        var u = torch.randn(new long[] { tokens, channels }, generator: g);
+        var delta = torch.rand(new long[] { tokens, channels }, generator: g).mul_(60).sub_(30);
+        var aLog = torch.randn(new long[] { channels, state }, generator: g).mul_(0.5);
+        var b = torch.randn(new long[] { tokens, state }, generator: g);
+        var c = torch.randn(new long[] { tokens, state }, generator: g);
+        var d = torch.randn(new long[] { channels }, generator: g);
+        var z = torch.randn(new long[] { tokens, channels }, generator: g).mul_(10);
+        var bias = torch.randn(new long[] { channels }, generator: g);
+        var states = torch.randn(new long[] { 3, channels, state }, generator: g);
+        var qsl = new[] { 0, 4, 9 };
+        var blocks = new[] { 2, 0 };
+        using var batch = new PrefillBatch(qsl, torch.tensor(qsl.Select(q => (long)q).ToArray()), blocks, torch.tensor(blocks.Select(q => (long)q).ToArray()),
+            torch.tensor(new[] { true, false }), null);
+
+        var statesLoops = states.clone();
+        var statesReference = states.clone();
+        var yLoops = loops.Forward(u, delta, aLog, b, c, d, z, bias, true, statesLoops, batch);
+        var yReference = ReferenceOps.Instance.Forward(u, delta, aLog, b, c, d, z, bias, true, statesReference, batch);
+        OpsAssert.Close(yReference, yLoops, 1e-4, 1e-5, "scan output");
+        OpsAssert.Close(statesReference, statesLoops, 1e-4, 1e-5, "final states");
+    }
 }
