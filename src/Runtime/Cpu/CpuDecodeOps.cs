@@ -26,19 +26,25 @@ internal sealed unsafe class CpuDecodeOps : IConvOps, ISsdOps, ISelectiveScanOps
 {
     private static readonly ReferenceOps Reference = ReferenceOps.Instance;
 
-    // Below this many state elements a step, a second thread costs more than it saves.
+    // Below this many state elements a step (a prefill's scan), a second thread costs more than it saves.
     private const long DefaultParallelWork = 1 << 16;
+
+    // A decode step's state updates go parallel only from this many state elements (a batch of about 20 requests of a
+    // 768-wide mamba2): one request of it (196k elements) decoded 0.9x as fast with a second thread on this machine.
+    private const long DecodeParallelWork = 1 << 22;
 
     private readonly int _threads;
     private readonly long _parallelWork;
+    private readonly long _decodeParallelWork;
     private readonly long _gemvParallelWeight;
 
     /// <param name="threads">The most threads a step uses (the CPU's cores, or TorchSharp's thread count).</param>
-    /// <param name="parallelWork">State elements a step needs before it is spread over threads; 0 spreads every step
-    /// (tests), the projections included.</param>
+    /// <param name="parallelWork">State elements a prefill scan needs before it is spread over threads; 0 spreads every
+    /// step (tests), decode updates and projections included.</param>
     public CpuDecodeOps(int threads, long parallelWork = DefaultParallelWork)
     {
         (_threads, _parallelWork) = (Math.Max(1, threads), parallelWork);
+        _decodeParallelWork = parallelWork == 0 ? 0 : DecodeParallelWork;
         _gemvParallelWeight = parallelWork == 0 ? 0 : GemvParallelWeight;
     }
 
@@ -156,7 +162,7 @@ internal sealed unsafe class CpuDecodeOps : IConvOps, ISsdOps, ISelectiveScanOps
             }
         }
 
-        For(batch.Count * heads, batch.Count * heads * headDim * stateDim, Head);
+        For(batch.Count * heads, batch.Count * heads * headDim * stateDim, _decodeParallelWork, Head);
         return y;
     }
 
@@ -279,7 +285,7 @@ internal sealed unsafe class CpuDecodeOps : IConvOps, ISsdOps, ISelectiveScanOps
             }
         }
 
-        For(batch.Count * chunks, batch.Count * channels * stateDim, Channels);
+        For(batch.Count * chunks, batch.Count * channels * stateDim, _decodeParallelWork, Channels);
         return y;
     }
 
@@ -418,9 +424,12 @@ internal sealed unsafe class CpuDecodeOps : IConvOps, ISsdOps, ISelectiveScanOps
     // 50280x768 (a 768-wide LM head) 8.4 -> 4-5 ms. Prefill-sized rows stay in libtorch's GEMM.
     private const int MaxGemvRows = 8;
 
-    // Output rows a thread takes at a time, and the weight (elements) below which a second thread costs more than it saves.
+    // Output rows a thread takes at a time. The projections run on one thread (tests spread them to check the split):
+    // on this 2-core machine a second thread made a 768x8 model's decode 0.90-0.95x as fast (mamba2, 106-112 against
+    // 115-122 tokens/s, chunks of 256 rows or halves alike), since one thread already draws the memory bandwidth the
+    // two got together. Lower this where a second core adds bandwidth.
     private const long GemvRowsPerTask = 256;
-    private const long GemvParallelWeight = 1 << 20;
+    private const long GemvParallelWeight = long.MaxValue;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public Tensor Linear(Tensor x, Tensor weight, Tensor? bias)
