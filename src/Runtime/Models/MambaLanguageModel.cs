@@ -249,7 +249,9 @@ public sealed class MambaLanguageModel : nn.Module, ICausalLanguageModel
             var ops = OpsSelection.Describe(Device);
             if (Device.type != DeviceType.CUDA)
             {
-                return ops;
+                var matmul = backbone.Embeddings.weight!.dtype;
+                return matmul == EngineConfig.Model.Dtype ? ops
+                    : $"{ops}; mixed precision: {matmul.ToString().ToLowerInvariant()} matmul weights, {EngineConfig.Model.Dtype.ToString().ToLowerInvariant()} activations and states";
             }
 
             var graphs = Graphs;

@@ -28,6 +28,7 @@ public class MixedPrecisionModelTests
         using var model = MambaLanguageModel.Load(checkpoint, CPU, dtype);
 
         Assert.Equal(ScalarType.Float32, model.EngineConfig.Model.Dtype);
+        Assert.EndsWith($"mixed precision: {dtype.ToString().ToLowerInvariant()} matmul weights, float32 activations and states", model.ExecutionPath);
         foreach (var (name, tensor) in model.state_dict())
         {
             bool matmul = name.EndsWith("proj.weight") || name == "backbone.embeddings.weight";
