@@ -12,9 +12,9 @@ namespace MambaGen.CpuBench;
 
 /// <summary>
 /// <c>convert &lt;folder&gt; &lt;out.gguf&gt; [f32|bf16|f16]</c>: a HuggingFace mamba / mamba2 folder to GGUF.<br/>
-/// <c>run --engine mambagen|llama --model &lt;folder&gt; [--gguf &lt;file&gt;] --dtype f32|bf16 --threads n [-p P] [-n N] [--reps R]</c>:
+/// <c>run --engine mambagen|llama --model &lt;folder&gt; [--gguf &lt;file&gt;] --dtype f32|bf16 --threads n [-p P] [-n N] [--reps R] [--warmup-s S]</c>:
 /// one engine, one figure (the median of --reps repetitions), one JSON line (peak RSS of this process included).<br/>
-/// <c>bench [--models a,b] [--threads 1,2] [--dtypes f32,bf16] [--runs 3] [--reps 3] [-p P] [-n N] [--work dir]</c>: converts each
+/// <c>bench [--models a,b] [--threads 1,2] [--dtypes f32,bf16] [--runs 3] [--reps 3] [-p P] [-n N] [--warmup-s S] [--work dir]</c>: converts each
 /// model, runs every figure as paired child processes (MambaGen, then llama.cpp, alternating), prints each run's JSON
 /// line, then the medians, the ratios as a markdown table and whether the greedy tokens agree.<br/>
 /// <c>make-random &lt;folder&gt; mamba|mamba2 [--hidden 768] [--layers 8] [--vocab 50280]</c>: a checkpoint of that size with random weights.
@@ -22,6 +22,9 @@ namespace MambaGen.CpuBench;
 public static class Program
 {
     private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
+
+    /// <summary>Seconds of warm-up requests before timing (see <see cref="WarmUp"/>); 0 gives the one short request alone.</summary>
+    private const string DefaultWarmupSeconds = "2";
 
     public static int Main(string[] args)
     {
@@ -91,11 +94,12 @@ public static class Program
         int threads = int.Parse(o.GetValueOrDefault("threads", "1"), Inv);
         int p = int.Parse(o.GetValueOrDefault("p", "128"), Inv), n = int.Parse(o.GetValueOrDefault("n", "128"), Inv);
         int reps = int.Parse(o.GetValueOrDefault("reps", "1"), Inv);
+        double warmup = double.Parse(o.GetValueOrDefault("warmup-s", DefaultWarmupSeconds), Inv);
         var prompt = PromptIds(folder, p);
         var result = engine switch
         {
-            "mambagen" => MambaGenRun.Run(folder, dtype, threads, prompt, n, reps),
-            "llama" => LlamaCppRun.Run(o["gguf"], threads, prompt, n, reps),
+            "mambagen" => MambaGenRun.Run(folder, dtype, threads, prompt, n, reps, warmup),
+            "llama" => LlamaCppRun.Run(o["gguf"], threads, prompt, n, reps, warmup),
             _ => throw new ArgumentException($"engine {engine}"),
         };
         var line = new Dictionary<string, object>
@@ -107,6 +111,7 @@ public static class Program
             ["prompt_tokens"] = result.PromptTokens,
             ["decode_tokens"] = result.DecodeTokens,
             ["reps"] = reps,
+            ["warmup_s"] = warmup,
             ["load_s"] = Math.Round(result.LoadSeconds, 4),
             ["prefill_tok_s"] = Math.Round(result.PrefillTokensPerSecond, 1),
             ["decode_tok_s"] = Math.Round(result.DecodeTokensPerSecond, 1),
@@ -134,6 +139,7 @@ public static class Program
         var dtypes = o.GetValueOrDefault("dtypes", "f32,bf16").Split(',');
         int runs = int.Parse(o.GetValueOrDefault("runs", "3"), Inv);
         string p = o.GetValueOrDefault("p", "128"), n = o.GetValueOrDefault("n", "128"), reps = o.GetValueOrDefault("reps", "3");
+        string warmup = o.GetValueOrDefault("warmup-s", DefaultWarmupSeconds);
         string work = o.GetValueOrDefault("work", Path.Combine(Path.GetTempPath(), "mambagen-cpubench"));
         Directory.CreateDirectory(work);
 
@@ -152,7 +158,7 @@ public static class Program
                     var ll = new List<JsonElement>();
                     for (int r = 0; r < runs; r++)
                     {
-                        string common = $"--model {folder} --name {name} --dtype {dtype} --threads {threads} -p {p} -n {n} --reps {reps}";
+                        string common = $"--model {folder} --name {name} --dtype {dtype} --threads {threads} -p {p} -n {n} --reps {reps} --warmup-s {warmup}";
                         // Paired: alternate which engine goes first, so drift in the machine's load falls on both.
                         var first = r % 2 == 0 ? "mambagen" : "llama";
                         var second = first == "mambagen" ? "llama" : "mambagen";

@@ -149,7 +149,7 @@ public sealed class CommonAttentionMetadata
     public void CheckInputIds(TorchSharp.torch.Tensor inputIds)
     {
         ArgumentNullException.ThrowIfNull(inputIds);
-        if (inputIds.dim() != 1 || inputIds.shape[0] != NumActualTokens)
+        if (inputIds.dim() != 1 || inputIds.size(0) != NumActualTokens)
         {
             throw new ArgumentException($"Model input ids must be [{NumActualTokens}] (the step's tokens) but are [{string.Join(", ", inputIds.shape)}].", nameof(inputIds));
         }

@@ -62,7 +62,7 @@ public class MambaAttentionMetadata : IDisposable
         QueryStartLocTensor = Own(QueryStartLoc);
         QueryStartLocPTensor = Own(QueryStartLocP);
         HasInitialStatesPTensor = Own(torch.tensor(HasInitialStatesP, device: Device));
-        if (stateIndices is not null && (stateIndices.dtype != ScalarType.Int64 || stateIndices.shape.Length != 1 || stateIndices.shape[0] != NumReqs
+        if (stateIndices is not null && (stateIndices.dtype != ScalarType.Int64 || stateIndices.dim() != 1 || stateIndices.size(0) != NumReqs
             || stateIndices.device_type != Device.type || stateIndices.device_index != Device.index))
         {
             throw new ArgumentException($"Static state indices must be int64 [{NumReqs}] on {Device}; got {stateIndices.dtype} [{string.Join(", ", stateIndices.shape)}] on {stateIndices.device}.", nameof(stateIndices));

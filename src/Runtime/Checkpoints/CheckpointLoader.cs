@@ -14,7 +14,7 @@ namespace MambaGen.Checkpoints;
 /// The headers are checked before anything is written: a missing tensor, an extra tensor, a shape mismatch or a
 /// dtype that cannot convert are all listed in one <see cref="CheckpointException"/>, and the model is left untouched.
 /// Floating-point weights (fp32, bf16, fp16) convert to the dtype of the model's tensor. Each loaded floating-point
-/// tensor is then checked to be finite (one reduction each); NaN or Inf, in the file or from overflowing the model's
+/// tensor is then checked to be finite (one pass over its memory); NaN or Inf, in the file or from overflowing the model's
 /// dtype, is a <see cref="CheckpointException"/> naming every such tensor, and the partly filled model must be discarded.
 /// </remarks>
 public static class CheckpointLoader
@@ -47,19 +47,21 @@ public static class CheckpointLoader
         var plan = Plan(targets.Select(t => (t.Key, t.Value.shape, t.Value.dtype)), weights, tieWordEmbeddings,
             outputEmbeddingName, inputEmbeddingName, out var tied, out var skippedTied);
 
-        // Non-finite weights would generate garbage with no error: one reduction per tensor, on the value as stored in
-        // the model, so a finite weight that overflows the model's dtype (1e5 in fp16) is caught too.
+        // Non-finite weights would generate garbage with no error: one pass per tensor, on the value as stored in the
+        // model, so a finite weight that overflows the model's dtype (1e5 in fp16) is caught too.
         var nonFinite = new List<CheckpointProblem>();
         using (no_grad())
         {
             foreach (var (target, source) in plan)
             {
                 using var scope = NewDisposeScope();
-                var data = weights.Read(source);
                 var tensor = targets[target];
-                tensor.copy_(data);
-                if (SafetensorsDtypes.IsFloating(tensor.dtype) && !tensor.isfinite().all().item<bool>() && source == target)
-                    nonFinite.Add(NonFinite(weights.Info(source), data, tensor));
+                if (tensor.device_type == DeviceType.CPU && tensor.is_contiguous())
+                    weights.ReadInto(source, tensor);
+                else
+                    tensor.copy_(weights.Read(source));
+                if (SafetensorsDtypes.IsFloating(tensor.dtype) && source == target && !FiniteCheck.AllFinite(tensor))
+                    nonFinite.Add(NonFinite(weights.Info(source), weights.Read(source), tensor));
             }
         }
         if (nonFinite.Count > 0) throw new CheckpointException(nonFinite);

@@ -40,6 +40,10 @@ public sealed class SafetensorsCheckpoint
     /// <summary>Reads one tensor into a new CPU tensor; the caller disposes it.</summary>
     public Tensor Read(string name) => FileOf(name).Read(name);
 
+    /// <summary>Reads one tensor into <paramref name="target"/> (contiguous, CPU, as many elements), converting its dtype
+    /// without a full-size copy (see <see cref="SafetensorsFile.ReadInto"/>).</summary>
+    public void ReadInto(string name, Tensor target) => FileOf(name).ReadInto(name, target);
+
     /// <summary>Opens the weights of a checkpoint folder, preferring the shard index when both forms are present.</summary>
     public static SafetensorsCheckpoint Open(string folder)
     {

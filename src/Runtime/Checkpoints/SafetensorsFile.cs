@@ -20,7 +20,7 @@ namespace MambaGen.Checkpoints;
 /// The header is read here rather than through TorchSharp.PyBridge's <c>Safetensors.LoadStateDict</c>: that reader
 /// loads every tensor at once, does not check offsets against the file's length or against each other, and reports
 /// problems without the file's name. The format is an 8-byte length, a JSON header and raw little-endian bytes; the
-/// checks are the work, and the bytes go straight into the tensor through TorchSharp's <c>ReadBytesFromStream</c>.
+/// checks are the work, and the bytes go straight from the file into the tensor's memory.
 /// </remarks>
 public sealed class SafetensorsFile
 {
@@ -115,20 +115,91 @@ public sealed class SafetensorsFile
         }
     }
 
+    private SafetensorsTensorInfo Info(string name) =>
+        _tensors.TryGetValue(name, out var info) ? info : throw new CheckpointException(Path, name, "not in this file");
+
     /// <summary>Reads one tensor into a new CPU tensor of the file's dtype and shape.</summary>
     public Tensor Read(string name)
     {
-        if (!_tensors.TryGetValue(name, out var info))
-            throw new CheckpointException(Path, name, "not in this file");
-        using var stream = OpenRead(Path);
-        // The file may have changed since the header was checked; never read past its end.
-        if (stream.Length < _dataStart + info.DataEnd)
-            throw new CheckpointException(Path, name,
-                $"data ends at byte {_dataStart + info.DataEnd} but the file now holds {stream.Length} bytes: truncated");
-        stream.Position = _dataStart + info.DataBegin;
+        var info = Info(name);
         var tensor = empty(info.Shape, dtype: info.Dtype);
-        if (info.ByteLength > 0) tensor.ReadBytesFromStream(stream);
+        try
+        {
+            ReadInto(name, tensor);
+        }
+        catch
+        {
+            tensor.Dispose();
+            throw;
+        }
+
         return tensor;
+    }
+
+    /// <summary>The largest buffer a dtype conversion reads through (a model in bf16 from an f32 file).</summary>
+    internal const long ConvertChunkBytes = 4L << 20;
+
+    /// <summary>
+    /// Reads one tensor into <paramref name="target"/>, a contiguous CPU tensor with the same number of elements: the
+    /// bytes go straight from the file into its memory when the dtypes agree; otherwise through a buffer of at most
+    /// <see cref="ConvertChunkBytes"/> that libtorch converts chunk by chunk. No full-size copy of the tensor is made.
+    /// </summary>
+    public unsafe void ReadInto(string name, Tensor target)
+    {
+        var info = Info(name);
+        long count = info.Shape.Aggregate(1L, (a, b) => a * b);
+        if (target.device_type != DeviceType.CPU || !target.is_contiguous() || target.numel() != count)
+            throw new ArgumentException($"'{name}' ({count} elements) can only be read into a contiguous CPU tensor of as many elements; got {target.numel()} on {target.device}.", nameof(target));
+
+        using var handle = OpenHandle(Path);
+        // The file may have changed since the header was checked; never read past its end.
+        long fileLength = RandomAccess.GetLength(handle);
+        if (fileLength < _dataStart + info.DataEnd)
+            throw new CheckpointException(Path, name,
+                $"data ends at byte {_dataStart + info.DataEnd} but the file now holds {fileLength} bytes: truncated");
+        if (count == 0) return;
+
+        long begin = _dataStart + info.DataBegin, itemSize = info.ByteLength / count;
+        if (target.dtype == info.Dtype)
+        {
+            ReadExactly(handle, (byte*)Cuda.TorchCuda.DataPtrOfAnyDevice(target), info.ByteLength, begin, name);
+            return;
+        }
+
+        long chunk = Math.Min(count, Math.Max(1, ConvertChunkBytes / itemSize));
+        using var buffer = empty(chunk, dtype: info.Dtype);
+        using var flat = target.view(-1);
+        byte* pb = (byte*)Cuda.TorchCuda.DataPtrOfAnyDevice(buffer);
+        for (long at = 0; at < count; at += chunk)
+        {
+            long n = Math.Min(chunk, count - at);
+            ReadExactly(handle, pb, n * itemSize, begin + at * itemSize, name);
+            using var source = buffer.narrow(0, 0, n);
+            using var destination = flat.narrow(0, at, n);
+            destination.copy_(source);
+        }
+    }
+
+    private unsafe void ReadExactly(Microsoft.Win32.SafeHandles.SafeFileHandle handle, byte* target, long count, long offset, string name)
+    {
+        while (count > 0)
+        {
+            int read;
+            try
+            {
+                read = RandomAccess.Read(handle, new Span<byte>(target, (int)Math.Min(count, 1 << 30)), offset);
+            }
+            catch (IOException e)
+            {
+                throw new CheckpointException(Path, name, $"cannot be read: {e.Message}", e);
+            }
+
+            if (read == 0)
+                throw new CheckpointException(Path, name, $"the file ended at byte {offset} while reading the tensor: truncated");
+            target += read;
+            count -= read;
+            offset += read;
+        }
     }
 
     /// <summary>Reads every tensor of the file; the caller disposes them.</summary>
@@ -167,6 +238,18 @@ public sealed class SafetensorsFile
         int backslashes = 0;
         for (int i = index - 1; i >= 0 && bytes[i] == (byte)'\\'; i--) backslashes++;
         return backslashes % 2 == 1;
+    }
+
+    private static Microsoft.Win32.SafeHandles.SafeFileHandle OpenHandle(string path)
+    {
+        try
+        {
+            return File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new CheckpointException(path, null, $"cannot be read: {e.Message}", e);
+        }
     }
 
     private static FileStream OpenRead(string path)

@@ -104,9 +104,9 @@ public abstract class MambaBase : nn.Module
                 throw new ArgumentException($"Layer '{GetName()}' ({GetType().Name}): {Label(i)} must be {dtypes[i]} but is {t.dtype}.", nameof(states));
             }
 
-            if (t.shape[0] != states[0].shape[0] || t.device.ToString() != states[0].device.ToString())
+            if (t.size(0) != states[0].size(0) || t.device.ToString() != states[0].device.ToString())
             {
-                throw new ArgumentException($"Layer '{GetName()}' ({GetType().Name}): all states need the same number of blocks on one device; {Label(i)} has {t.shape[0]} blocks on {t.device}, state 0 {states[0].shape[0]} on {states[0].device}.", nameof(states));
+                throw new ArgumentException($"Layer '{GetName()}' ({GetType().Name}): all states need the same number of blocks on one device; {Label(i)} has {t.size(0)} blocks on {t.device}, state 0 {states[0].size(0)} on {states[0].device}.", nameof(states));
             }
         }
 

@@ -17,7 +17,7 @@ public static class Sampler
     public static int[] Sample(Tensor logits, IReadOnlyList<SamplingParams> parameters, IReadOnlyList<Generator?> generators,
         IReadOnlyList<string>? requestIds = null)
     {
-        if (logits.dim() != 2 || logits.shape[0] != parameters.Count || generators.Count != parameters.Count ||
+        if (logits.dim() != 2 || logits.size(0) != parameters.Count || generators.Count != parameters.Count ||
             (requestIds is not null && requestIds.Count != parameters.Count))
         {
             throw new ArgumentException($"Sampler needs logits [requests, vocab] with one parameter set, generator and request id per row: logits [{string.Join(", ", logits.shape)}], {parameters.Count} parameter sets, {generators.Count} generators, {requestIds?.Count.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "no"} request ids.");
@@ -38,7 +38,7 @@ public static class Sampler
                 string request = requestIds is null ? $"row {r}" : $"request '{requestIds[r]}'";
                 var row = logits[r];
                 long bad = (row.isnan() | row.isposinf()).sum().item<long>();
-                string what = bad > 0 ? $"hold {bad} NaN or +Inf value(s) of {logits.shape[1]}" : "are all -Inf";
+                string what = bad > 0 ? $"hold {bad} NaN or +Inf value(s) of {logits.size(1)}" : "are all -Inf";
                 throw new InvalidOperationException($"The model's logits for {request} {what}: no token can be sampled from them (NaN or Inf from overflowed weights or activations; in float16 try bfloat16 or float32).");
             }
 

@@ -23,7 +23,7 @@ internal static class LayerChecks
             throw new NotSupportedException($"Layer '{layer.GetName()}' ({layer.GetType().Name}) runs on one device; its state specs follow tensor-parallel size {layer.Config.Parallel.TensorParallelSize}, but sharded weights are not supported.");
         }
 
-        if (hidden.dim() != 2 || hidden.shape[1] != hiddenSize)
+        if (hidden.dim() != 2 || hidden.size(1) != hiddenSize)
         {
             throw new ArgumentException($"Layer '{layer.GetName()}' ({layer.GetType().Name}): hidden states must be [tokens, {hiddenSize}] but are [{string.Join(", ", hidden.shape)}].", nameof(hidden));
         }
@@ -34,9 +34,9 @@ internal static class LayerChecks
             throw new ArgumentException($"Layer '{layer.GetName()}' ({layer.GetType().Name}): hidden states are {hidden.dtype} but the layer's weights are {layer.Config.Model.Dtype}.", nameof(hidden));
         }
 
-        if (hidden.shape[0] != metadata.NumActualTokens)
+        if (hidden.size(0) != metadata.NumActualTokens)
         {
-            throw new ArgumentException($"Layer '{layer.GetName()}' ({layer.GetType().Name}): the step's metadata schedules {metadata.NumActualTokens} tokens but the hidden states hold {hidden.shape[0]}.", nameof(metadata));
+            throw new ArgumentException($"Layer '{layer.GetName()}' ({layer.GetType().Name}): the step's metadata schedules {metadata.NumActualTokens} tokens but the hidden states hold {hidden.size(0)}.", nameof(metadata));
         }
 
         if (!layer.IsKvCacheBound)
@@ -45,7 +45,7 @@ internal static class LayerChecks
         }
 
         // An index past the cache would fail deep inside a gather with no name attached, or write another layer's page.
-        long numBlocks = layer.KvCache[0].shape[0];
+        long numBlocks = layer.KvCache[0].size(0);
         for (int i = 0; i < metadata.StateIndices.Length; i++)
         {
             if (metadata.StateIndices[i] >= numBlocks)

@@ -32,9 +32,9 @@ public static class CausalConv1d
         long dim = CheckWeights(x, weight, bias, convStates, out int width);
         OpArgs.Dims(x, nameof(x), -1, dim);
         OpArgs.Dims(hasInitialState, nameof(hasInitialState), queryStartLoc.Length - 1);
-        var lengths = OpArgs.Lengths(queryStartLoc, x.shape[0]);
+        var lengths = OpArgs.Lengths(queryStartLoc, x.size(0));
         int numSeqs = lengths.Length, k = width - 1;
-        long numTokens = x.shape[0];
+        long numTokens = x.size(0);
         slots.Check(numSeqs, convStates, nameof(convStates));
 
         // Each sequence's starting window laid right before its tokens, so every tap is one contiguous slice:
@@ -97,7 +97,7 @@ public static class CausalConv1d
     {
         long dim = CheckWeights(x, weight, bias, convStates, out int width);
         OpArgs.Dims(x, nameof(x), -1, dim);
-        slots.Check(x.shape[0], convStates, nameof(convStates));
+        slots.Check(x.size(0), convStates, nameof(convStates));
 
         using var scope = torch.NewDisposeScope();
         var gathered = slots.Gather(convStates);
@@ -117,13 +117,13 @@ public static class CausalConv1d
     internal static long CheckWeights(Tensor x, Tensor weight, Tensor? bias, Tensor convStates, out int width)
     {
         OpArgs.Floating(x, nameof(x));
-        if (weight.dim() != 2 || weight.shape[1] < 2)
+        if (weight.dim() != 2 || weight.size(1) < 2)
         {
             throw new ArgumentException($"Conv weight must be [dim, W] with W ≥ 2; got {OpArgs.Shape(weight)}.", nameof(weight));
         }
 
-        long dim = weight.shape[0];
-        width = (int)weight.shape[1];
+        long dim = weight.size(0);
+        width = (int)weight.size(1);
         if (bias is not null)
         {
             OpArgs.Dims(bias, nameof(bias), dim);

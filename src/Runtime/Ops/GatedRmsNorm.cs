@@ -29,7 +29,7 @@ public static class GatedRmsNorm
             throw new ArgumentException($"Gated RMS norm input x must be [tokens, E]; got {OpArgs.Shape(x)}.", nameof(x));
         }
 
-        long rows = x.shape[0], width = x.shape[1];
+        long rows = x.size(0), width = x.size(1);
         OpArgs.Dims(z, nameof(z), rows, width);
         OpArgs.Dims(weight, nameof(weight), width);
         if (groupSize <= 0 || width % groupSize != 0)

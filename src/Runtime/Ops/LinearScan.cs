@@ -15,7 +15,7 @@ internal static class LinearScan
     /// <returns>h for every step, shaped like <paramref name="b"/>; <paramref name="b"/> itself when no round is needed.</returns>
     public static Tensor Inclusive(Tensor a, Tensor b, long longestRun)
     {
-        long n = b.shape[0];
+        long n = b.size(0);
         long span = System.Math.Min(longestRun, n);
         Tensor curA = a, curB = b;
         for (long k = 1; k < span; k <<= 1)

@@ -12,12 +12,12 @@ internal static class OpArgs
 
     public static void Dims(Tensor t, string name, params long[] expected)
     {
-        // One shape read: each read of Tensor.shape crosses into native code.
-        var shape = t.shape;
-        bool ok = shape.Length == expected.Length;
+        // Tensor.shape crosses into native code with a callback and a pinned array (its finalizer runs later); one
+        // dim() and one size(i) per dimension are plain calls, which the per-step checks can afford.
+        bool ok = t.dim() == expected.Length;
         for (int i = 0; ok && i < expected.Length; i++)
         {
-            ok = expected[i] < 0 || shape[i] == expected[i];
+            ok = expected[i] < 0 || t.size(i) == expected[i];
         }
 
         if (!ok)
@@ -78,7 +78,7 @@ internal static class OpArgs
                 return false;
             }
 
-            expected *= states.shape[i];
+            expected *= states.size(i);
         }
 
         return true;
@@ -87,9 +87,9 @@ internal static class OpArgs
     /// <summary>Kernels and loops write states by raw block index: a block past the cache would corrupt memory, so it is refused.</summary>
     public static void CheckBlocks(int maxStateIndex, Tensor states, string name)
     {
-        if (maxStateIndex >= states.shape[0])
+        if (maxStateIndex >= states.size(0))
         {
-            throw new ArgumentException($"State block {maxStateIndex} is outside {name}, which has {states.shape[0]} blocks.", name);
+            throw new ArgumentException($"State block {maxStateIndex} is outside {name}, which has {states.size(0)} blocks.", name);
         }
     }
 

@@ -61,7 +61,27 @@ internal sealed class ReferenceOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
 
     public Tensor GatedRmsNorm(Tensor x, Tensor z, Tensor weight, int groupSize, double eps) => Ops.GatedRmsNorm.Forward(x, z, weight, groupSize, eps);
 
-    public Tensor Linear(Tensor x, Tensor weight, Tensor? bias) => nn.functional.linear(x, weight, bias);
+    public Tensor Linear(Tensor x, Tensor weight, Tensor? bias)
+    {
+        if (x.dtype == weight.dtype)
+        {
+            return nn.functional.linear(x, weight, bias);
+        }
+
+        // Mixed precision (bf16/f16 projection weights, fp32 activations), as llama.cpp computes it: bf16 weights
+        // against the activations rounded to bf16 (libtorch's bf16 GEMM, 4x its fp32 one on 128 rows here); other
+        // weights widened to the activations' dtype, one weight at a time. The output and the bias add stay in x's dtype.
+        using var scope = torch.NewDisposeScope();
+        var y = weight.dtype == ScalarType.BFloat16
+            ? nn.functional.linear(x.to(ScalarType.BFloat16), weight).to(x.dtype)
+            : nn.functional.linear(x, weight.to(x.dtype));
+        if (bias is not null)
+        {
+            y.add_(bias.to(x.dtype));
+        }
+
+        return y.MoveToOuterDisposeScope();
+    }
 
     /// <summary>A = -exp(A_log) in fp32, as the reference ops take it.</summary>
     private static Tensor NegExp(Tensor aLog)

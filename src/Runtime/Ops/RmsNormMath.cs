@@ -14,9 +14,9 @@ public static class RmsNormMath
     public static Tensor Forward(Tensor x, Tensor weight, double eps)
     {
         OpArgs.Floating(x, nameof(x));
-        if (x.dim() < 1 || x.shape[^1] != weight.shape[0] || weight.dim() != 1)
+        if (x.dim() < 1 || weight.dim() != 1 || x.size(-1) != weight.size(0))
         {
-            throw new ArgumentException($"RMS norm of x {OpArgs.Shape(x)} needs a weight [{(x.dim() < 1 ? "width" : x.shape[^1].ToString())}]; got {OpArgs.Shape(weight)}.", nameof(weight));
+            throw new ArgumentException($"RMS norm of x {OpArgs.Shape(x)} needs a weight [{(x.dim() < 1 ? "width" : x.size(-1).ToString())}]; got {OpArgs.Shape(weight)}.", nameof(weight));
         }
 
         OpArgs.SameDevice(x, weight, nameof(weight));

@@ -49,13 +49,13 @@ public static class SelectiveScan
     internal static Tensor Forward(Tensor u, Tensor delta, Tensor a, Tensor b, Tensor c, Tensor? d, Tensor? z, Tensor? deltaBias, bool deltaSoftplus,
         Tensor ssmStates, int[] queryStartLoc, StateSlots slots, Tensor hasInitialState, long scanBudget)
     {
-        long numTokens = u.shape[0];
+        long numTokens = u.size(0);
         Check(u, delta, a, b, c, d, z, deltaBias, ssmStates, numTokens);
         var lengths = OpArgs.Lengths(queryStartLoc, numTokens);
         int numSeqs = lengths.Length;
         OpArgs.Dims(hasInitialState, nameof(hasInitialState), numSeqs);
         slots.Check(numSeqs, ssmStates, nameof(ssmStates));
-        long channels = a.shape[0], stateDim = a.shape[1];
+        long channels = a.size(0), stateDim = a.size(1);
         int segment = (int)Math.Clamp(scanBudget / (channels * stateDim), 1, int.MaxValue);
 
         using var scope = torch.NewDisposeScope();
@@ -138,8 +138,8 @@ public static class SelectiveScan
     /// <returns>y [batch, D] in x's dtype.</returns>
     public static Tensor Update(Tensor ssmStates, Tensor x, Tensor delta, Tensor a, Tensor b, Tensor c, Tensor? d, Tensor? z, Tensor? deltaBias, bool deltaSoftplus, StateSlots slots)
     {
-        Check(x, delta, a, b, c, d, z, deltaBias, ssmStates, x.shape[0]);
-        slots.Check(x.shape[0], ssmStates, nameof(ssmStates));
+        Check(x, delta, a, b, c, d, z, deltaBias, ssmStates, x.size(0));
+        slots.Check(x.size(0), ssmStates, nameof(ssmStates));
 
         using var scope = torch.NewDisposeScope();
         var dt = Delta(delta, deltaBias, deltaSoftplus);
@@ -187,7 +187,7 @@ public static class SelectiveScan
             throw new ArgumentException($"A must be [D, N]; got {OpArgs.Shape(a)}.", nameof(a));
         }
 
-        long channels = a.shape[0], n = a.shape[1];
+        long channels = a.size(0), n = a.size(1);
         OpArgs.Dims(u, "u", rows, channels);
         OpArgs.Dims(delta, nameof(delta), rows, channels);
         OpArgs.Dims(b, "B", rows, n);

@@ -47,8 +47,8 @@ public static class Ssd
     internal static (Tensor Y, Tensor FinalStates) ChunkScan(Tensor x, Tensor dt, Tensor a, Tensor b, Tensor c, Tensor? d, Tensor? dtBias, bool dtSoftplus,
         (double Min, double Max) dtLimit, Mamba2ChunkLayout layout, Tensor? initialStates, long intraChunkBudget)
     {
-        var (heads, headDim, stateDim) = Check(x, dt, a, b, c, d, dtBias, x.shape[0]);
-        int numSeqs = CheckLayout(layout, x.shape[0]);
+        var (heads, headDim, stateDim) = Check(x, dt, a, b, c, d, dtBias, x.size(0));
+        int numSeqs = CheckLayout(layout, x.size(0));
         if (initialStates is not null)
         {
             OpArgs.Dims(initialStates, nameof(initialStates), numSeqs, heads, headDim, stateDim);
@@ -82,8 +82,8 @@ public static class Ssd
     public static Tensor ChunkScan(Tensor x, Tensor dt, Tensor a, Tensor b, Tensor c, Tensor? d, Tensor? dtBias, bool dtSoftplus,
         (double Min, double Max) dtLimit, Mamba2ChunkLayout layout, Tensor ssmStates, StateSlots slots, Tensor hasInitialState)
     {
-        var (heads, headDim, stateDim) = Check(x, dt, a, b, c, d, dtBias, x.shape[0]);
-        int numSeqs = CheckLayout(layout, x.shape[0]);
+        var (heads, headDim, stateDim) = Check(x, dt, a, b, c, d, dtBias, x.size(0));
+        int numSeqs = CheckLayout(layout, x.size(0));
         OpArgs.Dims(ssmStates, nameof(ssmStates), -1, heads, headDim, stateDim);
         OpArgs.Dims(hasInitialState, nameof(hasInitialState), numSeqs);
         slots.Check(numSeqs, ssmStates, nameof(ssmStates));
@@ -116,9 +116,9 @@ public static class Ssd
     public static Tensor StateUpdate(Tensor ssmStates, Tensor x, Tensor dt, Tensor a, Tensor b, Tensor c, Tensor? d, Tensor? dtBias, bool dtSoftplus,
         (double Min, double Max) dtLimit, StateSlots slots)
     {
-        long batch = x.shape[0];
+        long batch = x.size(0);
         var (heads, headDim, stateDim) = Check(x, dt, a, b, c, d, dtBias, batch);
-        long groups = b.shape[1], groupWidth = heads / groups * headDim;
+        long groups = b.size(1), groupWidth = heads / groups * headDim;
         OpArgs.Dims(ssmStates, nameof(ssmStates), -1, heads, headDim, stateDim);
         slots.Check(batch, ssmStates, nameof(ssmStates));
 
@@ -143,8 +143,8 @@ public static class Ssd
     private static (Tensor Y, Tensor Final) Scan(Tensor x, Tensor dt, Tensor a, Tensor b, Tensor c, Tensor? d, Tensor? dtBias, bool dtSoftplus,
         (double Min, double Max) dtLimit, Mamba2ChunkLayout layout, Tensor init, long intraChunkBudget)
     {
-        long numTokens = x.shape[0], heads = x.shape[1], headDim = x.shape[2];
-        long groups = b.shape[1], stateDim = b.shape[2], perGroup = heads / groups;
+        long numTokens = x.size(0), heads = x.size(1), headDim = x.size(2);
+        long groups = b.size(1), stateDim = b.size(2), perGroup = heads / groups;
         var cu = layout.CuChunkSeqlen;
         var seqIdx = layout.SeqIdx;
         int numChunks = layout.NumChunks;
@@ -282,7 +282,7 @@ public static class Ssd
             throw new ArgumentException($"SSD needs x [rows, H, P] and B [rows, G, N]; got x {OpArgs.Shape(x)}, B {OpArgs.Shape(b)}.", x.dim() != 3 ? nameof(x) : "B");
         }
 
-        long heads = x.shape[1], headDim = x.shape[2], groups = b.shape[1], stateDim = b.shape[2];
+        long heads = x.size(1), headDim = x.size(2), groups = b.size(1), stateDim = b.size(2);
         OpArgs.Dims(x, nameof(x), rows, heads, headDim);
         OpArgs.Dims(dt, nameof(dt), rows, heads);
         OpArgs.Dims(a, "A", heads);
@@ -293,7 +293,7 @@ public static class Ssd
             throw new ArgumentException($"SSD heads ({heads}) must be a multiple of B/C groups ({groups}).", "B");
         }
 
-        if (d is not null && !(d.dim() == 1 && d.shape[0] == heads) && !(d.dim() == 2 && d.shape[0] == heads && d.shape[1] == headDim))
+        if (d is not null && !(d.dim() == 1 && d.size(0) == heads) && !(d.dim() == 2 && d.size(0) == heads && d.size(1) == headDim))
         {
             throw new ArgumentException($"D must be [H] or [H, P] = [{heads}] or [{heads}, {headDim}]; got {OpArgs.Shape(d)}.", "D");
         }

@@ -28,7 +28,7 @@ public sealed class StateSlots : IDisposable
         WriteRows = writeRows;
         WriteIndices = writeIndices;
         AnyValid = anyValid;
-        Count = readIndices.shape[0];
+        Count = readIndices.size(0);
     }
 
     /// <summary>Number of batch rows (real and padding).</summary>
@@ -110,7 +110,7 @@ public sealed class StateSlots : IDisposable
         var read = idx.clamp(min: 0);
         // First real row (argmax of the mask picks it; row 0 when there is none).
         var first = valid.to(ScalarType.Int32).argmax();
-        var rows = torch.where(valid, torch.arange(idx.shape[0], dtype: ScalarType.Int64, device: idx.device), first);
+        var rows = torch.where(valid, torch.arange(idx.size(0), dtype: ScalarType.Int64, device: idx.device), first);
         var write = read.index_select(0, rows);
         var slots = new StateSlots(read, valid, rows, write, null);
         read.MoveToOuterDisposeScope();

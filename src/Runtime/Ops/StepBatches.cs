@@ -20,7 +20,7 @@ public sealed class DecodeBatch : IDisposable
         _stateIndices = stateIndices ?? throw new ArgumentNullException(nameof(stateIndices));
         MaxStateIndex = HighestBlock(stateIndices);
         StateIndices = stateIndicesTensor ?? throw new ArgumentNullException(nameof(stateIndicesTensor));
-        if (stateIndicesTensor.shape.Length != 1 || stateIndicesTensor.shape[0] != stateIndices.Length)
+        if (stateIndicesTensor.dim() != 1 || stateIndicesTensor.size(0) != stateIndices.Length)
         {
             throw new ArgumentException($"Decode state indices on the device are [{string.Join(", ", stateIndicesTensor.shape)}] but the host has {stateIndices.Length}.", nameof(stateIndicesTensor));
         }

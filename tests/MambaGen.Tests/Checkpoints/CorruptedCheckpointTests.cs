@@ -58,7 +58,8 @@ public class CorruptedCheckpointTests
         // Weights that load but would generate garbage.
         ["NaN weight"] = new("mamba2", d => PoisonTensor(d, "backbone.layers.1.mixer.in_proj.weight", float.NaN), Weights, "backbone.layers.1.mixer.in_proj.weight", "1 NaN"),
         ["Inf weight"] = new("mamba1", d => PoisonTensor(d, "backbone.layers.0.mixer.D", float.NegativeInfinity), Weights, "backbone.layers.0.mixer.D", "1 Inf"),
-        ["weight that overflows fp16"] = new("mamba1", d => PoisonTensor(d, "backbone.norm_f.weight", 1e6f), Weights, "backbone.norm_f.weight", "overflow the model's Float16", ScalarType.Float16),
+        // A projection: on the CPU an f16 model keeps only its matmul weights in f16 (mixed precision).
+        ["weight that overflows fp16"] = new("mamba1", d => PoisonTensor(d, "backbone.layers.2.mixer.out_proj.weight", 1e6f), Weights, "backbone.layers.2.mixer.out_proj.weight", "overflow the model's Float16", ScalarType.Float16),
         // Config values that change the math and are not supported.
         ["chunk_size not a power of two"] = new("mamba2", d => EditConfig(d, c => c["chunk_size"] = 48), Config, "chunk_size", "power of two"),
         ["hidden_act other than silu"] = new("mamba1", d => EditConfig(d, c => c["hidden_act"] = "gelu"), Config, "hidden_act", "'gelu' is not supported"),

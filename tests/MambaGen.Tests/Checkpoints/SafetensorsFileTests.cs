@@ -178,4 +178,41 @@ public class SafetensorsFileTests
         var e = Assert.Throws<CheckpointException>(() => file.Read("lm_head.weight"));
         Assert.Equal("lm_head.weight", e.Name);
     }
+    [Theory]
+    [InlineData(ScalarType.Float32)]
+    [InlineData(ScalarType.BFloat16)]
+    [InlineData(ScalarType.Float16)]
+    public void Reading_into_a_model_tensor_converts_like_libtorch_across_several_buffer_chunks(ScalarType modelDtype)
+    {
+        using var scratch = new ScratchFolder();
+        string path = scratch.File("model.safetensors");
+        // More than two conversion buffers' worth of f32, and a length that leaves a partial last chunk.
+        long count = 2 * SafetensorsFile.ConvertChunkBytes / 4 + 1234;
+        using var g = new TorchSharp.torch.Generator(4);
+        using var weights = randn(new[] { count }, generator: g).mul_(3);
+        SafetensorsTestWriter.Write(path, new[] { RawTensor.From("small", arange(5, dtype: ScalarType.Float32)), RawTensor.From("w", weights) });
+        var file = SafetensorsFile.Open(path);
+
+        using var target = full(new[] { count }, float.NaN, dtype: modelDtype);
+        file.ReadInto("w", target);
+        using var expected = weights.to(modelDtype);
+        Assert.True(target.equal(expected).all().item<bool>());
+    }
+
+    [Fact]
+    public void Reading_into_a_tensor_of_another_size_or_a_file_cut_after_opening_names_the_tensor()
+    {
+        using var scratch = ScratchFolder.CopyOf(CheckpointFixtures.Mamba1);
+        string path = scratch.File("model.safetensors");
+        var file = SafetensorsFile.Open(path);
+        using var wrongSize = empty(47);
+        var wrong = Assert.Throws<ArgumentException>(() => file.ReadInto("backbone.norm_f.weight", wrongSize));
+        Assert.Contains("backbone.norm_f.weight", wrong.Message);
+
+        using (var stream = new FileStream(path, FileMode.Open)) stream.SetLength(stream.Length - 100);
+        using var target = empty(48);
+        var e = Assert.Throws<CheckpointException>(() => file.ReadInto("backbone.norm_f.weight", target));
+        Assert.Equal("backbone.norm_f.weight", e.Name);
+        Assert.Contains("truncated", e.Message);
+    }
 }

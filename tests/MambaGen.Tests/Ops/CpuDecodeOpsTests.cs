@@ -69,17 +69,21 @@ public sealed class CpuDecodeOpsTests
         }
     }
 
-    [Fact]
-    public void Norms_match_the_reference_ops()
+    [Theory]
+    [InlineData(3, 16, 8)]
+    [InlineData(130, 20, 10)]
+    [InlineData(1, 37, 37)]
+    public void Norms_match_the_reference_ops(int rows, int width, int groupSize)
     {
+        // Prefill-sized row counts, widths with a scalar tail after the vectors, and gates far out on both sides.
         var loops = new Cpu.CpuDecodeOps(1);
         using var g = new Generator(3);
-        var residual = torch.randn(new long[] { 3, 16 }, generator: g);
-        var delta = torch.randn(new long[] { 3, 16 }, generator: g);
-        var weight = torch.randn(new long[] { 16 }, generator: g);
-        var z = torch.randn(new long[] { 3, 32 }, generator: g);
-        var x = torch.randn(new long[] { 3, 32 }, generator: g);
-        var gateWeight = torch.randn(new long[] { 32 }, generator: g);
+        var residual = torch.randn(new long[] { rows, width }, generator: g);
+        var delta = torch.randn(new long[] { rows, width }, generator: g);
+        var weight = torch.randn(new long[] { width }, generator: g);
+        var z = torch.randn(new long[] { rows, 2 * width }, generator: g).mul_(30);
+        var x = torch.randn(new long[] { rows, 2 * width }, generator: g);
+        var gateWeight = torch.randn(new long[] { 2 * width }, generator: g);
 
         var r1 = residual.clone();
         var r2 = residual.clone();
@@ -88,19 +92,77 @@ public sealed class CpuDecodeOpsTests
 
         OpsAssert.Close(r2, r1, 1e-6, 1e-6, "residual after the add");
         OpsAssert.Close(reference, fused, 1e-5, 1e-5, "add + RMS norm");
-        OpsAssert.Close(ReferenceOps.Instance.GatedRmsNorm(x, z, gateWeight, 8, 1e-5), loops.GatedRmsNorm(x, z, gateWeight, 8, 1e-5), 1e-5, 1e-5, "gated RMS norm");
+        OpsAssert.Close(ReferenceOps.Instance.GatedRmsNorm(x, z, gateWeight, groupSize, 1e-5), loops.GatedRmsNorm(x, z, gateWeight, groupSize, 1e-5), 1e-5, 1e-5, "gated RMS norm");
     }
 
-    [Fact]
-    public void A_few_rows_against_a_large_weight_match_the_reference_projection()
+    [Theory]
+    [InlineData(1, 3, 4100, 300)]
+    [InlineData(2, 3, 4100, 300)]
+    [InlineData(1, 1, 1027, 37)]
+    [InlineData(2, 8, 1027, 64)]
+    public void Decode_rows_through_the_own_GEMV_match_the_reference_projection(int threads, int rows, int outputs, int inputs)
     {
-        var loops = new Cpu.CpuDecodeOps(2);
+        // Output counts not a multiple of four and input widths not a multiple of sixteen take the GEMV's tails.
+        var loops = new Cpu.CpuDecodeOps(threads, parallelWork: 0);
         using var g = new Generator(9);
-        var weight = torch.randn(new long[] { 4100, 300 }, generator: g);
-        var bias = torch.randn(new long[] { 4100 }, generator: g);
-        var x = torch.randn(new long[] { 3, 300 }, generator: g);
+        var weight = torch.randn(new long[] { outputs, inputs }, generator: g);
+        var bias = torch.randn(new long[] { outputs }, generator: g);
+        // Rows of a wider tensor, as the layers pass narrowed projections.
+        var x = torch.randn(new long[] { rows, inputs + 5 }, generator: g).narrow(1, 2, inputs);
 
         OpsAssert.Close(nn.functional.linear(x, weight, bias), loops.Linear(x, weight, bias), 1e-5, 1e-4, "projection with bias");
         OpsAssert.Close(nn.functional.linear(x, weight), loops.Linear(x, weight, null), 1e-5, 1e-4, "projection without bias");
+    }
+
+    [Theory]
+    [InlineData(ScalarType.BFloat16, 1, 3)]
+    [InlineData(ScalarType.BFloat16, 2, 8)]
+    [InlineData(ScalarType.Float16, 1, 1)]
+    [InlineData(ScalarType.Float16, 2, 5)]
+    public void Half_width_weights_against_fp32_rows_match_the_reference_mixed_projection(ScalarType weightDtype, int threads, int rows)
+    {
+        var loops = new Cpu.CpuDecodeOps(threads, parallelWork: 0);
+        using var g = new Generator(11);
+        // 1027 outputs and 301 inputs: the four-row blocks, the vector body and both tails.
+        var weight = torch.randn(new long[] { 1027, 301 }, generator: g).to(weightDtype);
+        var bias = torch.randn(new long[] { 1027 }, generator: g);
+        var x = torch.randn(new long[] { rows, 306 }, generator: g).narrow(1, 3, 301);
+
+        var reference = ReferenceOps.Instance.Linear(x, weight, bias);
+        Assert.Equal(ScalarType.Float32, reference.dtype);
+        // The reference's bf16 GEMM rounds its output to bf16 (about 3 significant digits); the loops keep fp32 sums.
+        double tolerance = weightDtype == ScalarType.BFloat16 ? 2e-2 : 1e-4;
+        OpsAssert.Close(reference, loops.Linear(x, weight, bias), tolerance, tolerance, $"{weightDtype} projection");
+        OpsAssert.Close(ReferenceOps.Instance.Linear(x, weight, null), loops.Linear(x, weight, null), tolerance, tolerance, $"{weightDtype} projection without bias");
+    }
+
+    [Fact]
+    public void Mamba1_prefill_scan_matches_the_reference_over_the_whole_softplus_range()
+    {
+        // dt from -30 to 30: softplus's log(1 + exp) branch near 0 and far below, and its threshold at 20; channels
+        // not a multiple of the eight a vector holds; one sequence resuming its block, one starting fresh.
+        var loops = new Cpu.CpuDecodeOps(1);
+        using var g = new Generator(17);
+        const int channels = 13, state = 6, tokens = 9;
+        var u = torch.randn(new long[] { tokens, channels }, generator: g);
+        var delta = torch.rand(new long[] { tokens, channels }, generator: g).mul_(60).sub_(30);
+        var aLog = torch.randn(new long[] { channels, state }, generator: g).mul_(0.5);
+        var b = torch.randn(new long[] { tokens, state }, generator: g);
+        var c = torch.randn(new long[] { tokens, state }, generator: g);
+        var d = torch.randn(new long[] { channels }, generator: g);
+        var z = torch.randn(new long[] { tokens, channels }, generator: g).mul_(10);
+        var bias = torch.randn(new long[] { channels }, generator: g);
+        var states = torch.randn(new long[] { 3, channels, state }, generator: g);
+        var qsl = new[] { 0, 4, 9 };
+        var blocks = new[] { 2, 0 };
+        using var batch = new PrefillBatch(qsl, torch.tensor(qsl.Select(q => (long)q).ToArray()), blocks, torch.tensor(blocks.Select(q => (long)q).ToArray()),
+            torch.tensor(new[] { true, false }), null);
+
+        var statesLoops = states.clone();
+        var statesReference = states.clone();
+        var yLoops = loops.Forward(u, delta, aLog, b, c, d, z, bias, true, statesLoops, batch);
+        var yReference = ReferenceOps.Instance.Forward(u, delta, aLog, b, c, d, z, bias, true, statesReference, batch);
+        OpsAssert.Close(yReference, yLoops, 1e-4, 1e-5, "scan output");
+        OpsAssert.Close(statesReference, statesLoops, 1e-4, 1e-5, "final states");
     }
 }
