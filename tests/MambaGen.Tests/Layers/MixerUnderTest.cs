@@ -97,6 +97,21 @@ internal sealed class MixerUnderTest
 
     public MambaStateCache Allocate(int numBlocks) => MambaStateCache.Allocate(new[] { Layer }, numBlocks, CPU);
 
+    /// <summary>
+    /// Fills every state of this layer's bound cache with seeded noise and copies it into <paramref name="twin"/>'s:
+    /// dirty blocks, since whatever a block held must only matter where a step resumes it.
+    /// </summary>
+    public void DirtyStates(MixerUnderTest twin, ulong seed)
+    {
+        using var noGrad = torch.no_grad();
+        for (int i = 0; i < Layer.KvCache.Count; i++)
+        {
+            var garbage = torch.randn(Layer.KvCache[i].shape, generator: new Generator(seed)).to(Layer.KvCache[i].dtype);
+            Layer.KvCache[i].copy_(garbage);
+            twin.Layer.KvCache[i].copy_(garbage);
+        }
+    }
+
     /// <summary>Runs one step of <paramref name="requests"/> (decodes first) over the hidden states of their tokens, back to back.</summary>
     public Tensor Step(Tensor hidden, params ScheduledRequest[] requests) => Step(hidden, new CommonAttentionMetadata(requests));
 

@@ -29,16 +29,7 @@ public sealed class CpuDecodeOpsTests
         var viaReference = MixerUnderTest.Create(kind, seed: 21);
         using var cacheA = viaLoops.Allocate(4);
         using var cacheB = viaReference.Allocate(4);
-        using (var noGrad = torch.no_grad())
-        {
-            // Dirty blocks: whatever a block held must only matter where a decode resumes it.
-            for (int i = 0; i < viaLoops.Layer.KvCache.Count; i++)
-            {
-                var garbage = torch.randn(viaLoops.Layer.KvCache[i].shape, generator: new Generator(5)).to(viaLoops.Layer.KvCache[i].dtype);
-                viaLoops.Layer.KvCache[i].copy_(garbage);
-                viaReference.Layer.KvCache[i].copy_(garbage);
-            }
-        }
+        viaLoops.DirtyStates(viaReference, seed: 5);
 
         var steps = new[]
         {

@@ -57,15 +57,7 @@ public sealed class EmulatedKernelTests
         var viaReference = MixerUnderTest.Create(kind, seed: 31, dtype: dtype);
         using var cacheA = viaKernels.Allocate(5);
         using var cacheB = viaReference.Allocate(5);
-        using (var noGrad = torch.no_grad())
-        {
-            for (int i = 0; i < viaKernels.Layer.KvCache.Count; i++)
-            {
-                var garbage = torch.randn(viaKernels.Layer.KvCache[i].shape, generator: new Generator(7)).to(viaKernels.Layer.KvCache[i].dtype);
-                viaKernels.Layer.KvCache[i].copy_(garbage);
-                viaReference.Layer.KvCache[i].copy_(garbage);
-            }
-        }
+        viaKernels.DirtyStates(viaReference, seed: 7);
 
         var steps = new[]
         {
@@ -265,15 +257,7 @@ public sealed class EmulatedKernelTests
         var viaReference = MixerUnderTest.Create(kind, seed: 41);
         using var cacheA = viaKernels.Allocate(4);
         using var cacheB = viaReference.Allocate(4);
-        using (var noGrad = torch.no_grad())
-        {
-            for (int i = 0; i < viaKernels.Layer.KvCache.Count; i++)
-            {
-                var garbage = torch.randn(viaKernels.Layer.KvCache[i].shape, generator: new Generator(9));
-                viaKernels.Layer.KvCache[i].copy_(garbage);
-                viaReference.Layer.KvCache[i].copy_(garbage);
-            }
-        }
+        viaKernels.DirtyStates(viaReference, seed: 9);
 
         var blockNorm = new MambaGen.Layers.RmsNorm("norm", viaKernels.HiddenSize, 1e-5);
         MixerUnderTest.SeedWeights(blockNorm, 5);
