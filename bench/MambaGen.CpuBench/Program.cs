@@ -30,6 +30,13 @@ public static class Program
     {
         if (args.Length == 0) { Console.Error.WriteLine("usage: convert | run | bench (see Program.cs)"); return 2; }
         var options = ParseOptions(args.Skip(1).ToArray(), out var positional);
+        if (args[0] == "run" && options.GetValueOrDefault("engine") == "mambagen")
+        {
+            // As the mambagen CLI does, before anything loads libtorch; only in MambaGen's own process, so that
+            // llama.cpp's children (their OpenMP too) run with the environment they were given.
+            MambaGen.Cpu.CpuThreading.PreferShortSpin();
+        }
+
         switch (args[0])
         {
             case "convert":
