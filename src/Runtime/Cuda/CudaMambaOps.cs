@@ -338,7 +338,7 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
         OpArgs.Dims(deltaWeight, nameof(deltaWeight), aLog.shape[0], -1);
         OpArgs.Dims(deltaLow, nameof(deltaLow), batch.Count, deltaWeight.shape[1]);
         int lanes = 0;
-        bool fits = _choices.FusedProjections && deltaLow.dtype == x.dtype && deltaLow.stride(1) == 1 && OnThisDevice(deltaLow)
+        bool fits = _choices.GemvProjections && deltaLow.dtype == x.dtype && deltaLow.stride(1) == 1 && OnThisDevice(deltaLow)
             && Same(x, deltaWeight) && OnThisDevice(deltaWeight) && ScanKernel(x, x, aLog, b, c, d, z, deltaBias, ssmStates, out lanes);
         if (!fits)
         {
@@ -445,7 +445,7 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
         return y;
     }
 
-    public bool Takes(long rows, ScalarType dtype) => _choices.FusedProjections && rows is > 0 and <= GemvMaxRows && Suffix(dtype) is not null;
+    public bool Takes(long rows, ScalarType dtype) => _choices.GemvProjections && rows is > 0 and <= GemvMaxRows && Suffix(dtype) is not null;
 
     public Tensor NormLinear(Tensor residual, Tensor normWeight, double eps, Tensor weight, Tensor? bias)
     {
@@ -537,14 +537,14 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
 
     /// <summary>Whether the norm + GEMV kernels read the residual [rows, in], the norm weight and W as they are.</summary>
     private bool NormLinearFits(Tensor residual, Tensor normWeight, Tensor weight, Tensor? bias) =>
-        _choices.FusedProjections && residual.dim() == 2 && residual.shape[0] is > 0 and <= GemvMaxRows && weight.dim() == 2
+        _choices.GemvProjections && residual.dim() == 2 && residual.shape[0] is > 0 and <= GemvMaxRows && weight.dim() == 2
         && residual.is_contiguous() && residual.shape[1] == weight.shape[1] && Suffix(residual.dtype) is not null && Aligned(residual)
         && OnThisDevice(residual) && WeightFits(weight, bias, weight.dtype) && normWeight.dim() == 1 && normWeight.shape[0] == weight.shape[1]
         && normWeight.dtype == weight.dtype && Aligned(normWeight) && OnThisDevice(normWeight);
 
     /// <summary>Whether the GEMV kernels read x [rows, in] and W [out, in] (and the bias) as they are: 16-byte rows of the activations' dtype.</summary>
     private bool GemvFits(Tensor x, Tensor weight, Tensor? bias) =>
-        _choices.FusedProjections && x.dim() == 2 && weight.dim() == 2 && x.shape[1] == weight.shape[1] && x.stride(1) == 1
+        _choices.GemvProjections && x.dim() == 2 && weight.dim() == 2 && x.shape[1] == weight.shape[1] && x.stride(1) == 1
         && OnThisDevice(x) && WeightFits(weight, bias, x.dtype);
 
     /// <summary>Whether W [out, in] (in a multiple of 8) and its bias are contiguous, 16-byte aligned, of <paramref name="dtype"/> and here.</summary>

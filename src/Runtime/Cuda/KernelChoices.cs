@@ -20,17 +20,17 @@ public enum PrefillScan
 /// the kernel emulator but not yet timed on a GPU, so they are opt-in: <c>MAMBAGEN_PREFILL_SCAN=tiled</c>,
 /// <c>MAMBAGEN_SMALL_STEP_PROJECTIONS=fused</c>, <c>MAMBAGEN_DECODE_SSM=vector</c>.
 /// </summary>
-public sealed record KernelChoices(PrefillScan PrefillScan, bool FusedProjections, bool VectorDecodeSsm = false)
+public sealed record KernelChoices(PrefillScan PrefillScan, bool GemvProjections, bool VectorDecodeSsm = false)
 {
     public const string PrefillScanVariable = "MAMBAGEN_PREFILL_SCAN";
     public const string ProjectionsVariable = "MAMBAGEN_SMALL_STEP_PROJECTIONS";
     public const string DecodeSsmVariable = "MAMBAGEN_DECODE_SSM";
 
     /// <summary>The timed variants.</summary>
-    public static KernelChoices Default { get; } = new(PrefillScan.RowWarps, FusedProjections: false);
+    public static KernelChoices Default { get; } = new(PrefillScan.RowWarps, GemvProjections: false);
 
     /// <summary>Every opt-in variant.</summary>
-    public static KernelChoices OptIn { get; } = new(PrefillScan.Tiled, FusedProjections: true, VectorDecodeSsm: true);
+    public static KernelChoices OptIn { get; } = new(PrefillScan.Tiled, GemvProjections: true, VectorDecodeSsm: true);
 
     /// <summary>The variants the environment names; an unknown value is an <see cref="ArgumentException"/> naming the variable.</summary>
     public static KernelChoices FromEnvironment() =>
@@ -58,6 +58,6 @@ public sealed record KernelChoices(PrefillScan PrefillScan, bool FusedProjection
         });
 
     public override string ToString() =>
-        $"{(PrefillScan == PrefillScan.Tiled ? "tiled" : "row-warp")} prefill scans, {(FusedProjections ? "fused GEMV" : "cuBLAS")} projections for small steps, "
+        $"{(PrefillScan == PrefillScan.Tiled ? "tiled" : "row-warp")} prefill scans, {(GemvProjections ? "fused GEMV" : "cuBLAS")} projections for small steps, "
         + $"{(VectorDecodeSsm ? "vector" : "row-warp")} Mamba-2 decode SSM";
 }

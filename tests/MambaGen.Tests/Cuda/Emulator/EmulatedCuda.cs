@@ -82,7 +82,7 @@ internal static class EmulatedKernels
     /// <summary>The kernels as a CUDA device runs them by default.</summary>
     public static MambaOps Ops => Timed.Value;
 
-    private static readonly Lazy<MambaOps> FusedOnly = new(() => Create(new KernelChoices(PrefillScan.RowWarps, FusedProjections: true)), LazyThreadSafetyMode.ExecutionAndPublication);
+    private static readonly Lazy<MambaOps> FusedOnly = new(() => Create(new KernelChoices(PrefillScan.RowWarps, GemvProjections: true)), LazyThreadSafetyMode.ExecutionAndPublication);
 
     /// <summary>The fused small-step projections with the default scans and state updates.</summary>
     public static MambaOps FusedProjectionsOnly => FusedOnly.Value;

@@ -232,7 +232,7 @@ public sealed class EmulatedKernelTests
     public void Kernel_choices_come_from_the_environment_and_an_unknown_value_names_its_variable()
     {
         Assert.Equal(KernelChoices.Default, KernelChoices.Parse(null, ""));
-        Assert.Equal(new KernelChoices(PrefillScan.Tiled, FusedProjections: true), KernelChoices.Parse(" Tiled", "fused"));
+        Assert.Equal(new KernelChoices(PrefillScan.Tiled, GemvProjections: true), KernelChoices.Parse(" Tiled", "fused"));
         Assert.Equal(KernelChoices.OptIn, KernelChoices.Parse("tiled", "fused", "vector"));
         var error = Assert.Throws<System.ArgumentException>(() => KernelChoices.Parse("chunked", null));
         Assert.Contains(KernelChoices.PrefillScanVariable + "=chunked", error.Message);
