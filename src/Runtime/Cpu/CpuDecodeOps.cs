@@ -424,12 +424,13 @@ internal sealed unsafe class CpuDecodeOps : IConvOps, ISsdOps, ISelectiveScanOps
     // 50280x768 (a 768-wide LM head) 8.4 -> 4-5 ms. Prefill-sized rows stay in libtorch's GEMM.
     private const int MaxGemvRows = 8;
 
-    // Output rows a thread takes at a time; projections of 1M+ weights are spread over the threads. A second thread
+    // Output rows a thread takes at a time; projections of 256K+ weights are spread over the threads (the default
+    // model's in_proj too: its 2-thread decode 4,400 -> 4,700 tokens/s against a 1M threshold). A second thread
     // speeds a 768x8 decode up only while libtorch's idle OpenMP threads sleep soon (CpuThreading): with libgomp's
     // default spin it held the second core and two threads ran 0.90-0.95x one thread's speed; with the short spin,
     // 141-175 against 109-116 tokens/s (mamba2 768x8 f32, this 2-core machine).
     private const long GemvRowsPerTask = 256;
-    private const long GemvParallelWeight = 1 << 20;
+    private const long GemvParallelWeight = 1 << 18;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public Tensor Linear(Tensor x, Tensor weight, Tensor? bias)
