@@ -8,6 +8,7 @@ using MambaGen.Testing;
 namespace MambaGen.Package.Tests;
 
 /// <summary>One PackageReference must bring the runtime, the generator, the analyzers and the native-library fix.</summary>
+[Collection(PackingCollection.Name)]
 public sealed class PackedPackageTests : IClassFixture<PackedPackageTests.PackedFeed>
 {
     private readonly PackedFeed _feed;

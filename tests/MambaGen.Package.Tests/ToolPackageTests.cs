@@ -8,6 +8,7 @@ using MambaGen.Testing;
 namespace MambaGen.Package.Tests;
 
 /// <summary>The CLI ships as a .NET tool: packed from src/Cli, installed with dotnet tool install from a local feed, run as mambagen.</summary>
+[Collection(PackingCollection.Name)]
 public sealed class ToolPackageTests : IClassFixture<ToolPackageTests.ToolFeed>
 {
     private readonly ToolFeed _feed;
