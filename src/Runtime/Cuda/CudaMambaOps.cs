@@ -431,7 +431,7 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
 
     public Tensor Linear(Tensor x, Tensor weight, Tensor? bias)
     {
-        if (!GemvFits(x, weight, bias) || x.shape[0] > GemvMaxRows)
+        if (!GemvFits(x, weight, bias))
         {
             return Reference.Linear(x, weight, bias);
         }
@@ -492,7 +492,7 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
 
     public void LinearAddInto(Tensor residual, Tensor x, Tensor weight, Tensor? bias)
     {
-        if (!GemvFits(x, weight, bias) || x.shape[0] > GemvMaxRows || !ResidualFits(residual, x, weight))
+        if (!GemvFits(x, weight, bias) || !ResidualFits(residual, x, weight))
         {
             _composed.LinearAddInto(residual, x, weight, bias);
             return;
@@ -508,7 +508,7 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
     public void GatedNormLinearAddInto(Tensor residual, Tensor y, Tensor z, Tensor normWeight, int groupSize, double eps, Tensor weight, Tensor? bias)
     {
         long rows = y.dim() == 2 ? y.shape[0] : 0, width = weight.shape[1];
-        bool fits = GemvFits(y, weight, bias) && rows <= GemvMaxRows && ResidualFits(residual, y, weight)
+        bool fits = GemvFits(y, weight, bias) && ResidualFits(residual, y, weight)
             && z.dim() == 2 && z.shape[0] == rows && z.shape[1] == width && z.dtype == y.dtype && z.stride(1) == 1
             && normWeight.dim() == 1 && normWeight.shape[0] == width && normWeight.dtype == y.dtype && Aligned(normWeight) && OnThisDevice(z)
             && groupSize > 0 && groupSize % 8 == 0 && width % groupSize == 0 && rows * (width / groupSize) <= GemvMaxScales;
@@ -542,9 +542,9 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
         && OnThisDevice(residual) && WeightFits(weight, bias, weight.dtype) && normWeight.dim() == 1 && normWeight.shape[0] == weight.shape[1]
         && normWeight.dtype == weight.dtype && Aligned(normWeight) && OnThisDevice(normWeight);
 
-    /// <summary>Whether the GEMV kernels read x [rows, in] and W [out, in] (and the bias) as they are: 16-byte rows of the activations' dtype.</summary>
+    /// <summary>Whether the GEMV kernels take x [rows, in] (rows up to their register budget) and W [out, in] (and the bias) as they are.</summary>
     private bool GemvFits(Tensor x, Tensor weight, Tensor? bias) =>
-        _choices.GemvProjections && x.dim() == 2 && weight.dim() == 2 && x.shape[1] == weight.shape[1] && x.stride(1) == 1
+        _choices.GemvProjections && x.dim() == 2 && x.shape[0] <= GemvMaxRows && weight.dim() == 2 && x.shape[1] == weight.shape[1] && x.stride(1) == 1
         && OnThisDevice(x) && WeightFits(weight, bias, x.dtype);
 
     /// <summary>Whether W [out, in] (in a multiple of 8) and its bias are contiguous, 16-byte aligned, of <paramref name="dtype"/> and here.</summary>

@@ -68,12 +68,7 @@ public sealed partial class ShortConv : MambaBase, IMambaMixer
         return DecodePrefillSplit.Run(
             metadata,
             nd => ops.Conv.GatedUpdate(bcx.narrow(0, 0, nd), weight, conv.bias, ConvStateTensor, metadata.Decode),
-            (start, np) =>
-            {
-                var rows = bcx.narrow(0, start, np);
-                var c = rows.narrow(1, HiddenSize, HiddenSize);
-                var y = ops.Conv.Forward(rows.narrow(1, 0, HiddenSize) * rows.narrow(1, 2 * HiddenSize, HiddenSize), weight, conv.bias, false, ConvStateTensor, metadata.Prefill);
-                return c * y.to(c.dtype);
-            });
+            (start, np) => ShortConvGate.Apply(bcx.narrow(0, start, np), HiddenSize,
+                bx => ops.Conv.Forward(bx, weight, conv.bias, false, ConvStateTensor, metadata.Prefill)));
     }
 }

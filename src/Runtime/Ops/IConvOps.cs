@@ -19,9 +19,6 @@ public interface IConvOps
     Tensor GatedUpdate(Tensor bcx, Tensor weight, Tensor? bias, Tensor convStates, DecodeBatch batch)
     {
         using var scope = TorchSharp.torch.NewDisposeScope();
-        long dim = weight.shape[0];
-        var c = bcx.narrow(1, dim, dim);
-        var y = Update(bcx.narrow(1, 0, dim) * bcx.narrow(1, 2 * dim, dim), weight, bias, false, convStates, batch);
-        return (c * y.to(c.dtype)).MoveToOuterDisposeScope();
+        return ShortConvGate.Apply(bcx, weight.shape[0], bx => Update(bx, weight, bias, false, convStates, batch)).MoveToOuterDisposeScope();
     }
 }

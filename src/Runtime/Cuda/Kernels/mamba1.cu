@@ -18,6 +18,18 @@ __device__ __forceinline__ float scan_dt_of(float raw, const T* delta_bias, int 
     return softplus ? mg_softplus(v) : v;
 }
 
+// A decode row's dt for channel d before its bias: the row's delta, or with delta_w (dt_proj's weight [channels, rank])
+// the projection of the row's low-rank dt, rounded to T as the projection's output would be. The `lanes` threads of a
+// channel's group split the dot product (one thread: lane 0 of 1).
+template <typename T>
+__device__ __forceinline__ float decode_dt_raw(const T* delta_row, const T* delta_w, int rank, int d, int lane, int lanes)
+{
+    if (!delta_w) return mg_load(delta_row + d);
+    float part = 0.0f;
+    for (int k = lane; k < rank; k += lanes) part += mg_load(delta_row + k) * mg_load(delta_w + (i64)d * rank + k);
+    return mg_round<T>(mg_warp_sum(part, lanes));
+}
+
 template <typename T>
 __device__ __forceinline__ float scan_dt(const T* delta, const T* delta_bias, int softplus, int d)
 {
@@ -38,18 +50,7 @@ __device__ __forceinline__ void selective_update(const T* u, const T* delta, con
     bool active = d < a.channels;
     if (!active) d = 0;
     i64 slot = active ? slots[row] : -1;
-    float raw;
-    if (delta_w)
-    {
-        float part = 0.0f;
-        for (int k = lane; k < rank; k += a.lanes) part += mg_load(delta + row * a.delta_stride + k) * mg_load(delta_w + (i64)d * rank + k);
-        raw = mg_round<T>(mg_warp_sum(part, a.lanes));
-    }
-    else
-    {
-        raw = mg_load(delta + row * a.delta_stride + d);
-    }
-    float dt = scan_dt_of(raw, delta_bias, softplus, d);
+    float dt = scan_dt_of(decode_dt_raw(delta + row * a.delta_stride, delta_w, rank, d, lane, a.lanes), delta_bias, softplus, d);
     float uv = mg_load(u + row * a.u_stride + d);
     const T* b = B + row * a.bc_stride;
     const T* c = C + row * a.bc_stride;
@@ -85,18 +86,7 @@ __device__ __forceinline__ void selective_update_channels(const T* u, const T* d
     int d = blockIdx.x * blockDim.x + threadIdx.x, row = blockIdx.y;
     if (d >= a.channels) return;
     i64 slot = slots[row];
-    float raw;
-    if (delta_w)
-    {
-        float dot = 0.0f;
-        for (int k = 0; k < rank; k++) dot += mg_load(delta + row * a.delta_stride + k) * mg_load(delta_w + (i64)d * rank + k);
-        raw = mg_round<T>(dot);
-    }
-    else
-    {
-        raw = mg_load(delta + row * a.delta_stride + d);
-    }
-    float dt = scan_dt_of(raw, delta_bias, softplus, d);
+    float dt = scan_dt_of(decode_dt_raw(delta + row * a.delta_stride, delta_w, rank, d, 0, 1), delta_bias, softplus, d);
     float uv = mg_load(u + row * a.u_stride + d), du = dt * uv;
     const T* b = B + row * a.bc_stride;
     const T* c = C + row * a.bc_stride;
