@@ -22,7 +22,7 @@ namespace MambaGen.Cpu;
 /// under tiered compilation a loop called a few times per request (a prefill's norms: once per layer) ran as unoptimised
 /// tier-0 code, ten times slower per row than libtorch, which is what made the norm loops look slow on prefill rows.
 /// </remarks>
-internal sealed unsafe class CpuDecodeOps : IConvOps, ISsdOps, ISelectiveScanOps, INormOps, ILinearOps
+internal sealed unsafe class CpuDecodeOps : IConvOps, ISsdOps, ISelectiveScanOps, INormOps, ILinearOps, IFusedProjectionOps
 {
     private static readonly ReferenceOps Reference = ReferenceOps.Instance;
 
@@ -67,13 +67,26 @@ internal sealed unsafe class CpuDecodeOps : IConvOps, ISsdOps, ISelectiveScanOps
 
         OpArgs.CheckBlocks(batch.MaxStateIndex, convStates, nameof(convStates));
         var output = torch.empty(batch.Count, dim, dtype: ScalarType.Float32);
-        float* px = Ptr(x), pw = Ptr(weight), pb = bias is null ? null : Ptr(bias), ps = Ptr(convStates), po = Ptr(output);
-        long xs = x.stride(0), bs = convStates.stride(0);
+        ConvUpdateRows(Ptr(x), x.stride(0), Ptr(output), dim, dim, Ptr(weight), width, bias is null ? null : Ptr(bias), silu, convStates, batch);
+        return output;
+    }
+
+    private static bool ConvFits(Tensor weight, Tensor? bias, Tensor convStates) =>
+        Fp32(weight, bias, convStates) && weight.is_contiguous() && OpArgs.RowsContiguous(convStates, 2);
+
+    /// <summary>The conv update of <paramref name="dim"/> channels a row, x rows at <paramref name="px"/> to output rows
+    /// at <paramref name="po"/> (which may be the same memory: each value is read before it is written).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void ConvUpdateRows(float* px, long xs, float* po, long os, long dim, float* pw, int width, float* pb, bool silu,
+        Tensor convStates, DecodeBatch batch)
+    {
+        float* ps = Ptr(convStates);
+        long bs = convStates.stride(0);
         var slots = batch.HostStateIndices;
         for (int r = 0; r < batch.Count; r++)
         {
             int slot = slots[r];
-            float* xr = px + r * xs, or = po + r * dim, st = slot < 0 ? null : ps + slot * bs;
+            float* xr = px + r * xs, or = po + r * os, st = slot < 0 ? null : ps + slot * bs;
             for (long c = 0; c < dim; c++)
             {
                 float* w = pw + c * width;
@@ -96,8 +109,6 @@ internal sealed unsafe class CpuDecodeOps : IConvOps, ISsdOps, ISelectiveScanOps
                 or[c] = st is null ? 0f : silu ? Silu(acc) : acc;
             }
         }
-
-        return output;
     }
 
     // ---- Mamba-2 SSM --------------------------------------------------------------------------------------------
@@ -121,49 +132,66 @@ internal sealed unsafe class CpuDecodeOps : IConvOps, ISsdOps, ISelectiveScanOps
         }
 
         OpArgs.CheckBlocks(batch.MaxStateIndex, ssmStates, nameof(ssmStates));
-        long groups = b.size(1), perGroup = heads / groups;
         var y = torch.empty(batch.Count, heads, headDim, dtype: ScalarType.Float32);
-        float* px = Ptr(x), pdt = Ptr(dt), pa = Ptr(aLog), pb = Ptr(b), pc = Ptr(c), pd = d is null ? null : Ptr(d), pbias = dtBias is null ? null : Ptr(dtBias);
-        float* ps = Ptr(ssmStates), py = Ptr(y);
-        long xs = x.stride(0), dts = dt.stride(0), bcs = b.stride(0), cs = c.stride(0), bs = ssmStates.stride(0);
-        bool dPerP = d is not null && d.dim() == 2;
-        var slots = batch.HostStateIndexArray;
-        float min = (float)dtLimit.Min, max = (float)dtLimit.Max;
-
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        void Head(long item)
+        SsdUpdate(new SsdUpdateArgs
         {
-            long r = item / heads, h = item % heads;
-            int slot = slots[r];
-            float* yr = py + (r * heads + h) * headDim;
-            if (slot < 0)
-            {
-                new Span<float>(yr, (int)headDim).Clear();
-                return;
-            }
+            X = Ptr(x), Dt = Ptr(dt), ALog = Ptr(aLog), B = Ptr(b), C = Ptr(c), D = d is null ? null : Ptr(d), DtBias = dtBias is null ? null : Ptr(dtBias),
+            States = Ptr(ssmStates), Y = Ptr(y), XStride = x.stride(0), DtStride = dt.stride(0), BStride = b.stride(0), CStride = c.stride(0),
+            BlockStride = ssmStates.stride(0), Heads = heads, HeadDim = headDim, StateDim = stateDim, Groups = b.size(1),
+            DPerHeadDim = d is not null && d.dim() == 2, Softplus = dtSoftplus, Min = (float)dtLimit.Min, Max = (float)dtLimit.Max,
+        }, batch.HostStateIndexArray);
+        return y;
+    }
 
-            float v = pdt[r * dts + h] + (pbias is null ? 0f : pbias[h]);
-            float step = Math.Clamp(dtSoftplus ? Softplus(v) : v, min, max);
-            float decay = MathF.Exp(step * -MathF.Exp(pa[h]));
-            long g = h / perGroup;
-            float* bv = pb + r * bcs + g * stateDim, cv = pc + r * cs + g * stateDim;
-            float* xr = px + r * xs + h * headDim;
-            float* head = ps + slot * bs + h * headDim * stateDim;
-            for (long p = 0; p < headDim; p++)
-            {
-                float xv = xr[p];
-                float acc = Update(head + p * stateDim, bv, cv, (int)stateDim, decay, step * xv);
-                if (pd is not null)
-                {
-                    acc += xv * pd[dPerP ? h * headDim + p : h];
-                }
+    /// <summary>Pointers and strides of a Mamba-2 decode update: x [rows, heads, head dim] and B, C [rows, groups, state]
+    /// with unit inner strides, dt [rows, heads], states [blocks, heads, head dim, state] packed per block, y packed.</summary>
+    internal struct SsdUpdateArgs
+    {
+        public float* X, Dt, ALog, B, C, D, DtBias, States, Y;
+        public long XStride, DtStride, BStride, CStride, BlockStride, Heads, HeadDim, StateDim, Groups;
+        public bool DPerHeadDim, Softplus;
+        public float Min, Max;
+    }
 
-                yr[p] = acc;
-            }
+    /// <summary>Each row's state updated in place in its slot's block (a padding slot, -1, gets y = 0), rows x heads
+    /// spread over the threads when the step is large enough.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal void SsdUpdate(SsdUpdateArgs a, int[] slots)
+    {
+        int rows = slots.Length;
+        For(rows * a.Heads, rows * a.Heads * a.HeadDim * a.StateDim, _decodeParallelWork, item => SsdUpdateHead(a, slots, item));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void SsdUpdateHead(in SsdUpdateArgs a, int[] slots, long item)
+    {
+        long r = item / a.Heads, h = item % a.Heads, headDim = a.HeadDim, stateDim = a.StateDim;
+        int slot = slots[r];
+        float* yr = a.Y + (r * a.Heads + h) * headDim;
+        if (slot < 0)
+        {
+            new Span<float>(yr, (int)headDim).Clear();
+            return;
         }
 
-        For(batch.Count * heads, batch.Count * heads * headDim * stateDim, _decodeParallelWork, Head);
-        return y;
+        float v = a.Dt[r * a.DtStride + h] + (a.DtBias is null ? 0f : a.DtBias[h]);
+        float step = Math.Clamp(a.Softplus ? Softplus(v) : v, a.Min, a.Max);
+        float decay = MathF.Exp(step * -MathF.Exp(a.ALog[h]));
+        long g = h / (a.Heads / a.Groups);
+        float* bv = a.B + r * a.BStride + g * stateDim, cv = a.C + r * a.CStride + g * stateDim;
+        float* xr = a.X + r * a.XStride + h * headDim;
+        float* head = a.States + slot * a.BlockStride + h * headDim * stateDim;
+        for (long p = 0; p < headDim; p++)
+        {
+            float xv = xr[p];
+            float acc = Update(head + p * stateDim, bv, cv, (int)stateDim, decay, step * xv);
+            if (a.D is not null)
+            {
+                acc += xv * a.D[a.DPerHeadDim ? h * headDim + p : h];
+            }
+
+            yr[p] = acc;
+        }
     }
 
     // ---- Mamba-1 SSM --------------------------------------------------------------------------------------------
@@ -237,56 +265,75 @@ internal sealed unsafe class CpuDecodeOps : IConvOps, ISsdOps, ISelectiveScanOps
 
         OpArgs.CheckBlocks(batch.MaxStateIndex, ssmStates, nameof(ssmStates));
         var y = torch.empty(batch.Count, channels, dtype: ScalarType.Float32);
-        float* px = Ptr(x), pdl = Ptr(delta), pa = Ptr(aLog), pb = Ptr(b), pc = Ptr(c), pd = d is null ? null : Ptr(d);
-        float* pz = z is null ? null : Ptr(z), pbias = deltaBias is null ? null : Ptr(deltaBias), ps = Ptr(ssmStates), py = Ptr(y);
-        long xs = x.stride(0), ds = delta.stride(0), bcs = b.stride(0), cs = c.stride(0), zs = z?.stride(0) ?? 0, bs = ssmStates.stride(0);
-        var slots = batch.HostStateIndexArray;
-        // Channels in chunks, so a thread takes a run of them (a channel alone is too little work to hand out).
-        const long chunk = 64;
-        long chunks = (channels + chunk - 1) / chunk;
-
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        void Channels(long item)
+        SelectiveUpdate(new SelectiveUpdateArgs
         {
-            long r = item / chunks, c0 = item % chunks * chunk, c1 = Math.Min(channels, c0 + chunk);
-            int slot = slots[r];
-            for (long ch = c0; ch < c1; ch++)
-            {
-                if (slot < 0)
-                {
-                    py[r * channels + ch] = 0f;
-                    continue;
-                }
-
-                float v = pdl[r * ds + ch] + (pbias is null ? 0f : pbias[ch]);
-                float dt = deltaSoftplus ? Softplus(v) : v, uv = px[r * xs + ch], du = dt * uv;
-                float* st = ps + slot * bs + ch * stateDim;
-                float* a = pa + ch * stateDim;
-                float* bv = pb + r * bcs, cv = pc + r * cs;
-                float acc = 0f;
-                for (long n = 0; n < stateDim; n++)
-                {
-                    float h = st[n] * MathF.Exp(dt * -MathF.Exp(a[n])) + du * bv[n];
-                    st[n] = h;
-                    acc += h * cv[n];
-                }
-
-                if (pd is not null)
-                {
-                    acc += uv * pd[ch];
-                }
-
-                if (pz is not null)
-                {
-                    acc *= Silu(pz[r * zs + ch]);
-                }
-
-                py[r * channels + ch] = acc;
-            }
-        }
-
-        For(batch.Count * chunks, batch.Count * channels * stateDim, _decodeParallelWork, Channels);
+            X = Ptr(x), Delta = Ptr(delta), ALog = Ptr(aLog), B = Ptr(b), C = Ptr(c), D = d is null ? null : Ptr(d), Z = z is null ? null : Ptr(z),
+            DeltaBias = deltaBias is null ? null : Ptr(deltaBias), States = Ptr(ssmStates), Y = Ptr(y),
+            XStride = x.stride(0), DeltaStride = delta.stride(0), BStride = b.stride(0), CStride = c.stride(0), ZStride = z?.stride(0) ?? 0,
+            BlockStride = ssmStates.stride(0), Channels = channels, StateDim = stateDim, Softplus = deltaSoftplus,
+        }, batch.HostStateIndexArray);
         return y;
+    }
+
+    /// <summary>Pointers and strides of a Mamba-1 decode update: x, delta, z [rows, channels] and B, C [rows, state] with
+    /// unit inner strides, A_log [channels, state] and states [blocks, channels, state] packed, y packed.</summary>
+    internal struct SelectiveUpdateArgs
+    {
+        public float* X, Delta, ALog, B, C, D, Z, DeltaBias, States, Y;
+        public long XStride, DeltaStride, BStride, CStride, ZStride, BlockStride, Channels, StateDim;
+        public bool Softplus;
+    }
+
+    // Channels in chunks, so a thread takes a run of them (a channel alone is too little work to hand out).
+    private const long SelectiveUpdateChunk = 64;
+
+    /// <summary>Each row's state updated in place in its slot's block (a padding slot, -1, gets y = 0).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal void SelectiveUpdate(SelectiveUpdateArgs a, int[] slots)
+    {
+        int rows = slots.Length;
+        long chunks = (a.Channels + SelectiveUpdateChunk - 1) / SelectiveUpdateChunk;
+        For(rows * chunks, rows * a.Channels * a.StateDim, _decodeParallelWork, item => SelectiveUpdateChannels(a, slots, item / chunks, item % chunks * SelectiveUpdateChunk));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void SelectiveUpdateChannels(in SelectiveUpdateArgs a, int[] slots, long r, long c0)
+    {
+        long c1 = Math.Min(a.Channels, c0 + SelectiveUpdateChunk), stateDim = a.StateDim;
+        int slot = slots[r];
+        for (long ch = c0; ch < c1; ch++)
+        {
+            if (slot < 0)
+            {
+                a.Y[r * a.Channels + ch] = 0f;
+                continue;
+            }
+
+            float v = a.Delta[r * a.DeltaStride + ch] + (a.DeltaBias is null ? 0f : a.DeltaBias[ch]);
+            float dt = a.Softplus ? Softplus(v) : v, uv = a.X[r * a.XStride + ch], du = dt * uv;
+            float* st = a.States + slot * a.BlockStride + ch * stateDim;
+            float* al = a.ALog + ch * stateDim;
+            float* bv = a.B + r * a.BStride, cv = a.C + r * a.CStride;
+            float acc = 0f;
+            for (long n = 0; n < stateDim; n++)
+            {
+                float h = st[n] * MathF.Exp(dt * -MathF.Exp(al[n])) + du * bv[n];
+                st[n] = h;
+                acc += h * cv[n];
+            }
+
+            if (a.D is not null)
+            {
+                acc += uv * a.D[ch];
+            }
+
+            if (a.Z is not null)
+            {
+                acc *= Silu(a.Z[r * a.ZStride + ch]);
+            }
+
+            a.Y[r * a.Channels + ch] = acc;
+        }
     }
 
     // ---- norms --------------------------------------------------------------------------------------------------
@@ -323,17 +370,25 @@ internal sealed unsafe class CpuDecodeOps : IConvOps, ISsdOps, ISelectiveScanOps
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public Tensor GatedRmsNorm(Tensor x, Tensor z, Tensor weight, int groupSize, double eps)
     {
-        bool fits = Fp32(x, z, weight) && x.dim() == 2 && z.dim() == 2 && weight.dim() == 1 && x.size(1) == weight.size(0) && z.size(0) == x.size(0)
-            && z.size(1) == x.size(1) && groupSize > 0 && x.size(1) % groupSize == 0 && x.stride(1) == 1 && z.stride(1) == 1 && weight.is_contiguous();
-        if (!fits)
+        if (!GatedNormFits(x, z, weight, groupSize))
         {
             return Reference.GatedRmsNorm(x, z, weight, groupSize, eps);
         }
 
         long rows = x.size(0), width = x.size(1);
         var output = torch.empty(rows, width, dtype: ScalarType.Float32);
-        float* px = Ptr(x), pz = Ptr(z), pw = Ptr(weight), po = Ptr(output);
-        long xs = x.stride(0), zs = z.stride(0);
+        GatedNormRows(Ptr(x), x.stride(0), Ptr(z), z.stride(0), rows, width, Ptr(weight), groupSize, eps, Ptr(output));
+        return output;
+    }
+
+    private static bool GatedNormFits(Tensor x, Tensor z, Tensor weight, int groupSize) =>
+        Fp32(x, z, weight) && x.dim() == 2 && z.dim() == 2 && weight.dim() == 1 && x.size(1) == weight.size(0) && z.size(0) == x.size(0)
+        && z.size(1) == x.size(1) && groupSize > 0 && x.size(1) % groupSize == 0 && x.stride(1) == 1 && z.stride(1) == 1 && weight.is_contiguous();
+
+    /// <summary>output [rows, width] packed = per group RMSNorm(x · silu(z)) · weight.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void GatedNormRows(float* px, long xs, float* pz, long zs, long rows, long width, float* pw, int groupSize, double eps, float* po)
+    {
         for (long r = 0; r < rows; r++)
         {
             float* o = po + r * width;
@@ -344,8 +399,6 @@ internal sealed unsafe class CpuDecodeOps : IConvOps, ISsdOps, ISelectiveScanOps
                 ScaleByWeight(group, RmsScale(AddSumSquares(group, null, groupSize), groupSize, eps), pw + g0, group, groupSize);
             }
         }
-
-        return output;
     }
 
     // Row kernels of the norms, own vector loops rather than TensorPrimitives: its generic paths (Sigmoid's vector exp
@@ -400,6 +453,22 @@ internal sealed unsafe class CpuDecodeOps : IConvOps, ISsdOps, ISelectiveScanOps
         }
     }
 
+    /// <summary>target += values.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void AddInto(float* target, float* values, int n)
+    {
+        int i = 0;
+        for (; i + 8 <= n; i += 8)
+        {
+            (Vector256.Load(target + i) + Vector256.Load(values + i)).Store(target + i);
+        }
+
+        for (; i < n; i++)
+        {
+            target[i] += values[i];
+        }
+    }
+
     /// <summary>output = x · silu(z) = x · z / (1 + exp(-z)).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Gate(float* x, float* z, float* output, int n)
@@ -435,58 +504,75 @@ internal sealed unsafe class CpuDecodeOps : IConvOps, ISsdOps, ISelectiveScanOps
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public Tensor Linear(Tensor x, Tensor weight, Tensor? bias)
     {
-        var wdtype = weight.dtype;
-        bool fits = x.dtype == ScalarType.Float32 && wdtype is ScalarType.Float32 or ScalarType.BFloat16 or ScalarType.Float16
-            && (bias is null || bias.dtype == ScalarType.Float32) && OnCpu(x, weight, bias)
-            && x.dim() == 2 && weight.dim() == 2 && x.size(1) == weight.size(1) && x.stride(1) == 1
-            && weight.is_contiguous() && (bias is null || (bias.is_contiguous() && bias.dim() == 1 && bias.size(0) == weight.size(0)))
-            && x.size(0) <= MaxGemvRows && weight.size(1) <= int.MaxValue / MaxGemvRows;
+        bool fits = x.dtype == ScalarType.Float32 && x.device_type == DeviceType.CPU && x.dim() == 2 && x.stride(1) == 1
+            && GemvFits(weight, bias, x.size(1), x.size(0));
         if (!fits)
         {
             return Reference.Linear(x, weight, bias);
         }
 
-        long rows = x.size(0), outputs = weight.size(0), inputs = weight.size(1), xs = x.stride(0);
-        var y = torch.empty(rows, outputs, dtype: ScalarType.Float32);
-        float* px = Ptr(x), pb = bias is null ? null : Ptr(bias), py = Ptr(y);
+        var y = torch.empty(x.size(0), weight.size(0), dtype: ScalarType.Float32);
+        GemvInto(Ptr(x), x.stride(0), x.size(0), weight, bias, Ptr(y));
+        return y;
+    }
+
+    /// <summary>Whether <see cref="GemvInto"/> takes <paramref name="rows"/> fp32 rows of <paramref name="inputs"/> against this weight and bias.</summary>
+    private static bool GemvFits(Tensor weight, Tensor? bias, long inputs, long rows) =>
+        weight.dtype is ScalarType.Float32 or ScalarType.BFloat16 or ScalarType.Float16 && (bias is null || bias.dtype == ScalarType.Float32)
+        && OnCpu(weight, bias) && weight.dim() == 2 && weight.size(1) == inputs && weight.is_contiguous()
+        && (bias is null || (bias.is_contiguous() && bias.dim() == 1 && bias.size(0) == weight.size(0)))
+        && rows is > 0 and <= MaxGemvRows && inputs <= int.MaxValue / MaxGemvRows;
+
+    /// <summary>y [rows, outputs] packed = x·Wᵀ + b, the x rows <paramref name="xs"/> floats apart (<see cref="GemvFits"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void GemvInto(float* px, long xs, long rows, Tensor weight, Tensor? bias, float* py)
+    {
+        var wdtype = weight.dtype;
+        long outputs = weight.size(0), inputs = weight.size(1);
+        float* pb = bias is null ? null : Ptr(bias);
         void* pw = (void*)TorchCuda.DataPtrOfAnyDevice(weight);
         long tasks = (outputs + GemvRowsPerTask - 1) / GemvRowsPerTask;
         if (wdtype == ScalarType.Float32)
         {
             For(tasks, outputs * inputs, _gemvParallelWeight, task =>
                 Gemv(px, xs, rows, (float*)pw, inputs, pb, py, outputs, task * GemvRowsPerTask, Math.Min(outputs, (task + 1) * GemvRowsPerTask)));
-            return y;
+            return;
         }
 
         // Mixed precision as the reference (and llama.cpp) computes it: bf16 weights against the activations rounded
         // to bf16, products summed in fp32; f16 weights widened to fp32.
-        var rounded = wdtype == ScalarType.BFloat16 ? new float[rows * inputs] : null;
-        if (rounded is not null)
+        var rounded = wdtype == ScalarType.BFloat16 ? System.Buffers.ArrayPool<float>.Shared.Rent((int)(rows * inputs)) : null;
+        try
         {
-            for (long r = 0; r < rows; r++)
+            if (rounded is not null)
             {
-                RoundToBf16(new ReadOnlySpan<float>(px + r * xs, (int)inputs), rounded.AsSpan((int)(r * inputs), (int)inputs));
+                for (long r = 0; r < rows; r++)
+                {
+                    RoundToBf16(new ReadOnlySpan<float>(px + r * xs, (int)inputs), rounded.AsSpan((int)(r * inputs), (int)inputs));
+                }
+            }
+
+            fixed (float* pr = rounded)
+            {
+                float* xr = pr;
+                For(tasks, outputs * inputs, _gemvParallelWeight, task =>
+                {
+                    long o0 = task * GemvRowsPerTask, o1 = Math.Min(outputs, o0 + GemvRowsPerTask);
+                    if (xr is not null)
+                    {
+                        GemvBf16(xr, rows, (ushort*)pw, inputs, pb, py, outputs, o0, o1);
+                    }
+                    else
+                    {
+                        GemvF16(px, xs, rows, (Half*)pw, inputs, pb, py, outputs, o0, o1);
+                    }
+                });
             }
         }
-
-        fixed (float* pr = rounded)
+        finally
         {
-            float* xr = pr;
-            For(tasks, outputs * inputs, _gemvParallelWeight, task =>
-            {
-                long o0 = task * GemvRowsPerTask, o1 = Math.Min(outputs, o0 + GemvRowsPerTask);
-                if (xr is not null)
-                {
-                    GemvBf16(xr, rows, (ushort*)pw, inputs, pb, py, outputs, o0, o1);
-                }
-                else
-                {
-                    GemvF16(px, xs, rows, (Half*)pw, inputs, pb, py, outputs, o0, o1);
-                }
-            });
+            if (rounded is not null) System.Buffers.ArrayPool<float>.Shared.Return(rounded);
         }
-
-        return y;
     }
 
     /// <summary>y[r, o] = x[r]·w[o] + b[o] for output rows [o0, o1): each weight row read once, front to back.</summary>
@@ -615,6 +701,157 @@ internal sealed unsafe class CpuDecodeOps : IConvOps, ISsdOps, ISelectiveScanOps
         }
 
         return sum;
+    }
+
+    // ---- fused projections (a decode-sized step's block in three calls) -----------------------------------------
+
+    // The block's norm before in_proj, the conv update after it and the residual add after out_proj run inside the
+    // projections, over pooled scratch rows: a decode step makes a few TorchSharp calls a layer instead of about twenty
+    // (narrow, view, empty: each 1-3 us, which was half of the 2.5M default model's decode step). Inputs the loops do
+    // not take go through the same ops composed (ComposedProjections), which computes the same function.
+
+    private ComposedProjections? _composed;
+
+    private ComposedProjections Composed => _composed ??= new ComposedProjections(this, this, this, this);
+
+    public bool Takes(long rows, ScalarType dtype) => rows is > 0 and <= MaxGemvRows;
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public Tensor NormLinear(Tensor residual, Tensor normWeight, double eps, Tensor weight, Tensor? bias)
+    {
+        if (!NormRowsFit(residual, normWeight) || !GemvFits(weight, bias, residual.size(1), residual.size(0)))
+        {
+            return Composed.NormLinear(residual, normWeight, eps, weight, bias);
+        }
+
+        var y = torch.empty(residual.size(0), weight.size(0), dtype: ScalarType.Float32);
+        NormLinearInto(residual, normWeight, eps, weight, bias, Ptr(y));
+        return y;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public Tensor NormLinearConv(Tensor residual, Tensor normWeight, double eps, Tensor weight, Tensor? bias,
+        int convStart, Tensor convWeight, Tensor? convBias, bool silu, Tensor convStates, DecodeBatch batch)
+    {
+        long rows = residual.size(0);
+        bool fits = NormRowsFit(residual, normWeight) && GemvFits(weight, bias, residual.size(1), rows) && rows == batch.Count
+            && convWeight.dim() == 2 && convWeight.size(1) >= 2 && convStart >= 0 && convStart + convWeight.size(0) <= weight.size(0) && ConvFits(convWeight, convBias, convStates)
+            && (convBias is null || (convBias.dim() == 1 && convBias.size(0) == convWeight.size(0)))
+            && convStates.dim() == 3 && convStates.size(2) == convWeight.size(0) && convStates.size(1) == convWeight.size(1) - 1;
+        if (!fits)
+        {
+            return Composed.NormLinearConv(residual, normWeight, eps, weight, bias, convStart, convWeight, convBias, silu, convStates, batch);
+        }
+
+        OpArgs.CheckBlocks(batch.MaxStateIndex, convStates, nameof(convStates));
+        long outputs = weight.size(0);
+        var y = torch.empty(rows, outputs, dtype: ScalarType.Float32);
+        float* py = Ptr(y), columns = py + convStart;
+        NormLinearInto(residual, normWeight, eps, weight, bias, py);
+        ConvUpdateRows(columns, outputs, columns, outputs, convWeight.size(0), Ptr(convWeight), (int)convWeight.size(1),
+            convBias is null ? null : Ptr(convBias), silu, convStates, batch);
+        return y;
+    }
+
+    public Tensor SelectiveUpdateProjected(Tensor ssmStates, Tensor x, Tensor deltaLow, Tensor deltaWeight, Tensor aLog, Tensor b, Tensor c, Tensor? d,
+        Tensor? z, Tensor? deltaBias, bool deltaSoftplus, DecodeBatch batch) =>
+        // dt_proj is a GEMV of a few columns and the update one call: composing them costs one tensor, nothing to fuse.
+        Composed.SelectiveUpdateProjected(ssmStates, x, deltaLow, deltaWeight, aLog, b, c, d, z, deltaBias, deltaSoftplus, batch);
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public void LinearAddInto(Tensor residual, Tensor x, Tensor weight, Tensor? bias)
+    {
+        long rows = x.dim() == 2 ? x.size(0) : -1;
+        bool fits = x.dtype == ScalarType.Float32 && x.device_type == DeviceType.CPU && x.dim() == 2 && x.stride(1) == 1
+            && GemvFits(weight, bias, x.size(1), rows) && ResidualFits(residual, rows, weight.size(0));
+        if (!fits)
+        {
+            Composed.LinearAddInto(residual, x, weight, bias);
+            return;
+        }
+
+        AddGemvInto(residual, Ptr(x), x.stride(0), rows, weight, bias);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public void GatedNormLinearAddInto(Tensor residual, Tensor y, Tensor z, Tensor normWeight, int groupSize, double eps, Tensor weight, Tensor? bias)
+    {
+        long rows = y.dim() == 2 ? y.size(0) : -1;
+        bool fits = GatedNormFits(y, z, normWeight, groupSize) && GemvFits(weight, bias, y.size(1), rows) && ResidualFits(residual, rows, weight.size(0));
+        if (!fits)
+        {
+            Composed.GatedNormLinearAddInto(residual, y, z, normWeight, groupSize, eps, weight, bias);
+            return;
+        }
+
+        long width = y.size(1);
+        var gated = System.Buffers.ArrayPool<float>.Shared.Rent((int)(rows * width));
+        try
+        {
+            fixed (float* pg = gated)
+            {
+                GatedNormRows(Ptr(y), y.stride(0), Ptr(z), z.stride(0), rows, width, Ptr(normWeight), groupSize, eps, pg);
+                AddGemvInto(residual, pg, width, rows, weight, bias);
+            }
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<float>.Shared.Return(gated);
+        }
+    }
+
+    /// <summary>A block's residual rows the fused loops read and write: fp32, packed [rows, width], on the CPU.</summary>
+    private static bool NormRowsFit(Tensor residual, Tensor normWeight) =>
+        Fp32(residual, normWeight) && residual.dim() == 2 && residual.is_contiguous() && normWeight.dim() == 1
+        && normWeight.is_contiguous() && normWeight.size(0) == residual.size(1);
+
+    private static bool ResidualFits(Tensor residual, long rows, long width) =>
+        Fp32(residual) && residual.dim() == 2 && residual.size(0) == rows && residual.size(1) == width && residual.is_contiguous();
+
+    /// <summary>y = RMSNorm(residual)·Wᵀ + b through a pooled scratch of the normed rows (<see cref="NormRowsFit"/>, <see cref="GemvFits"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void NormLinearInto(Tensor residual, Tensor normWeight, double eps, Tensor weight, Tensor? bias, float* py)
+    {
+        long rows = residual.size(0), width = residual.size(1);
+        var normed = System.Buffers.ArrayPool<float>.Shared.Rent((int)(rows * width));
+        try
+        {
+            fixed (float* pn = normed)
+            {
+                float* pr = Ptr(residual), pw = Ptr(normWeight);
+                int n = (int)width;
+                for (long r = 0; r < rows; r++)
+                {
+                    ScaleByWeight(pr + r * width, RmsScale(AddSumSquares(pr + r * width, null, n), n, eps), pw, pn + r * width, n);
+                }
+
+                GemvInto(pn, width, rows, weight, bias, py);
+            }
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<float>.Shared.Return(normed);
+        }
+    }
+
+    /// <summary>residual += x·Wᵀ + b in place (<see cref="ResidualFits"/>), through a pooled scratch of the products.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void AddGemvInto(Tensor residual, float* px, long xs, long rows, Tensor weight, Tensor? bias)
+    {
+        long outputs = weight.size(0);
+        var products = System.Buffers.ArrayPool<float>.Shared.Rent((int)(rows * outputs));
+        try
+        {
+            fixed (float* pp = products)
+            {
+                GemvInto(px, xs, rows, weight, bias, pp);
+                AddInto(Ptr(residual), pp, (int)(rows * outputs));
+            }
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<float>.Shared.Return(products);
+        }
     }
 
     // ---- helpers ------------------------------------------------------------------------------------------------

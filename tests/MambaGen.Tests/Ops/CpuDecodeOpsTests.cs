@@ -60,6 +60,29 @@ public sealed class CpuDecodeOpsTests
         }
     }
 
+    public static TheoryData<int, int, ScalarType> FusedRows => new()
+    {
+        { 1, 1, ScalarType.Float32 }, { 3, 2, ScalarType.Float32 }, { 8, 1, ScalarType.Float32 },
+        { 1, 1, ScalarType.BFloat16 }, { 5, 2, ScalarType.BFloat16 }, { 2, 1, ScalarType.Float16 },
+    };
+
+    [Theory]
+    [MemberData(nameof(FusedRows))]
+    public void Fused_projections_match_the_ops_they_fuse_with_fp32_or_half_width_weights(int rows, int threads, ScalarType weightDtype)
+    {
+        var loops = new Cpu.CpuDecodeOps(threads, parallelWork: 0);
+        Assert.True(loops.Takes(rows, ScalarType.Float32));
+        Assert.False(loops.Takes(9, ScalarType.Float32));
+        FusedProjectionChecks.MatchTheOpsTheyFuse(loops, loops, rows, ScalarType.Float32, weightDtype, ScalarType.Float32);
+    }
+
+    [Theory]
+    [InlineData("dev-mamba2", "float32")]
+    [InlineData("dev-mamba1", "float32")]
+    [InlineData("dev-mamba2", "bfloat16")]
+    public void A_model_decodes_the_same_with_its_blocks_in_three_fused_calls(string fixture, string dtypeName) =>
+        FusedProjectionChecks.ModelDecodesTheSame(MambaOps.Of("loops", new Cpu.CpuDecodeOps(2, parallelWork: 0)), fixture, dtypeName);
+
     [Theory]
     [InlineData(3, 16, 8)]
     [InlineData(130, 20, 10)]
