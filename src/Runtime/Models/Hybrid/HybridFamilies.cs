@@ -18,9 +18,10 @@ public static class HybridFamilies
     public const string Lfm2 = "lfm2";
     public const string GraniteMoeHybrid = "granitemoehybrid";
     public const string NemotronH = "nemotron_h";
+    public const string FalconH1 = "falcon_h1";
 
     /// <summary>The model types <see cref="HybridModelConfig.Load"/> reads.</summary>
-    public static IReadOnlySet<string> ModelTypes { get; } = new HashSet<string>(StringComparer.Ordinal) { Lfm2, GraniteMoeHybrid, NemotronH };
+    public static IReadOnlySet<string> ModelTypes { get; } = new HashSet<string>(StringComparer.Ordinal) { Lfm2, GraniteMoeHybrid, NemotronH, FalconH1 };
 
     internal static HybridModelConfig FromJson(JsonElement root, string path)
     {
@@ -31,6 +32,7 @@ public static class HybridFamilies
             Lfm2 => Lfm2Config(root, json),
             GraniteMoeHybrid => GraniteConfig(root, json),
             NemotronH => NemotronHConfig(root, json),
+            FalconH1 => FalconH1Config(root, json),
             _ => throw json.Invalid("model_type", $"'{modelType}' is not a hybrid family MambaGen runs; expected one of {string.Join(", ", ModelTypes.Select(t => $"'{t}'"))}"),
         };
     }
@@ -254,6 +256,126 @@ public static class HybridFamilies
         };
     }
 
+    /// <summary>
+    /// Falcon-H1 (transformers' FalconH1Config and modeling_falcon_h1.py, checked against vLLM's falcon_h1.py): every
+    /// layer runs attention (RoPE) and Mamba2 side by side on the same normed input and adds their outputs, then a
+    /// SwiGLU MLP (gate_proj/up_proj/down_proj); names under <c>model.</c>. μP multipliers: embedding, attention and
+    /// SSM in/out, key, in_proj's z/x/B/C/dt segments (ssm_multipliers), MLP gate and down, LM head. Where transformers
+    /// and vLLM/mamba_ssm differ, docs/runtime.md says which this follows. No transformers fixture checks it yet.
+    /// </summary>
+    private static HybridModelConfig FalconH1Config(JsonElement root, ConfigJsonReader json)
+    {
+        int hidden = Positive(json, "hidden_size", json.RequireInt("hidden_size"));
+        int layers = Positive(json, "num_hidden_layers", json.RequireInt("num_hidden_layers"));
+        // FalconH1Config.layers_block_type is "hybrid" for every layer (a property, so seldom in the file); a list given must agree.
+        var hybrid = new Dictionary<string, string> { ["hybrid"] = HybridLayerTypes.AttentionAndMamba2 };
+        string[] types = Enumerable.Repeat(HybridLayerTypes.AttentionAndMamba2, layers).ToArray();
+        foreach (var key in new[] { "layers_block_type", "layer_types" })
+        {
+            if (root.TryGetProperty(key, out var lt) && lt.ValueKind != JsonValueKind.Null)
+            {
+                types = LayerTypes(json, lt, key, layers, hybrid);
+            }
+        }
+
+        string act = json.OptionalString("hidden_act", "silu");
+        if (act is not ("silu" or "swish"))
+        {
+            throw json.Invalid("hidden_act", $"'{act}' is not supported; the MLP and the Mamba2 conv run silu (vLLM refuses any other too)");
+        }
+
+        if (root.TryGetProperty("rope_scaling", out var scaling) && scaling.ValueKind != JsonValueKind.Null)
+        {
+            throw json.Invalid("rope_scaling", $"{scaling.GetRawText()} is not supported; only unscaled RoPE runs");
+        }
+
+        if (json.OptionalBool("mlp_bias", false))
+        {
+            throw json.Invalid("mlp_bias", "true is not supported; Falcon-H1's MLP runs without bias here, as in vLLM");
+        }
+
+        if (!json.OptionalBool("mamba_use_mlp", true))
+        {
+            throw json.Invalid("mamba_use_mlp", "false is not supported; transformers and vLLM run the MLP in every Falcon-H1 layer");
+        }
+
+        bool projBias = json.OptionalBool("mamba_proj_bias", false);
+        if (json.OptionalBool("projectors_bias", false) != projBias)
+        {
+            // transformers' FalconH1Mixer gives out_proj projectors_bias, vLLM's MambaMixer2 (as mamba_ssm) mamba_proj_bias.
+            throw json.Invalid("projectors_bias", $"differs from mamba_proj_bias {(projBias ? "true" : "false")}: transformers biases the Mamba2 out_proj by projectors_bias, vLLM and mamba_ssm by mamba_proj_bias; only configs where the two agree run");
+        }
+
+        double keyMultiplier = Finite(json, "key_multiplier");
+        if (!(keyMultiplier > 0))
+        {
+            throw json.Invalid("key_multiplier", $"{keyMultiplier} must be positive: it scales the attention logits, as the softmax scale does");
+        }
+
+        var attention = AttentionOptions(json, root, hidden, qkNorm: false, ropeByDefault: true, defaultTheta: 1e11) with { Bias = json.OptionalBool("attention_bias", false) };
+        // FalconH1Attention.forward scales the keys by key_multiplier before RoPE; q·(m k) = m (q·k), so it is the softmax scale's factor.
+        attention = attention with { Scale = keyMultiplier / Math.Sqrt(attention.HeadDim) };
+
+        // FalconH1Config: mamba_d_ssm defaults to 1024; null means mamba_expand x hidden_size.
+        int expand = Positive(json, "mamba_expand", json.OptionalInt("mamba_expand", 2));
+        int dSsm = !root.TryGetProperty("mamba_d_ssm", out var ssmWidth) ? 1024
+            : ssmWidth.ValueKind == JsonValueKind.Null ? checked(expand * hidden)
+            : Positive(json, "mamba_d_ssm", json.RequireInt("mamba_d_ssm"));
+        int heads = Positive(json, "mamba_n_heads", json.OptionalInt("mamba_n_heads", 128));
+        int headDim = Positive(json, "mamba_d_head", json.IntOrAuto("mamba_d_head", dSsm / heads));
+        if ((long)heads * headDim != dSsm)
+        {
+            throw json.Invalid("mamba_d_ssm", $"{dSsm} must equal mamba_n_heads {heads} x mamba_d_head {headDim}");
+        }
+
+        var ssm = json.OptionalFloatList("ssm_multipliers", 5, new[] { 1.0, 1.0, 1.0, 1.0, 1.0 });
+        var mlp = json.OptionalFloatList("mlp_multipliers", 2, new[] { 1.0, 1.0 });
+        if (ssm.Concat(mlp).Any(m => !double.IsFinite(m)))
+        {
+            throw json.Invalid(ssm.Any(m => !double.IsFinite(m)) ? "ssm_multipliers" : "mlp_multipliers", "every multiplier must be finite");
+        }
+
+        double eps = json.OptionalDouble("rms_norm_eps", 1e-5);
+        var mamba2 = Mamba2Options(json, hidden, (heads, "mamba_n_heads"), (headDim, "mamba_d_head"), (json.OptionalInt("mamba_n_groups", 1), "mamba_n_groups"),
+            (json.OptionalInt("mamba_d_state", 256), "mamba_d_state"), (json.OptionalInt("mamba_d_conv", 4), "mamba_d_conv"),
+            (json.OptionalInt("mamba_chunk_size", 256), "mamba_chunk_size"), projBias, json.OptionalBool("mamba_conv_bias", true), eps, "time_step_limit") with
+        {
+            RmsNorm = json.OptionalBool("mamba_rms_norm", false),
+            NormBeforeGate = json.OptionalBool("mamba_norm_before_gate", true),
+            InProjectionMultipliers = new InProjectionMultipliers(ssm[0], ssm[1], ssm[2], ssm[3], ssm[4]),
+        };
+        return new HybridModelConfig
+        {
+            SourcePath = json.Path,
+            ModelType = FalconH1,
+            HiddenSize = hidden,
+            VocabSize = Positive(json, "vocab_size", json.RequireInt("vocab_size")),
+            LayerTypes = types,
+            NormEps = eps,
+            TieWordEmbeddings = json.OptionalBool("tie_word_embeddings", false),
+            MaxPositionEmbeddings = Positive(json, "max_position_embeddings", json.OptionalInt("max_position_embeddings", 8192)),
+            BosTokenId = json.OptionalNullableInt("bos_token_id", 1),
+            PadTokenId = json.OptionalNullableInt("pad_token_id", 0),
+            EosTokenIds = json.OptionalIntList("eos_token_id", new[] { 2 }),
+            Attention = attention,
+            Mamba2 = mamba2,
+            MlpIntermediateSize = Positive(json, "intermediate_size", json.OptionalInt("intermediate_size", 14336)),
+            FusedMlp = false,
+            SeparateMlpNames = GatedMlpNames.Llama,
+            MlpMultipliers = (mlp[0], mlp[1]),
+            // FalconH1DecoderLayer.forward: mamba(norm(h)) with ssm_in_multiplier applied in FalconH1Mixer, attention on norm(h) x attention_in_multiplier.
+            MixerMultipliers = new Dictionary<string, (double In, double Out)>
+            {
+                [HybridLayerTypes.Attention] = (Finite(json, "attention_in_multiplier"), Finite(json, "attention_out_multiplier")),
+                [HybridLayerTypes.Mamba2] = (Finite(json, "ssm_in_multiplier"), Finite(json, "ssm_out_multiplier")),
+            },
+            EmbeddingMultiplier = Finite(json, "embedding_multiplier"),
+            LmHeadMultiplier = Finite(json, "lm_head_multiplier"),
+            Names = new HybridCheckpointNames("final_layernorm", "input_layernorm", "pre_ff_layernorm", "feed_forward",
+                new Dictionary<string, string> { [HybridLayerTypes.Attention] = "self_attn", [HybridLayerTypes.Mamba2] = "mamba" }),
+        };
+    }
+
     /// <summary>GQA attention from num_attention_heads / num_key_value_heads, head_dim = hidden / heads unless given,
     /// RoPE from rope_parameters (transformers 5) or rope_theta / partial_rotary_factor (older files).</summary>
     private static SelfAttentionOptions AttentionOptions(ConfigJsonReader json, JsonElement root, int hidden, bool qkNorm, bool ropeByDefault, double defaultTheta)
@@ -393,6 +515,10 @@ public static class HybridFamilies
 
     private static int Positive(ConfigJsonReader json, string key, int value) =>
         value > 0 ? value : throw json.Invalid(key, $"{value} must be positive");
+
+    /// <summary>A μP multiplier: 1 when absent, else a finite number.</summary>
+    private static double Finite(ConfigJsonReader json, string key) =>
+        json.OptionalDouble(key, 1.0) is var value && double.IsFinite(value) ? value : throw json.Invalid(key, $"{value} must be finite");
 
     private static double NonZero(ConfigJsonReader json, string key, double value) =>
         value != 0 && double.IsFinite(value) ? value : throw json.Invalid(key, $"{value} must be finite and not zero");
