@@ -64,26 +64,14 @@ public static class HybridFamilies
             ff = checked(multiple * ((ff + multiple - 1) / multiple));
         }
 
-        return new HybridModelConfig
+        return Decoder(json, Lfm2, hidden, types, json.OptionalDouble("norm_eps", 1e-5), (TieWordEmbeddings: true, MaxPositions: 128000, Eos: 7),
+            Positive(json, "intermediate_size", ff), fusedMlp: false,
+            new HybridCheckpointNames("embedding_norm", "operator_norm", "ffn_norm", "feed_forward",
+                new Dictionary<string, string> { [HybridLayerTypes.Attention] = "self_attn", [HybridLayerTypes.ShortConv] = "conv" })) with
         {
-            SourcePath = json.Path,
-            ModelType = Lfm2,
-            HiddenSize = hidden,
-            VocabSize = Positive(json, "vocab_size", json.RequireInt("vocab_size")),
-            LayerTypes = types,
-            NormEps = json.OptionalDouble("norm_eps", 1e-5),
-            TieWordEmbeddings = json.OptionalBool("tie_word_embeddings", true),
-            MaxPositionEmbeddings = Positive(json, "max_position_embeddings", json.OptionalInt("max_position_embeddings", 128000)),
-            BosTokenId = json.OptionalNullableInt("bos_token_id", 1),
-            PadTokenId = json.OptionalNullableInt("pad_token_id", 0),
-            EosTokenIds = json.OptionalIntList("eos_token_id", new[] { 7 }),
             Attention = attention,
             ShortConvKernel = Positive(json, "conv_L_cache", json.OptionalInt("conv_L_cache", 3)),
             ShortConvBias = json.OptionalBool("conv_bias", false),
-            MlpIntermediateSize = Positive(json, "intermediate_size", ff),
-            FusedMlp = false,
-            Names = new HybridCheckpointNames("embedding_norm", "operator_norm", "ffn_norm", "feed_forward",
-                new Dictionary<string, string> { [HybridLayerTypes.Attention] = "self_attn", [HybridLayerTypes.ShortConv] = "conv" }),
         };
     }
 
@@ -148,32 +136,20 @@ public static class HybridFamilies
         }
 
         double eps = json.OptionalDouble("rms_norm_eps", 1e-6);
-        return new HybridModelConfig
+        return Decoder(json, GraniteMoeHybrid, hidden, types, eps, (TieWordEmbeddings: false, MaxPositions: 2048, Eos: 2),
+            Positive(json, "shared_intermediate_size", json.OptionalInt("shared_intermediate_size", 1024)), fusedMlp: true,
+            new HybridCheckpointNames("norm", "input_layernorm", "post_attention_layernorm", "shared_mlp",
+                new Dictionary<string, string> { [HybridLayerTypes.Attention] = "self_attn", [HybridLayerTypes.Mamba2] = "mamba" })) with
         {
-            SourcePath = json.Path,
-            ModelType = GraniteMoeHybrid,
-            HiddenSize = hidden,
-            VocabSize = Positive(json, "vocab_size", json.RequireInt("vocab_size")),
-            LayerTypes = types,
-            NormEps = eps,
-            TieWordEmbeddings = json.OptionalBool("tie_word_embeddings", false),
-            MaxPositionEmbeddings = Positive(json, "max_position_embeddings", json.OptionalInt("max_position_embeddings", 2048)),
-            BosTokenId = json.OptionalNullableInt("bos_token_id", 1),
-            PadTokenId = json.OptionalNullableInt("pad_token_id", 0),
-            EosTokenIds = json.OptionalIntList("eos_token_id", new[] { 2 }),
             Attention = attention,
             Mamba2 = Mamba2Options(json, hidden, (heads, "mamba_n_heads"), (headDim, "mamba_d_head"), (json.OptionalInt("mamba_n_groups", 1), "mamba_n_groups"),
                 (json.OptionalInt("mamba_d_state", 256), "mamba_d_state"), (json.OptionalInt("mamba_d_conv", 4), "mamba_d_conv"),
                 (json.OptionalInt("mamba_chunk_size", 256), "mamba_chunk_size"),
                 json.OptionalBool("mamba_proj_bias", false), json.OptionalBool("mamba_conv_bias", true), eps, "time_step_limit"),
-            MlpIntermediateSize = Positive(json, "shared_intermediate_size", json.OptionalInt("shared_intermediate_size", 1024)),
-            FusedMlp = true,
             Moe = moe,
             EmbeddingMultiplier = json.OptionalDouble("embedding_multiplier", 1.0),
             ResidualMultiplier = json.OptionalDouble("residual_multiplier", 1.0),
             LogitsScaling = NonZero(json, "logits_scaling", json.OptionalDouble("logits_scaling", 1.0)),
-            Names = new HybridCheckpointNames("norm", "input_layernorm", "post_attention_layernorm", "shared_mlp",
-                new Dictionary<string, string> { [HybridLayerTypes.Attention] = "self_attn", [HybridLayerTypes.Mamba2] = "mamba" }),
         };
     }
 
@@ -226,19 +202,12 @@ public static class HybridFamilies
         // The attribute names transformers writes (n_groups, conv_kernel...), else its constructor's (mamba_n_groups...).
         int Mamba(string key, string alias, int fallback) => json.Has(key) ? json.RequireInt(key) : json.OptionalInt(alias, fallback);
         double eps = json.OptionalDouble("layer_norm_epsilon", 1e-5);
-        return new HybridModelConfig
+        return Decoder(json, NemotronH, hidden, types, eps, (TieWordEmbeddings: false, MaxPositions: 4096, Eos: 2),
+            Positive(json, "intermediate_size", json.OptionalInt("intermediate_size", 21504)), fusedMlp: false,
+            new HybridCheckpointNames("norm_f", "norm", "unused", "unused",
+                new Dictionary<string, string> { [HybridLayerTypes.Attention] = "mixer", [HybridLayerTypes.Mamba2] = "mixer", [HybridLayerTypes.Mlp] = "mixer" },
+                Root: "backbone", Embedding: "embeddings")) with
         {
-            SourcePath = json.Path,
-            ModelType = NemotronH,
-            HiddenSize = hidden,
-            VocabSize = Positive(json, "vocab_size", json.RequireInt("vocab_size")),
-            LayerTypes = types,
-            NormEps = eps,
-            TieWordEmbeddings = json.OptionalBool("tie_word_embeddings", false),
-            MaxPositionEmbeddings = Positive(json, "max_position_embeddings", json.OptionalInt("max_position_embeddings", 4096)),
-            BosTokenId = json.OptionalNullableInt("bos_token_id", 1),
-            PadTokenId = json.OptionalNullableInt("pad_token_id", 0),
-            EosTokenIds = json.OptionalIntList("eos_token_id", new[] { 2 }),
             Attention = AttentionOptions(json, root, hidden, qkNorm: false, ropeByDefault: false, defaultTheta: 10000.0) with { Bias = json.OptionalBool("attention_bias", false) },
             Mamba2 = Mamba2Options(json, hidden, (json.OptionalInt("mamba_num_heads", 128), "mamba_num_heads"), (json.OptionalInt("mamba_head_dim", 64), "mamba_head_dim"),
                 (Mamba("n_groups", "mamba_n_groups", 8), "n_groups"), (json.OptionalInt("ssm_state_size", 128), "ssm_state_size"), (Mamba("conv_kernel", "mamba_d_conv", 4), "conv_kernel"),
@@ -246,13 +215,8 @@ public static class HybridFamilies
                 json.Has("use_bias") ? json.OptionalBool("use_bias", false) : json.OptionalBool("mamba_proj_bias", false),
                 json.Has("use_conv_bias") ? json.OptionalBool("use_conv_bias", true) : json.OptionalBool("mamba_conv_bias", true),
                 eps, json.Has("time_step_limit") ? "time_step_limit" : "mamba_dt_limit"),
-            MlpIntermediateSize = Positive(json, "intermediate_size", json.OptionalInt("intermediate_size", 21504)),
             MlpInEveryLayer = false,
             MlpBias = json.OptionalBool("mlp_bias", false),
-            FusedMlp = false,
-            Names = new HybridCheckpointNames("norm_f", "norm", "unused", "unused",
-                new Dictionary<string, string> { [HybridLayerTypes.Attention] = "mixer", [HybridLayerTypes.Mamba2] = "mixer", [HybridLayerTypes.Mlp] = "mixer" },
-                Root: "backbone", Embedding: "embeddings"),
         };
     }
 
@@ -344,23 +308,13 @@ public static class HybridFamilies
             NormBeforeGate = json.OptionalBool("mamba_norm_before_gate", true),
             InProjectionMultipliers = new InProjectionMultipliers(ssm[0], ssm[1], ssm[2], ssm[3], ssm[4]),
         };
-        return new HybridModelConfig
+        return Decoder(json, FalconH1, hidden, types, eps, (TieWordEmbeddings: false, MaxPositions: 8192, Eos: 2),
+            Positive(json, "intermediate_size", json.OptionalInt("intermediate_size", 14336)), fusedMlp: false,
+            new HybridCheckpointNames("final_layernorm", "input_layernorm", "pre_ff_layernorm", "feed_forward",
+                new Dictionary<string, string> { [HybridLayerTypes.Attention] = "self_attn", [HybridLayerTypes.Mamba2] = "mamba" })) with
         {
-            SourcePath = json.Path,
-            ModelType = FalconH1,
-            HiddenSize = hidden,
-            VocabSize = Positive(json, "vocab_size", json.RequireInt("vocab_size")),
-            LayerTypes = types,
-            NormEps = eps,
-            TieWordEmbeddings = json.OptionalBool("tie_word_embeddings", false),
-            MaxPositionEmbeddings = Positive(json, "max_position_embeddings", json.OptionalInt("max_position_embeddings", 8192)),
-            BosTokenId = json.OptionalNullableInt("bos_token_id", 1),
-            PadTokenId = json.OptionalNullableInt("pad_token_id", 0),
-            EosTokenIds = json.OptionalIntList("eos_token_id", new[] { 2 }),
             Attention = attention,
             Mamba2 = mamba2,
-            MlpIntermediateSize = Positive(json, "intermediate_size", json.OptionalInt("intermediate_size", 14336)),
-            FusedMlp = false,
             SeparateMlpNames = GatedMlpNames.Llama,
             MlpMultipliers = (mlp[0], mlp[1]),
             // FalconH1DecoderLayer.forward: mamba(norm(h)) with ssm_in_multiplier applied in FalconH1Mixer, attention on norm(h) x attention_in_multiplier.
@@ -371,10 +325,29 @@ public static class HybridFamilies
             },
             EmbeddingMultiplier = Finite(json, "embedding_multiplier"),
             LmHeadMultiplier = Finite(json, "lm_head_multiplier"),
-            Names = new HybridCheckpointNames("final_layernorm", "input_layernorm", "pre_ff_layernorm", "feed_forward",
-                new Dictionary<string, string> { [HybridLayerTypes.Attention] = "self_attn", [HybridLayerTypes.Mamba2] = "mamba" }),
         };
     }
+
+    /// <summary>A description with what every family reads alike (transformers' PretrainedConfig keys: vocab_size,
+    /// tie_word_embeddings, max_position_embeddings, bos/pad/eos token ids) under the family's defaults.</summary>
+    private static HybridModelConfig Decoder(ConfigJsonReader json, string modelType, int hidden, IReadOnlyList<string> types, double eps,
+        (bool TieWordEmbeddings, int MaxPositions, int Eos) defaults, int mlpWidth, bool fusedMlp, HybridCheckpointNames names) => new()
+    {
+        SourcePath = json.Path,
+        ModelType = modelType,
+        HiddenSize = hidden,
+        VocabSize = Positive(json, "vocab_size", json.RequireInt("vocab_size")),
+        LayerTypes = types,
+        NormEps = eps,
+        TieWordEmbeddings = json.OptionalBool("tie_word_embeddings", defaults.TieWordEmbeddings),
+        MaxPositionEmbeddings = Positive(json, "max_position_embeddings", json.OptionalInt("max_position_embeddings", defaults.MaxPositions)),
+        BosTokenId = json.OptionalNullableInt("bos_token_id", 1),
+        PadTokenId = json.OptionalNullableInt("pad_token_id", 0),
+        EosTokenIds = json.OptionalIntList("eos_token_id", new[] { defaults.Eos }),
+        MlpIntermediateSize = mlpWidth,
+        FusedMlp = fusedMlp,
+        Names = names,
+    };
 
     /// <summary>GQA attention from num_attention_heads / num_key_value_heads, head_dim = hidden / heads unless given,
     /// RoPE from rope_parameters (transformers 5) or rope_theta / partial_rotary_factor (older files).</summary>
