@@ -88,6 +88,33 @@ public class FalconH1Tests
         Assert.Equal(64, Parse(json).Mamba2!.IntermediateSize); // null: mamba_expand x hidden_size
     }
 
+    [Fact]
+    public void The_released_0_5b_config_parses_to_its_shapes_and_multipliers()
+    {
+        // Falcon-H1-0.5B's keys as a Megatron-Bridge test lists them, plus mamba_d_ssm 1536 (= 24 heads x 64), which
+        // transformers needs there (its default, 1024, does not fit).
+        const string json = """
+            {"architectures": ["FalconH1ForCausalLM"], "attention_bias": false, "attention_dropout": 0.0, "attention_in_multiplier": 1.0,
+             "attention_out_multiplier": 0.9375, "attn_layer_indices": null, "embedding_multiplier": 5.656854249492381, "head_dim": 64,
+             "hidden_act": "silu", "hidden_size": 1024, "initializer_range": 0.02, "intermediate_size": 2048, "key_multiplier": 0.39062499999999994,
+             "lm_head_multiplier": 0.0390625, "mamba_chunk_size": 128, "mamba_conv_bias": true, "mamba_d_conv": 4, "mamba_d_head": 64,
+             "mamba_d_ssm": 1536, "mamba_d_state": 128, "mamba_expand": 2, "mamba_n_groups": 1, "mamba_n_heads": 24, "mamba_norm_before_gate": false,
+             "mamba_proj_bias": false, "mamba_rms_norm": false, "mamba_use_mlp": true, "max_position_embeddings": 16384, "mlp_bias": false,
+             "mlp_multipliers": [0.8838834764831844, 0.5859375], "model_type": "falcon_h1", "num_attention_heads": 8, "num_hidden_layers": 36,
+             "num_key_value_heads": 2, "projectors_bias": false, "rms_norm_eps": 1e-5, "rope_scaling": null, "rope_theta": 100000000000.0,
+             "ssm_in_multiplier": 1.25, "ssm_multipliers": [0.3535533905932738, 0.25, 0.3535533905932738, 0.5, 0.3535533905932738],
+             "ssm_out_multiplier": 0.23570226039551587, "tie_word_embeddings": false, "torch_dtype": "bfloat16", "vocab_size": 32784}
+            """;
+        var c = HybridModelConfig.Parse(json, "config.json");
+        Assert.Equal(36, c.LayerTypes.Count);
+        Assert.Equal((8, 2, 64, 1e11), (c.Attention!.NumHeads, c.Attention.NumKvHeads, c.Attention.HeadDim, c.Attention.RopeTheta));
+        Assert.Equal((24, 64, 1536, 128, 128), (c.Mamba2!.NumHeads, c.Mamba2.HeadDim, c.Mamba2.IntermediateSize, c.Mamba2.StateSize, c.Mamba2.ChunkSize));
+        Assert.False(c.Mamba2.RmsNorm);
+        Assert.Equal((1.25, 0.23570226039551587), c.MixerMultipliers["mamba2"]);
+        // About half a billion parameters, as the name says.
+        Assert.InRange(HybridLanguageModel.ParameterCount(c), 450_000_000L, 600_000_000L);
+    }
+
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
