@@ -75,6 +75,7 @@ public sealed class GatedMlp : nn.Module
             (gate, up) = (linear.Linear(x, _linears[1].weight!, null), linear.Linear(x, _linears[2].weight!, null));
         }
 
+        // transformers' FalconH1MLP.forward: down_proj(up_proj(x) * act(gate_proj(x) * gate)) * down.
         var (gateMultiplier, downMultiplier) = _multipliers;
         var down = linear.Linear(nn.functional.silu(gateMultiplier == 1.0 ? gate : gate * gateMultiplier) * up, _linears[0].weight!, null);
         return (downMultiplier == 1.0 ? down : down * downMultiplier).MoveToOuterDisposeScope();

@@ -92,7 +92,8 @@ public sealed partial class Mamba2Mixer : MambaBase, IMambaMixer
         return ops.Linear.Linear(gated, out_proj.weight!, out_proj.bias).MoveToOuterDisposeScope();
     }
 
-    /// <summary>[z | x | B | C | dt]'s multipliers as a row over in_proj's output, kept on its device and dtype.</summary>
+    /// <summary>[z | x | B | C | dt]'s multipliers as a row over in_proj's output (transformers' modeling_falcon_h1.py
+    /// compute_mup_vector), kept on its device and dtype.</summary>
     private Tensor InProjectionScale(Tensor like)
     {
         if (_inProjectionScale[0] is { } kept && kept.device_type == like.device_type && kept.device_index == like.device_index && kept.dtype == like.dtype)

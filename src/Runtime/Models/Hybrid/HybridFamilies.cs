@@ -323,6 +323,7 @@ public static class HybridFamilies
                 [HybridLayerTypes.Attention] = (Finite(json, "attention_in_multiplier"), Finite(json, "attention_out_multiplier")),
                 [HybridLayerTypes.Mamba2] = (Finite(json, "ssm_in_multiplier"), Finite(json, "ssm_out_multiplier")),
             },
+            // FalconH1Model.forward: embed_tokens(ids) * embedding_multiplier; FalconH1ForCausalLM.forward: lm_head(h) * lm_head_multiplier.
             EmbeddingMultiplier = Finite(json, "embedding_multiplier"),
             LmHeadMultiplier = Finite(json, "lm_head_multiplier"),
         };
