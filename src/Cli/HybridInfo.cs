@@ -28,17 +28,22 @@ internal static class HybridInfo
         output.WriteLine("layers:");
         foreach (var (layer, i) in model.Layers.Select((l, i) => (l, i)))
         {
-            string name = ((TorchSharp.torch.nn.Module)layer.Mixer.Module).GetName();
-            string group = $"cache group {layout.PlaceOf(name).Group}";
-            output.WriteLine(layer.Mixer switch
+            var types = HybridLayerTypes.MixersOf(layer.LayerType);
+            foreach (var (mixer, k) in layer.Mixers.Select((m, k) => (m, k)))
             {
-                MambaLayerMixer mamba => $"  {i} {name}: {layer.LayerType}, mamba type {mamba.Layer.MambaType}, backend {mamba.Layer.GetAttnBackend().Name}, "
-                    + $"states {string.Join(", ", mamba.Layer.GetStateShape().Select((s, k) => $"[{string.Join(", ", s)}] {mamba.Layer.GetStateDtype()[k].ToString().ToLowerInvariant()}"))}, {group}",
-                AttentionMixer attention => $"  {i} {name}: attention, {attention.Layer.Options.NumHeads} heads / {attention.Layer.Options.NumKvHeads} KV heads x {attention.Layer.Options.HeadDim}, "
-                    + $"{(attention.Layer.Rope is { } rope ? $"RoPE {rope.RotaryDim}/{rope.HeadDim} dims theta {rope.Theta.ToString(CultureInfo.InvariantCulture)}" : "no positional encoding")}"
-                    + $"{(attention.Layer.Options.QkNorm ? ", QK norm" : "")}, scale {attention.Layer.Scale.ToString("0.####", CultureInfo.InvariantCulture)}, {group}",
-                _ => $"  {i} {name}: {layer.LayerType}, {group}",
-            });
+                string name = ((TorchSharp.torch.nn.Module)mixer.Module).GetName();
+                string group = $"cache group {layout.PlaceOf(name).Group}";
+                string type = types[k];
+                output.WriteLine(mixer switch
+                {
+                    MambaLayerMixer mamba => $"  {i} {name}: {type}, mamba type {mamba.Layer.MambaType}, backend {mamba.Layer.GetAttnBackend().Name}, "
+                        + $"states {string.Join(", ", mamba.Layer.GetStateShape().Select((s, j) => $"[{string.Join(", ", s)}] {mamba.Layer.GetStateDtype()[j].ToString().ToLowerInvariant()}"))}, {group}",
+                    AttentionMixer attention => $"  {i} {name}: attention, {attention.Layer.Options.NumHeads} heads / {attention.Layer.Options.NumKvHeads} KV heads x {attention.Layer.Options.HeadDim}, "
+                        + $"{(attention.Layer.Rope is { } rope ? $"RoPE {rope.RotaryDim}/{rope.HeadDim} dims theta {rope.Theta.ToString(CultureInfo.InvariantCulture)}" : "no positional encoding")}"
+                        + $"{(attention.Layer.Options.QkNorm ? ", QK norm" : "")}, scale {attention.Layer.Scale.ToString("0.####", CultureInfo.InvariantCulture)}, {group}",
+                    _ => $"  {i} {name}: {type}, {group}",
+                });
+            }
         }
 
         output.WriteLine($"page pool:   one page size {N(layout.PageSizeBytes)} bytes; attention blocks of {layout.AttentionBlockSize} tokens; "

@@ -97,11 +97,18 @@ def nemotron_h():
     return NemotronHForCausalLM(cfg), cfg
 
 
-def falcon_h1():
+def falcon_h1(rms_norm):
+    # Every μP multiplier away from 1 (each a different value), so that one dropped or put in the wrong place moves
+    # the logits; head_dim x heads != hidden_size and mamba_d_ssm given, as in the released checkpoints; an untied
+    # lm_head. Released checkpoints run without the Mamba2 gated norm (rms_norm False); the second fixture runs it
+    # per group (n_groups 2) after the norm (mamba_norm_before_gate, transformers' default).
     from transformers import FalconH1Config, FalconH1ForCausalLM
-    cfg = FalconH1Config(num_hidden_layers=3, num_attention_heads=4, num_key_value_heads=2, head_dim=16, intermediate_size=96,
-                         mamba_n_heads=8, mamba_d_head=16, mamba_n_groups=1, mamba_d_state=16, mamba_d_conv=4, mamba_expand=2,
-                         mamba_chunk_size=8, rope_theta=10000.0, **common)
+    cfg = FalconH1Config(num_hidden_layers=3, num_attention_heads=4, num_key_value_heads=2, head_dim=24, intermediate_size=96,
+                         mamba_d_ssm=128, mamba_n_heads=8, mamba_d_head=16, mamba_n_groups=2 if rms_norm else 1, mamba_d_state=16,
+                         mamba_d_conv=4, mamba_expand=2, mamba_chunk_size=8, mamba_rms_norm=rms_norm, mamba_norm_before_gate=True,
+                         rope_theta=10000.0, embedding_multiplier=1.7, lm_head_multiplier=0.6, key_multiplier=1.3,
+                         attention_in_multiplier=0.8, attention_out_multiplier=0.7, ssm_in_multiplier=1.25, ssm_out_multiplier=0.6,
+                         ssm_multipliers=[0.9, 1.2, 0.8, 1.3, 0.7], mlp_multipliers=[1.4, 0.6], **dict(common, tie_word_embeddings=False))
     return FalconH1ForCausalLM(cfg), cfg
 
 
@@ -109,4 +116,5 @@ make("dev-granite-hybrid-moe-rope", lambda: granite(moe=True, rope=True))
 make("dev-granite-hybrid-dense-rope", lambda: granite(moe=False, rope=True))
 make("dev-lfm2-attn", lfm2)
 make("dev-nemotron-h", nemotron_h)
-make("dev-falcon-h1", falcon_h1)
+make("dev-falcon-h1", lambda: falcon_h1(rms_norm=False))
+make("dev-falcon-h1-norm", lambda: falcon_h1(rms_norm=True))

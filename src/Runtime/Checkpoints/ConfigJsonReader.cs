@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Linq;
 using System.Text.Json;
 
 namespace MambaGen.Checkpoints;
@@ -76,10 +77,17 @@ internal sealed class ConfigJsonReader
     /// <summary>A pair of floats such as time_step_limit, each possibly Infinity in either spelling.</summary>
     public (double Min, double Max) OptionalFloatPair(string key, (double, double) fallback)
     {
+        var pair = OptionalFloatList(key, 2, new[] { fallback.Item1, fallback.Item2 });
+        return (pair[0], pair[1]);
+    }
+
+    /// <summary>A list of exactly <paramref name="count"/> floats (Falcon-H1's ssm_multipliers), or the fallback when absent or null.</summary>
+    public IReadOnlyList<double> OptionalFloatList(string key, int count, IReadOnlyList<double> fallback)
+    {
         if (!Has(key)) return fallback;
         var v = _root.GetProperty(key);
-        if (v.ValueKind != JsonValueKind.Array || v.GetArrayLength() != 2) throw WrongKind(key, "a list of two numbers", v);
-        return (ReadDouble(key, v[0]), ReadDouble(key, v[1]));
+        if (v.ValueKind != JsonValueKind.Array || v.GetArrayLength() != count) throw WrongKind(key, $"a list of {count} numbers", v);
+        return v.EnumerateArray().Select(item => ReadDouble(key, item)).ToArray();
     }
 
     private int ReadInt(string key)

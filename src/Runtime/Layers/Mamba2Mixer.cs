@@ -1,4 +1,5 @@
 using System;
+using System.Linq;
 using MambaGen.Backends;
 using MambaGen.Ops;
 using TorchSharp;
@@ -8,9 +9,10 @@ using static TorchSharp.torch;
 namespace MambaGen.Layers;
 
 /// <summary>
-/// vLLM's <c>MambaMixer2</c>: in_proj → [z | xBC | dt], causal conv over xBC with SiLU, SSD over x with B and C,
-/// gated RMSNorm with z, out_proj. Decodes take the single-step paths, prefills the chunked scan. Parameter names
-/// are HuggingFace's, so a checkpoint's <c>mixer.*</c> tensors load unchanged.
+/// vLLM's <c>MambaMixer2</c>: in_proj → [z | xBC | dt] (× Falcon-H1's μP multipliers when given), causal conv over
+/// xBC with SiLU, SSD over x with B and C, gated RMSNorm with z (or y · silu(z) without the norm), out_proj. Decodes
+/// take the single-step paths, prefills the chunked scan. Parameter names are HuggingFace's, so a checkpoint's
+/// <c>mixer.*</c> tensors load unchanged.
 /// </summary>
 [MambaLayer("mamba2")]
 public sealed partial class Mamba2Mixer : MambaBase, IMambaMixer
@@ -20,8 +22,12 @@ public sealed partial class Mamba2Mixer : MambaBase, IMambaMixer
     private readonly Parameter dt_bias;
     private readonly Parameter A_log;
     private readonly Parameter D;
-    private readonly MixerRmsNormGated norm;
+    private readonly MixerRmsNormGated? norm;
     private readonly Linear out_proj;
+
+    // in_proj's μP multipliers as one vector, made on the weights' device and dtype when first needed (an array, so
+    // TorchSharp does not register it as a buffer the checkpoint would have to hold).
+    private readonly Tensor?[] _inProjectionScale = new Tensor?[1];
 
     public Mamba2Mixer(string name, EngineConfig config, Mamba2MixerOptions options)
         : base(name, config)
@@ -39,7 +45,7 @@ public sealed partial class Mamba2Mixer : MambaBase, IMambaMixer
         dt_bias = nn.Parameter(torch.ones(options.NumHeads, dtype: dtype));
         A_log = nn.Parameter(torch.log(torch.arange(1, options.NumHeads + 1, dtype: ScalarType.Float32)).to(dtype));
         D = nn.Parameter(torch.ones(options.NumHeads, dtype: dtype));
-        norm = new MixerRmsNormGated("norm", inner, inner / options.NGroups, options.LayerNormEpsilon, dtype);
+        norm = options.RmsNorm ? new MixerRmsNormGated("norm", inner, inner / options.NGroups, options.LayerNormEpsilon, dtype, options.NormBeforeGate) : null;
         out_proj = nn.Linear(inner, options.HiddenSize, hasBias: options.UseBias, dtype: dtype);
         RegisterComponents();
     }
@@ -73,8 +79,36 @@ public sealed partial class Mamba2Mixer : MambaBase, IMambaMixer
         LayerChecks.Input(this, hidden, Options.HiddenSize, metadata);
         using var scope = torch.NewDisposeScope();
         var ops = metadata.Ops;
-        var (y, z) = Mix(ops.Linear.Linear(hidden, in_proj.weight!, in_proj.bias), metadata);
-        return ops.Linear.Linear(norm.Forward(y.to(hidden.dtype), z, ops.Norm), out_proj.weight!, out_proj.bias).MoveToOuterDisposeScope();
+        var zxbcdt = ops.Linear.Linear(hidden, in_proj.weight!, in_proj.bias);
+        if (Options.InProjectionMultipliers is not null)
+        {
+            zxbcdt = zxbcdt * InProjectionScale(zxbcdt);
+        }
+
+        var (y, z) = Mix(zxbcdt, metadata);
+        var gated = norm is null
+            ? (y.to(ScalarType.Float32) * nn.functional.silu(z.to(ScalarType.Float32))).to(hidden.dtype)
+            : norm.Forward(y.to(hidden.dtype), z, ops.Norm);
+        return ops.Linear.Linear(gated, out_proj.weight!, out_proj.bias).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>[z | x | B | C | dt]'s multipliers as a row over in_proj's output (transformers' modeling_falcon_h1.py
+    /// compute_mup_vector), kept on its device and dtype.</summary>
+    private Tensor InProjectionScale(Tensor like)
+    {
+        if (_inProjectionScale[0] is { } kept && kept.device_type == like.device_type && kept.device_index == like.device_index && kept.dtype == like.dtype)
+        {
+            return kept;
+        }
+
+        var (o, m) = (Options, Options.InProjectionMultipliers!);
+        int inner = o.IntermediateSize, groupState = o.NGroups * o.StateSize;
+        var segments = new (int Width, double Value)[] { (inner, m.Z), (inner, m.X), (groupState, m.B), (groupState, m.C), (o.NumHeads, m.Dt) };
+        var values = segments.SelectMany(s => Enumerable.Repeat((float)s.Value, s.Width)).ToArray();
+        _inProjectionScale[0]?.Dispose();
+        var scale = torch.tensor(values).to(like.dtype).to(like.device).DetachFromDisposeScope();
+        _inProjectionScale[0] = scale;
+        return scale;
     }
 
     /// <summary>The residual block in place, its norm fused into in_proj and its add into out_proj (after the gated norm).</summary>
@@ -83,6 +117,11 @@ public sealed partial class Mamba2Mixer : MambaBase, IMambaMixer
         var m2 = metadata as Mamba2AttentionMetadata ?? throw new ArgumentException(
             $"Layer '{GetName()}' (Mamba2Mixer) needs Mamba2AttentionMetadata (from its backend's builder) but got {metadata?.GetType().Name ?? "null"}.", nameof(metadata));
         LayerChecks.Residual(this, residual, Options.HiddenSize, m2);
+        if (norm is not { NormBeforeGate: false } || Options.InProjectionMultipliers is not null)
+        {
+            throw new NotSupportedException($"Layer '{GetName()}': the fused residual path runs gate-then-norm Mamba2 without in_proj multipliers only; this layer's options (rms norm {Options.RmsNorm}, norm before gate {Options.NormBeforeGate}, in_proj multipliers {Options.InProjectionMultipliers is not null}) run through Forward, as a hybrid model does.");
+        }
+
         using var scope = torch.NewDisposeScope();
         var o = Options;
         Tensor y, z;

@@ -21,7 +21,15 @@ public static class GatedRmsNorm
     /// <param name="groupSize">Channels per normalisation group; divides E.</param>
     /// <param name="eps">Added to the mean square (Mamba-2: rms_norm_eps, usually 1e-5).</param>
     /// <returns>[tokens, E] in x's dtype.</returns>
-    public static Tensor Forward(Tensor x, Tensor z, Tensor weight, int groupSize, double eps)
+    public static Tensor Forward(Tensor x, Tensor z, Tensor weight, int groupSize, double eps) => Run(x, z, weight, groupSize, eps, normBeforeGate: false);
+
+    /// <summary>
+    /// The norm_before_gate=True order (mamba_ssm's <c>RMSNormGated</c>, transformers' <c>FalconH1RMSNormGated</c>):
+    /// y = weight ⊙ RMS_group(x) ⊙ silu(z), in fp32, cast back to x's dtype.
+    /// </summary>
+    public static Tensor ForwardNormBeforeGate(Tensor x, Tensor z, Tensor weight, int groupSize, double eps) => Run(x, z, weight, groupSize, eps, normBeforeGate: true);
+
+    private static Tensor Run(Tensor x, Tensor z, Tensor weight, int groupSize, double eps, bool normBeforeGate)
     {
         OpArgs.Floating(x, nameof(x));
         if (x.dim() != 2)
@@ -41,9 +49,10 @@ public static class GatedRmsNorm
         OpArgs.SameDevice(x, weight, nameof(weight));
 
         using var scope = torch.NewDisposeScope();
-        var gated = (x.to(ScalarType.Float32) * nn.functional.silu(z.to(ScalarType.Float32))).view(rows, width / groupSize, groupSize);
-        var meanSquare = gated.square().mean(new long[] { 2 }, keepdim: true);
-        var y = (gated * (meanSquare + eps).rsqrt_()).view(rows, width).mul_(weight.to(ScalarType.Float32));
-        return y.to(x.dtype).MoveToOuterDisposeScope();
+        var gate = nn.functional.silu(z.to(ScalarType.Float32));
+        var h = (normBeforeGate ? x.to(ScalarType.Float32) : x.to(ScalarType.Float32) * gate).view(rows, width / groupSize, groupSize);
+        var meanSquare = h.square().mean(new long[] { 2 }, keepdim: true);
+        var y = (h * (meanSquare + eps).rsqrt_()).view(rows, width).mul_(weight.to(ScalarType.Float32));
+        return (normBeforeGate ? y.mul_(gate) : y).to(x.dtype).MoveToOuterDisposeScope();
     }
 }

@@ -211,4 +211,25 @@ public class LayerInputErrorTests
         rest.CopyTo(shape, 1);
         return shape;
     }
+
+    [Theory]
+    [InlineData(true, true, false)]
+    [InlineData(false, true, true)]
+    [InlineData(false, false, false)]
+    public void The_fused_residual_path_refuses_mamba2_options_it_does_not_run_naming_the_layer(bool multipliers, bool rmsNorm, bool normBeforeGate)
+    {
+        using var scope = torch.NewDisposeScope();
+        var config = new EngineConfig(new ModelConfig("falcon_h1", ScalarType.Float32, 64), new CacheConfig(), new ParallelConfig(1));
+        var layer = new Mamba2Mixer(LayerName, config, new Mamba2MixerOptions
+        {
+            HiddenSize = 12, NumHeads = 4, HeadDim = 6, StateSize = 8, ChunkSize = MixerUnderTest.SsdChunkSize, RmsNorm = rmsNorm, NormBeforeGate = normBeforeGate,
+            InProjectionMultipliers = multipliers ? new InProjectionMultipliers(2, 1, 1, 1, 1) : null,
+        });
+        using var cache = MambaStateCache.Allocate(new[] { layer }, 1, CPU);
+        var common = new CommonAttentionMetadata(new[] { new ScheduledRequest(0, 3, 0, "r") });
+        using var metadata = new Mamba2MetadataBuilder(CPU, MixerUnderTest.SsdChunkSize, MambaGen.Ops.MambaOps.Reference).Build(common);
+        var e = Assert.Throws<NotSupportedException>(() => ((IMambaMixer)layer).ForwardInto(torch.zeros(3, 12), new RmsNorm("norm", 12, 1e-5), metadata, MambaGen.Ops.ComposedProjections.Reference));
+        Assert.Contains(LayerName, e.Message);
+        Assert.Contains("through Forward", e.Message);
+    }
 }

@@ -8,11 +8,13 @@ public class GatedRmsNormTests
 {
     private const int Tokens = 3, Width = 8;
 
-    /// <summary>Channel by channel, per group: u = x·silu(z); y = w·u / sqrt(mean_group(u²) + eps).</summary>
-    private static Tensor Reference(Tensor x, Tensor z, Tensor w, int groupSize, double eps)
+    /// <summary>Channel by channel, per group: u = x·silu(z); y = w·u / sqrt(mean_group(u²) + eps); with
+    /// <paramref name="normBeforeGate"/>, u = x and y is then multiplied by silu(z).</summary>
+    private static Tensor Reference(Tensor x, Tensor z, Tensor w, int groupSize, double eps, bool normBeforeGate = false)
     {
         var f = ScalarType.Float64;
-        var u = x.to(f) * z.to(f) * torch.sigmoid(z.to(f));
+        var gate = z.to(f) * torch.sigmoid(z.to(f));
+        var u = normBeforeGate ? x.to(f) : x.to(f) * gate;
         var y = torch.zeros(Tokens, Width, dtype: f);
         for (int t = 0; t < Tokens; t++)
         {
@@ -24,7 +26,7 @@ public class GatedRmsNormTests
             }
         }
 
-        return y;
+        return normBeforeGate ? y * gate : y;
     }
 
     private static (Tensor X, Tensor Z, Tensor W) Inputs(ulong seed)
@@ -44,6 +46,18 @@ public class GatedRmsNormTests
         using var scope = torch.NewDisposeScope();
         var (x, z, w) = Inputs(41);
         OpsAssert.Close(Reference(x, z, w, groupSize, 1e-5), GatedRmsNorm.Forward(x, z, w, groupSize, 1e-5), 1e-5, 1e-6, "gated norm");
+    }
+
+    [Theory]
+    [InlineData(2)]
+    [InlineData(Width)]
+    public void Norm_before_gate_normalises_x_per_group_then_multiplies_by_the_gate(int groupSize)
+    {
+        using var scope = torch.NewDisposeScope();
+        var (x, z, w) = Inputs(43);
+        var normFirst = GatedRmsNorm.ForwardNormBeforeGate(x, z, w, groupSize, 1e-5);
+        OpsAssert.Close(Reference(x, z, w, groupSize, 1e-5, normBeforeGate: true), normFirst, 1e-5, 1e-6, "norm before gate");
+        Assert.True((normFirst - GatedRmsNorm.Forward(x, z, w, groupSize, 1e-5)).abs().max().item<float>() > 0.1f);
     }
 
     [Fact]

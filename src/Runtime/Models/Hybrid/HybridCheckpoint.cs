@@ -5,7 +5,7 @@ using MambaGen.Checkpoints;
 namespace MambaGen.Models.Hybrid;
 
 /// <summary>
-/// A hybrid checkpoint folder (LFM2, Granite 4.0-H, Nemotron-H): its config.json as a <see cref="HybridModelConfig"/>,
+/// A hybrid checkpoint folder (LFM2, Granite 4.0-H, Nemotron-H, Falcon-H1): its config.json as a <see cref="HybridModelConfig"/>,
 /// the safetensors weights (headers checked on open), and when present tokenizer.json and the chat template, as
 /// <see cref="HuggingFaceCheckpoint"/> gives them for Mamba checkpoints.
 /// </summary>

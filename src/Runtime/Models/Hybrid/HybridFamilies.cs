@@ -18,9 +18,10 @@ public static class HybridFamilies
     public const string Lfm2 = "lfm2";
     public const string GraniteMoeHybrid = "granitemoehybrid";
     public const string NemotronH = "nemotron_h";
+    public const string FalconH1 = "falcon_h1";
 
     /// <summary>The model types <see cref="HybridModelConfig.Load"/> reads.</summary>
-    public static IReadOnlySet<string> ModelTypes { get; } = new HashSet<string>(StringComparer.Ordinal) { Lfm2, GraniteMoeHybrid, NemotronH };
+    public static IReadOnlySet<string> ModelTypes { get; } = new HashSet<string>(StringComparer.Ordinal) { Lfm2, GraniteMoeHybrid, NemotronH, FalconH1 };
 
     internal static HybridModelConfig FromJson(JsonElement root, string path)
     {
@@ -31,6 +32,7 @@ public static class HybridFamilies
             Lfm2 => Lfm2Config(root, json),
             GraniteMoeHybrid => GraniteConfig(root, json),
             NemotronH => NemotronHConfig(root, json),
+            FalconH1 => FalconH1Config(root, json),
             _ => throw json.Invalid("model_type", $"'{modelType}' is not a hybrid family MambaGen runs; expected one of {string.Join(", ", ModelTypes.Select(t => $"'{t}'"))}"),
         };
     }
@@ -62,26 +64,14 @@ public static class HybridFamilies
             ff = checked(multiple * ((ff + multiple - 1) / multiple));
         }
 
-        return new HybridModelConfig
+        return Decoder(json, Lfm2, hidden, types, json.OptionalDouble("norm_eps", 1e-5), (TieWordEmbeddings: true, MaxPositions: 128000, Eos: 7),
+            Positive(json, "intermediate_size", ff), fusedMlp: false,
+            new HybridCheckpointNames("embedding_norm", "operator_norm", "ffn_norm", "feed_forward",
+                new Dictionary<string, string> { [HybridLayerTypes.Attention] = "self_attn", [HybridLayerTypes.ShortConv] = "conv" })) with
         {
-            SourcePath = json.Path,
-            ModelType = Lfm2,
-            HiddenSize = hidden,
-            VocabSize = Positive(json, "vocab_size", json.RequireInt("vocab_size")),
-            LayerTypes = types,
-            NormEps = json.OptionalDouble("norm_eps", 1e-5),
-            TieWordEmbeddings = json.OptionalBool("tie_word_embeddings", true),
-            MaxPositionEmbeddings = Positive(json, "max_position_embeddings", json.OptionalInt("max_position_embeddings", 128000)),
-            BosTokenId = json.OptionalNullableInt("bos_token_id", 1),
-            PadTokenId = json.OptionalNullableInt("pad_token_id", 0),
-            EosTokenIds = json.OptionalIntList("eos_token_id", new[] { 7 }),
             Attention = attention,
             ShortConvKernel = Positive(json, "conv_L_cache", json.OptionalInt("conv_L_cache", 3)),
             ShortConvBias = json.OptionalBool("conv_bias", false),
-            MlpIntermediateSize = Positive(json, "intermediate_size", ff),
-            FusedMlp = false,
-            Names = new HybridCheckpointNames("embedding_norm", "operator_norm", "ffn_norm", "feed_forward",
-                new Dictionary<string, string> { [HybridLayerTypes.Attention] = "self_attn", [HybridLayerTypes.ShortConv] = "conv" }),
         };
     }
 
@@ -146,32 +136,20 @@ public static class HybridFamilies
         }
 
         double eps = json.OptionalDouble("rms_norm_eps", 1e-6);
-        return new HybridModelConfig
+        return Decoder(json, GraniteMoeHybrid, hidden, types, eps, (TieWordEmbeddings: false, MaxPositions: 2048, Eos: 2),
+            Positive(json, "shared_intermediate_size", json.OptionalInt("shared_intermediate_size", 1024)), fusedMlp: true,
+            new HybridCheckpointNames("norm", "input_layernorm", "post_attention_layernorm", "shared_mlp",
+                new Dictionary<string, string> { [HybridLayerTypes.Attention] = "self_attn", [HybridLayerTypes.Mamba2] = "mamba" })) with
         {
-            SourcePath = json.Path,
-            ModelType = GraniteMoeHybrid,
-            HiddenSize = hidden,
-            VocabSize = Positive(json, "vocab_size", json.RequireInt("vocab_size")),
-            LayerTypes = types,
-            NormEps = eps,
-            TieWordEmbeddings = json.OptionalBool("tie_word_embeddings", false),
-            MaxPositionEmbeddings = Positive(json, "max_position_embeddings", json.OptionalInt("max_position_embeddings", 2048)),
-            BosTokenId = json.OptionalNullableInt("bos_token_id", 1),
-            PadTokenId = json.OptionalNullableInt("pad_token_id", 0),
-            EosTokenIds = json.OptionalIntList("eos_token_id", new[] { 2 }),
             Attention = attention,
             Mamba2 = Mamba2Options(json, hidden, (heads, "mamba_n_heads"), (headDim, "mamba_d_head"), (json.OptionalInt("mamba_n_groups", 1), "mamba_n_groups"),
                 (json.OptionalInt("mamba_d_state", 256), "mamba_d_state"), (json.OptionalInt("mamba_d_conv", 4), "mamba_d_conv"),
                 (json.OptionalInt("mamba_chunk_size", 256), "mamba_chunk_size"),
                 json.OptionalBool("mamba_proj_bias", false), json.OptionalBool("mamba_conv_bias", true), eps, "time_step_limit"),
-            MlpIntermediateSize = Positive(json, "shared_intermediate_size", json.OptionalInt("shared_intermediate_size", 1024)),
-            FusedMlp = true,
             Moe = moe,
             EmbeddingMultiplier = json.OptionalDouble("embedding_multiplier", 1.0),
             ResidualMultiplier = json.OptionalDouble("residual_multiplier", 1.0),
             LogitsScaling = NonZero(json, "logits_scaling", json.OptionalDouble("logits_scaling", 1.0)),
-            Names = new HybridCheckpointNames("norm", "input_layernorm", "post_attention_layernorm", "shared_mlp",
-                new Dictionary<string, string> { [HybridLayerTypes.Attention] = "self_attn", [HybridLayerTypes.Mamba2] = "mamba" }),
         };
     }
 
@@ -224,19 +202,12 @@ public static class HybridFamilies
         // The attribute names transformers writes (n_groups, conv_kernel...), else its constructor's (mamba_n_groups...).
         int Mamba(string key, string alias, int fallback) => json.Has(key) ? json.RequireInt(key) : json.OptionalInt(alias, fallback);
         double eps = json.OptionalDouble("layer_norm_epsilon", 1e-5);
-        return new HybridModelConfig
+        return Decoder(json, NemotronH, hidden, types, eps, (TieWordEmbeddings: false, MaxPositions: 4096, Eos: 2),
+            Positive(json, "intermediate_size", json.OptionalInt("intermediate_size", 21504)), fusedMlp: false,
+            new HybridCheckpointNames("norm_f", "norm", "unused", "unused",
+                new Dictionary<string, string> { [HybridLayerTypes.Attention] = "mixer", [HybridLayerTypes.Mamba2] = "mixer", [HybridLayerTypes.Mlp] = "mixer" },
+                Root: "backbone", Embedding: "embeddings")) with
         {
-            SourcePath = json.Path,
-            ModelType = NemotronH,
-            HiddenSize = hidden,
-            VocabSize = Positive(json, "vocab_size", json.RequireInt("vocab_size")),
-            LayerTypes = types,
-            NormEps = eps,
-            TieWordEmbeddings = json.OptionalBool("tie_word_embeddings", false),
-            MaxPositionEmbeddings = Positive(json, "max_position_embeddings", json.OptionalInt("max_position_embeddings", 4096)),
-            BosTokenId = json.OptionalNullableInt("bos_token_id", 1),
-            PadTokenId = json.OptionalNullableInt("pad_token_id", 0),
-            EosTokenIds = json.OptionalIntList("eos_token_id", new[] { 2 }),
             Attention = AttentionOptions(json, root, hidden, qkNorm: false, ropeByDefault: false, defaultTheta: 10000.0) with { Bias = json.OptionalBool("attention_bias", false) },
             Mamba2 = Mamba2Options(json, hidden, (json.OptionalInt("mamba_num_heads", 128), "mamba_num_heads"), (json.OptionalInt("mamba_head_dim", 64), "mamba_head_dim"),
                 (Mamba("n_groups", "mamba_n_groups", 8), "n_groups"), (json.OptionalInt("ssm_state_size", 128), "ssm_state_size"), (Mamba("conv_kernel", "mamba_d_conv", 4), "conv_kernel"),
@@ -244,15 +215,140 @@ public static class HybridFamilies
                 json.Has("use_bias") ? json.OptionalBool("use_bias", false) : json.OptionalBool("mamba_proj_bias", false),
                 json.Has("use_conv_bias") ? json.OptionalBool("use_conv_bias", true) : json.OptionalBool("mamba_conv_bias", true),
                 eps, json.Has("time_step_limit") ? "time_step_limit" : "mamba_dt_limit"),
-            MlpIntermediateSize = Positive(json, "intermediate_size", json.OptionalInt("intermediate_size", 21504)),
             MlpInEveryLayer = false,
             MlpBias = json.OptionalBool("mlp_bias", false),
-            FusedMlp = false,
-            Names = new HybridCheckpointNames("norm_f", "norm", "unused", "unused",
-                new Dictionary<string, string> { [HybridLayerTypes.Attention] = "mixer", [HybridLayerTypes.Mamba2] = "mixer", [HybridLayerTypes.Mlp] = "mixer" },
-                Root: "backbone", Embedding: "embeddings"),
         };
     }
+
+    /// <summary>
+    /// Falcon-H1 (transformers' FalconH1Config and modeling_falcon_h1.py, checked against vLLM's falcon_h1.py): every
+    /// layer runs attention (RoPE) and Mamba2 side by side on the same normed input and adds their outputs, then a
+    /// SwiGLU MLP (gate_proj/up_proj/down_proj); names under <c>model.</c>. μP multipliers: embedding, attention and
+    /// SSM in/out, key, in_proj's z/x/B/C/dt segments (ssm_multipliers), MLP gate and down, LM head. Where transformers
+    /// and vLLM/mamba_ssm differ, docs/runtime.md says which this follows. No transformers fixture checks it yet.
+    /// </summary>
+    private static HybridModelConfig FalconH1Config(JsonElement root, ConfigJsonReader json)
+    {
+        int hidden = Positive(json, "hidden_size", json.RequireInt("hidden_size"));
+        int layers = Positive(json, "num_hidden_layers", json.RequireInt("num_hidden_layers"));
+        // FalconH1Config.layers_block_type is "hybrid" for every layer (a property, so seldom in the file); a list given must agree.
+        var hybrid = new Dictionary<string, string> { ["hybrid"] = HybridLayerTypes.AttentionAndMamba2 };
+        string[] types = Enumerable.Repeat(HybridLayerTypes.AttentionAndMamba2, layers).ToArray();
+        foreach (var key in new[] { "layers_block_type", "layer_types" })
+        {
+            if (root.TryGetProperty(key, out var lt) && lt.ValueKind != JsonValueKind.Null)
+            {
+                types = LayerTypes(json, lt, key, layers, hybrid);
+            }
+        }
+
+        string act = json.OptionalString("hidden_act", "silu");
+        if (act is not ("silu" or "swish"))
+        {
+            throw json.Invalid("hidden_act", $"'{act}' is not supported; the MLP and the Mamba2 conv run silu (vLLM refuses any other too)");
+        }
+
+        if (root.TryGetProperty("rope_scaling", out var scaling) && scaling.ValueKind != JsonValueKind.Null)
+        {
+            throw json.Invalid("rope_scaling", $"{scaling.GetRawText()} is not supported; only unscaled RoPE runs");
+        }
+
+        if (json.OptionalBool("mlp_bias", false))
+        {
+            throw json.Invalid("mlp_bias", "true is not supported; Falcon-H1's MLP runs without bias here, as in vLLM");
+        }
+
+        if (!json.OptionalBool("mamba_use_mlp", true))
+        {
+            throw json.Invalid("mamba_use_mlp", "false is not supported; transformers and vLLM run the MLP in every Falcon-H1 layer");
+        }
+
+        bool projBias = json.OptionalBool("mamba_proj_bias", false);
+        if (json.OptionalBool("projectors_bias", false) != projBias)
+        {
+            // transformers' FalconH1Mixer gives out_proj projectors_bias, vLLM's MambaMixer2 (as mamba_ssm) mamba_proj_bias.
+            throw json.Invalid("projectors_bias", $"differs from mamba_proj_bias {(projBias ? "true" : "false")}: transformers biases the Mamba2 out_proj by projectors_bias, vLLM and mamba_ssm by mamba_proj_bias; only configs where the two agree run");
+        }
+
+        double keyMultiplier = Finite(json, "key_multiplier");
+        if (!(keyMultiplier > 0))
+        {
+            throw json.Invalid("key_multiplier", $"{keyMultiplier} must be positive: it scales the attention logits, as the softmax scale does");
+        }
+
+        var attention = AttentionOptions(json, root, hidden, qkNorm: false, ropeByDefault: true, defaultTheta: 1e11) with { Bias = json.OptionalBool("attention_bias", false) };
+        // FalconH1Attention.forward scales the keys by key_multiplier before RoPE; q·(m k) = m (q·k), so it is the softmax scale's factor.
+        attention = attention with { Scale = keyMultiplier / Math.Sqrt(attention.HeadDim) };
+
+        // FalconH1Config: mamba_d_ssm defaults to 1024; null means mamba_expand x hidden_size.
+        int expand = Positive(json, "mamba_expand", json.OptionalInt("mamba_expand", 2));
+        int dSsm = !root.TryGetProperty("mamba_d_ssm", out var ssmWidth) ? 1024
+            : ssmWidth.ValueKind == JsonValueKind.Null ? checked(expand * hidden)
+            : Positive(json, "mamba_d_ssm", json.RequireInt("mamba_d_ssm"));
+        int heads = Positive(json, "mamba_n_heads", json.OptionalInt("mamba_n_heads", 128));
+        int headDim = Positive(json, "mamba_d_head", json.IntOrAuto("mamba_d_head", dSsm / heads));
+        if ((long)heads * headDim != dSsm)
+        {
+            throw json.Invalid("mamba_d_ssm", $"{dSsm} must equal mamba_n_heads {heads} x mamba_d_head {headDim}");
+        }
+
+        var ssm = json.OptionalFloatList("ssm_multipliers", 5, new[] { 1.0, 1.0, 1.0, 1.0, 1.0 });
+        var mlp = json.OptionalFloatList("mlp_multipliers", 2, new[] { 1.0, 1.0 });
+        if (ssm.Concat(mlp).Any(m => !double.IsFinite(m)))
+        {
+            throw json.Invalid(ssm.Any(m => !double.IsFinite(m)) ? "ssm_multipliers" : "mlp_multipliers", "every multiplier must be finite");
+        }
+
+        double eps = json.OptionalDouble("rms_norm_eps", 1e-5);
+        var mamba2 = Mamba2Options(json, hidden, (heads, "mamba_n_heads"), (headDim, "mamba_d_head"), (json.OptionalInt("mamba_n_groups", 1), "mamba_n_groups"),
+            (json.OptionalInt("mamba_d_state", 256), "mamba_d_state"), (json.OptionalInt("mamba_d_conv", 4), "mamba_d_conv"),
+            (json.OptionalInt("mamba_chunk_size", 256), "mamba_chunk_size"), projBias, json.OptionalBool("mamba_conv_bias", true), eps, "time_step_limit") with
+        {
+            RmsNorm = json.OptionalBool("mamba_rms_norm", false),
+            NormBeforeGate = json.OptionalBool("mamba_norm_before_gate", true),
+            InProjectionMultipliers = new InProjectionMultipliers(ssm[0], ssm[1], ssm[2], ssm[3], ssm[4]),
+        };
+        return Decoder(json, FalconH1, hidden, types, eps, (TieWordEmbeddings: false, MaxPositions: 8192, Eos: 2),
+            Positive(json, "intermediate_size", json.OptionalInt("intermediate_size", 14336)), fusedMlp: false,
+            new HybridCheckpointNames("final_layernorm", "input_layernorm", "pre_ff_layernorm", "feed_forward",
+                new Dictionary<string, string> { [HybridLayerTypes.Attention] = "self_attn", [HybridLayerTypes.Mamba2] = "mamba" })) with
+        {
+            Attention = attention,
+            Mamba2 = mamba2,
+            SeparateMlpNames = GatedMlpNames.Llama,
+            MlpMultipliers = (mlp[0], mlp[1]),
+            // FalconH1DecoderLayer.forward: mamba(norm(h)) with ssm_in_multiplier applied in FalconH1Mixer, attention on norm(h) x attention_in_multiplier.
+            MixerMultipliers = new Dictionary<string, (double In, double Out)>
+            {
+                [HybridLayerTypes.Attention] = (Finite(json, "attention_in_multiplier"), Finite(json, "attention_out_multiplier")),
+                [HybridLayerTypes.Mamba2] = (Finite(json, "ssm_in_multiplier"), Finite(json, "ssm_out_multiplier")),
+            },
+            // FalconH1Model.forward: embed_tokens(ids) * embedding_multiplier; FalconH1ForCausalLM.forward: lm_head(h) * lm_head_multiplier.
+            EmbeddingMultiplier = Finite(json, "embedding_multiplier"),
+            LmHeadMultiplier = Finite(json, "lm_head_multiplier"),
+        };
+    }
+
+    /// <summary>A description with what every family reads alike (transformers' PretrainedConfig keys: vocab_size,
+    /// tie_word_embeddings, max_position_embeddings, bos/pad/eos token ids) under the family's defaults.</summary>
+    private static HybridModelConfig Decoder(ConfigJsonReader json, string modelType, int hidden, IReadOnlyList<string> types, double eps,
+        (bool TieWordEmbeddings, int MaxPositions, int Eos) defaults, int mlpWidth, bool fusedMlp, HybridCheckpointNames names) => new()
+    {
+        SourcePath = json.Path,
+        ModelType = modelType,
+        HiddenSize = hidden,
+        VocabSize = Positive(json, "vocab_size", json.RequireInt("vocab_size")),
+        LayerTypes = types,
+        NormEps = eps,
+        TieWordEmbeddings = json.OptionalBool("tie_word_embeddings", defaults.TieWordEmbeddings),
+        MaxPositionEmbeddings = Positive(json, "max_position_embeddings", json.OptionalInt("max_position_embeddings", defaults.MaxPositions)),
+        BosTokenId = json.OptionalNullableInt("bos_token_id", 1),
+        PadTokenId = json.OptionalNullableInt("pad_token_id", 0),
+        EosTokenIds = json.OptionalIntList("eos_token_id", new[] { defaults.Eos }),
+        MlpIntermediateSize = mlpWidth,
+        FusedMlp = fusedMlp,
+        Names = names,
+    };
 
     /// <summary>GQA attention from num_attention_heads / num_key_value_heads, head_dim = hidden / heads unless given,
     /// RoPE from rope_parameters (transformers 5) or rope_theta / partial_rotary_factor (older files).</summary>
@@ -393,6 +489,10 @@ public static class HybridFamilies
 
     private static int Positive(ConfigJsonReader json, string key, int value) =>
         value > 0 ? value : throw json.Invalid(key, $"{value} must be positive");
+
+    /// <summary>A μP multiplier: 1 when absent, else a finite number.</summary>
+    private static double Finite(ConfigJsonReader json, string key) =>
+        json.OptionalDouble(key, 1.0) is var value && double.IsFinite(value) ? value : throw json.Invalid(key, $"{value} must be finite");
 
     private static double NonZero(ConfigJsonReader json, string key, double value) =>
         value != 0 && double.IsFinite(value) ? value : throw json.Invalid(key, $"{value} must be finite and not zero");

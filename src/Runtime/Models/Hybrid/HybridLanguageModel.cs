@@ -41,8 +41,8 @@ public sealed class HybridLanguageModel : nn.Module, ICausalLanguageModel
             register_module("lm_head", lmHead);
         }
 
-        MambaLayers = layers.Select(l => l.Mixer).OfType<MambaLayerMixer>().Select(m => m.Layer).ToArray();
-        AttentionLayers = layers.Select(l => l.Mixer).OfType<AttentionMixer>().Select(m => m.Layer).ToArray();
+        MambaLayers = layers.SelectMany(l => l.Mixers).OfType<MambaLayerMixer>().Select(m => m.Layer).ToArray();
+        AttentionLayers = layers.SelectMany(l => l.Mixers).OfType<AttentionMixer>().Select(m => m.Layer).ToArray();
     }
 
     public HybridModelConfig Config { get; }
@@ -85,18 +85,26 @@ public sealed class HybridLanguageModel : nn.Module, ICausalLanguageModel
         ArgumentNullException.ThrowIfNull(config);
         var registry = layers ?? HybridLayerRegistry.BuiltIn;
         // Unknown types are refused before anything is allocated.
-        var mixerNames = config.LayerTypes.Select(t => registry.CheckpointName(t, config)).ToArray();
+        var mixerNames = config.LayerTypes.Select(t => HybridLayerTypes.MixersOf(t).Select(part => (Type: part, Name: registry.CheckpointName(part, config))).ToArray()).ToArray();
+        foreach (var (parts, i) in mixerNames.Select((p, i) => (p, i)))
+        {
+            if (parts.Select(p => p.Name).Distinct(StringComparer.Ordinal).Count() != parts.Length)
+            {
+                throw new ArgumentException($"{config.SourcePath}: layer {i}'s mixers '{config.LayerTypes[i]}' share a checkpoint name ({string.Join(", ", parts.Select(p => p.Name))}); side by side they need one each.");
+            }
+        }
+
         ModelMemory.Require(ParameterCount(config), dtype, config.SourcePath,
             $"hidden_size {config.HiddenSize}, {config.LayerTypes.Count} layers, vocab_size {config.VocabSize}");
         var engine = new EngineConfig(new ModelConfig(config.ModelType, dtype, config.MaxPositionEmbeddings), new CacheConfig { MambaSsmCacheDtype = ssmCacheDtype }, new ParallelConfig(1));
         var decoderLayers = config.LayerTypes.Select((type, i) =>
         {
-            var mixer = registry.Create(type, new HybridLayerContext($"{config.Names.Root}.layers.{i}.{mixerNames[i]}", i, config, engine));
+            var mixers = mixerNames[i].Select(p => ((IHybridMixer)registry.Create(p.Type, new HybridLayerContext($"{config.Names.Root}.layers.{i}.{p.Name}", i, config, engine)), p.Type, p.Name)).ToArray();
             var mlp = !config.MlpInEveryLayer ? null
                 : config.FusedMlp ? GatedMlp.Fused(config.Names.Mlp, config.HiddenSize, config.MlpIntermediateSize, dtype)
-                : GatedMlp.Separate(config.Names.Mlp, config.HiddenSize, config.MlpIntermediateSize, dtype);
+                : GatedMlp.Separate(config.Names.Mlp, config.HiddenSize, config.MlpIntermediateSize, dtype, config.SeparateMlpNames, config.MlpMultipliers);
             var moe = config.Moe is { } e && mlp is not null ? new TopKMoe(config.Names.Moe, config.HiddenSize, e.IntermediateSize, e.NumExperts, e.TopK, dtype) : null;
-            return new HybridDecoderLayer(i.ToString(System.Globalization.CultureInfo.InvariantCulture), type, mixer, mixerNames[i], mlp, moe, config, dtype);
+            return new HybridDecoderLayer(i.ToString(System.Globalization.CultureInfo.InvariantCulture), type, mixers, mlp, moe, config, dtype);
         }).ToArray();
         var embed = nn.Embedding(config.VocabSize, config.HiddenSize, dtype: dtype);
         var lmHead = config.TieWordEmbeddings ? null : nn.Linear(config.HiddenSize, config.VocabSize, hasBias: false, dtype: dtype);
@@ -228,6 +236,11 @@ public sealed class HybridLanguageModel : nn.Module, ICausalLanguageModel
             logits = logits / Config.LogitsScaling;
         }
 
+        if (Config.LmHeadMultiplier != 1.0)
+        {
+            logits = logits * Config.LmHeadMultiplier;
+        }
+
         return logits.MoveToOuterDisposeScope();
     }
 
@@ -258,7 +271,7 @@ public sealed class HybridLanguageModel : nn.Module, ICausalLanguageModel
         {
             long h = config.HiddenSize;
             long total = config.VocabSize * h * (config.TieWordEmbeddings ? 1 : 2) + h;
-            foreach (var kind in config.LayerTypes)
+            foreach (var layerType in config.LayerTypes)
             {
                 total += config.MlpInEveryLayer ? 2 * h + 3 * h * config.MlpIntermediateSize : h;
                 if (config.Moe is { } moe && config.MlpInEveryLayer)
@@ -266,19 +279,22 @@ public sealed class HybridLanguageModel : nn.Module, ICausalLanguageModel
                     total += moe.NumExperts * (3L * h * moe.IntermediateSize + h);
                 }
 
-                total += kind switch
+                foreach (var kind in HybridLayerTypes.MixersOf(layerType))
                 {
-                    HybridLayerTypes.Attention when config.Attention is { } a =>
-                        h * a.NumHeads * a.HeadDim * 2 + 2 * h * a.NumKvHeads * a.HeadDim + (a.QkNorm ? 2L * a.HeadDim : 0)
-                        + (a.Bias ? (long)a.NumHeads * a.HeadDim + 2L * a.NumKvHeads * a.HeadDim + h : 0),
-                    HybridLayerTypes.Mamba2 when config.Mamba2 is { } m =>
-                        (h + (m.UseBias ? 1 : 0)) * (2L * m.IntermediateSize + 2L * m.NGroups * m.StateSize + m.NumHeads)
-                        + (long)m.ConvDim * (m.ConvKernel + (m.UseConvBias ? 1 : 0))
-                        + 3L * m.NumHeads + m.IntermediateSize + (long)m.IntermediateSize * h + (m.UseBias ? h : 0),
-                    HybridLayerTypes.Mlp => 2 * h * config.MlpIntermediateSize + (config.MlpBias ? config.MlpIntermediateSize + h : 0),
-                    HybridLayerTypes.ShortConv => 4 * h * h + h * config.ShortConvKernel,
-                    _ => 0,
-                };
+                    total += kind switch
+                    {
+                        HybridLayerTypes.Attention when config.Attention is { } a =>
+                            h * a.NumHeads * a.HeadDim * 2 + 2 * h * a.NumKvHeads * a.HeadDim + (a.QkNorm ? 2L * a.HeadDim : 0)
+                            + (a.Bias ? (long)a.NumHeads * a.HeadDim + 2L * a.NumKvHeads * a.HeadDim + h : 0),
+                        HybridLayerTypes.Mamba2 when config.Mamba2 is { } m =>
+                            (h + (m.UseBias ? 1 : 0)) * (2L * m.IntermediateSize + 2L * m.NGroups * m.StateSize + m.NumHeads)
+                            + (long)m.ConvDim * (m.ConvKernel + (m.UseConvBias ? 1 : 0))
+                            + 3L * m.NumHeads + (m.RmsNorm ? m.IntermediateSize : 0) + (long)m.IntermediateSize * h + (m.UseBias ? h : 0),
+                        HybridLayerTypes.Mlp => 2 * h * config.MlpIntermediateSize + (config.MlpBias ? config.MlpIntermediateSize + h : 0),
+                        HybridLayerTypes.ShortConv => 4 * h * h + h * config.ShortConvKernel,
+                        _ => 0,
+                    };
+                }
             }
 
             return total;

@@ -52,6 +52,11 @@ public sealed class HybridLayerRegistry
         ArgumentException.ThrowIfNullOrEmpty(layerType);
         ArgumentNullException.ThrowIfNull(create);
         ArgumentException.ThrowIfNullOrEmpty(checkpointName);
+        if (layerType.Contains(HybridLayerTypes.SideBySideSeparator, StringComparison.Ordinal))
+        {
+            throw new ArgumentException($"Layer type '{layerType}' contains '{HybridLayerTypes.SideBySideSeparator}', which joins the types of mixers side by side in one layer; register each mixer type on its own.", nameof(layerType));
+        }
+
         var types = new Dictionary<string, (Func<HybridLayerContext, IHybridMixer>, string?)>(_types, StringComparer.Ordinal) { [layerType] = (create, checkpointName) };
         return new HybridLayerRegistry(types);
     }

@@ -23,6 +23,19 @@ public static class HybridLayerTypes
 
     /// <summary>An MLP as a layer of its own (Nemotron-H: ReLU², not gated), in models whose layers have no MLP sublayer.</summary>
     public const string Mlp = "mlp";
+
+    /// <summary>Joins the types of mixers that run side by side in one layer (<see cref="SideBySide"/>).</summary>
+    public const char SideBySideSeparator = '+';
+
+    /// <summary>Falcon-H1's layer: attention and Mamba2 side by side.</summary>
+    public static readonly string AttentionAndMamba2 = SideBySide(Attention, Mamba2);
+
+    /// <summary>A layer whose mixers all read the same normed input and whose outputs are added (Falcon-H1's
+    /// attention beside Mamba2): their types joined by <see cref="SideBySideSeparator"/>.</summary>
+    public static string SideBySide(params string[] types) => string.Join(SideBySideSeparator, types);
+
+    /// <summary>The mixer types a layer type runs: itself, or the parts of a side-by-side type.</summary>
+    public static IReadOnlyList<string> MixersOf(string layerType) => layerType.Split(SideBySideSeparator);
 }
 
 /// <summary>How a family spells its tensors under <c>model.layers.{i}</c> and the final norm.</summary>
@@ -68,7 +81,7 @@ public sealed record HybridModelConfig
     public required int VocabSize { get; init; }
 
     /// <summary>One entry per layer: the type of mixer it runs (<see cref="HybridLayerTypes"/>, or a type registered
-    /// with a <see cref="HybridLayerRegistry"/>).</summary>
+    /// with a <see cref="HybridLayerRegistry"/>), or several joined by <see cref="HybridLayerTypes.SideBySideSeparator"/>.</summary>
     public required IReadOnlyList<string> LayerTypes { get; init; }
 
     /// <summary>Epsilon of the decoder's RMS norms.</summary>
@@ -109,8 +122,18 @@ public sealed record HybridModelConfig
     /// <summary>Routed experts added to the MLP's output in every layer; null for a dense model.</summary>
     public MoeOptions? Moe { get; init; }
 
-    /// <summary>Granite's fused <c>input_linear</c>/<c>output_linear</c>, else LFM2's <c>w1</c>/<c>w3</c>/<c>w2</c>.</summary>
+    /// <summary>Granite's fused <c>input_linear</c>/<c>output_linear</c>, else separate projections named by <see cref="SeparateMlpNames"/>.</summary>
     public required bool FusedMlp { get; init; }
+
+    /// <summary>A separate MLP's projection names: LFM2's w1/w3/w2, or Falcon-H1's gate_proj/up_proj/down_proj.</summary>
+    public GatedMlpNames SeparateMlpNames { get; init; } = GatedMlpNames.Lfm2;
+
+    /// <summary>μP: the MLP's gate pre-activation and its output scaled by these (Falcon-H1's <c>mlp_multipliers</c>).</summary>
+    public (double Gate, double Down) MlpMultipliers { get; init; } = (1.0, 1.0);
+
+    /// <summary>μP: a mixer type's input and output scaled by these in every layer (Falcon-H1's attention_in/out and
+    /// ssm_in/out multipliers); a type not listed has (1, 1).</summary>
+    public IReadOnlyDictionary<string, (double In, double Out)> MixerMultipliers { get; init; } = new Dictionary<string, (double In, double Out)>();
 
     /// <summary>μP: the embeddings are scaled by it (Granite's <c>embedding_multiplier</c>).</summary>
     public double EmbeddingMultiplier { get; init; } = 1.0;
@@ -120,6 +143,9 @@ public sealed record HybridModelConfig
 
     /// <summary>μP: the logits are divided by it (Granite's <c>logits_scaling</c>).</summary>
     public double LogitsScaling { get; init; } = 1.0;
+
+    /// <summary>μP: the logits are multiplied by it (Falcon-H1's <c>lm_head_multiplier</c>).</summary>
+    public double LmHeadMultiplier { get; init; } = 1.0;
 
     public required HybridCheckpointNames Names { get; init; }
 

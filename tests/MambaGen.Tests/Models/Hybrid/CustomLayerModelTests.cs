@@ -55,6 +55,26 @@ public class CustomLayerModelTests
     }
 
     [Fact]
+    public void A_registered_layer_runs_side_by_side_with_attention_and_generates_alike_batched_and_alone()
+    {
+        string sideBySide = HybridLayerTypes.SideBySide(HybridLayerTypes.Attention, "decaying_sum");
+        using var model = HybridLanguageModel.Create(Config(sideBySide, "decaying_sum"), layers: Registry);
+        MixerUnderTest.SeedWeights(model, 6, scale: 0.5);
+        Assert.Equal(2, model.Layers[0].Mixers.Count);
+        Assert.Equal(new[] { "model.layers.0.sum", "model.layers.1.sum" }, model.MambaLayers.Select(l => l.GetName()).ToArray());
+        Assert.Equal(new[] { "model.layers.0.self_attn" }, model.AttentionLayers.Select(l => l.GetName()).ToArray());
+        var prompts = new[] { new[] { 1, 2, 3, 4, 5, 6, 7 }, new[] { 8, 9 }, new[] { 10, 11, 12, 13 } };
+        HybridGeneration.AssertBatchedEqualsAlone(model, prompts, 6, 16, new SchedulerOptions(MaxNumBatchedTokens: 5));
+    }
+
+    [Fact]
+    public void A_layer_type_with_the_side_by_side_separator_cannot_be_registered()
+    {
+        var e = Assert.Throws<ArgumentException>(() => HybridLayerRegistry.BuiltIn.With("sum+more", c => new DecayingSum(c.Name, c.Engine, c.Config.HiddenSize)));
+        Assert.Contains("'sum+more'", e.Message);
+    }
+
+    [Fact]
     public void A_layer_type_nobody_registered_is_refused_naming_it_and_the_known_ones()
     {
         var e = Assert.Throws<ArgumentException>(() => HybridLanguageModel.Create(Config(HybridLayerTypes.Attention, "decaying_sum")));

@@ -121,7 +121,7 @@ public class HybridConfigTests
         json["rope_parameters"]!["rope_type"] = "yarn";
         Assert.Contains("rope_parameters.rope_type", Refused(json).Message);
         json = Fixture(CheckpointFixtures.Lfm2);
-        json["model_type"] = "falcon_h1";
+        json["model_type"] = "zamba2";
         var e = Refused(json);
         Assert.Contains("model_type", e.Message);
         Assert.Contains("'lfm2'", e.Message);
