@@ -67,7 +67,7 @@ internal sealed unsafe class CpuDecodeOps : IConvOps, ISsdOps, ISelectiveScanOps
 
         OpArgs.CheckBlocks(batch.MaxStateIndex, convStates, nameof(convStates));
         var output = torch.empty(batch.Count, dim, dtype: ScalarType.Float32);
-        ConvUpdateRows(Ptr(x), x.stride(0), Ptr(output), dim, dim, Ptr(weight), width, bias is null ? null : Ptr(bias), silu, convStates, batch);
+        ConvUpdateRows(Ptr(x), x.stride(0), Ptr(output), dim, dim, Ptr(weight), width, bias is null ? null : Ptr(bias), silu, convStates, batch.HostStateIndices);
         return output;
     }
 
@@ -77,13 +77,12 @@ internal sealed unsafe class CpuDecodeOps : IConvOps, ISsdOps, ISelectiveScanOps
     /// <summary>The conv update of <paramref name="dim"/> channels a row, x rows at <paramref name="px"/> to output rows
     /// at <paramref name="po"/> (which may be the same memory: each value is read before it is written).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void ConvUpdateRows(float* px, long xs, float* po, long os, long dim, float* pw, int width, float* pb, bool silu,
-        Tensor convStates, DecodeBatch batch)
+    internal static void ConvUpdateRows(float* px, long xs, float* po, long os, long dim, float* pw, int width, float* pb, bool silu,
+        Tensor convStates, ReadOnlySpan<int> slots)
     {
         float* ps = Ptr(convStates);
         long bs = convStates.stride(0);
-        var slots = batch.HostStateIndices;
-        for (int r = 0; r < batch.Count; r++)
+        for (int r = 0; r < slots.Length; r++)
         {
             int slot = slots[r];
             float* xr = px + r * xs, or = po + r * os, st = slot < 0 ? null : ps + slot * bs;
@@ -387,7 +386,7 @@ internal sealed unsafe class CpuDecodeOps : IConvOps, ISsdOps, ISelectiveScanOps
 
     /// <summary>output [rows, width] packed = per group RMSNorm(x · silu(z)) · weight.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void GatedNormRows(float* px, long xs, float* pz, long zs, long rows, long width, float* pw, int groupSize, double eps, float* po)
+    internal static void GatedNormRows(float* px, long xs, float* pz, long zs, long rows, long width, float* pw, int groupSize, double eps, float* po)
     {
         for (long r = 0; r < rows; r++)
         {
@@ -403,6 +402,17 @@ internal sealed unsafe class CpuDecodeOps : IConvOps, ISsdOps, ISelectiveScanOps
 
     // Row kernels of the norms, own vector loops rather than TensorPrimitives: its generic paths (Sigmoid's vector exp
     // above all) stayed unoptimised tier-0 code for the first hundreds of calls and made a one-row gated norm 50 us.
+
+    /// <summary>output [rows, width] packed = RMSNorm of each packed row of <paramref name="rows"/> · weight.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void RmsNormRows(float* input, long rows, long width, float* weight, double eps, float* output)
+    {
+        int n = (int)width;
+        for (long r = 0; r < rows; r++)
+        {
+            ScaleByWeight(input + r * width, RmsScale(AddSumSquares(input + r * width, null, n), n, eps), weight, output + r * width, n);
+        }
+    }
 
     /// <summary>row += delta (when given) in place; returns Σ row².</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -455,7 +465,7 @@ internal sealed unsafe class CpuDecodeOps : IConvOps, ISsdOps, ISelectiveScanOps
 
     /// <summary>target += values.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void AddInto(float* target, float* values, int n)
+    internal static void AddInto(float* target, float* values, int n)
     {
         int i = 0;
         for (; i + 8 <= n; i += 8)
@@ -491,7 +501,7 @@ internal sealed unsafe class CpuDecodeOps : IConvOps, ISsdOps, ISelectiveScanOps
     // Decode-sized rows against the weight as our own GEMV, each weight row read once against every x row. Measured
     // against libtorch's (MKL's) GEMV at 1 thread on this machine: 1104x256 15.5 -> 9 us, 3072x256 44 -> 29 us,
     // 50280x768 (a 768-wide LM head) 8.4 -> 4-5 ms. Prefill-sized rows stay in libtorch's GEMM.
-    private const int MaxGemvRows = 8;
+    internal const int MaxGemvRows = 8;
 
     // Output rows a thread takes at a time; projections of 256K+ weights are spread over the threads (the default
     // model's in_proj too: its 2-thread decode 4,400 -> 4,700 tokens/s against a 1M threshold). A second thread
@@ -525,7 +535,7 @@ internal sealed unsafe class CpuDecodeOps : IConvOps, ISsdOps, ISelectiveScanOps
 
     /// <summary>y [rows, outputs] packed = x·Wᵀ + b, the x rows <paramref name="xs"/> floats apart (<see cref="GemvFits"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void GemvInto(float* px, long xs, long rows, Tensor weight, Tensor? bias, float* py)
+    internal void GemvInto(float* px, long xs, long rows, Tensor weight, Tensor? bias, float* py)
     {
         var wdtype = weight.dtype;
         long outputs = weight.size(0), inputs = weight.size(1);
@@ -749,7 +759,7 @@ internal sealed unsafe class CpuDecodeOps : IConvOps, ISsdOps, ISelectiveScanOps
         float* py = Ptr(y), columns = py + convStart;
         NormLinearInto(residual, normWeight, eps, weight, bias, py);
         ConvUpdateRows(columns, outputs, columns, outputs, convWeight.size(0), Ptr(convWeight), (int)convWeight.size(1),
-            convBias is null ? null : Ptr(convBias), silu, convStates, batch);
+            convBias is null ? null : Ptr(convBias), silu, convStates, batch.HostStateIndices);
         return y;
     }
 
@@ -818,13 +828,7 @@ internal sealed unsafe class CpuDecodeOps : IConvOps, ISsdOps, ISelectiveScanOps
         {
             fixed (float* pn = normed)
             {
-                float* pr = Ptr(residual), pw = Ptr(normWeight);
-                int n = (int)width;
-                for (long r = 0; r < rows; r++)
-                {
-                    ScaleByWeight(pr + r * width, RmsScale(AddSumSquares(pr + r * width, null, n), n, eps), pw, pn + r * width, n);
-                }
-
+                RmsNormRows(Ptr(residual), rows, width, Ptr(normWeight), eps, pn);
                 GemvInto(pn, width, rows, weight, bias, py);
             }
         }
@@ -1073,7 +1077,7 @@ internal sealed unsafe class CpuDecodeOps : IConvOps, ISsdOps, ISelectiveScanOps
         Parallel.For(0L, items, new ParallelOptions { MaxDegreeOfParallelism = _threads }, body);
     }
 
-    private static float* Ptr(Tensor t) => (float*)TorchCuda.DataPtrOfAnyDevice(t);
+    internal static float* Ptr(Tensor t) => (float*)TorchCuda.DataPtrOfAnyDevice(t);
 
     private static bool OnCpu(params Tensor?[] tensors)
     {
@@ -1088,7 +1092,7 @@ internal sealed unsafe class CpuDecodeOps : IConvOps, ISsdOps, ISelectiveScanOps
         return true;
     }
 
-    private static bool Fp32(params Tensor?[] tensors)
+    internal static bool Fp32(params Tensor?[] tensors)
     {
         foreach (var t in tensors)
         {

@@ -41,6 +41,9 @@ public sealed partial class Mamba1Mixer : MambaBase, IMambaMixer
 
     public Mamba1MixerOptions Options { get; }
 
+    /// <summary>The layer's weights, for an op set that runs a whole decode step itself (the CPU's <c>CpuDecodeStep</c>).</summary>
+    internal Mamba1Weights Weights => new(in_proj.weight!, in_proj.bias, conv1d.weight!, conv1d.bias, x_proj.weight!, dt_proj.weight!, dt_proj.bias!, A_log, D, out_proj.weight!, out_proj.bias);
+
     /// <summary>The last W-1 pre-conv x inputs: [W-1, d_inner / tp].</summary>
     [StateTensor]
     public long[] ConvState => StateShapes.Conv;
@@ -134,3 +137,7 @@ public sealed partial class Mamba1Mixer : MambaBase, IMambaMixer
         return (xdbl.narrow(1, 0, o.TimeStepRank), xdbl.narrow(1, o.TimeStepRank, o.StateSize), xdbl.narrow(1, o.TimeStepRank + o.StateSize, o.StateSize));
     }
 }
+
+/// <summary>A <see cref="Mamba1Mixer"/>'s weights.</summary>
+internal sealed record Mamba1Weights(Tensor InProj, Tensor? InProjBias, Tensor Conv, Tensor? ConvBias, Tensor XProj, Tensor DtProj, Tensor DtProjBias,
+    Tensor ALog, Tensor D, Tensor OutProj, Tensor? OutProjBias);

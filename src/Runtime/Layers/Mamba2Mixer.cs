@@ -52,6 +52,9 @@ public sealed partial class Mamba2Mixer : MambaBase, IMambaMixer
 
     public Mamba2MixerOptions Options { get; }
 
+    /// <summary>The layer's weights, for an op set that runs a whole decode step itself (the CPU's <c>CpuDecodeStep</c>).</summary>
+    internal Mamba2Weights Weights => new(in_proj.weight!, in_proj.bias, conv1d.weight!, conv1d.bias, dt_bias, A_log, D, norm, out_proj.weight!, out_proj.bias);
+
     private int Tp => Config.Parallel.TensorParallelSize;
 
     /// <summary>The last W-1 pre-conv xBC inputs: [W-1, conv_dim / tp].</summary>
@@ -179,3 +182,7 @@ public sealed partial class Mamba2Mixer : MambaBase, IMambaMixer
             xbc.narrow(1, inner + groupState, groupState).view(tokens, o.NGroups, o.StateSize));
     }
 }
+
+/// <summary>A <see cref="Mamba2Mixer"/>'s weights; the norm is null where the layer has none.</summary>
+internal sealed record Mamba2Weights(Tensor InProj, Tensor? InProjBias, Tensor Conv, Tensor? ConvBias, Tensor DtBias, Tensor ALog, Tensor D,
+    MixerRmsNormGated? Norm, Tensor OutProj, Tensor? OutProjBias);

@@ -26,6 +26,9 @@ public sealed class MambaBackbone : nn.Module
 
     public Embedding Embeddings => embeddings;
 
+    /// <summary>The norm after the last block.</summary>
+    internal RmsNorm FinalNorm => norm_f;
+
     public IReadOnlyList<MambaBlock> Blocks => layers.ToArray();
 
     /// <summary>Hidden states after the final norm: [tokens, hidden], in the final norm weight's dtype.</summary>

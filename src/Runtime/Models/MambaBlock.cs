@@ -31,6 +31,9 @@ public sealed class MambaBlock : nn.Module
 
     public MambaBase Mixer => mixer;
 
+    /// <summary>The norm before the mixer.</summary>
+    internal RmsNorm Norm => norm;
+
     /// <summary>Whether the residual stream is kept in fp32 (HF's <c>residual_in_fp32</c>).</summary>
     public bool ResidualInFp32 => _residualInFp32;
 

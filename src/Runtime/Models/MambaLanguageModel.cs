@@ -55,9 +55,10 @@ public sealed class MambaLanguageModel : nn.Module, ICausalLanguageModel
             if (_metadataBuilder.Device.ToString() != device.ToString())
             {
                 _metadataBuilder = Mixers[0].GetAttnBackend().CreateMetadataBuilder(device, _chunkSize);
-                // Graphs of the old device hold its addresses.
+                // Graphs of the old device hold its addresses, and the CPU step its tensors.
                 _graphs?.Dispose();
                 (_graphs, _graphsOff) = (null, null);
+                (_cpuDecode, _cpuDecodeOff) = (null, null);
             }
 
             return _metadataBuilder;
@@ -188,6 +189,12 @@ public sealed class MambaLanguageModel : nn.Module, ICausalLanguageModel
         step.CheckInputIds(inputIds);
 
         using var noGrad = torch.no_grad();
+        if (!allTokens && step.NumPrefills == 0 && inputIds.device_type == DeviceType.CPU && CpuDecode is { } cpu
+            && cpu.TryRun(inputIds.data<long>().ToArray(), step.StateBlockIds) is { } logits)
+        {
+            return logits;
+        }
+
         if (!allTokens && step.NumPrefills == 0 && inputIds.device_type == DeviceType.CPU && Graphs is { } graphs)
         {
             using var view = graphs.TryRun(inputIds.data<long>().ToArray(), step.StateBlockIds);
@@ -225,6 +232,11 @@ public sealed class MambaLanguageModel : nn.Module, ICausalLanguageModel
             var ops = OpsSelection.Describe(Device);
             if (Device.type != DeviceType.CUDA)
             {
+                if (Device.type == DeviceType.CPU && OpsSelection.For(Device).Linear is Cpu.CpuDecodeOps)
+                {
+                    ops += CpuDecode is null ? $"; decode steps op by op ({_cpuDecodeOff})" : $"; decode steps of up to {Cpu.CpuDecodeStep.MaxRows} rows in one pass";
+                }
+
                 var matmul = backbone.Embeddings.weight!.dtype;
                 return matmul == EngineConfig.Model.Dtype ? ops
                     : $"{ops}; mixed precision: {matmul.ToString().ToLowerInvariant()} matmul weights, {EngineConfig.Model.Dtype.ToString().ToLowerInvariant()} activations and states";
@@ -239,6 +251,32 @@ public sealed class MambaLanguageModel : nn.Module, ICausalLanguageModel
 
     private DecodeGraphs? _graphs;
     private string? _graphsOff;
+    private Cpu.CpuDecodeStep? _cpuDecode;
+    private string? _cpuDecodeOff;
+
+    /// <summary>The CPU's one-pass decode step where the model is on the CPU with the fused loops; null elsewhere.</summary>
+    private Cpu.CpuDecodeStep? CpuDecode
+    {
+        get
+        {
+            _ = Builder;
+            if (_cpuDecode is null && _cpuDecodeOff is null)
+            {
+                string reason = "the model is not on the CPU";
+                if (Device.type == DeviceType.CPU)
+                {
+                    reason = "the CPU ops are the reference ones";
+                    _cpuDecode = OpsSelection.For(Device).Linear is Cpu.CpuDecodeOps loops
+                        ? Cpu.CpuDecodeStep.TryCreate(loops, backbone.Embeddings.weight!, lm_head?.weight ?? backbone.Embeddings.weight!, backbone.Blocks, backbone.FinalNorm, out reason)
+                        : null;
+                }
+
+                _cpuDecodeOff = _cpuDecode is null ? reason : null;
+            }
+
+            return _cpuDecode;
+        }
+    }
 
     /// <summary>The decode graphs of the current device, made on first use; null where they are off.</summary>
     private DecodeGraphs? Graphs
