@@ -313,8 +313,19 @@ internal sealed unsafe class CpuDecodeOps : IConvOps, ISsdOps, ISelectiveScanOps
             float* st = a.States + slot * a.BlockStride + ch * stateDim;
             float* al = a.ALog + ch * stateDim;
             float* bv = a.B + r * a.BStride, cv = a.C + r * a.CStride;
-            float acc = 0f;
-            for (long n = 0; n < stateDim; n++)
+            // Eight states a vector: the two exps a state were scalar MathF calls, about a fifth of a 768x8 decode step.
+            var sums = Vector256<float>.Zero;
+            Vector256<float> vdt = Vector256.Create(dt), vdu = Vector256.Create(du);
+            long n = 0;
+            for (; n + Lanes <= stateDim; n += Lanes)
+            {
+                var h = Vector256.Load(st + n) * Exp(vdt * -Exp(Vector256.Load(al + n))) + vdu * Vector256.Load(bv + n);
+                h.Store(st + n);
+                sums += h * Vector256.Load(cv + n);
+            }
+
+            float acc = Vector256.Sum(sums);
+            for (; n < stateDim; n++)
             {
                 float h = st[n] * MathF.Exp(dt * -MathF.Exp(al[n])) + du * bv[n];
                 st[n] = h;
