@@ -112,9 +112,74 @@ internal sealed unsafe class CpuDecodeOps : IConvOps, ISsdOps, ISelectiveScanOps
 
     // ---- Mamba-2 SSM --------------------------------------------------------------------------------------------
 
+    // A prefill's SSD as the recurrence, token by token, each (sequence, head) state kept in its block: for a
+    // state of up to MaxRecurrentState elements a head this beat the chunked TorchSharp scan (whose [chunk, chunk]
+    // intermediates were also most of a prefill's peak memory); larger states keep the chunked form, whose matmuls
+    // do less work per token.
+    private const long MaxRecurrentState = 64 * 64;
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public Tensor ChunkScan(Tensor x, Tensor dt, Tensor aLog, Tensor b, Tensor c, Tensor? d, Tensor? dtBias, bool dtSoftplus,
-        (double Min, double Max) dtLimit, Tensor ssmStates, PrefillBatch batch) =>
-        Reference.ChunkScan(x, dt, aLog, b, c, d, dtBias, dtSoftplus, dtLimit, ssmStates, batch);
+        (double Min, double Max) dtLimit, Tensor ssmStates, PrefillBatch batch)
+    {
+        var (heads, headDim, stateDim) = Ssd.Check(x, dt, aLog, b, c, d, dtBias, batch.NumTokens);
+        OpArgs.Dims(ssmStates, nameof(ssmStates), -1, heads, headDim, stateDim);
+        if (headDim * stateDim > MaxRecurrentState || !SsdRowsFit(ssmStates, x, dt, aLog, b, c, d, dtBias, headDim, stateDim))
+        {
+            return Reference.ChunkScan(x, dt, aLog, b, c, d, dtBias, dtSoftplus, dtLimit, ssmStates, batch);
+        }
+
+        OpArgs.CheckBlocks(batch.MaxStateIndex, ssmStates, nameof(ssmStates));
+        var y = torch.empty(batch.NumTokens, heads, headDim, dtype: ScalarType.Float32);
+        var a = Args(ssmStates, x, dt, aLog, b, c, d, dtBias, dtSoftplus, dtLimit, y, heads, headDim, stateDim);
+        var starts = batch.QueryStartLoc;
+        var slots = batch.HostStateIndexArray;
+        using var initialTensor = batch.HasInitialState.cpu();
+        var initial = initialTensor.data<bool>().ToArray();
+        For(slots.Length * heads, batch.NumTokens * heads * headDim * stateDim, item =>
+        {
+            long s = item / heads, h = item % heads;
+            int slot = slots[s];
+            // A padding sequence runs from zeros in a scratch state that is never stored.
+            var scratch = slot < 0 ? System.Buffers.ArrayPool<float>.Shared.Rent((int)(headDim * stateDim)) : null;
+            try
+            {
+                fixed (float* pscratch = scratch)
+                {
+                    float* head = slot < 0 ? pscratch : a.States + slot * a.BlockStride + h * headDim * stateDim;
+                    if (slot < 0 || !initial[s])
+                    {
+                        new Span<float>(head, (int)(headDim * stateDim)).Clear();
+                    }
+
+                    for (long t = starts[s]; t < starts[s + 1]; t++)
+                    {
+                        SsdHeadToken(a, t, h, head);
+                    }
+                }
+            }
+            finally
+            {
+                if (scratch is not null) System.Buffers.ArrayPool<float>.Shared.Return(scratch);
+            }
+        });
+        return y;
+    }
+
+    /// <summary>The layouts the SSD loops take: fp32 on the CPU, unit inner strides, each state block packed.</summary>
+    private static bool SsdRowsFit(Tensor ssmStates, Tensor x, Tensor dt, Tensor aLog, Tensor b, Tensor c, Tensor? d, Tensor? dtBias, long headDim, long stateDim) =>
+        Fp32(x, dt, aLog, b, c, d, dtBias, ssmStates) && OpArgs.RowsContiguous(ssmStates, 3) && x.stride(2) == 1 && x.stride(1) == headDim
+        && dt.stride(1) == 1 && b.stride(2) == 1 && b.stride(1) == stateDim && c.stride(2) == 1 && c.stride(1) == stateDim
+        && (d is null || d.is_contiguous()) && aLog.is_contiguous() && (dtBias is null || dtBias.is_contiguous());
+
+    private static SsdUpdateArgs Args(Tensor ssmStates, Tensor x, Tensor dt, Tensor aLog, Tensor b, Tensor c, Tensor? d, Tensor? dtBias, bool dtSoftplus,
+        (double Min, double Max) dtLimit, Tensor y, long heads, long headDim, long stateDim) => new()
+        {
+            X = Ptr(x), Dt = Ptr(dt), ALog = Ptr(aLog), B = Ptr(b), C = Ptr(c), D = d is null ? null : Ptr(d), DtBias = dtBias is null ? null : Ptr(dtBias),
+            States = Ptr(ssmStates), Y = Ptr(y), XStride = x.stride(0), DtStride = dt.stride(0), BStride = b.stride(0), CStride = c.stride(0),
+            BlockStride = ssmStates.stride(0), Heads = heads, HeadDim = headDim, StateDim = stateDim, Groups = b.size(1),
+            DPerHeadDim = d is not null && d.dim() == 2, Softplus = dtSoftplus, Min = (float)dtLimit.Min, Max = (float)dtLimit.Max,
+        };
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public Tensor StateUpdate(Tensor ssmStates, Tensor x, Tensor dt, Tensor aLog, Tensor b, Tensor c, Tensor? d, Tensor? dtBias, bool dtSoftplus,
@@ -122,23 +187,14 @@ internal sealed unsafe class CpuDecodeOps : IConvOps, ISsdOps, ISelectiveScanOps
     {
         var (heads, headDim, stateDim) = Ssd.Check(x, dt, aLog, b, c, d, dtBias, batch.Count);
         OpArgs.Dims(ssmStates, nameof(ssmStates), -1, heads, headDim, stateDim);
-        bool fits = Fp32(x, dt, aLog, b, c, d, dtBias, ssmStates) && OpArgs.RowsContiguous(ssmStates, 3) && x.stride(2) == 1 && x.stride(1) == headDim
-            && dt.stride(1) == 1 && b.stride(2) == 1 && b.stride(1) == stateDim && c.stride(2) == 1 && c.stride(1) == stateDim
-            && (d is null || d.is_contiguous()) && aLog.is_contiguous() && (dtBias is null || dtBias.is_contiguous());
-        if (!fits)
+        if (!SsdRowsFit(ssmStates, x, dt, aLog, b, c, d, dtBias, headDim, stateDim))
         {
             return Reference.StateUpdate(ssmStates, x, dt, aLog, b, c, d, dtBias, dtSoftplus, dtLimit, batch);
         }
 
         OpArgs.CheckBlocks(batch.MaxStateIndex, ssmStates, nameof(ssmStates));
         var y = torch.empty(batch.Count, heads, headDim, dtype: ScalarType.Float32);
-        SsdUpdate(new SsdUpdateArgs
-        {
-            X = Ptr(x), Dt = Ptr(dt), ALog = Ptr(aLog), B = Ptr(b), C = Ptr(c), D = d is null ? null : Ptr(d), DtBias = dtBias is null ? null : Ptr(dtBias),
-            States = Ptr(ssmStates), Y = Ptr(y), XStride = x.stride(0), DtStride = dt.stride(0), BStride = b.stride(0), CStride = c.stride(0),
-            BlockStride = ssmStates.stride(0), Heads = heads, HeadDim = headDim, StateDim = stateDim, Groups = b.size(1),
-            DPerHeadDim = d is not null && d.dim() == 2, Softplus = dtSoftplus, Min = (float)dtLimit.Min, Max = (float)dtLimit.Max,
-        }, batch.HostStateIndexArray);
+        SsdUpdate(Args(ssmStates, x, dt, aLog, b, c, d, dtBias, dtSoftplus, dtLimit, y, heads, headDim, stateDim), batch.HostStateIndexArray);
         return y;
     }
 
@@ -164,22 +220,30 @@ internal sealed unsafe class CpuDecodeOps : IConvOps, ISsdOps, ISelectiveScanOps
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void SsdUpdateHead(in SsdUpdateArgs a, int[] slots, long item)
     {
-        long r = item / a.Heads, h = item % a.Heads, headDim = a.HeadDim, stateDim = a.StateDim;
+        long r = item / a.Heads, h = item % a.Heads;
         int slot = slots[r];
-        float* yr = a.Y + (r * a.Heads + h) * headDim;
         if (slot < 0)
         {
-            new Span<float>(yr, (int)headDim).Clear();
+            new Span<float>(a.Y + (r * a.Heads + h) * a.HeadDim, (int)a.HeadDim).Clear();
             return;
         }
 
+        SsdHeadToken(a, r, h, a.States + slot * a.BlockStride + h * a.HeadDim * a.StateDim);
+    }
+
+    /// <summary>Row <paramref name="r"/>'s token through head <paramref name="h"/>: its state at <paramref name="head"/>
+    /// [head dim, state] advanced in place, its y row written.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void SsdHeadToken(in SsdUpdateArgs a, long r, long h, float* head)
+    {
+        long headDim = a.HeadDim, stateDim = a.StateDim;
+        float* yr = a.Y + (r * a.Heads + h) * headDim;
         float v = a.Dt[r * a.DtStride + h] + (a.DtBias is null ? 0f : a.DtBias[h]);
         float step = Math.Clamp(a.Softplus ? Softplus(v) : v, a.Min, a.Max);
         float decay = MathF.Exp(step * -MathF.Exp(a.ALog[h]));
         long g = h / (a.Heads / a.Groups);
         float* bv = a.B + r * a.BStride + g * stateDim, cv = a.C + r * a.CStride + g * stateDim;
         float* xr = a.X + r * a.XStride + h * headDim;
-        float* head = a.States + slot * a.BlockStride + h * headDim * stateDim;
         for (long p = 0; p < headDim; p++)
         {
             float xv = xr[p];

@@ -93,6 +93,9 @@ public sealed class PrefillBatch : IDisposable
     /// <summary>Sequences in the batch.</summary>
     public int Count => _stateIndices.Length;
 
+    /// <summary>Each sequence's block (host), for the CPU loops.</summary>
+    internal int[] HostStateIndexArray => _stateIndices;
+
     public int NumTokens => QueryStartLoc[^1];
 
     /// <summary>The highest block a sequence addresses (-1 when all are padding): kernels check it against the cache.</summary>

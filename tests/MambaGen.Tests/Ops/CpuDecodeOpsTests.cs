@@ -37,6 +37,8 @@ public sealed class CpuDecodeOpsTests
             new[] { new ScheduledRequest(5, 1, 1), new ScheduledRequest(3, 1, 3) },
             new[] { new ScheduledRequest(6, 1, 1), ScheduledRequest.Padding(), new ScheduledRequest(4, 1, 3) },
             new[] { new ScheduledRequest(7, 1, 1), new ScheduledRequest(9, 1, 2) },
+            // A prefill resumed from a stored state beside one that starts from zeros over a dirty block.
+            new[] { new ScheduledRequest(8, 1, 1), new ScheduledRequest(10, 3, 2), new ScheduledRequest(0, 2, 0) },
         };
         int seed = 40;
         foreach (var requests in steps)
