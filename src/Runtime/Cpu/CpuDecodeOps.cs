@@ -29,9 +29,10 @@ internal sealed unsafe class CpuDecodeOps : IConvOps, ISsdOps, ISelectiveScanOps
     // Below this many state elements a step (a prefill's scan), a second thread costs more than it saves.
     private const long DefaultParallelWork = 1 << 16;
 
-    // A decode step's state updates go parallel only from this many state elements (a batch of about 20 requests of a
-    // 768-wide mamba2): one request of it (196k elements) decoded 0.9x as fast with a second thread on this machine.
-    private const long DecodeParallelWork = 1 << 22;
+    // A decode step's state updates go parallel from this many state elements: one request of a 768-wide mamba2
+    // (196k a layer) decoded 2-10% faster at 2 threads in paired runs once libtorch's OpenMP threads stopped spinning
+    // (CpuThreading); before that, with a 4M threshold, a second thread had made it 0.9x as fast.
+    private const long DecodeParallelWork = 1 << 17;
 
     private readonly int _threads;
     private readonly long _parallelWork;
