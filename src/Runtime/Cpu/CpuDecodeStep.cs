@@ -84,12 +84,16 @@ internal sealed unsafe class CpuDecodeStep
         return new CpuDecodeStep(ops, embedding.DetachFromDisposeScope(), lmHead.DetachFromDisposeScope(), finalNorm, layers, hidden, MaxRows * work);
     }
 
+    // The step's methods are compiled optimised on their first call, as the kernels are: a short generation (the CLI's
+    // 64 tokens) otherwise ran most of its steps as unoptimised tier-0 code.
+
     /// <summary>
     /// The logits [rows, vocab] of one decode token a row, each row's states advanced in its slot
     /// (<paramref name="stateBlocks"/>, -1 for a padding row, whose logits are unspecified); null, with nothing
     /// changed, where the step is not one this runs.
     /// </summary>
     /// <exception cref="ArgumentException">A token id outside the vocabulary, or a state block outside the cache.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public Tensor? TryRun(ReadOnlySpan<long> tokenIds, int[] stateBlocks)
     {
         int rows = tokenIds.Length;
@@ -134,6 +138,7 @@ internal sealed unsafe class CpuDecodeStep
     }
 
     /// <summary>The embedding row of <paramref name="id"/> widened to fp32.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Embed(long id, float* row)
     {
         void* table = (void*)Cuda.TorchCuda.DataPtrOfAnyDevice(_embedding);
@@ -220,6 +225,7 @@ internal sealed unsafe class CpuDecodeStep
 
         public bool StatesFit(int maxBlock) => StateFits(_mixer.ConvStateTensor, maxBlock) && StateFits(_mixer.SsmStateTensor, maxBlock);
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Run(CpuDecodeStep step, int rows, int[] slots)
         {
             var (o, w, ops) = (_o, _w, step._ops);
@@ -273,6 +279,7 @@ internal sealed unsafe class CpuDecodeStep
 
         public bool StatesFit(int maxBlock) => StateFits(_mixer.ConvStateTensor, maxBlock) && StateFits(_mixer.SsmStateTensor, maxBlock);
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Run(CpuDecodeStep step, int rows, int[] slots)
         {
             var (o, w, ops) = (_o, _w, step._ops);

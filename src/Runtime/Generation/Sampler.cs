@@ -63,6 +63,7 @@ public static class Sampler
     /// id, and the same health check) instead of seven TorchSharp calls, a few percent of a small model's CPU decode
     /// step; null where a row samples or the logits are elsewhere.
     /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private static unsafe int[]? GreedyOnHost(Tensor logits, IReadOnlyList<SamplingParams> parameters, IReadOnlyList<string>? requestIds)
     {
         if (logits.device_type != DeviceType.CPU || logits.dtype != ScalarType.Float32 || !logits.is_contiguous())
