@@ -68,6 +68,18 @@ internal sealed class ServeCommand
         var device = DeviceSelection.Open(parse.GetValue(_device)!);
         var dtype = DeviceSelection.Dtype(parse.GetValue(_dtype)!);
         var (checkpoint, isDefault) = LoadedModel.Open(modelOption);
+        if (checkpoint.MaxPositions is int positions && maxModelLen > positions)
+        {
+            // A model with learned or RoPE positions has a context limit of its own: the default follows it, an explicit value may not pass it.
+            if (parse.GetResult(_maxModelLen) is { Implicit: false })
+            {
+                throw new CliInputException($"--max-model-len {maxModelLen} is more than the model's {positions} positions (max_position_embeddings in {checkpoint.Folder}).");
+            }
+
+            maxModelLen = positions;
+            options = options with { MaxModelLen = positions };
+        }
+
         using var loggers = LoggerFactory.Create(logging => logging.AddSimpleConsole(c => c.SingleLine = true).SetMinimumLevel(LogLevel.Information));
         var started = System.Diagnostics.Stopwatch.StartNew();
         using var engine = new EngineService(() => checkpoint.Hybrid is { } hybrid

@@ -19,6 +19,14 @@ public sealed class ServeCommandTests
     }
 
     [Fact]
+    public void A_max_model_len_beyond_the_models_positions_is_refused_naming_the_key()
+    {
+        var run = CliRun.Of("serve", "--model", CliFixtures.Lfm2, "--max-model-len", "4096", "--port", "0");
+        Assert.Equal(ExitCodes.BadInput, run.ExitCode);
+        Assert.Contains("--max-model-len 4096 is more than the model's 256 positions (max_position_embeddings", run.Err, System.StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void A_port_in_use_is_refused_naming_the_address()
     {
         using var taken = new TcpListener(IPAddress.Loopback, 0);
