@@ -48,7 +48,9 @@ internal sealed class BenchModel : IDisposable
             return new BenchModel(null, HybridLanguageModel.Load(folder, device, dtype), "checkpoint");
         }
 
-        var model = HybridLanguageModel.Create(HybridModelConfig.Load(folder), dtype);
+        // On the CPU a bf16/f16 model is mixed precision, as Load makes it: fp32 built, its matmul weights then halved.
+        bool mixed = MambaLanguageModel.UsesMixedPrecision(device, dtype);
+        var model = HybridLanguageModel.Create(HybridModelConfig.Load(folder), mixed ? ScalarType.Float32 : dtype);
         using (torch.no_grad())
         using (var generator = new Generator(1234))
         {
@@ -58,6 +60,11 @@ internal sealed class BenchModel : IDisposable
                 using var noise = torch.randn(p.shape, dtype: ScalarType.Float32, generator: generator);
                 p.copy_(noise * 0.02);
             }
+        }
+
+        if (mixed)
+        {
+            model.UseMixedPrecision(dtype);
         }
 
         model.to(device);

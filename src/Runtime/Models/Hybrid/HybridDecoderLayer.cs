@@ -61,6 +61,9 @@ public sealed class HybridDecoderLayer : nn.Module
     /// <summary>The token mixers, in the order of the layer type's parts.</summary>
     public IReadOnlyList<IHybridMixer> Mixers { get; }
 
+    /// <summary>The SwiGLU MLP, or null.</summary>
+    internal GatedMlp? Mlp => _parts.Mlp;
+
     /// <param name="hidden">[tokens, hidden] in the model's dtype.</param>
     /// <param name="step">The step's metadata of every cache group.</param>
     public Tensor Forward(Tensor hidden, HybridStepMetadata step)

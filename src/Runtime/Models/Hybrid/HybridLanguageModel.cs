@@ -66,8 +66,17 @@ public sealed class HybridLanguageModel : nn.Module, ICausalLanguageModel
 
     public string MaxSequenceLengthSource => $"{Config.SourcePath}: max_position_embeddings";
 
-    /// <summary>How this model runs its steps on its device: the mamba layers' ops, and attention's path.</summary>
-    public string ExecutionPath => $"{OpsSelection.Describe(Device)}; attention by TorchSharp's scaled dot-product attention over gathered pages";
+    /// <summary>How this model runs its steps on its device: the mamba layers' ops, attention's path, and the dtypes.</summary>
+    public string ExecutionPath
+    {
+        get
+        {
+            var path = $"{OpsSelection.Describe(Device)}; attention by TorchSharp's scaled dot-product attention over gathered pages";
+            var matmul = _m.Embed.weight!.dtype;
+            return matmul == EngineConfig.Model.Dtype ? path
+                : $"{path}; mixed precision: {matmul.ToString().ToLowerInvariant()} matmul weights, {EngineConfig.Model.Dtype.ToString().ToLowerInvariant()} activations and states";
+        }
+    }
 
     /// <summary>The page layout of the last cache allocated for this model; null before one is.</summary>
     public HybridPageLayout? CacheLayout => _layout;
@@ -132,9 +141,16 @@ public sealed class HybridLanguageModel : nn.Module, ICausalLanguageModel
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(weights);
         CheckSizesAgainstHeaders(config, weights);
-        var model = Create(config, dtype, ssmCacheDtype, layers);
+        bool mixed = MambaLanguageModel.UsesMixedPrecision(device, dtype);
+        var model = Create(config, mixed ? ScalarType.Float32 : dtype, ssmCacheDtype, layers);
         try
         {
+            if (mixed)
+            {
+                // Uninitialised: the loader fills them next.
+                model.SetMatmulWeights(w => torch.empty(w.shape, dtype: dtype));
+            }
+
             CheckpointLoader.LoadInto(model, weights, config.TieWordEmbeddings, CheckpointLoader.OutputEmbeddingName, config.Names.EmbeddingTensor);
         }
         catch
@@ -146,6 +162,44 @@ public sealed class HybridLanguageModel : nn.Module, ICausalLanguageModel
         model.to(device);
         model.eval();
         return model;
+    }
+
+    /// <summary>
+    /// Mixed precision, as <see cref="Load(string, Device, ScalarType, MambaCacheDtype)"/> makes a bf16/f16 model on the
+    /// CPU and llama.cpp runs one: the embeddings, the LM head and the projections of the runtime's own layers
+    /// (attention, Mamba2, short conv, the MLP) take <paramref name="matmulDtype"/>, their values rounded; norms, convs,
+    /// A, D, dt bias, the MoE's router and experts, states and activations keep the model dtype. A user's registered
+    /// layer keeps the model dtype too: it may call its modules directly, where the activations would meet half-width
+    /// weights. For a model built with <see cref="Create"/> in fp32 (random weights for a benchmark, say).
+    /// </summary>
+    public void UseMixedPrecision(ScalarType matmulDtype) => SetMatmulWeights(w => w.to(matmulDtype));
+
+    /// <summary>Replaces the matmul weights <see cref="UseMixedPrecision"/> names with <paramref name="make"/>(each).</summary>
+    private void SetMatmulWeights(Func<Tensor, Tensor> make)
+    {
+        Parameter Made(Tensor like)
+        {
+            using var scope = torch.NewDisposeScope();
+            return new Parameter(make(like).DetachFromDisposeScope(), requires_grad: false);
+        }
+
+        using var noGrad = torch.no_grad();
+        _m.Embed.weight = Made(_m.Embed.weight!);
+        if (_m.LmHead is { } head)
+        {
+            head.weight = Made(head.weight!);
+        }
+
+        var runtime = typeof(HybridLanguageModel).Assembly;
+        foreach (var layer in _m.Layers)
+        {
+            var own = layer.Mixers.Select(m => m.Module).Where(m => m.GetType().Assembly == runtime).Append<nn.Module?>(layer.Mlp);
+            foreach (var linear in own.OfType<nn.Module>().SelectMany(m => m.modules()).OfType<Linear>())
+            {
+                // The setter disposes the weight it replaces.
+                linear.weight = Made(linear.weight!);
+            }
+        }
     }
 
     /// <summary>
@@ -211,7 +265,8 @@ public sealed class HybridLanguageModel : nn.Module, ICausalLanguageModel
         }
 
         using var metadata = new HybridStepMetadata(layout, perGroup, linear);
-        var h = _m.Embed.forward(inputIds.to(ScalarType.Int64).to(device));
+        // A mixed-precision model's embedding rows come out half-width: the activations are the model dtype.
+        var h = _m.Embed.forward(inputIds.to(ScalarType.Int64).to(device)).to(EngineConfig.Model.Dtype);
         if (Config.EmbeddingMultiplier != 1.0)
         {
             h = h * Config.EmbeddingMultiplier;
