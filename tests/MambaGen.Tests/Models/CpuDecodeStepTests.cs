@@ -23,13 +23,18 @@ public sealed class CpuDecodeStepTests
     [InlineData("dev-mamba1", "float32", 2)]
     [InlineData("dev-mamba2", "bfloat16", 1)]
     [InlineData("dev-mamba1", "float16", 2)]
+    // Two groups of B and C (Mamba-2); projection biases and an untied LM head (Mamba-1).
+    [InlineData("tiny-mamba2", "float32", 2)]
+    [InlineData("tiny-mamba1", "float32", 1)]
     public void One_pass_decode_steps_give_the_reference_logits_and_states_from_dirty_blocks_with_padding_rows(string fixture, string dtypeName, int threads)
     {
         using var scope = torch.NewDisposeScope();
         var dtype = dtypeName switch { "bfloat16" => ScalarType.BFloat16, "float16" => ScalarType.Float16, _ => ScalarType.Float32 };
         // The reference's half-width GEMM rounds its output; the step keeps fp32 sums.
         double tolerance = dtype == ScalarType.Float32 ? 1e-4 : 3e-2;
-        using var model = MambaLanguageModel.Load(HuggingFaceCheckpoint.Open(RepoPaths.Combine("tests", "fixtures", fixture)), CPU, dtype);
+        using var model = fixture.StartsWith("tiny-", StringComparison.Ordinal)
+            ? Generation.TinyLanguageModel.Create(fixture["tiny-".Length..])
+            : MambaLanguageModel.Load(HuggingFaceCheckpoint.Open(RepoPaths.Combine("tests", "fixtures", fixture)), CPU, dtype);
         var step = CreateStep(model, new Cpu.CpuDecodeOps(threads, parallelWork: 0));
         using var cache = MambaStateCache.Allocate(model.Mixers, 4, CPU);
         using var g = new Generator(17);
@@ -39,7 +44,7 @@ public sealed class CpuDecodeStepTests
         }
 
         int chunk = model.CheckpointConfig is Mamba2CheckpointConfig m2 ? m2.ChunkSize : 8;
-        var builder = fixture == "dev-mamba2" ? new Mamba2MetadataBuilder(CPU, chunk, MambaOps.Reference) : new MambaMetadataBuilder(CPU, MambaOps.Reference);
+        var builder = model.CheckpointConfig is Mamba2CheckpointConfig ? new Mamba2MetadataBuilder(CPU, chunk, MambaOps.Reference) : new MambaMetadataBuilder(CPU, MambaOps.Reference);
         var steps = new[] { new[] { 2 }, new[] { 0, -1, 3 }, new[] { 3, 1, 0, 2 }, new[] { 1, 3 } };
         long id = 5;
         foreach (var blocks in steps)
