@@ -10,7 +10,7 @@ namespace MambaGen.Cli;
 /// <summary><c>mambagen info</c> for a hybrid model: its layers, the one page pool's layout and what requests cost in it.</summary>
 internal static class HybridInfo
 {
-    public static void Write(TextWriter output, string description, HybridLanguageModel model, ScalarType dtype, int requests, int? tokensOption, double? memoryGiB)
+    public static void Write(TextWriter output, string description, HybridLanguageModel model, int requests, int? tokensOption, double? memoryGiB)
     {
         var config = model.Config;
         int tokens = tokensOption ?? Math.Min(2048, config.MaxPositionEmbeddings);
@@ -19,10 +19,9 @@ internal static class HybridInfo
             throw new CliInputException($"--tokens {tokens} is more than the model's {config.MaxPositionEmbeddings} positions (max_position_embeddings).");
         if (memoryGiB is double m && !(m > 0 && double.IsFinite(m))) throw new CliInputException($"--cache-memory must be a positive number of GiB (got {m.ToString(CultureInfo.InvariantCulture)}).");
 
-        long parameters = model.parameters().Sum(p => p.numel());
         output.WriteLine($"model:       {description}");
         output.WriteLine($"model type:  {config.ModelType} (hybrid), {config.LayerTypes.Count} layers, hidden {config.HiddenSize}, vocab {config.VocabSize}, tied embeddings {(config.TieWordEmbeddings ? "yes" : "no")}, max positions {N(config.MaxPositionEmbeddings)}");
-        output.WriteLine($"parameters:  {N(parameters)} ({dtype.ToString().ToLowerInvariant()})");
+        output.WriteLine($"parameters:  {InfoCommand.Parameters(model.parameters())}");
         output.WriteLine($"eos tokens:  {(config.EosTokenIds.Count == 0 ? "none" : string.Join(", ", config.EosTokenIds))}; bos {config.BosTokenId?.ToString(CultureInfo.InvariantCulture) ?? "none"}; pad {config.PadTokenId?.ToString(CultureInfo.InvariantCulture) ?? "none"}");
         var layout = model.PlanCache();
         output.WriteLine("layers:");

@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.CommandLine;
 using System.Globalization;
 using System.IO;
@@ -38,7 +39,7 @@ internal sealed class InfoCommand
         using var loaded = LoadedModel.Load(checkpoint, isDefault, TorchSharp.torch.CPU, dtype);
         if (loaded.Hybrid is { } hybrid)
         {
-            HybridInfo.Write(_out, loaded.Description, hybrid, dtype, requests, parse.GetValue(_tokens), parse.GetValue(_memory));
+            HybridInfo.Write(_out, loaded.Description, hybrid, requests, parse.GetValue(_tokens), parse.GetValue(_memory));
             return ExitCodes.Success;
         }
 
@@ -47,11 +48,10 @@ internal sealed class InfoCommand
 
         var model = loaded.Mamba!;
         var config = checkpoint.Mamba!.Config;
-        long parameters = model.parameters().Sum(p => p.numel());
 
         _out.WriteLine($"model:       {loaded.Description}");
         _out.WriteLine($"model type:  {config.ModelType}, {config.NumHiddenLayers} layers, hidden {config.HiddenSize}, vocab {config.VocabSize}, tied embeddings {(config.TieWordEmbeddings ? "yes" : "no")}");
-        _out.WriteLine($"parameters:  {N(parameters)} ({dtype.ToString().ToLowerInvariant()})");
+        _out.WriteLine($"parameters:  {Parameters(model.parameters())}");
         _out.WriteLine($"eos tokens:  {(config.EosTokenIds.Count == 0 ? "none" : string.Join(", ", config.EosTokenIds))}; bos {config.BosTokenId?.ToString(CultureInfo.InvariantCulture) ?? "none"}; pad {config.PadTokenId?.ToString(CultureInfo.InvariantCulture) ?? "none"}");
         _out.WriteLine("layers:");
         foreach (var layer in model.Mixers)
@@ -65,6 +65,16 @@ internal sealed class InfoCommand
         long total = MambaStateCache.MemoryBytes(model.Mixers, requests);
         _out.WriteLine($"state cache: {N(perRequest)} bytes per request; {N(total)} bytes ({MiB(total)}) for {requests} concurrent request(s)");
         return ExitCodes.Success;
+    }
+
+    /// <summary>"55,248 (float32)", or per dtype where they differ ("55,248: 52,416 bfloat16, 2,832 float32"), as a
+    /// mixed-precision model on the CPU holds them: the count of what was built, not of what was asked.</summary>
+    internal static string Parameters(IEnumerable<TorchSharp.torch.Tensor> parameters)
+    {
+        var byDtype = parameters.GroupBy(p => p.dtype).Select(g => (Dtype: g.Key, Count: g.Sum(p => p.numel()))).OrderByDescending(d => d.Count).ToArray();
+        long total = byDtype.Sum(d => d.Count);
+        string Name(TorchSharp.torch.ScalarType d) => d.ToString().ToLowerInvariant();
+        return byDtype.Length == 1 ? $"{N(total)} ({Name(byDtype[0].Dtype)})" : $"{N(total)}: {string.Join(", ", byDtype.Select(d => $"{N(d.Count)} {Name(d.Dtype)}"))}";
     }
 
     internal static string N(long value) => value.ToString("N0", CultureInfo.InvariantCulture);

@@ -28,7 +28,8 @@ public class InfoCommandTests
         Assert.True(run.ExitCode == ExitCodes.Success, run.ToString());
         // Mixed precision on the CPU: only the matmul weights are bf16; the states stay float32.
         Assert.Contains("states [3, 96] float32, [96, 8] float32, page 4,224 bytes", run.Out);
-        Assert.Contains("(bfloat16)", run.Out);
+        // The count per dtype: bf16 projections, embeddings and LM head; fp32 norms, conv, A, D and dt bias.
+        Assert.Matches(@"parameters:  55,248: [0-9,]+ bfloat16, [0-9,]+ float32", run.Out);
     }
 
     [Fact]
