@@ -1,9 +1,5 @@
 using System;
-using System.Numerics;
 using System.Runtime.CompilerServices;
-using System.Runtime.Intrinsics;
-using System.Threading.Tasks;
-using MambaGen.Cuda;
 using MambaGen.Ops;
 using TorchSharp;
 using static TorchSharp.torch;
