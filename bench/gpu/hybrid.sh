@@ -5,7 +5,7 @@
 #    Falcon-H1), each checked at once on the CPU and on CUDA (a family without a description fails by name).
 # 3. Throughput, bf16, of the LFM2-350M- and granite-4.0-h-350m-shaped checkpoints bench/gpu/hybrid_models.py makes
 #    with transformers (transformers' own figures beside, same weights); bench/models' config-only shapes when it fails.
-# Logs in $OUT. Usage: [REPS=3] bench/gpu/hybrid.sh
+# Logs in $OUT, the new fixtures in $OUT/hybrid-fixtures.tgz. Usage: [REPS=3] bench/gpu/hybrid.sh
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 OUT=${OUT:-/tmp/out}; mkdir -p "$OUT"
@@ -22,6 +22,9 @@ OUT=$OUT/hybrid-fixtures python3 tools/oracle/hybrid_fixtures.py > "$OUT/hybrid-
 for d in "$OUT"/hybrid-fixtures/*/; do
   for dev in cpu cuda; do bench verify --device $dev "$d" >> "$OUT/hybrid-new-fixtures.log" 2>&1; done
 done
+# Packed at once, before the throughput runs (a command past its time limit returns what $OUT holds): the device
+# returns a few files, not folders; unpack into tests/fixtures.
+tar -C "$OUT" -czf "$OUT/hybrid-fixtures.tgz" hybrid-fixtures && rm -rf "$OUT/hybrid-fixtures"
 
 reps=${REPS:-3}
 python3 bench/gpu/hybrid_models.py /tmp/hybrid --bench --reps $reps > "$OUT/hybrid-hf.log" 2>&1
