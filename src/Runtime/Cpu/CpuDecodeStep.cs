@@ -54,7 +54,8 @@ internal sealed unsafe class CpuDecodeStep
         int hidden = (int)embedding.size(1);
         long work = 0;
         var layers = new ILayerStep[blocks.Count];
-        if (!Projection(embedding) || !Projection(lmHead) || lmHead.size(1) != hidden || !CpuDecodeOps.Fp32(finalNorm.Weight))
+        // An untied LM head has the embeddings' vocabulary (the loader checks it), so one count bounds ids and logits.
+        if (!Projection(embedding) || !Projection(lmHead) || lmHead.size(1) != hidden || lmHead.size(0) != embedding.size(0) || !CpuDecodeOps.Fp32(finalNorm.Weight))
         {
             why = "the embeddings, the LM head or the final norm are not in a layout the decode step takes";
             return null;
