@@ -66,8 +66,7 @@ internal sealed unsafe partial class CpuDecodeOps
     public void LinearAddInto(Tensor residual, Tensor x, Tensor weight, Tensor? bias)
     {
         long rows = x.dim() == 2 ? x.size(0) : -1;
-        bool fits = x.dtype == ScalarType.Float32 && x.device_type == DeviceType.CPU && x.dim() == 2 && x.stride(1) == 1
-            && GemvFits(weight, bias, x.size(1), rows) && ResidualFits(residual, rows, weight.size(0));
+        bool fits = GemvRowsFit(x) && GemvFits(weight, bias, x.size(1), rows) && ResidualFits(residual, rows, weight.size(0));
         if (!fits)
         {
             Composed.LinearAddInto(residual, x, weight, bias);
@@ -89,19 +88,9 @@ internal sealed unsafe partial class CpuDecodeOps
         }
 
         long width = y.size(1);
-        var gated = System.Buffers.ArrayPool<float>.Shared.Rent((int)(rows * width));
-        try
-        {
-            fixed (float* pg = gated)
-            {
-                GatedNormRows(Ptr(y), y.stride(0), Ptr(z), z.stride(0), rows, width, Ptr(normWeight), groupSize, eps, pg);
-                AddGemvInto(residual, pg, width, rows, weight, bias);
-            }
-        }
-        finally
-        {
-            System.Buffers.ArrayPool<float>.Shared.Return(gated);
-        }
+        using var gated = new PooledScratch(rows * width);
+        GatedNormRows(Ptr(y), y.stride(0), Ptr(z), z.stride(0), rows, width, Ptr(normWeight), groupSize, eps, gated.Pointer);
+        AddGemvInto(residual, gated.Pointer, width, rows, weight, bias);
     }
 
     /// <summary>A block's residual rows the fused loops read and write: fp32, packed [rows, width], on the CPU.</summary>
@@ -117,19 +106,9 @@ internal sealed unsafe partial class CpuDecodeOps
     private void NormLinearInto(Tensor residual, Tensor normWeight, double eps, Tensor weight, Tensor? bias, float* py)
     {
         long rows = residual.size(0), width = residual.size(1);
-        var normed = System.Buffers.ArrayPool<float>.Shared.Rent((int)(rows * width));
-        try
-        {
-            fixed (float* pn = normed)
-            {
-                RmsNormRows(Ptr(residual), rows, width, Ptr(normWeight), eps, pn);
-                GemvInto(pn, width, rows, weight, bias, py);
-            }
-        }
-        finally
-        {
-            System.Buffers.ArrayPool<float>.Shared.Return(normed);
-        }
+        using var normed = new PooledScratch(rows * width);
+        RmsNormRows(Ptr(residual), rows, width, Ptr(normWeight), eps, normed.Pointer);
+        GemvInto(normed.Pointer, width, rows, weight, bias, py);
     }
 
     /// <summary>residual += x·Wᵀ + b in place (<see cref="ResidualFits"/>), through a pooled scratch of the products.</summary>
@@ -137,18 +116,8 @@ internal sealed unsafe partial class CpuDecodeOps
     private void AddGemvInto(Tensor residual, float* px, long xs, long rows, Tensor weight, Tensor? bias)
     {
         long outputs = weight.size(0);
-        var products = System.Buffers.ArrayPool<float>.Shared.Rent((int)(rows * outputs));
-        try
-        {
-            fixed (float* pp = products)
-            {
-                GemvInto(px, xs, rows, weight, bias, pp);
-                AddInto(Ptr(residual), pp, (int)(rows * outputs));
-            }
-        }
-        finally
-        {
-            System.Buffers.ArrayPool<float>.Shared.Return(products);
-        }
+        using var products = new PooledScratch(rows * outputs);
+        GemvInto(px, xs, rows, weight, bias, products.Pointer);
+        AddInto(Ptr(residual), products.Pointer, (int)(rows * outputs));
     }
 }

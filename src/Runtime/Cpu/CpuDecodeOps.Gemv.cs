@@ -27,8 +27,7 @@ internal sealed unsafe partial class CpuDecodeOps
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public Tensor Linear(Tensor x, Tensor weight, Tensor? bias)
     {
-        bool fits = x.dtype == ScalarType.Float32 && x.device_type == DeviceType.CPU && x.dim() == 2 && x.stride(1) == 1
-            && GemvFits(weight, bias, x.size(1), x.size(0));
+        bool fits = GemvRowsFit(x) && GemvFits(weight, bias, x.size(1), x.size(0));
         if (!fits)
         {
             return Reference.Linear(x, weight, bias);
@@ -39,8 +38,12 @@ internal sealed unsafe partial class CpuDecodeOps
         return y;
     }
 
+    /// <summary>Rows the GEMV reads from a tensor: fp32 on the CPU, [rows, inputs] with unit inner stride.</summary>
+    private static bool GemvRowsFit(Tensor x) =>
+        x.dtype == ScalarType.Float32 && x.device_type == DeviceType.CPU && x.dim() == 2 && x.stride(1) == 1;
+
     /// <summary>Whether <see cref="GemvInto"/> takes <paramref name="rows"/> fp32 rows of <paramref name="inputs"/> against this weight and bias.</summary>
-    private static bool GemvFits(Tensor weight, Tensor? bias, long inputs, long rows) =>
+    internal static bool GemvFits(Tensor weight, Tensor? bias, long inputs, long rows) =>
         weight.dtype is ScalarType.Float32 or ScalarType.BFloat16 or ScalarType.Float16 && (bias is null || bias.dtype == ScalarType.Float32)
         && OnCpu(weight, bias) && weight.dim() == 2 && weight.size(1) == inputs && weight.is_contiguous()
         && (bias is null || (bias.is_contiguous() && bias.dim() == 1 && bias.size(0) == weight.size(0)))
@@ -64,38 +67,22 @@ internal sealed unsafe partial class CpuDecodeOps
 
         // Mixed precision as the reference (and llama.cpp) computes it: bf16 weights against the activations rounded
         // to bf16, products summed in fp32; f16 weights widened to fp32.
-        var rounded = wdtype == ScalarType.BFloat16 ? System.Buffers.ArrayPool<float>.Shared.Rent((int)(rows * inputs)) : null;
-        try
+        if (wdtype == ScalarType.Float16)
         {
-            if (rounded is not null)
-            {
-                for (long r = 0; r < rows; r++)
-                {
-                    RoundToBf16(new ReadOnlySpan<float>(px + r * xs, (int)inputs), rounded.AsSpan((int)(r * inputs), (int)inputs));
-                }
-            }
+            For(tasks, outputs * inputs, _gemvParallelWeight, task =>
+                GemvF16(px, xs, rows, (Half*)pw, inputs, pb, py, outputs, task * GemvRowsPerTask, Math.Min(outputs, (task + 1) * GemvRowsPerTask)));
+            return;
+        }
 
-            fixed (float* pr = rounded)
-            {
-                float* xr = pr;
-                For(tasks, outputs * inputs, _gemvParallelWeight, task =>
-                {
-                    long o0 = task * GemvRowsPerTask, o1 = Math.Min(outputs, o0 + GemvRowsPerTask);
-                    if (xr is not null)
-                    {
-                        GemvBf16(xr, rows, (ushort*)pw, inputs, pb, py, outputs, o0, o1);
-                    }
-                    else
-                    {
-                        GemvF16(px, xs, rows, (Half*)pw, inputs, pb, py, outputs, o0, o1);
-                    }
-                });
-            }
-        }
-        finally
+        using var rounded = new PooledScratch(rows * inputs);
+        float* xr = rounded.Pointer;
+        for (long r = 0; r < rows; r++)
         {
-            if (rounded is not null) System.Buffers.ArrayPool<float>.Shared.Return(rounded);
+            RoundToBf16(new ReadOnlySpan<float>(px + r * xs, (int)inputs), new Span<float>(xr + r * inputs, (int)inputs));
         }
+
+        For(tasks, outputs * inputs, _gemvParallelWeight, task =>
+            GemvBf16(xr, rows, (ushort*)pw, inputs, pb, py, outputs, task * GemvRowsPerTask, Math.Min(outputs, (task + 1) * GemvRowsPerTask)));
     }
 
     /// <summary>y[r, o] = x[r]·w[o] + b[o] for output rows [o0, o1): each weight row read once, front to back.</summary>
@@ -133,24 +120,15 @@ internal sealed unsafe partial class CpuDecodeOps
     private static void GemvF16(float* x, long xs, long rows, Half* w, long inputs, float* bias, float* y, long outputs, long o0, long o1)
     {
         int n = (int)inputs;
-        var scratch = System.Buffers.ArrayPool<float>.Shared.Rent(n);
-        try
+        using var scratch = new PooledScratch(n);
+        float* wr = scratch.Pointer;
+        for (long o = o0; o < o1; o++)
         {
-            fixed (float* wr = scratch)
+            System.Numerics.Tensors.TensorPrimitives.ConvertToSingle(new ReadOnlySpan<Half>(w + o * inputs, n), new Span<float>(wr, n));
+            for (long r = 0; r < rows; r++)
             {
-                for (long o = o0; o < o1; o++)
-                {
-                    System.Numerics.Tensors.TensorPrimitives.ConvertToSingle(new ReadOnlySpan<Half>(w + o * inputs, n), new Span<float>(wr, n));
-                    for (long r = 0; r < rows; r++)
-                    {
-                        y[r * outputs + o] = Dot(wr, x + r * xs, n) + (bias is null ? 0f : bias[o]);
-                    }
-                }
+                y[r * outputs + o] = Dot(wr, x + r * xs, n) + (bias is null ? 0f : bias[o]);
             }
-        }
-        finally
-        {
-            System.Buffers.ArrayPool<float>.Shared.Return(scratch);
         }
     }
 

@@ -38,30 +38,33 @@ internal sealed unsafe partial class CpuDecodeOps
         {
             long s = item / heads, h = item % heads;
             int slot = slots[s];
-            // A padding sequence runs from zeros in a scratch state that is never stored.
-            var scratch = slot < 0 ? System.Buffers.ArrayPool<float>.Shared.Rent((int)(headDim * stateDim)) : null;
-            try
+            if (slot < 0)
             {
-                fixed (float* pscratch = scratch)
-                {
-                    float* head = slot < 0 ? pscratch : a.States + slot * a.BlockStride + h * headDim * stateDim;
-                    if (slot < 0 || !initial[s])
-                    {
-                        new Span<float>(head, (int)(headDim * stateDim)).Clear();
-                    }
+                // A padding sequence runs from zeros in a scratch state that is never stored.
+                using var scratch = new PooledScratch(headDim * stateDim);
+                SsdScanHead(a, starts[s], starts[s + 1], h, scratch.Pointer, fromZeros: true);
+                return;
+            }
 
-                    for (long t = starts[s]; t < starts[s + 1]; t++)
-                    {
-                        SsdHeadToken(a, t, h, head);
-                    }
-                }
-            }
-            finally
-            {
-                if (scratch is not null) System.Buffers.ArrayPool<float>.Shared.Return(scratch);
-            }
+            SsdScanHead(a, starts[s], starts[s + 1], h, a.States + slot * a.BlockStride + h * headDim * stateDim, fromZeros: !initial[s]);
         });
         return y;
+    }
+
+    /// <summary>Tokens [<paramref name="t0"/>, <paramref name="t1"/>) of one sequence through head <paramref name="h"/>,
+    /// its state at <paramref name="head"/> (cleared first when the sequence starts from zeros) advanced in place.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void SsdScanHead(in SsdUpdateArgs a, long t0, long t1, long h, float* head, bool fromZeros)
+    {
+        if (fromZeros)
+        {
+            new Span<float>(head, (int)(a.HeadDim * a.StateDim)).Clear();
+        }
+
+        for (long t = t0; t < t1; t++)
+        {
+            SsdHeadToken(a, t, h, head);
+        }
     }
 
     /// <summary>The layouts the SSD loops take: fp32 on the CPU, unit inner strides, each state block packed.</summary>
