@@ -47,7 +47,7 @@ internal sealed unsafe class CpuDecodeStep
 
     /// <summary>
     /// The step for <paramref name="blocks"/>, or null with the reason where a layer is not one it runs (only
-    /// Mamba-1 and Mamba-2 mixers with fp32 norms, conv, A, D and dt weights, and fp32/bf16/f16 projections).
+    /// Mamba-1 and Mamba-2 mixers with fp32 norms, conv, A, D and dt weights, and projections the GEMV takes).
     /// </summary>
     public static CpuDecodeStep? TryCreate(CpuDecodeOps ops, Tensor embedding, Tensor lmHead, IReadOnlyList<MambaBlock> blocks, RmsNorm finalNorm, out string why)
     {
@@ -55,7 +55,7 @@ internal sealed unsafe class CpuDecodeStep
         long work = 0;
         var layers = new ILayerStep[blocks.Count];
         // An untied LM head has the embeddings' vocabulary (the loader checks it), so one count bounds ids and logits.
-        if (!Projection(embedding) || !Projection(lmHead) || lmHead.size(1) != hidden || lmHead.size(0) != embedding.size(0) || !CpuDecodeOps.Fp32(finalNorm.Weight))
+        if (!EmbeddingTable(embedding) || !CpuDecodeOps.GemvFits(lmHead, null, hidden, MaxRows) || lmHead.size(0) != embedding.size(0) || !CpuDecodeOps.Fp32(finalNorm.Weight))
         {
             why = "the embeddings, the LM head or the final norm are not in a layout the decode step takes";
             return null;
@@ -162,8 +162,8 @@ internal sealed unsafe class CpuDecodeStep
         }
     }
 
-    /// <summary>A matmul weight the GEMV takes: 2-D, contiguous, fp32/bf16/f16, on the CPU.</summary>
-    private static bool Projection(Tensor weight) =>
+    /// <summary>An embedding table <see cref="Embed"/> reads: 2-D, contiguous, fp32/bf16/f16, on the CPU.</summary>
+    private static bool EmbeddingTable(Tensor weight) =>
         weight.device_type == DeviceType.CPU && weight.dim() == 2 && weight.is_contiguous()
         && weight.dtype is ScalarType.Float32 or ScalarType.BFloat16 or ScalarType.Float16;
 
@@ -214,8 +214,8 @@ internal sealed unsafe class CpuDecodeStep
             var (o, w) = (mixer.Options, mixer.Weights);
             int inner = o.IntermediateSize;
             bool fits = w.Norm is { NormBeforeGate: false } && o.InProjectionMultipliers is null
-                && Projection(w.InProj) && Projection(w.OutProj) && w.InProj.size(0) == 2 * inner + 2 * o.NGroups * o.StateSize + o.NumHeads
-                && Fp32Vector(w.InProjBias, w.InProj.size(0)) && Fp32Vector(w.OutProjBias, w.OutProj.size(0)) && w.OutProj.size(1) == inner
+                && CpuDecodeOps.GemvFits(w.InProj, w.InProjBias, o.HiddenSize, MaxRows) && w.InProj.size(0) == 2 * inner + 2 * o.NGroups * o.StateSize + o.NumHeads
+                && CpuDecodeOps.GemvFits(w.OutProj, w.OutProjBias, inner, MaxRows)
                 && ConvWeight(w.Conv, o.ConvDim, o.ConvKernel) && Fp32Vector(w.ConvBias, o.ConvDim) && Fp32Vector(w.DtBias, o.NumHeads) && Fp32Vector(w.ALog, o.NumHeads)
                 && (Fp32Vector(w.D, o.NumHeads) || Fp32Vector(w.D, (long)o.NumHeads * o.HeadDim)) && Fp32Vector(w.Norm.Weight, inner);
             return fits ? new Mamba2Step(blockNorm, mixer) : null;
@@ -267,10 +267,10 @@ internal sealed unsafe class CpuDecodeStep
         {
             var (o, w) = (mixer.Options, mixer.Weights);
             int inner = o.IntermediateSize;
-            bool fits = Projection(w.InProj) && Projection(w.XProj) && Projection(w.DtProj) && Projection(w.OutProj)
-                && w.InProj.size(0) == 2 * inner && w.XProj.size(0) == o.TimeStepRank + 2 * o.StateSize && w.XProj.size(1) == inner
-                && w.DtProj.size(0) == inner && w.DtProj.size(1) == o.TimeStepRank && w.OutProj.size(1) == inner
-                && Fp32Vector(w.InProjBias, 2 * inner) && Fp32Vector(w.OutProjBias, w.OutProj.size(0)) && Fp32Vector(w.DtProjBias, inner)
+            bool fits = CpuDecodeOps.GemvFits(w.InProj, w.InProjBias, o.HiddenSize, MaxRows) && w.InProj.size(0) == 2 * inner
+                && CpuDecodeOps.GemvFits(w.XProj, null, inner, MaxRows) && w.XProj.size(0) == o.TimeStepRank + 2 * o.StateSize
+                && CpuDecodeOps.GemvFits(w.DtProj, null, o.TimeStepRank, MaxRows) && w.DtProj.size(0) == inner
+                && CpuDecodeOps.GemvFits(w.OutProj, w.OutProjBias, inner, MaxRows) && Fp32Vector(w.DtProjBias, inner)
                 && ConvWeight(w.Conv, inner, o.ConvKernel) && Fp32Vector(w.ConvBias, inner) && Fp32Vector(w.ALog, (long)inner * o.StateSize) && Fp32Vector(w.D, inner);
             return fits ? new Mamba1Step(blockNorm, mixer) : null;
         }
