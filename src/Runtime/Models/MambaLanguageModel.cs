@@ -119,14 +119,7 @@ public sealed class MambaLanguageModel : nn.Module, ICausalLanguageModel
     {
         if (dtype is { } d)
         {
-            foreach (var module in mixer.modules())
-            {
-                if (module is Linear linear)
-                {
-                    // The setter disposes the fp32 weight it replaces.
-                    linear.weight = new Parameter(torch.empty(linear.weight!.shape, dtype: d), requires_grad: false);
-                }
-            }
+            MixedPrecision.SetLinearWeights(mixer, w => torch.empty(w.shape, dtype: d));
         }
 
         return mixer;
@@ -137,8 +130,7 @@ public sealed class MambaLanguageModel : nn.Module, ICausalLanguageModel
     /// precision, as llama.cpp does on the CPU: bf16/f16 projection weights (the matmul operands, half the memory),
     /// fp32 activations, norms, conv, A, D, dt bias and states.
     /// </summary>
-    public static bool UsesMixedPrecision(Device device, ScalarType dtype) =>
-        device.type == DeviceType.CPU && dtype is ScalarType.BFloat16 or ScalarType.Float16;
+    public static bool UsesMixedPrecision(Device device, ScalarType dtype) => MixedPrecision.Uses(device, dtype);
 
     /// <summary>Opens a HuggingFace checkpoint folder, builds its model in <paramref name="dtype"/>, loads the weights
     /// (converting their dtype) and moves the model to <paramref name="device"/>. On the CPU a bf16/f16 model is mixed
@@ -237,9 +229,7 @@ public sealed class MambaLanguageModel : nn.Module, ICausalLanguageModel
                     ops += CpuDecode is null ? $"; decode steps op by op ({_cpuDecodeOff})" : $"; decode steps of up to {Cpu.CpuDecodeStep.MaxRows} rows in one pass";
                 }
 
-                var matmul = backbone.Embeddings.weight!.dtype;
-                return matmul == EngineConfig.Model.Dtype ? ops
-                    : $"{ops}; mixed precision: {matmul.ToString().ToLowerInvariant()} matmul weights, {EngineConfig.Model.Dtype.ToString().ToLowerInvariant()} activations and states";
+                return MixedPrecision.Describe(ops, backbone.Embeddings.weight!.dtype, EngineConfig.Model.Dtype);
             }
 
             var graphs = Graphs;

@@ -72,9 +72,7 @@ public sealed class HybridLanguageModel : nn.Module, ICausalLanguageModel
         get
         {
             var path = $"{OpsSelection.Describe(Device)}; attention by TorchSharp's scaled dot-product attention over gathered pages";
-            var matmul = _m.Embed.weight!.dtype;
-            return matmul == EngineConfig.Model.Dtype ? path
-                : $"{path}; mixed precision: {matmul.ToString().ToLowerInvariant()} matmul weights, {EngineConfig.Model.Dtype.ToString().ToLowerInvariant()} activations and states";
+            return MixedPrecision.Describe(path, _m.Embed.weight!.dtype, EngineConfig.Model.Dtype);
         }
     }
 
@@ -141,7 +139,7 @@ public sealed class HybridLanguageModel : nn.Module, ICausalLanguageModel
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(weights);
         CheckSizesAgainstHeaders(config, weights);
-        bool mixed = MambaLanguageModel.UsesMixedPrecision(device, dtype);
+        bool mixed = MixedPrecision.Uses(device, dtype);
         var model = Create(config, mixed ? ScalarType.Float32 : dtype, ssmCacheDtype, layers);
         try
         {
@@ -177,27 +175,20 @@ public sealed class HybridLanguageModel : nn.Module, ICausalLanguageModel
     /// <summary>Replaces the matmul weights <see cref="UseMixedPrecision"/> names with <paramref name="make"/>(each).</summary>
     private void SetMatmulWeights(Func<Tensor, Tensor> make)
     {
-        Parameter Made(Tensor like)
-        {
-            using var scope = torch.NewDisposeScope();
-            return new Parameter(make(like).DetachFromDisposeScope(), requires_grad: false);
-        }
-
         using var noGrad = torch.no_grad();
-        _m.Embed.weight = Made(_m.Embed.weight!);
+        _m.Embed.weight = MixedPrecision.Made(_m.Embed.weight!, make);
         if (_m.LmHead is { } head)
         {
-            head.weight = Made(head.weight!);
+            head.weight = MixedPrecision.Made(head.weight!, make);
         }
 
         var runtime = typeof(HybridLanguageModel).Assembly;
         foreach (var layer in _m.Layers)
         {
             var own = layer.Mixers.Select(m => m.Module).Where(m => m.GetType().Assembly == runtime).Append<nn.Module?>(layer.Mlp);
-            foreach (var linear in own.OfType<nn.Module>().SelectMany(m => m.modules()).OfType<Linear>())
+            foreach (var module in own.OfType<nn.Module>())
             {
-                // The setter disposes the weight it replaces.
-                linear.weight = Made(linear.weight!);
+                MixedPrecision.SetLinearWeights(module, make);
             }
         }
     }
