@@ -50,6 +50,7 @@ public static class CheckpointLoader
         // Non-finite weights would generate garbage with no error: one pass per tensor, on the value as stored in the
         // model, so a finite weight that overflows the model's dtype (1e5 in fp16) is caught too.
         var nonFinite = new List<CheckpointProblem>();
+        var tiedTargets = new HashSet<string>(tied, StringComparer.Ordinal);
         using (no_grad())
         {
             foreach (var (target, source) in plan)
@@ -60,12 +61,12 @@ public static class CheckpointLoader
                     weights.ReadInto(source, tensor);
                 else
                     tensor.copy_(weights.Read(source));
-                if (SafetensorsDtypes.IsFloating(tensor.dtype) && source == target && !FiniteCheck.AllFinite(tensor))
+                if (SafetensorsDtypes.IsFloating(tensor.dtype) && !tiedTargets.Contains(target) && !FiniteCheck.AllFinite(tensor))
                     nonFinite.Add(NonFinite(weights.Info(source), weights.Read(source), tensor));
             }
         }
         if (nonFinite.Count > 0) throw new CheckpointException(nonFinite);
-        return new CheckpointLoadReport(plan.Where(p => p.Target == p.Source).Select(p => p.Target).ToList(), tied, skippedTied);
+        return new CheckpointLoadReport(plan.Where(p => !tiedTargets.Contains(p.Target)).Select(p => p.Target).ToList(), tied, skippedTied);
     }
 
     /// <summary>
@@ -79,6 +80,7 @@ public static class CheckpointLoader
     {
         var plan = new List<(string Target, string Source)>();
         var targetNames = new HashSet<string>(StringComparer.Ordinal);
+        var aliasedSources = new HashSet<string>(StringComparer.Ordinal);
         tied = new List<string>();
         skippedTied = new List<string>();
         var problems = new List<CheckpointProblem>();
@@ -89,7 +91,12 @@ public static class CheckpointLoader
             string source = name;
             if (!weights.Contains(name))
             {
-                if (tieWordEmbeddings && name == outputEmbeddingName && weights.Contains(inputEmbeddingName))
+                if (Alias(name) is { } alias && weights.Contains(alias))
+                {
+                    source = alias;
+                    aliasedSources.Add(alias);
+                }
+                else if (tieWordEmbeddings && name == outputEmbeddingName && weights.Contains(inputEmbeddingName))
                 {
                     source = inputEmbeddingName;
                     tied.Add(name);
@@ -115,7 +122,7 @@ public static class CheckpointLoader
                 plan.Add((name, source));
         }
 
-        foreach (string name in weights.TensorNames.Where(n => !targetNames.Contains(n)).OrderBy(n => n, StringComparer.Ordinal))
+        foreach (string name in weights.TensorNames.Where(n => !targetNames.Contains(n) && !aliasedSources.Contains(n)).OrderBy(n => n, StringComparer.Ordinal))
         {
             // A model that shares lm_head with the embedding may not list it; the checkpoint's copy is the same weight.
             if (tieWordEmbeddings && name == outputEmbeddingName && targetNames.Contains(inputEmbeddingName))
@@ -130,6 +137,28 @@ public static class CheckpointLoader
 
         if (problems.Count > 0) throw new CheckpointException(problems);
         return plan;
+    }
+
+    // transformers 5 saves GraniteMoe's experts and router under new names (and renames them back when it loads them);
+    // the Hub's checkpoints keep the old ones, which the model uses. Same shapes, same [gate | up] order.
+    private static readonly (string Suffix, string Alias)[] SuffixAliases =
+    {
+        (".block_sparse_moe.input_linear.weight", ".block_sparse_moe.experts.gate_up_proj"),
+        (".block_sparse_moe.output_linear.weight", ".block_sparse_moe.experts.down_proj"),
+        (".block_sparse_moe.router.layer.weight", ".block_sparse_moe.router.weight"),
+    };
+
+    /// <summary>The other name a checkpoint may hold a model tensor under, or null.</summary>
+    internal static string? Alias(string name)
+    {
+        foreach (var (suffix, alias) in SuffixAliases)
+        {
+            if (name.EndsWith(suffix, StringComparison.Ordinal))
+            {
+                return string.Concat(name.AsSpan(0, name.Length - suffix.Length), alias);
+            }
+        }
+        return null;
     }
 
     /// <summary>Why a loaded tensor is not finite: values in the file, or values beyond the range of the model's dtype.</summary>

@@ -188,7 +188,7 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
             return y;
         }
 
-        if (_choices.PrefillScan == PrefillScan.Tiled)
+        if (_choices.TiledMamba2Scan(batch.Count, heads))
         {
             // A p row's state over tpr threads; the fewer rows a block holds, the more blocks share the machine.
             int tpr = 1;
@@ -242,7 +242,7 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
             return y;
         }
 
-        if (_choices.VectorDecodeSsm && stateDim % (stateDim <= 128 ? 4 : 8) == 0 && ssmStates.stride(0) % 8 == 0 && Aligned(ssmStates))
+        if (_choices.VectorMamba2Update && stateDim % (stateDim <= 128 ? 4 : 8) == 0 && ssmStates.stride(0) % 8 == 0 && Aligned(ssmStates))
         {
             // Four warps of four p rows a block, each lane a few consecutive state values read and written at once.
             _ssdUpdateVec.For(x.dtype, ssmStates.dtype).Launch(
@@ -288,7 +288,7 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
             return y;
         }
 
-        if (_choices.PrefillScan == PrefillScan.Tiled && aLog.shape[1] <= ChannelScanMaxState)
+        if (_choices.TiledMamba1Scan(batch.Count, channels) && aLog.shape[1] <= ChannelScanMaxState)
         {
             // A thread per channel: smaller blocks when there are few sequences, so more of the machine takes part.
             int perBlock = 128;
@@ -362,7 +362,7 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
         }
 
         // The vector decode variant: a thread per channel where its whole state fits one thread.
-        bool perChannel = _choices.VectorDecodeSsm && aLog.shape[1] <= ChannelScanMaxState;
+        bool perChannel = _choices.ChannelMamba1Update && aLog.shape[1] <= ChannelScanMaxState;
         int threads = perChannel ? 128 : 256;
         (perChannel ? _selectiveUpdateChannels : _selectiveUpdate).For(x.dtype, ssmStates.dtype).Launch(
             new LaunchGrid(Blocks(perChannel ? channels : channels * lanes, threads), batch.Count, 1, threads, 1, 1), Stream,

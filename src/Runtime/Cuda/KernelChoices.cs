@@ -3,34 +3,75 @@ using System;
 namespace MambaGen.Cuda;
 
 /// <summary>
-/// Which prefill scan kernels run. <see cref="RowWarps"/>: Mamba-2 a warp per p row, Mamba-1 a lane group per channel
-/// (timed on the H200, 2026-12-04). <see cref="Tiled"/>: Mamba-2 a p row's state split over a few threads with the
-/// tile's B and C in shared memory, Mamba-1 a thread per channel (state dim up to 16).
+/// Which prefill scan kernels run. <see cref="RowWarps"/>: Mamba-2 a warp per p row, Mamba-1 a lane group per channel.
+/// <see cref="Tiled"/>: Mamba-2 a p row's state split over a few threads with the tile's B and C in shared memory,
+/// Mamba-1 a thread per channel (state dim up to 16). <see cref="Auto"/>: tiled where a step's sequences fill the
+/// machine with its blocks, else row warps (<see cref="KernelChoices.TiledMamba2Scan"/>).
 /// </summary>
 public enum PrefillScan
 {
+    Auto,
     RowWarps,
     Tiled,
 }
 
 /// <summary>
-/// The kernel variants a <see cref="CudaMambaOps"/> set launches where there is more than one. The newer variants
-/// (tiled prefill scans; own GEMV kernels with the block's norms and residual add fused, for steps of up to 8 tokens;
-/// decode state updates with Mamba-2's four p rows a warp in vector accesses and Mamba-1's a thread per channel) are checked against the reference ops under
-/// the kernel emulator but not yet timed on a GPU, so they are opt-in: <c>MAMBAGEN_PREFILL_SCAN=tiled</c>,
-/// <c>MAMBAGEN_SMALL_STEP_PROJECTIONS=fused</c>, <c>MAMBAGEN_DECODE_SSM=vector</c>.
+/// Which decode state updates run. <see cref="RowWarps"/>: Mamba-2 a warp per p row, Mamba-1 a lane group per channel.
+/// <see cref="Vector"/>: Mamba-2 four p rows a warp in 8- or 16-byte accesses, Mamba-1 a thread per channel.
+/// <see cref="Auto"/>: Mamba-2 row warps, Mamba-1 a thread per channel (the two measured faster on the H200).
 /// </summary>
-public sealed record KernelChoices(PrefillScan PrefillScan, bool GemvProjections, bool VectorDecodeSsm = false)
+public enum DecodeSsm
+{
+    Auto,
+    RowWarps,
+    Vector,
+}
+
+/// <summary>
+/// The kernel variants a <see cref="CudaMambaOps"/> set launches where there is more than one, and the one rule for
+/// each choice. Timed on the H200 (2026-12-05, docs/gpu.md): the tiled scans are 3.3x (Mamba-2) and 2.9x (Mamba-1)
+/// faster at 32 x 512 and 2.4x and 1.4x slower at 1 x 2048, so <see cref="PrefillScan.Auto"/> picks by the step's
+/// sequences; Mamba-1's per-channel decode update is 13-25% faster at batch 32-128; the own GEMV projections for steps
+/// of up to 8 tokens (<c>MAMBAGEN_SMALL_STEP_PROJECTIONS=fused</c>) were not faster than cuBLAS at batch 1 and stay
+/// opt-in. <c>MAMBAGEN_PREFILL_SCAN=row-warps|tiled</c> and <c>MAMBAGEN_DECODE_SSM=row-warps|vector</c> force one.
+/// </summary>
+public sealed record KernelChoices(PrefillScan PrefillScan, bool GemvProjections, DecodeSsm DecodeSsm = DecodeSsm.Auto)
 {
     public const string PrefillScanVariable = "MAMBAGEN_PREFILL_SCAN";
     public const string ProjectionsVariable = "MAMBAGEN_SMALL_STEP_PROJECTIONS";
     public const string DecodeSsmVariable = "MAMBAGEN_DECODE_SSM";
 
-    /// <summary>The timed variants.</summary>
-    public static KernelChoices Default { get; } = new(PrefillScan.RowWarps, GemvProjections: false);
+    /// <summary>(sequence, head or block of 128 channels) pairs from which <see cref="PrefillScan.Auto"/> takes the tiled
+    /// scans: enough blocks for every SM of a large GPU twice over (one sequence of mamba2-130m is 24 pairs, 32 are 768).</summary>
+    public const long AutoTiledPairs = 256;
 
-    /// <summary>Every opt-in variant.</summary>
-    public static KernelChoices OptIn { get; } = new(PrefillScan.Tiled, GemvProjections: true, VectorDecodeSsm: true);
+    /// <summary>The variants the measurements favour.</summary>
+    public static KernelChoices Default { get; } = new(PrefillScan.Auto, GemvProjections: false);
+
+    /// <summary>The first timed kernels: row-warp scans and state updates, cuBLAS projections.</summary>
+    public static KernelChoices RowWarps { get; } = new(PrefillScan.RowWarps, GemvProjections: false, DecodeSsm.RowWarps);
+
+    /// <summary>Every newer variant forced on.</summary>
+    public static KernelChoices OptIn { get; } = new(PrefillScan.Tiled, GemvProjections: true, DecodeSsm.Vector);
+
+    /// <summary>Whether a Mamba-2 prefill of <paramref name="sequences"/> sequences and <paramref name="heads"/> heads runs the tiled scan.</summary>
+    public bool TiledMamba2Scan(long sequences, long heads) => Tiled(sequences * heads);
+
+    /// <summary>Whether a Mamba-1 prefill of <paramref name="sequences"/> sequences over <paramref name="channels"/> channels runs the per-channel scan.</summary>
+    public bool TiledMamba1Scan(long sequences, long channels) => Tiled(sequences * ((channels + 127) / 128));
+
+    /// <summary>Whether Mamba-2's decode update runs four p rows a warp.</summary>
+    public bool VectorMamba2Update => DecodeSsm == DecodeSsm.Vector;
+
+    /// <summary>Whether Mamba-1's decode update runs a thread per channel.</summary>
+    public bool ChannelMamba1Update => DecodeSsm != DecodeSsm.RowWarps;
+
+    private bool Tiled(long pairs) => PrefillScan switch
+    {
+        PrefillScan.Tiled => true,
+        PrefillScan.RowWarps => false,
+        _ => pairs >= AutoTiledPairs,
+    };
 
     /// <summary>The variants the environment names; an unknown value is an <see cref="ArgumentException"/> naming the variable.</summary>
     public static KernelChoices FromEnvironment() =>
@@ -40,9 +81,10 @@ public sealed record KernelChoices(PrefillScan PrefillScan, bool GemvProjections
     public static KernelChoices Parse(string? prefillScan, string? projections, string? decodeSsm = null) => new(
         prefillScan?.Trim().ToLowerInvariant() switch
         {
-            null or "" or "row-warps" => PrefillScan.RowWarps,
+            null or "" or "auto" => PrefillScan.Auto,
+            "row-warps" => PrefillScan.RowWarps,
             "tiled" => PrefillScan.Tiled,
-            _ => throw new ArgumentException($"{PrefillScanVariable}={prefillScan}: expected row-warps or tiled."),
+            _ => throw new ArgumentException($"{PrefillScanVariable}={prefillScan}: expected auto, row-warps or tiled."),
         },
         projections?.Trim().ToLowerInvariant() switch
         {
@@ -52,12 +94,24 @@ public sealed record KernelChoices(PrefillScan PrefillScan, bool GemvProjections
         },
         decodeSsm?.Trim().ToLowerInvariant() switch
         {
-            null or "" or "row-warps" => false,
-            "vector" => true,
-            _ => throw new ArgumentException($"{DecodeSsmVariable}={decodeSsm}: expected row-warps or vector."),
+            null or "" or "auto" => DecodeSsm.Auto,
+            "row-warps" => DecodeSsm.RowWarps,
+            "vector" => DecodeSsm.Vector,
+            _ => throw new ArgumentException($"{DecodeSsmVariable}={decodeSsm}: expected auto, row-warps or vector."),
         });
 
     public override string ToString() =>
-        $"{(PrefillScan == PrefillScan.Tiled ? "tiled" : "row-warp")} prefill scans, {(GemvProjections ? "fused GEMV" : "cuBLAS")} projections for small steps, "
-        + $"{(VectorDecodeSsm ? "vector" : "row-warp")} Mamba-2 decode SSM";
+        PrefillScan switch
+        {
+            PrefillScan.Tiled => "tiled prefill scans",
+            PrefillScan.RowWarps => "row-warp prefill scans",
+            _ => $"tiled prefill scans from {AutoTiledPairs} (sequence, head) pairs, else row-warp",
+        }
+        + $", {(GemvProjections ? "fused GEMV" : "cuBLAS")} projections for small steps, "
+        + DecodeSsm switch
+        {
+            DecodeSsm.Vector => "vector Mamba-2 and per-channel Mamba-1 decode SSM",
+            DecodeSsm.RowWarps => "row-warp decode SSM",
+            _ => "row-warp Mamba-2 and per-channel Mamba-1 decode SSM",
+        };
 }

@@ -162,7 +162,10 @@ public static class HybridFamilies
     private static HybridModelConfig NemotronHConfig(JsonElement root, ConfigJsonReader json)
     {
         int hidden = Positive(json, "hidden_size", json.RequireInt("hidden_size"));
-        int layers = Positive(json, "num_hidden_layers", json.RequireInt("num_hidden_layers"));
+        // transformers 5 writes no num_hidden_layers for Nemotron-H (a property: the length of layers_block_type).
+        int layers = json.Has("num_hidden_layers") || !root.TryGetProperty("layers_block_type", out var listed) || listed.ValueKind != JsonValueKind.Array
+            ? Positive(json, "num_hidden_layers", json.RequireInt("num_hidden_layers"))
+            : Positive(json, "layers_block_type", listed.GetArrayLength());
         var names = new Dictionary<string, string>
         {
             ["mamba"] = HybridLayerTypes.Mamba2, ["linear_attention"] = HybridLayerTypes.Mamba2, ["M"] = HybridLayerTypes.Mamba2,

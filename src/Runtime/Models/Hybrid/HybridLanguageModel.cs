@@ -138,6 +138,7 @@ public sealed class HybridLanguageModel : nn.Module, ICausalLanguageModel
     {
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(weights);
+        config = WithCheckpointRoot(config, weights);
         CheckSizesAgainstHeaders(config, weights);
         bool mixed = MixedPrecision.Uses(device, dtype);
         var model = Create(config, mixed ? ScalarType.Float32 : dtype, ssmCacheDtype, layers);
@@ -345,6 +346,19 @@ public sealed class HybridLanguageModel : nn.Module, ICausalLanguageModel
 
             return total;
         }
+    }
+
+    /// <summary>
+    /// transformers 5 saves Nemotron-H under <c>model.</c> where the Hub's checkpoints (and vLLM) use <c>backbone.</c>:
+    /// the root the checkpoint's embedding is under, when it is not the family's.
+    /// </summary>
+    private static HybridModelConfig WithCheckpointRoot(HybridModelConfig config, SafetensorsCheckpoint weights)
+    {
+        const string saved = "model";
+        var names = config.Names;
+        return names.Root != saved && !weights.Contains(names.EmbeddingTensor) && weights.Contains((names with { Root = saved }).EmbeddingTensor)
+            ? config with { Names = names with { Root = saved } }
+            : config;
     }
 
     /// <summary>The embedding's shape in the headers against vocab_size and hidden_size, before anything is allocated.</summary>

@@ -87,6 +87,11 @@ internal static class EmulatedKernels
     /// <summary>The fused small-step projections with the default scans and state updates.</summary>
     public static MambaOps FusedProjectionsOnly => FusedOnly.Value;
 
+    private static readonly Lazy<MambaOps> FirstTimed = new(() => Create(KernelChoices.RowWarps), LazyThreadSafetyMode.ExecutionAndPublication);
+
+    /// <summary>Row-warp scans and state updates only (<see cref="KernelChoices.RowWarps"/>).</summary>
+    public static MambaOps RowWarps => FirstTimed.Value;
+
     /// <summary>Every opt-in variant (<see cref="KernelChoices.OptIn"/>).</summary>
     public static MambaOps OptIn => Newest.Value;
 

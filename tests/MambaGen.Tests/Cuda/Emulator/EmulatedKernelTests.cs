@@ -22,7 +22,7 @@ namespace MambaGen.Tests.Cuda.Emulator;
 /// </summary>
 public sealed class EmulatedKernelTests
 {
-    /// <summary>Each mixer with the default kernels and with the opt-in ones (<see cref="KernelChoices"/>).</summary>
+    /// <summary>Each mixer with the default kernels, the opt-in ones and the first timed ones (<see cref="KernelChoices"/>).</summary>
     public static TheoryData<string, string, string> KindsDtypesAndVariants
     {
         get
@@ -38,6 +38,9 @@ public sealed class EmulatedKernelTests
                 data.Add(MixerUnderTest.Mamba2TwoGroups, "bfloat16", variants);
             }
 
+            // The first timed kernels (row-warp scans and updates), which the default still runs for few sequences.
+            data.Add(MixerUnderTest.Mamba1, "float32", "row-warps");
+            data.Add(MixerUnderTest.Mamba2TwoGroups, "bfloat16", "row-warps");
             data.Add(MixerUnderTest.ShortConvKind, "float32", "default");
             data.Add(MixerUnderTest.Mamba2TwoGroups, "float16", "default");
             data.Add(MixerUnderTest.Mamba1, "float16", "opt-in");
@@ -49,7 +52,7 @@ public sealed class EmulatedKernelTests
     [MemberData(nameof(KindsDtypesAndVariants))]
     public void Kernels_match_the_reference_ops_over_prefill_mixed_and_padded_steps_from_dirty_blocks(string kind, string dtypeName, string variants)
     {
-        var ops = variants == "opt-in" ? EmulatedKernels.OptIn : EmulatedKernels.Ops;
+        var ops = variants switch { "opt-in" => EmulatedKernels.OptIn, "row-warps" => EmulatedKernels.RowWarps, _ => EmulatedKernels.Ops };
         var dtype = dtypeName switch { "bfloat16" => ScalarType.BFloat16, "float16" => ScalarType.Float16, _ => ScalarType.Float32 };
         // bf16 / fp16: both round at the same points but sum in another order (one bf16 ulp is 0.4%, one fp16 ulp 0.05%).
         double tolerance = dtype == ScalarType.BFloat16 ? 3e-2 : dtype == ScalarType.Float16 ? 1e-2 : 2e-5;
@@ -140,14 +143,36 @@ public sealed class EmulatedKernelTests
     public void Kernel_choices_come_from_the_environment_and_an_unknown_value_names_its_variable()
     {
         Assert.Equal(KernelChoices.Default, KernelChoices.Parse(null, ""));
+        Assert.Equal(KernelChoices.Default, KernelChoices.Parse("auto", "cublas", "auto"));
         Assert.Equal(new KernelChoices(PrefillScan.Tiled, GemvProjections: true), KernelChoices.Parse(" Tiled", "fused"));
         Assert.Equal(KernelChoices.OptIn, KernelChoices.Parse("tiled", "fused", "vector"));
+        Assert.Equal(KernelChoices.RowWarps, KernelChoices.Parse("row-warps", null, "row-warps"));
         var error = Assert.Throws<System.ArgumentException>(() => KernelChoices.Parse("chunked", null));
         Assert.Contains(KernelChoices.PrefillScanVariable + "=chunked", error.Message);
         error = Assert.Throws<System.ArgumentException>(() => KernelChoices.Parse(null, "yes"));
         Assert.Contains(KernelChoices.ProjectionsVariable + "=yes", error.Message);
         error = Assert.Throws<System.ArgumentException>(() => KernelChoices.Parse(null, null, "wide"));
         Assert.Contains(KernelChoices.DecodeSsmVariable + "=wide", error.Message);
+    }
+
+    [Fact]
+    public void Auto_takes_the_tiled_scans_only_where_the_sequences_fill_the_machine_and_forced_choices_hold()
+    {
+        var auto = KernelChoices.Default;
+        // mamba2-130m: 24 heads. One long prompt stays on row warps; 32 prompts take the tiled scan.
+        Assert.False(auto.TiledMamba2Scan(sequences: 1, heads: 24));
+        Assert.True(auto.TiledMamba2Scan(sequences: 32, heads: 24));
+        Assert.True(auto.TiledMamba2Scan(sequences: 11, heads: 24));
+        Assert.False(auto.TiledMamba2Scan(sequences: 10, heads: 24));
+        // mamba-130m: 1536 channels, 12 blocks of 128 a sequence.
+        Assert.False(auto.TiledMamba1Scan(sequences: 1, channels: 1536));
+        Assert.True(auto.TiledMamba1Scan(sequences: 32, channels: 1536));
+        Assert.True(KernelChoices.OptIn.TiledMamba2Scan(1, 1));
+        Assert.False(KernelChoices.RowWarps.TiledMamba1Scan(1000, 100_000));
+        Assert.True(auto.ChannelMamba1Update);
+        Assert.False(auto.VectorMamba2Update);
+        Assert.False(KernelChoices.RowWarps.ChannelMamba1Update);
+        Assert.True(KernelChoices.OptIn.VectorMamba2Update);
     }
 
     public static TheoryData<string> FusedKinds => new()
@@ -209,7 +234,7 @@ public sealed class EmulatedKernelTests
         using var scope = torch.NewDisposeScope();
         using var model = MambaLanguageModel.Load(HuggingFaceCheckpoint.Open(RepoPaths.Combine("tests", "fixtures", fixture)), CPU);
         var backbone = (MambaBackbone)model.named_children().Single(c => c.name == "backbone").module;
-        var ops = variants == "opt-in" ? EmulatedKernels.OptIn : EmulatedKernels.Ops;
+        var ops = variants switch { "opt-in" => EmulatedKernels.OptIn, "row-warps" => EmulatedKernels.RowWarps, _ => EmulatedKernels.Ops };
         int chunk = model.CheckpointConfig is Mamba2CheckpointConfig m2 ? m2.ChunkSize : 8;
         MambaMetadataBuilder builder = fixture == "dev-mamba2" ? new Mamba2MetadataBuilder(CPU, chunk, ops) : new MambaMetadataBuilder(CPU, ops);
         using var cache = MambaStateCache.Allocate(model.Mixers, 2, CPU);
