@@ -1,5 +1,7 @@
 # Kernel time by kernel name for one `MambaGen.Bench model` run, with Nsight Compute on the GPU machine (kernels inside
-# CUDA graphs are profiled node by node). Usage: python3 profile.py APP_DLL [bench model args...]
+# CUDA graphs are profiled node by node). Usage: python3 ncu_profile.py APP_DLL [bench model args...]
+# Not named profile.py: a script's folder comes first on sys.path, so that name shadowed the standard library's profile module
+# (cProfile imports it) in every script beside it: torch's import then ran this file.
 import collections, csv, io, subprocess, sys
 
 app, args = sys.argv[1], sys.argv[2:]

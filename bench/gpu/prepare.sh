@@ -11,6 +11,8 @@ rm -rf .gpu/app
 dotnet publish bench/MambaGen.Bench -c Release -o .gpu/app -v q --nologo
 # Only LibTorchSharp stays: libtorch itself comes from the GPU machine's PyTorch.
 find .gpu/app -name 'libtorch*.so' -delete -o -name 'libc10*.so' -delete -o -name 'libgomp*' -delete
+# libtorch's test and mobile backends and the API docs are not loaded; the carry is capped at 64 MiB with the tree.
+rm -f .gpu/app/runtimes/linux-x64/native/lib{nnapi_backend,aoti_custom_ops,backend_with_compiler,jitbackend_test}.so .gpu/app/*.xml
 rm -rf .gpu/app/runtimes/{win,osx}*
 mkdir -p .gpu/peers && cp ../shared/peers/*.py .gpu/peers/
 if [ "${1:-}" = "--peers" ]; then cp ../shared/peers/*.tar.xz .gpu/peers/; else rm -f .gpu/peers/*.tar.xz; fi

@@ -14,7 +14,7 @@ if [ -z "$NSYS" ]; then
   # No Nsight Systems: Nsight Compute's per-kernel times instead (serialised and clock-controlled, so inflated; the
   # proportions hold), on one short prefill and decode of each model.
   for m in mamba2-130m mamba-130m; do
-    python3 bench/gpu/profile.py .gpu/app/MambaGen.Bench.dll --model /tmp/models/$m --device cuda --dtype bfloat16 --reps 1 --tokens 8 \
+    python3 bench/gpu/ncu_profile.py .gpu/app/MambaGen.Bench.dll --model /tmp/models/$m --device cuda --dtype bfloat16 --reps 1 --tokens 8 \
       --shapes "${1:-32x512}" --batches "${2:-1,128}" > "$OUT/profile-ncu-$m.txt" 2>&1
   done
   cat "$OUT"/profile-ncu-*.txt; exit 0
