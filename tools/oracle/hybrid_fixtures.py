@@ -17,6 +17,12 @@ def dump(name, model, cfg, batch=3, seqlen=29, prompt_len=7, new_tokens=10, seed
     d = os.path.join(out, name)
     os.makedirs(d, exist_ok=True)
     model.eval()
+    # transformers 5.17's NemotronH does not tie lm_head to the embedding even with tie_word_embeddings set (its random
+    # lm_head made the logits): say what the model really does, so the saved checkpoint holds the head it ran.
+    head, emb = model.get_output_embeddings(), model.get_input_embeddings()
+    if cfg.tie_word_embeddings and head is not None and head.weight.data_ptr() != emb.weight.data_ptr():
+        print(f"{name}: config says tie_word_embeddings but the model's lm_head is its own weight: saved untied")
+        cfg.tie_word_embeddings = False
     cfg.save_pretrained(d)
     sd = {k: v.detach().contiguous() for k, v in model.state_dict().items()}
     if cfg.tie_word_embeddings:
@@ -30,7 +36,11 @@ def dump(name, model, cfg, batch=3, seqlen=29, prompt_len=7, new_tokens=10, seed
                              output_logits=True, return_dict_in_generate=True, pad_token_id=0, eos_token_id=None)
         gen_logits = torch.stack([s.float() for s in gen.logits], 1)
         full = model(prompt).logits.float()[:, -1]
+        # transformers' decode path against its own full forward over the same generated tokens.
+        seq = gen.sequences[:, :-1]
+        replay = model(seq).logits.float()[:, prompt_len - 1:]
     print(f"{name}: first step vs full forward max |diff| {(gen_logits[:, 0] - full).abs().max().item():.3e}")
+    print(f"{name}: every generate step vs the full forward over the generated tokens max |diff| {(gen_logits - replay).abs().max().item():.3e}")
     save_file({"input_ids": ids.contiguous(), "logits": logits.contiguous(), "gen_prompt": prompt.contiguous(),
                "gen_tokens": gen.sequences.contiguous(), "gen_logits": gen_logits.contiguous()},
               os.path.join(d, "expected.safetensors"))

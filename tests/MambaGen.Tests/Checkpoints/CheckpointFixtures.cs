@@ -19,6 +19,9 @@ internal static class CheckpointFixtures
     public static string Lfm2 => Path.Combine(Root, "dev-lfm2");
 
     public static string GraniteHybridDense => Path.Combine(Root, "dev-granite-hybrid-dense");
+
+    /// <summary>A fixture folder by name (tools/oracle/hybrid_fixtures.py's among them).</summary>
+    public static string Folder(string name) => Path.Combine(Root, name);
 }
 
 /// <summary>A temporary folder, deleted on dispose; broken checkpoints are written here.</summary>

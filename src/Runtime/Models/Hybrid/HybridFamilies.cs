@@ -156,8 +156,9 @@ public static class HybridFamilies
     /// <summary>
     /// Nemotron-H (transformers' NemotronHConfig): Mamba2, attention (NoPE) and ReLU² MLP each a layer of its own
     /// (<c>layers_block_type</c>, or the legacy <c>hybrid_override_pattern</c> M / * / -), every layer norm, mixer,
-    /// residual; names under <c>backbone.</c>. No transformers fixture checks it yet: its keys follow transformers'
-    /// config class as read, not a run. MoE layers ("moe", "E") and residual_in_fp32 are refused.
+    /// residual; names under <c>backbone.</c> (transformers 5 saves them under <c>model.</c>; the loader takes either).
+    /// Checked against transformers' fixture (tests/fixtures/dev-nemotron-h). MoE layers ("moe", "E") and
+    /// residual_in_fp32 are refused.
     /// </summary>
     private static HybridModelConfig NemotronHConfig(JsonElement root, ConfigJsonReader json)
     {
@@ -228,7 +229,7 @@ public static class HybridFamilies
     /// layer runs attention (RoPE) and Mamba2 side by side on the same normed input and adds their outputs, then a
     /// SwiGLU MLP (gate_proj/up_proj/down_proj); names under <c>model.</c>. μP multipliers: embedding, attention and
     /// SSM in/out, key, in_proj's z/x/B/C/dt segments (ssm_multipliers), MLP gate and down, LM head. Where transformers
-    /// and vLLM/mamba_ssm differ, docs/runtime.md says which this follows. No transformers fixture checks it yet.
+    /// and vLLM/mamba_ssm differ, docs/runtime.md says which this follows. Checked against transformers' fixtures (tests/fixtures/dev-falcon-h1*).
     /// </summary>
     private static HybridModelConfig FalconH1Config(JsonElement root, ConfigJsonReader json)
     {
