@@ -104,11 +104,28 @@ public sealed class AttentionMetadata : IDisposable
             DecodeKeyMask = Own(torch.tensor(mask, device: Device).view(NumDecodes, 1, 1, widest * blockSize));
         }
 
-        var prefillBlocks = new Tensor[NumReqs - NumDecodes];
-        var prefillMasks = new Tensor[NumReqs - NumDecodes];
+        var prefillBlocks = new Tensor?[NumReqs - NumDecodes];
+        var prefillMasks = new Tensor?[NumReqs - NumDecodes];
+        var runs = new List<FreshPrefillRun>();
         for (int p = 0; p < prefillBlocks.Length; p++)
         {
             int i = NumDecodes + p;
+            int length = QueryStartLoc[i + 1] - QueryStartLoc[i];
+            if (NumComputedTokens[i] == 0)
+            {
+                // Nothing cached before this step: the prefill attends to its own new keys alone.
+                if (runs.Count > 0 && runs[^1] is var last && last.FirstPrefill + last.Count == p && last.Length == length)
+                {
+                    runs[^1] = last with { Count = last.Count + 1 };
+                }
+                else
+                {
+                    runs.Add(new FreshPrefillRun(p, 1, length, QueryStartLoc[i]));
+                }
+
+                continue;
+            }
+
             prefillBlocks[p] = Own(torch.tensor(BlockTables[i].Select(b => (long)b).ToArray(), device: Device));
             // Query j sits at position computed + j and sees keys 0 ..= computed + j.
             int nq = QueryStartLoc[i + 1] - QueryStartLoc[i];
@@ -121,6 +138,7 @@ public sealed class AttentionMetadata : IDisposable
 
         PrefillBlocks = prefillBlocks;
         PrefillMasks = prefillMasks;
+        FreshPrefillRuns = runs;
     }
 
     public Device Device { get; }
@@ -171,11 +189,16 @@ public sealed class AttentionMetadata : IDisposable
     /// <summary>bool [num_decodes, 1, 1, widest · block_size]: which gathered keys each decode sees.</summary>
     public Tensor? DecodeKeyMask { get; }
 
-    /// <summary>Per prefill, int64 [blocks]: its block table.</summary>
-    public IReadOnlyList<Tensor> PrefillBlocks { get; }
+    /// <summary>Per prefill that resumes a cached sequence, int64 [blocks]: its block table (null for a fresh prefill).</summary>
+    public IReadOnlyList<Tensor?> PrefillBlocks { get; }
 
-    /// <summary>Per prefill, bool [scheduled tokens, seq len]: the causal mask over its whole sequence.</summary>
-    public IReadOnlyList<Tensor> PrefillMasks { get; }
+    /// <summary>Per prefill that resumes a cached sequence, bool [scheduled tokens, seq len]: the causal mask over its
+    /// whole sequence (null for a fresh prefill).</summary>
+    public IReadOnlyList<Tensor?> PrefillMasks { get; }
+
+    /// <summary>The fresh prefills (nothing cached before this step), as runs of consecutive prefills of one length: a
+    /// run is one causal attention over its own new keys, with no cache gather and no mask.</summary>
+    public IReadOnlyList<FreshPrefillRun> FreshPrefillRuns { get; }
 
     /// <summary>The cos and sin of <see cref="Positions"/> for <paramref name="rope"/>, made once per step for all layers that share its dims and θ.</summary>
     public (Tensor Cos, Tensor Sin) RotaryAngles(RotaryEmbedding rope)
@@ -213,3 +236,10 @@ public sealed class AttentionMetadata : IDisposable
         _angles.Clear();
     }
 }
+
+/// <summary>
+/// Consecutive fresh prefills of one length: prefills <see cref="FirstPrefill"/> .. + <see cref="Count"/> - 1 (counted
+/// among the step's prefills), whose tokens are <see cref="Count"/> · <see cref="Length"/> rows from
+/// <see cref="TokenStart"/>.
+/// </summary>
+public readonly record struct FreshPrefillRun(int FirstPrefill, int Count, int Length, int TokenStart);

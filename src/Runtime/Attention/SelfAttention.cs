@@ -158,7 +158,7 @@ public sealed class SelfAttention : nn.Module
 
         int rep = o.NumHeads / o.NumKvHeads;
         int bs = metadata.BlockSize;
-        var outputs = new Tensor[(metadata.NumDecodes > 0 ? 1 : 0) + metadata.NumPrefills];
+        var outputs = new Tensor[(metadata.NumDecodes > 0 ? 1 : 0) + metadata.NumPrefills - metadata.FreshPrefillRuns.Sum(r => r.Count - 1)];
         int at = 0;
         if (metadata.NumDecodes > 0)
         {
@@ -172,15 +172,29 @@ public sealed class SelfAttention : nn.Module
             outputs[at++] = y.view(nd, o.NumHeads * o.HeadDim);
         }
 
+        int run = 0;
         for (int p = 0; p < metadata.NumPrefills; p++)
         {
+            if (run < metadata.FreshPrefillRuns.Count && metadata.FreshPrefillRuns[run].FirstPrefill == p)
+            {
+                // Fresh prefills see only their own new keys: one causal attention for the run, straight from q, k, v.
+                var (_, n, length, first) = metadata.FreshPrefillRuns[run++];
+                Tensor Heads(Tensor t, long heads, int repeat) =>
+                    t.narrow(0, first, n * length).view(n, length, heads, o.HeadDim).permute(0, 2, 1, 3).repeat_interleave(repeat, 1);
+                var fresh = nn.functional.scaled_dot_product_attention(Heads(q, o.NumHeads, 1), Heads(k.to(kv.dtype), o.NumKvHeads, rep),
+                    Heads(v.to(kv.dtype), o.NumKvHeads, rep), is_casual: true);
+                outputs[at++] = fresh.permute(0, 2, 1, 3).reshape(n * length, o.NumHeads * o.HeadDim);
+                p += n - 1;
+                continue;
+            }
+
             int i = metadata.NumDecodes + p;
             int start = metadata.QueryStartLoc[i], nq = metadata.QueryStartLoc[i + 1] - start, seqLen = metadata.SeqLens[i];
-            var blocks = metadata.PrefillBlocks[p];
+            var blocks = metadata.PrefillBlocks[p]!;
             Tensor Gather(Tensor cache) => cache.index_select(0, blocks).view(blocks.shape[0] * bs, o.NumKvHeads, o.HeadDim)
                 .narrow(0, 0, seqLen).permute(1, 0, 2).repeat_interleave(rep, 0);
             var qp = q.narrow(0, start, nq).permute(1, 0, 2);
-            var y = nn.functional.scaled_dot_product_attention(qp, Gather(kCache), Gather(vCache), metadata.PrefillMasks[p]);
+            var y = nn.functional.scaled_dot_product_attention(qp, Gather(kCache), Gather(vCache), metadata.PrefillMasks[p]!);
             outputs[at++] = y.permute(1, 0, 2).reshape(nq, o.NumHeads * o.HeadDim);
         }
 

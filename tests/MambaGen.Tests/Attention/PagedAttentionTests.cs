@@ -52,7 +52,6 @@ public class PagedAttentionTests
         using var cache = DirtyCache(layer);
         layer.BindKvCache(cache);
         var lengths = new Dictionary<string, int> { ["a"] = 13, ["b"] = 6, ["c"] = 9 };
-        var inputs = lengths.ToDictionary(kv => kv.Key, kv => torch.randn(new long[] { kv.Value, Hidden }, generator: new Generator((ulong)kv.Value)));
         // Blocks are handed out scattered, as a pool that has seen other requests would.
         var tables = new Dictionary<string, int[]> { ["a"] = new[] { 9, 2, 14, 5 }, ["b"] = new[] { 0, 11 }, ["c"] = new[] { 7, 3, 12 } };
         var steps = new[]
@@ -62,13 +61,51 @@ public class PagedAttentionTests
             new[] { ("a", 1), ("c", 6) },
             new[] { ("a", 1), ("c", 0) },
         };
+        RunAndCompare(layer, lengths, tables, steps);
+    }
+
+    [Theory]
+    [MemberData(nameof(Variants))]
+    public void Fresh_prefills_of_one_length_attend_as_one_batch_beside_resumed_ones_and_match_dense_causal_attention(string variant)
+    {
+        using var scope = torch.NewDisposeScope();
+        using var noGrad = torch.no_grad();
+        var layer = Layer(variant);
+        using var cache = DirtyCache(layer);
+        layer.BindKvCache(cache);
+        var lengths = new Dictionary<string, int> { ["a"] = 6, ["b"] = 6, ["c"] = 6, ["d"] = 3, ["e"] = 9, ["f"] = 5 };
+        var tables = new Dictionary<string, int[]>
+        {
+            ["a"] = new[] { 9, 2 }, ["b"] = new[] { 0, 11 }, ["c"] = new[] { 7, 3 }, ["d"] = new[] { 15 }, ["e"] = new[] { 4, 13, 1 }, ["f"] = new[] { 6, 8 },
+        };
+        var steps = new[]
+        {
+            // a, b, c: one run of three; d and e: runs of one each.
+            new[] { ("a", 5), ("b", 5), ("c", 5), ("d", 3), ("e", 4) },
+            // Decodes, a resumed prefill between two fresh... f is fresh, e resumes.
+            new[] { ("a", 1), ("b", 1), ("e", 5), ("f", 5) },
+            new[] { ("c", 1) },
+        };
+        var runs = RunAndCompare(layer, lengths, tables, steps);
+        Assert.Equal(new[] { new FreshPrefillRun(0, 3, 5, 0), new FreshPrefillRun(3, 1, 3, 15), new FreshPrefillRun(4, 1, 4, 18) }, runs[0]);
+        Assert.Equal(new[] { new FreshPrefillRun(1, 1, 5, 7) }, runs[1]);
+        Assert.Empty(runs[2]);
+    }
+
+    /// <summary>Runs the steps through the layer and compares each request's outputs with dense causal attention over
+    /// its whole sequence; returns each step's fresh prefill runs.</summary>
+    private static List<FreshPrefillRun[]> RunAndCompare(SelfAttention layer, Dictionary<string, int> lengths, Dictionary<string, int[]> tables, (string, int)[][] steps)
+    {
+        var inputs = lengths.ToDictionary(kv => kv.Key, kv => torch.randn(new long[] { kv.Value, Hidden }, generator: new Generator((ulong)kv.Value + (ulong)kv.Key[0])));
         var outputs = lengths.Keys.ToDictionary(k => k, _ => new List<Tensor>());
         var computed = lengths.Keys.ToDictionary(k => k, _ => 0);
+        var runs = new List<FreshPrefillRun[]>();
         foreach (var step in steps)
         {
             var rows = step.Where(s => s.Item2 > 0).ToArray();
             var common = new CommonAttentionMetadata(rows.Select(r => new ScheduledRequest(computed[r.Item1], r.Item2, 0, r.Item1)).ToArray());
             using var metadata = new AttentionMetadataBuilder(CPU, BlockSize).Build(common, rows.Select(r => tables[r.Item1]).ToArray());
+            runs.Add(metadata.FreshPrefillRuns.ToArray());
             var hidden = torch.cat(rows.Select(r => inputs[r.Item1].narrow(0, computed[r.Item1], r.Item2)).ToArray(), 0);
             var y = layer.Forward(hidden, metadata, MambaOps.Reference.Linear);
             int at = 0;
@@ -87,6 +124,8 @@ public class PagedAttentionTests
             var actual = torch.cat(outputs[id].ToArray(), 0);
             OpsAssert.Close(expected, actual, 1e-5, 1e-5, $"request {id}");
         }
+
+        return runs;
     }
 
     [Fact]
