@@ -64,6 +64,16 @@ public sealed class TopKMoe : nn.Module
     /// <summary>[experts, hidden].</summary>
     public Tensor RouterWeight => _router[0].weight!;
 
+    /// <summary>Replaces the experts' stacked projections with <paramref name="make"/>(each) (mixed precision on the
+    /// CPU: half-width experts); the router keeps its dtype, so the choice of experts does not move.</summary>
+    internal void SetExpertWeights(Func<Tensor, Tensor> make)
+    {
+        foreach (var expert in _experts)
+        {
+            expert.Weight = Models.MixedPrecision.Made(expert.Weight, make);
+        }
+    }
+
     /// <param name="x">[tokens, hidden].</param>
     /// <param name="linear">The projections' ops.</param>
     /// <returns>[tokens, hidden] in x's dtype.</returns>
@@ -104,7 +114,16 @@ public sealed class TopKMoe : nn.Module
             RegisterComponents();
         }
 
-        public Parameter Weight => weight;
+        public Parameter Weight
+        {
+            get => weight;
+            set
+            {
+                weight.Dispose();
+                weight = value;
+                ConditionallyRegisterParameter(nameof(weight), weight);
+            }
+        }
     }
 
     /// <summary>Granite's gating module: its linear is <c>router.layer</c>.</summary>

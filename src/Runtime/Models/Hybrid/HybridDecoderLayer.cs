@@ -64,6 +64,9 @@ public sealed class HybridDecoderLayer : nn.Module
     /// <summary>The SwiGLU MLP, or null.</summary>
     internal GatedMlp? Mlp => _parts.Mlp;
 
+    /// <summary>The routed experts beside the MLP (Granite MoE), or null.</summary>
+    internal TopKMoe? Moe => _moe[0];
+
     /// <param name="hidden">[tokens, hidden] in the model's dtype.</param>
     /// <param name="step">The step's metadata of every cache group.</param>
     public Tensor Forward(Tensor hidden, HybridStepMetadata step)

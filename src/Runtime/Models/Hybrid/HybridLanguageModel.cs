@@ -166,8 +166,8 @@ public sealed class HybridLanguageModel : nn.Module, ICausalLanguageModel
     /// <summary>
     /// Mixed precision, as <see cref="Load(string, Device, ScalarType, MambaCacheDtype)"/> makes a bf16/f16 model on the
     /// CPU and llama.cpp runs one: the embeddings, the LM head and the projections of the runtime's own layers
-    /// (attention, Mamba2, short conv, the MLP) take <paramref name="matmulDtype"/>, their values rounded; norms, convs,
-    /// A, D, dt bias, the MoE's router and experts, states and activations keep the model dtype. A user's registered
+    /// (attention, Mamba2, short conv, the MLP, the MoE's experts) take <paramref name="matmulDtype"/>, their values
+    /// rounded; norms, convs, A, D, dt bias, the MoE's router, states and activations keep the model dtype. A user's registered
     /// layer keeps the model dtype too: it may call its modules directly, where the activations would meet half-width
     /// weights. For a model built with <see cref="Create"/> in fp32 (random weights for a benchmark, say).
     /// </summary>
@@ -191,6 +191,8 @@ public sealed class HybridLanguageModel : nn.Module, ICausalLanguageModel
             {
                 MixedPrecision.SetLinearWeights(module, make);
             }
+
+            layer.Moe?.SetExpertWeights(make);
         }
     }
 
