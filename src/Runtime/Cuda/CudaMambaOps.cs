@@ -40,7 +40,7 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
     private const int GemvMaxScales = 64;
 
     private readonly KernelFamily _convUpdate, _convVarlen, _convVarlenStates, _shortConvUpdate, _ssdUpdate, _ssdUpdateVec, _ssdScanVarlen, _ssdScanTiled,
-        _selectiveUpdate, _selectiveUpdateChannels, _selectiveScanVarlen, _selectiveScanChannels, _addRmsNorm, _gatedRmsNorm, _gemv, _rmsNormGemv, _gatedGemv, _rmsNormGemvConv;
+        _selectiveUpdate, _selectiveUpdateChannels, _selectiveScanVarlen, _selectiveScanChannels, _selectiveScanChunk, _selectiveScanChunkCarry, _addRmsNorm, _gatedRmsNorm, _gemv, _rmsNormGemv, _gatedGemv, _rmsNormGemvConv;
     private readonly ComposedProjections _composed;
 
     private CudaMambaOps(KernelTarget target, KernelChoices choices, CudaModule conv, CudaModule mamba2, CudaModule mamba1, CudaModule norm, CudaModule gemv)
@@ -52,6 +52,7 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
             (new(mamba2, "ssd_update"), new(mamba2, "ssd_update_vec"), new(mamba2, "ssd_scan_varlen"), new(mamba2, "ssd_scan_tiled"));
         (_selectiveUpdate, _selectiveUpdateChannels, _selectiveScanVarlen, _selectiveScanChannels) =
             (new(mamba1, "selective_update"), new(mamba1, "selective_update_channels"), new(mamba1, "selective_scan_varlen"), new(mamba1, "selective_scan_channels"));
+        (_selectiveScanChunk, _selectiveScanChunkCarry) = (new(mamba1, "selective_scan_chunk"), new(mamba1, "selective_scan_chunk_carry"));
         (_addRmsNorm, _gatedRmsNorm) = (new(norm, "add_rmsnorm"), new(norm, "gated_rmsnorm", perState: false));
         (_gemv, _rmsNormGemv, _gatedGemv, _rmsNormGemvConv) =
             (new(gemv, "gemv"), new(gemv, "rmsnorm_gemv"), new(gemv, "gated_gemv"), new(gemv, "rmsnorm_gemv_conv"));
@@ -288,6 +289,11 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
             return y;
         }
 
+        if (_choices.ChunkedMamba1Scan && aLog.shape[1] <= ChannelScanMaxState)
+        {
+            return ChunkedScan(u, delta, aLog, b, c, d, z, deltaBias, deltaSoftplus, ssmStates, batch, y);
+        }
+
         if (_choices.TiledMamba1Scan(batch.Count, channels) && aLog.shape[1] <= ChannelScanMaxState)
         {
             // A thread per channel: smaller blocks when there are few sequences, so more of the machine takes part.
@@ -372,6 +378,46 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
             KernelArg.I64(x.stride(0)), KernelArg.I64(delta.stride(0)), KernelArg.I64(b.stride(0)), KernelArg.I64(z?.stride(0) ?? 0),
             KernelArg.I32((int)channels), KernelArg.I32((int)aLog.shape[1]), KernelArg.I32(lanes), OptionalArg(deltaWeight),
             KernelArg.I32(deltaWeight is null ? 0 : (int)deltaWeight.shape[1]));
+        return y;
+    }
+
+    // Tokens a chunk of the chunked Mamba-1 scan covers: a 2048-token prompt is 16 chunks.
+    private const int ScanChunkTokens = 128;
+
+    /// <summary>Mamba-1's chunked prefill scan: chunk states from zero, carried across the chunks, then the outputs.</summary>
+    private Tensor ChunkedScan(Tensor u, Tensor delta, Tensor aLog, Tensor b, Tensor c, Tensor? d, Tensor? z, Tensor? deltaBias, bool deltaSoftplus,
+        Tensor ssmStates, PrefillBatch batch, Tensor y)
+    {
+        long channels = aLog.shape[0];
+        int chunks = 1;
+        for (int s = 0; s < batch.Count; s++)
+        {
+            chunks = Math.Max(chunks, Blocks(batch.QueryStartLoc[s + 1] - batch.QueryStartLoc[s], ScanChunkTokens));
+        }
+
+        var carry = torch.empty(batch.Count * (long)chunks * channels * ChannelScanMaxState, dtype: ScalarType.Float32, device: u.device);
+        var dtSum = torch.empty(batch.Count * (long)chunks * channels, dtype: ScalarType.Float32, device: u.device);
+        const int perBlock = 128;
+        foreach (int outputs in new[] { 0, 1 })
+        {
+            if (outputs == 1)
+            {
+                _selectiveScanChunkCarry.For(u.dtype, ssmStates.dtype).Launch(
+                    new LaunchGrid(Blocks(channels, perBlock), batch.Count, 1, perBlock, 1, 1), Stream,
+                    Arg(aLog), Arg(ssmStates), KernelArg.I64(ssmStates.stride(0)), Arg(batch.StateIndices), Arg(batch.HasInitialState),
+                    Arg(batch.QueryStartLocTensor), KernelArg.I32(batch.Count), KernelArg.I32((int)channels), KernelArg.I32((int)aLog.shape[1]),
+                    KernelArg.I32(ScanChunkTokens), KernelArg.I32(chunks), Arg(carry), Arg(dtSum));
+            }
+
+            _selectiveScanChunk.For(u.dtype, ssmStates.dtype).Launch(
+                new LaunchGrid(Blocks(channels, perBlock), batch.Count, chunks, perBlock, 1, 1), Stream,
+                Arg(u), Arg(delta), Arg(aLog), Arg(b), Arg(c), OptionalArg(d), OptionalArg(z), OptionalArg(deltaBias),
+                Arg(batch.StateIndices), Arg(batch.QueryStartLocTensor), Arg(y), KernelArg.I32(batch.Count), KernelArg.I32(deltaSoftplus ? 1 : 0),
+                KernelArg.I64(u.stride(0)), KernelArg.I64(delta.stride(0)), KernelArg.I64(b.stride(0)), KernelArg.I64(z?.stride(0) ?? 0),
+                KernelArg.I32((int)channels), KernelArg.I32((int)aLog.shape[1]), KernelArg.I32(ScanChunkTokens), KernelArg.I32(chunks),
+                Arg(carry), Arg(dtSum), KernelArg.I32(outputs));
+        }
+
         return y;
     }
 

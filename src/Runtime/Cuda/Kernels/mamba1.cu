@@ -262,6 +262,107 @@ __device__ __forceinline__ void selective_scan_channels(const T* u, const T* del
     }
 }
 
+// Prefill of few long sequences, a thread per channel over one chunk of a sequence, in three launches: (1) each chunk
+// scans from a zero state and keeps its final state and its channel's sum of dt in `carry` and `dt_sum`; (2) a thread
+// per (sequence, channel) carries the states across the chunks in order, h_in[k+1] = exp(A * sum_dt[k]) * h_in[k] +
+// h_local[k], leaving each chunk's entering state in `carry`, and writes the final state back; (3) each chunk scans
+// again from its entering state and writes the outputs. Twice one scan's exps, but chunks-fold the threads: one
+// 2048-token prompt of mamba-130m is otherwise 1536 channels for the whole GPU. carry: [seqs, chunks, channels, 16];
+// dt_sum: [seqs, chunks, channels].
+template <typename T, typename S>
+__device__ __forceinline__ void selective_scan_chunk(const T* u, const T* delta, const T* a_log, const T* B, const T* C, const T* D,
+    const T* z, const T* delta_bias, const i64* slots, const i64* query_start, T* y, int seqs, int softplus, ScanArgs a,
+    int chunk_len, int chunks, float* carry, float* dt_sum, int outputs)
+{
+    int d = blockIdx.x * blockDim.x + threadIdx.x, s = blockIdx.y, k = blockIdx.z;
+    if (s >= seqs || d >= a.channels) return;
+    i64 end = query_start[s + 1], t0 = query_start[s] + (i64)k * chunk_len;
+    if (t0 >= end) return;
+    i64 t1 = t0 + chunk_len < end ? t0 + chunk_len : end;
+    i64 slot = slots[s];
+    i64 at = (((i64)s * chunks + k) * a.channels + d) * CHANNEL_NPT;
+    float h[CHANNEL_NPT], A[CHANNEL_NPT];
+#pragma unroll
+    for (int n = 0; n < CHANNEL_NPT; n++)
+    {
+        bool in = n < a.state_dim;
+        A[n] = in ? -mg_exp(mg_load(a_log + (i64)d * a.state_dim + n)) : 0.0f;
+        h[n] = (in && outputs) ? carry[at + n] : 0.0f;
+    }
+    float dskip = D ? mg_load(D + d) : 0.0f, sum = 0.0f;
+    for (i64 t = t0; t < t1; t++)
+    {
+        float dt = scan_dt(delta + t * a.delta_stride + d, delta_bias, softplus, d);
+        float uv = mg_load(u + t * a.u_stride + d), du = dt * uv, acc = 0.0f;
+        const T* b = B + t * a.bc_stride;
+        const T* c = C + t * a.bc_stride;
+        sum += dt;
+#pragma unroll
+        for (int n = 0; n < CHANNEL_NPT; n++)
+        {
+            if (n < a.state_dim)
+            {
+                h[n] = h[n] * mg_fast_exp(dt * A[n]) + du * mg_load(b + n);
+                if (outputs) acc += h[n] * mg_load(c + n);
+            }
+        }
+        if (outputs)
+        {
+            float out = acc + dskip * uv;
+            if (z) out *= mg_silu(mg_load(z + t * a.z_stride + d));
+            mg_store(y + t * a.channels + d, slot < 0 ? 0.0f : out);
+        }
+    }
+    if (!outputs)
+    {
+#pragma unroll
+        for (int n = 0; n < CHANNEL_NPT; n++) carry[at + n] = h[n];
+        dt_sum[((i64)s * chunks + k) * a.channels + d] = sum;
+    }
+}
+
+// (2): per (sequence, channel), the chunks in order.
+template <typename T, typename S>
+__device__ __forceinline__ void selective_scan_chunk_carry(const T* a_log, S* states, i64 block_stride, const i64* slots,
+    const u8* has_initial, const i64* query_start, int seqs, int channels, int state_dim, int chunk_len, int chunks, float* carry,
+    const float* dt_sum)
+{
+    int d = blockIdx.x * blockDim.x + threadIdx.x, s = blockIdx.y;
+    if (s >= seqs || d >= channels) return;
+    i64 slot = slots[s];
+    bool initial = slot >= 0 && has_initial[s];
+    S* st = states + (slot < 0 ? 0 : slot) * block_stride + (i64)d * state_dim;
+    int used = (int)((query_start[s + 1] - query_start[s] + chunk_len - 1) / chunk_len);
+    float h[CHANNEL_NPT], A[CHANNEL_NPT];
+#pragma unroll
+    for (int n = 0; n < CHANNEL_NPT; n++)
+    {
+        bool in = n < state_dim;
+        A[n] = in ? -mg_exp(mg_load(a_log + (i64)d * state_dim + n)) : 0.0f;
+        h[n] = (in && initial) ? mg_load(st + n) : 0.0f;
+    }
+    for (int k = 0; k < used; k++)
+    {
+        i64 at = (((i64)s * chunks + k) * channels + d) * CHANNEL_NPT;
+        float sum = dt_sum[((i64)s * chunks + k) * channels + d];
+#pragma unroll
+        for (int n = 0; n < CHANNEL_NPT; n++)
+        {
+            float local = carry[at + n];
+            carry[at + n] = h[n];
+            h[n] = h[n] * mg_exp(sum * A[n]) + local;
+        }
+    }
+    if (slot >= 0)
+    {
+#pragma unroll
+        for (int n = 0; n < CHANNEL_NPT; n++)
+        {
+            if (n < state_dim) mg_store(st + n, h[n]);
+        }
+    }
+}
+
 #define SCAN_KERNELS(T, S, sfx) \
     extern "C" __global__ void selective_update_##sfx(const T* u, const T* delta, const T* a_log, const T* B, const T* C, \
         const T* D, const T* z, const T* delta_bias, S* states, i64 block_stride, const i64* slots, T* y, int rows, int softplus, \
@@ -292,6 +393,20 @@ __device__ __forceinline__ void selective_scan_channels(const T* u, const T* del
     { \
         ScanArgs a = {u_stride, delta_stride, bc_stride, z_stride, channels, state_dim, 1}; \
         selective_scan_channels<T, S>(u, delta, a_log, B, C, D, z, delta_bias, states, block_stride, slots, has_initial, query_start, y, seqs, softplus, a); \
+    } \
+    extern "C" __global__ void selective_scan_chunk_##sfx(const T* u, const T* delta, const T* a_log, const T* B, const T* C, \
+        const T* D, const T* z, const T* delta_bias, const i64* slots, const i64* query_start, T* y, int seqs, int softplus, \
+        i64 u_stride, i64 delta_stride, i64 bc_stride, i64 z_stride, int channels, int state_dim, int chunk_len, int chunks, \
+        float* carry, float* dt_sum, int outputs) \
+    { \
+        ScanArgs a = {u_stride, delta_stride, bc_stride, z_stride, channels, state_dim, 1}; \
+        selective_scan_chunk<T, S>(u, delta, a_log, B, C, D, z, delta_bias, slots, query_start, y, seqs, softplus, a, chunk_len, chunks, carry, dt_sum, outputs); \
+    } \
+    extern "C" __global__ void selective_scan_chunk_carry_##sfx(const T* a_log, S* states, i64 block_stride, const i64* slots, \
+        const u8* has_initial, const i64* query_start, int seqs, int channels, int state_dim, int chunk_len, int chunks, \
+        float* carry, const float* dt_sum) \
+    { \
+        selective_scan_chunk_carry<T, S>(a_log, states, block_stride, slots, has_initial, query_start, seqs, channels, state_dim, chunk_len, chunks, carry, dt_sum); \
     }
 
 MG_FOR_T_S(SCAN_KERNELS)

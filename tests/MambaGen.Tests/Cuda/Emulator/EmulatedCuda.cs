@@ -92,6 +92,11 @@ internal static class EmulatedKernels
     /// <summary>Row-warp scans and state updates only (<see cref="KernelChoices.RowWarps"/>).</summary>
     public static MambaOps RowWarps => FirstTimed.Value;
 
+    private static readonly Lazy<MambaOps> ChunkedScans = new(() => Create(KernelChoices.Default with { PrefillScan = PrefillScan.Chunked }), LazyThreadSafetyMode.ExecutionAndPublication);
+
+    /// <summary>Mamba-1's chunked prefill scan, the rest as by default.</summary>
+    public static MambaOps Chunked => ChunkedScans.Value;
+
     /// <summary>Every opt-in variant (<see cref="KernelChoices.OptIn"/>).</summary>
     public static MambaOps OptIn => Newest.Value;
 

@@ -41,6 +41,9 @@ public sealed class EmulatedKernelTests
             // The first timed kernels (row-warp scans and updates), which the default still runs for few sequences.
             data.Add(MixerUnderTest.Mamba1, "float32", "row-warps");
             data.Add(MixerUnderTest.Mamba2TwoGroups, "bfloat16", "row-warps");
+            // Mamba-1's chunked scan: the 300-token prefill spans three chunks, the resumed one starts from a cached state.
+            data.Add(MixerUnderTest.Mamba1, "float32", "chunked");
+            data.Add(MixerUnderTest.Mamba1, "bfloat16", "chunked");
             data.Add(MixerUnderTest.ShortConvKind, "float32", "default");
             data.Add(MixerUnderTest.Mamba2TwoGroups, "float16", "default");
             data.Add(MixerUnderTest.Mamba1, "float16", "opt-in");
@@ -52,7 +55,13 @@ public sealed class EmulatedKernelTests
     [MemberData(nameof(KindsDtypesAndVariants))]
     public void Kernels_match_the_reference_ops_over_prefill_mixed_and_padded_steps_from_dirty_blocks(string kind, string dtypeName, string variants)
     {
-        var ops = variants switch { "opt-in" => EmulatedKernels.OptIn, "row-warps" => EmulatedKernels.RowWarps, _ => EmulatedKernels.Ops };
+        var ops = variants switch
+        {
+            "opt-in" => EmulatedKernels.OptIn,
+            "row-warps" => EmulatedKernels.RowWarps,
+            "chunked" => EmulatedKernels.Chunked,
+            _ => EmulatedKernels.Ops,
+        };
         var dtype = dtypeName switch { "bfloat16" => ScalarType.BFloat16, "float16" => ScalarType.Float16, _ => ScalarType.Float32 };
         // bf16 / fp16: both round at the same points but sum in another order (one bf16 ulp is 0.4%, one fp16 ulp 0.05%).
         double tolerance = dtype == ScalarType.BFloat16 ? 3e-2 : dtype == ScalarType.Float16 ? 1e-2 : 2e-5;
@@ -147,8 +156,10 @@ public sealed class EmulatedKernelTests
         Assert.Equal(new KernelChoices(PrefillScan.Tiled, GemvProjections: true), KernelChoices.Parse(" Tiled", "fused"));
         Assert.Equal(KernelChoices.OptIn, KernelChoices.Parse("tiled", "fused", "vector"));
         Assert.Equal(KernelChoices.RowWarps, KernelChoices.Parse("row-warps", null, "row-warps"));
-        var error = Assert.Throws<System.ArgumentException>(() => KernelChoices.Parse("chunked", null));
-        Assert.Contains(KernelChoices.PrefillScanVariable + "=chunked", error.Message);
+        Assert.True(KernelChoices.Parse("chunked", null).ChunkedMamba1Scan);
+        Assert.False(KernelChoices.Default.ChunkedMamba1Scan);
+        var error = Assert.Throws<System.ArgumentException>(() => KernelChoices.Parse("parallel", null));
+        Assert.Contains(KernelChoices.PrefillScanVariable + "=parallel", error.Message);
         error = Assert.Throws<System.ArgumentException>(() => KernelChoices.Parse(null, "yes"));
         Assert.Contains(KernelChoices.ProjectionsVariable + "=yes", error.Message);
         error = Assert.Throws<System.ArgumentException>(() => KernelChoices.Parse(null, null, "wide"));
@@ -234,7 +245,13 @@ public sealed class EmulatedKernelTests
         using var scope = torch.NewDisposeScope();
         using var model = MambaLanguageModel.Load(HuggingFaceCheckpoint.Open(RepoPaths.Combine("tests", "fixtures", fixture)), CPU);
         var backbone = (MambaBackbone)model.named_children().Single(c => c.name == "backbone").module;
-        var ops = variants switch { "opt-in" => EmulatedKernels.OptIn, "row-warps" => EmulatedKernels.RowWarps, _ => EmulatedKernels.Ops };
+        var ops = variants switch
+        {
+            "opt-in" => EmulatedKernels.OptIn,
+            "row-warps" => EmulatedKernels.RowWarps,
+            "chunked" => EmulatedKernels.Chunked,
+            _ => EmulatedKernels.Ops,
+        };
         int chunk = model.CheckpointConfig is Mamba2CheckpointConfig m2 ? m2.ChunkSize : 8;
         MambaMetadataBuilder builder = fixture == "dev-mamba2" ? new Mamba2MetadataBuilder(CPU, chunk, ops) : new MambaMetadataBuilder(CPU, ops);
         using var cache = MambaStateCache.Allocate(model.Mixers, 2, CPU);
