@@ -39,7 +39,7 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
     private const int GemvWarps = 8;
     private const int GemvMaxScales = 64;
 
-    private readonly KernelFamily _convUpdate, _convVarlen, _convVarlenStates, _shortConvUpdate, _ssdUpdate, _ssdUpdateVec, _ssdScanVarlen, _ssdScanTiled,
+    private readonly KernelFamily _convUpdate, _convVarlen, _convVarlenStates, _shortConvUpdate, _ssdUpdate, _ssdUpdateVec, _ssdScanVarlen, _ssdScanTiled, _ssdScanChunk, _ssdScanChunkCarry,
         _selectiveUpdate, _selectiveUpdateChannels, _selectiveScanVarlen, _selectiveScanChannels, _selectiveScanChunk, _selectiveScanChunkCarry, _addRmsNorm, _gatedRmsNorm, _gemv, _rmsNormGemv, _gatedGemv, _rmsNormGemvConv;
     private readonly ComposedProjections _composed;
 
@@ -50,6 +50,7 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
             (new(conv, "conv_update"), new(conv, "conv_varlen"), new(conv, "conv_varlen_states"), new(conv, "short_conv_update"));
         (_ssdUpdate, _ssdUpdateVec, _ssdScanVarlen, _ssdScanTiled) =
             (new(mamba2, "ssd_update"), new(mamba2, "ssd_update_vec"), new(mamba2, "ssd_scan_varlen"), new(mamba2, "ssd_scan_tiled"));
+        (_ssdScanChunk, _ssdScanChunkCarry) = (new(mamba2, "ssd_scan_chunk"), new(mamba2, "ssd_scan_chunk_carry"));
         (_selectiveUpdate, _selectiveUpdateChannels, _selectiveScanVarlen, _selectiveScanChannels) =
             (new(mamba1, "selective_update"), new(mamba1, "selective_update_channels"), new(mamba1, "selective_scan_varlen"), new(mamba1, "selective_scan_channels"));
         (_selectiveScanChunk, _selectiveScanChunkCarry) = (new(mamba1, "selective_scan_chunk"), new(mamba1, "selective_scan_chunk_carry"));
@@ -189,6 +190,37 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
             return y;
         }
 
+        if (_choices.ChunkedScan)
+        {
+            int chunks = Chunks(batch);
+            var carry = torch.empty(batch.Count * (long)chunks * heads * headDim * stateDim, dtype: ScalarType.Float32, device: x.device);
+            var dtSum = torch.empty(batch.Count * (long)chunks * heads, dtype: ScalarType.Float32, device: x.device);
+            foreach (int outputs in new[] { 0, 1 })
+            {
+                if (outputs == 1)
+                {
+                    const int perBlock = 256;
+                    _ssdScanChunkCarry.For(x.dtype, ssmStates.dtype).Launch(
+                        new LaunchGrid(Blocks(headDim * stateDim, perBlock), (int)heads, batch.Count, perBlock, 1, 1), Stream,
+                        Arg(aLog), Arg(ssmStates), KernelArg.I64(ssmStates.stride(0)), Arg(batch.StateIndices), Arg(batch.HasInitialState),
+                        Arg(batch.QueryStartLocTensor), KernelArg.I32(batch.Count), KernelArg.I32((int)heads), KernelArg.I32((int)headDim),
+                        KernelArg.I32((int)stateDim), KernelArg.I32(ScanChunkTokens), KernelArg.I32(chunks), Arg(carry), Arg(dtSum));
+                }
+
+                _ssdScanChunk.For(x.dtype, ssmStates.dtype).Launch(
+                    new LaunchGrid(Blocks(headDim, SsdWarps), (int)heads, batch.Count * chunks, 32 * SsdWarps, 1, 1), Stream,
+                    Arg(x), Arg(b), Arg(c), Arg(dt), Arg(aLog), OptionalArg(d),
+                    OptionalArg(dtBias), Arg(ssmStates), KernelArg.I64(ssmStates.stride(0)), Arg(batch.StateIndices),
+                    Arg(batch.HasInitialState), Arg(batch.QueryStartLocTensor), Arg(y), KernelArg.I32(batch.Count),
+                    KernelArg.I32(dtSoftplus ? 1 : 0), KernelArg.I64(x.stride(0)), KernelArg.I64(b.stride(0)), KernelArg.I64(dt.stride(0)),
+                    KernelArg.I32((int)heads), KernelArg.I32((int)headDim), KernelArg.I32((int)b.shape[1]), KernelArg.I32((int)stateDim),
+                    KernelArg.I32(d is not null && d.dim() == 2 ? 1 : 0), KernelArg.F32((float)dtLimit.Min), KernelArg.F32((float)dtLimit.Max),
+                    KernelArg.I32(ScanChunkTokens), KernelArg.I32(chunks), Arg(carry), Arg(dtSum), KernelArg.I32(outputs));
+            }
+
+            return y;
+        }
+
         if (_choices.TiledMamba2Scan(batch.Count, heads))
         {
             // A p row's state over tpr threads; the fewer rows a block holds, the more blocks share the machine.
@@ -289,7 +321,7 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
             return y;
         }
 
-        if (_choices.ChunkedMamba1Scan && aLog.shape[1] <= ChannelScanMaxState)
+        if (_choices.ChunkedScan && aLog.shape[1] <= ChannelScanMaxState)
         {
             return ChunkedScan(u, delta, aLog, b, c, d, z, deltaBias, deltaSoftplus, ssmStates, batch, y);
         }
@@ -381,19 +413,27 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
         return y;
     }
 
-    // Tokens a chunk of the chunked Mamba-1 scan covers: a 2048-token prompt is 16 chunks.
+    // Tokens a chunk of the chunked scans covers: a 2048-token prompt is 16 chunks.
     private const int ScanChunkTokens = 128;
+
+    /// <summary>Chunks of the step's longest sequence: the grid's chunk dimension (shorter sequences' extra blocks return).</summary>
+    private static int Chunks(PrefillBatch batch)
+    {
+        int chunks = 1;
+        for (int s = 0; s < batch.Count; s++)
+        {
+            chunks = Math.Max(chunks, Blocks(batch.QueryStartLoc[s + 1] - batch.QueryStartLoc[s], ScanChunkTokens));
+        }
+
+        return chunks;
+    }
 
     /// <summary>Mamba-1's chunked prefill scan: chunk states from zero, carried across the chunks, then the outputs.</summary>
     private Tensor ChunkedScan(Tensor u, Tensor delta, Tensor aLog, Tensor b, Tensor c, Tensor? d, Tensor? z, Tensor? deltaBias, bool deltaSoftplus,
         Tensor ssmStates, PrefillBatch batch, Tensor y)
     {
         long channels = aLog.shape[0];
-        int chunks = 1;
-        for (int s = 0; s < batch.Count; s++)
-        {
-            chunks = Math.Max(chunks, Blocks(batch.QueryStartLoc[s + 1] - batch.QueryStartLoc[s], ScanChunkTokens));
-        }
+        int chunks = Chunks(batch);
 
         var carry = torch.empty(batch.Count * (long)chunks * channels * ChannelScanMaxState, dtype: ScalarType.Float32, device: u.device);
         var dtSum = torch.empty(batch.Count * (long)chunks * channels, dtype: ScalarType.Float32, device: u.device);

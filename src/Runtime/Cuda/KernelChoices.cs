@@ -6,9 +6,9 @@ namespace MambaGen.Cuda;
 /// Which prefill scan kernels run. <see cref="RowWarps"/>: Mamba-2 a warp per p row, Mamba-1 a lane group per channel.
 /// <see cref="Tiled"/>: Mamba-2 a p row's state split over a few threads with the tile's B and C in shared memory,
 /// Mamba-1 a thread per channel (state dim up to 16). <see cref="Auto"/>: tiled where a step's sequences fill the
-/// machine with its blocks, else row warps (<see cref="KernelChoices.TiledMamba2Scan"/>). <see cref="Chunked"/>: Mamba-1's
-/// scan split along each sequence into chunks scanned in parallel, then carried across (opt-in: not yet timed on a
-/// GPU); Mamba-2 as <see cref="Auto"/>.
+/// machine with its blocks, else row warps (<see cref="KernelChoices.TiledMamba2Scan"/>). <see cref="Chunked"/>: each
+/// sequence split into chunks scanned in parallel, then carried across (Mamba-2 on row warps, Mamba-1 a thread per
+/// channel; opt-in: not yet timed on a GPU).
 /// </summary>
 public enum PrefillScan
 {
@@ -63,8 +63,8 @@ public sealed record KernelChoices(PrefillScan PrefillScan, bool GemvProjections
     /// <summary>Whether a Mamba-1 prefill of <paramref name="sequences"/> sequences over <paramref name="channels"/> channels runs the per-channel scan.</summary>
     public bool TiledMamba1Scan(long sequences, long channels) => Tiled(sequences * ((channels + 127) / 128));
 
-    /// <summary>Whether Mamba-1's prefill runs the chunked scan (state dim up to 16).</summary>
-    public bool ChunkedMamba1Scan => PrefillScan == PrefillScan.Chunked;
+    /// <summary>Whether prefills run the chunked scans (Mamba-1's where its state dim is up to 16).</summary>
+    public bool ChunkedScan => PrefillScan == PrefillScan.Chunked;
 
     /// <summary>Whether Mamba-2's decode update runs four p rows a warp.</summary>
     public bool VectorMamba2Update => DecodeSsm == DecodeSsm.Vector;
@@ -112,7 +112,7 @@ public sealed record KernelChoices(PrefillScan PrefillScan, bool GemvProjections
         {
             PrefillScan.Tiled => "tiled prefill scans",
             PrefillScan.RowWarps => "row-warp prefill scans",
-            PrefillScan.Chunked => "chunked Mamba-1 prefill scans",
+            PrefillScan.Chunked => "chunked prefill scans",
             _ => $"tiled prefill scans from {AutoTiledPairs} (sequence, head) pairs, else row-warp",
         }
         + $", {(GemvProjections ? "fused GEMV" : "cuBLAS")} projections for small steps, "

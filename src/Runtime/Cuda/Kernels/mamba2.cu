@@ -186,15 +186,28 @@ __device__ __forceinline__ void ssd_update_vec(const T* __restrict__ x, const T*
 // dt and exp(dt * A) of a tile of tokens into shared memory (once per block, not once per lane), and each warp loads
 // the next token's x, B and C while it reduces the current one.
 #define SSD_TILE (32 * SSD_WARPS)
-template <typename T, typename S>
+// The chunked form (MODE 1 and 2, opt-in): blockIdx.z is sequence * chunks + chunk, and the block scans only its chunk
+// of chunk_len tokens. MODE 1 starts from zeros, writes no outputs and leaves the chunk's final state and sum of dt in
+// `carry` [seqs, chunks, heads, head_dim, state_dim] and `dt_sum` [seqs, chunks, heads]; ssd_scan_chunk_carry then
+// turns each chunk's entry into the state the chunk starts from (and writes the final state back); MODE 2 starts from
+// it and writes the outputs, not the state. MODE 0 is the whole sequence, as always.
+template <typename T, typename S, int MODE>
 __device__ __forceinline__ void ssd_scan_varlen(const T* x, const T* B, const T* C, const T* dt, const T* a_log, const T* D, const T* dt_bias,
                                 S* states, i64 block_stride, const i64* slots, const u8* has_initial, const i64* query_start,
-                                T* y, int seqs, int softplus, SsdArgs a)
+                                T* y, int seqs, int softplus, SsdArgs a, int chunk_len = 0, int chunks = 1, float* carry = nullptr,
+                                float* dt_sum = nullptr)
 {
     __shared__ float tile_dt[SSD_TILE], tile_decay[SSD_TILE];
     int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
-    int p = blockIdx.x * SSD_WARPS + warp, h = blockIdx.y, s = blockIdx.z;
+    int p = blockIdx.x * SSD_WARPS + warp, h = blockIdx.y, s = MODE == 0 ? blockIdx.z : blockIdx.z / chunks, k = MODE == 0 ? 0 : blockIdx.z % chunks;
     if (s >= seqs) return;
+    i64 t0 = query_start[s], t1 = query_start[s + 1];
+    if (MODE != 0)
+    {
+        t0 += (i64)k * chunk_len;
+        if (t0 >= t1) return;
+        if (t0 + chunk_len < t1) t1 = t0 + chunk_len;
+    }
     bool active = p < a.head_dim;
     int g = h / (a.heads / a.groups);
     i64 slot = slots[s];
@@ -202,15 +215,16 @@ __device__ __forceinline__ void ssd_scan_varlen(const T* x, const T* B, const T*
     float A = -mg_exp(mg_load(a_log + h));
     float dskip = (D && active) ? mg_load(D + (a.d_per_p ? (i64)h * a.head_dim + p : h)) : 0.0f;
     S* st = states + (slot < 0 ? 0 : slot) * block_stride + ((i64)h * a.head_dim + (active ? p : 0)) * a.state_dim;
+    float* ct = MODE == 0 ? nullptr : carry + ((((i64)s * chunks + k) * a.heads + h) * a.head_dim + (active ? p : 0)) * a.state_dim;
     const int per_lane = 8;  // state_dim <= 256
-    float state[per_lane], bn[per_lane], cn[per_lane];
+    float state[per_lane], bn[per_lane], cn[per_lane], sum = 0.0f;
 #pragma unroll
     for (int i = 0; i < per_lane; i++)
     {
         int n = lane + 32 * i;
-        state[i] = (active && initial && n < a.state_dim) ? mg_load(st + n) : 0.0f;
+        bool in = active && n < a.state_dim;
+        state[i] = MODE == 0 ? ((in && initial) ? mg_load(st + n) : 0.0f) : MODE == 2 && in ? ct[n] : 0.0f;
     }
-    i64 t0 = query_start[s], t1 = query_start[s + 1];
     for (i64 base = t0; base < t1; base += SSD_TILE)
     {
         int count = (int)(t1 - base < SSD_TILE ? t1 - base : SSD_TILE);
@@ -222,6 +236,10 @@ __device__ __forceinline__ void ssd_scan_varlen(const T* x, const T* B, const T*
             tile_decay[threadIdx.x] = mg_exp(step * A);
         }
         mg_sync();
+        if (MODE == 1)
+        {
+            for (int j = 0; j < count; j++) sum += tile_dt[j];
+        }
         if (!active) continue;
         // Token k's inputs are in registers before its turn: the loads of k+1 overlap k's arithmetic.
         float xv = mg_load(x + base * a.x_stride + (i64)h * a.head_dim + p);
@@ -260,11 +278,27 @@ __device__ __forceinline__ void ssd_scan_varlen(const T* x, const T* B, const T*
                 state[i] = state[i] * decay + dx * bcur[i];
                 acc += state[i] * ccur[i];
             }
-            acc = mg_warp_sum(acc, 32);
-            if (lane == 0) mg_store(y + t * a.heads * a.head_dim + (i64)h * a.head_dim + p, slot < 0 ? 0.0f : acc + dskip * xcur);
+            if (MODE != 1)
+            {
+                acc = mg_warp_sum(acc, 32);
+                if (lane == 0) mg_store(y + t * a.heads * a.head_dim + (i64)h * a.head_dim + p, slot < 0 ? 0.0f : acc + dskip * xcur);
+            }
         }
     }
-    if (active && slot >= 0)
+    if (MODE == 1)
+    {
+        if (active)
+        {
+#pragma unroll
+            for (int i = 0; i < per_lane; i++)
+            {
+                int n = lane + 32 * i;
+                if (n < a.state_dim) ct[n] = state[i];
+            }
+        }
+        if (blockIdx.x == 0 && threadIdx.x == 0) dt_sum[((i64)s * chunks + k) * a.heads + h] = sum;
+    }
+    else if (MODE == 0 && active && slot >= 0)
     {
 #pragma unroll
         for (int i = 0; i < per_lane; i++)
@@ -273,6 +307,32 @@ __device__ __forceinline__ void ssd_scan_varlen(const T* x, const T* B, const T*
             if (n < a.state_dim) mg_store(st + n, state[i]);
         }
     }
+}
+
+// The chunked scan's carry: a thread per (sequence, head, p, n) walks the chunks in order, S_in[k+1] =
+// exp(A * dt_sum[k]) * S_in[k] + S_local[k], from the cached state where there is one; `carry` ends up holding each
+// chunk's entering state, and the final state goes back to the cache.
+template <typename T, typename S>
+__device__ __forceinline__ void ssd_scan_chunk_carry(const T* a_log, S* states, i64 block_stride, const i64* slots, const u8* has_initial,
+    const i64* query_start, int seqs, int heads, int head_dim, int state_dim, int chunk_len, int chunks, float* carry, const float* dt_sum)
+{
+    i64 e = (i64)blockIdx.x * blockDim.x + threadIdx.x;
+    int h = blockIdx.y, s = blockIdx.z;
+    if (s >= seqs || e >= (i64)head_dim * state_dim) return;
+    i64 slot = slots[s];
+    bool initial = slot >= 0 && has_initial[s];
+    S* st = states + (slot < 0 ? 0 : slot) * block_stride + (i64)h * head_dim * state_dim + e;
+    float A = -mg_exp(mg_load(a_log + h));
+    float state = initial ? mg_load(st) : 0.0f;
+    int used = (int)((query_start[s + 1] - query_start[s] + chunk_len - 1) / chunk_len);
+    for (int k = 0; k < used; k++)
+    {
+        float* ct = carry + (((i64)s * chunks + k) * heads + h) * head_dim * state_dim + e;
+        float local = *ct;
+        *ct = state;
+        state = state * mg_exp(A * dt_sum[((i64)s * chunks + k) * heads + h]) + local;
+    }
+    if (slot >= 0) mg_store(st, state);
 }
 
 // Prefill, tiled: a block serves rows_per_block p rows of one (sequence, head); each p row's state is split over `tpr`
@@ -392,7 +452,22 @@ __device__ __forceinline__ void ssd_scan_tiled(const T* x, const T* B, const T* 
         int d_per_p, float dt_min, float dt_max) \
     { \
         SsdArgs a = {x_stride, bc_stride, dt_stride, heads, head_dim, groups, state_dim, d_per_p, dt_min, dt_max}; \
-        ssd_scan_varlen<T, S>(x, B, C, dt, a_log, D, dt_bias, states, block_stride, slots, has_initial, query_start, y, seqs, softplus, a); \
+        ssd_scan_varlen<T, S, 0>(x, B, C, dt, a_log, D, dt_bias, states, block_stride, slots, has_initial, query_start, y, seqs, softplus, a); \
+    } \
+    extern "C" __global__ void ssd_scan_chunk_##sfx(const T* x, const T* B, const T* C, const T* dt, const T* a_log, const T* D, \
+        const T* dt_bias, S* states, i64 block_stride, const i64* slots, const u8* has_initial, const i64* query_start, T* y, \
+        int seqs, int softplus, i64 x_stride, i64 bc_stride, i64 dt_stride, int heads, int head_dim, int groups, int state_dim, \
+        int d_per_p, float dt_min, float dt_max, int chunk_len, int chunks, float* carry, float* dt_sum, int outputs) \
+    { \
+        SsdArgs a = {x_stride, bc_stride, dt_stride, heads, head_dim, groups, state_dim, d_per_p, dt_min, dt_max}; \
+        if (outputs) ssd_scan_varlen<T, S, 2>(x, B, C, dt, a_log, D, dt_bias, states, block_stride, slots, has_initial, query_start, y, seqs, softplus, a, chunk_len, chunks, carry, dt_sum); \
+        else ssd_scan_varlen<T, S, 1>(x, B, C, dt, a_log, D, dt_bias, states, block_stride, slots, has_initial, query_start, y, seqs, softplus, a, chunk_len, chunks, carry, dt_sum); \
+    } \
+    extern "C" __global__ void ssd_scan_chunk_carry_##sfx(const T* a_log, S* states, i64 block_stride, const i64* slots, \
+        const u8* has_initial, const i64* query_start, int seqs, int heads, int head_dim, int state_dim, int chunk_len, int chunks, \
+        float* carry, const float* dt_sum) \
+    { \
+        ssd_scan_chunk_carry<T, S>(a_log, states, block_stride, slots, has_initial, query_start, seqs, heads, head_dim, state_dim, chunk_len, chunks, carry, dt_sum); \
     } \
     extern "C" __global__ void ssd_scan_tiled_##sfx(const T* x, const T* B, const T* C, const T* dt, const T* a_log, const T* D, \
         const T* dt_bias, S* states, i64 block_stride, const i64* slots, const u8* has_initial, const i64* query_start, T* y, \

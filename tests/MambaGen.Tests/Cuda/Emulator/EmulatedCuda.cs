@@ -94,7 +94,7 @@ internal static class EmulatedKernels
 
     private static readonly Lazy<MambaOps> ChunkedScans = new(() => Create(KernelChoices.Default with { PrefillScan = PrefillScan.Chunked }), LazyThreadSafetyMode.ExecutionAndPublication);
 
-    /// <summary>Mamba-1's chunked prefill scan, the rest as by default.</summary>
+    /// <summary>The chunked prefill scans, the rest as by default.</summary>
     public static MambaOps Chunked => ChunkedScans.Value;
 
     /// <summary>Every opt-in variant (<see cref="KernelChoices.OptIn"/>).</summary>

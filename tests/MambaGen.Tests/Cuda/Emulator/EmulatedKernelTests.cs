@@ -41,9 +41,13 @@ public sealed class EmulatedKernelTests
             // The first timed kernels (row-warp scans and updates), which the default still runs for few sequences.
             data.Add(MixerUnderTest.Mamba1, "float32", "row-warps");
             data.Add(MixerUnderTest.Mamba2TwoGroups, "bfloat16", "row-warps");
-            // Mamba-1's chunked scan: the 300-token prefill spans three chunks, the resumed one starts from a cached state.
+            // The chunked scans: the 300-token prefill spans three chunks, the resumed one starts from a cached state.
             data.Add(MixerUnderTest.Mamba1, "float32", "chunked");
             data.Add(MixerUnderTest.Mamba1, "bfloat16", "chunked");
+            data.Add(MixerUnderTest.Mamba2, "float32", "chunked");
+            data.Add(MixerUnderTest.Mamba2TwoGroups, "float32", "chunked");
+            data.Add(MixerUnderTest.Mamba2WideState, "float32", "chunked");
+            data.Add(MixerUnderTest.Mamba2TwoGroups, "bfloat16", "chunked");
             data.Add(MixerUnderTest.ShortConvKind, "float32", "default");
             data.Add(MixerUnderTest.Mamba2TwoGroups, "float16", "default");
             data.Add(MixerUnderTest.Mamba1, "float16", "opt-in");
@@ -156,8 +160,8 @@ public sealed class EmulatedKernelTests
         Assert.Equal(new KernelChoices(PrefillScan.Tiled, GemvProjections: true), KernelChoices.Parse(" Tiled", "fused"));
         Assert.Equal(KernelChoices.OptIn, KernelChoices.Parse("tiled", "fused", "vector"));
         Assert.Equal(KernelChoices.RowWarps, KernelChoices.Parse("row-warps", null, "row-warps"));
-        Assert.True(KernelChoices.Parse("chunked", null).ChunkedMamba1Scan);
-        Assert.False(KernelChoices.Default.ChunkedMamba1Scan);
+        Assert.True(KernelChoices.Parse("chunked", null).ChunkedScan);
+        Assert.False(KernelChoices.Default.ChunkedScan);
         var error = Assert.Throws<System.ArgumentException>(() => KernelChoices.Parse("parallel", null));
         Assert.Contains(KernelChoices.PrefillScanVariable + "=parallel", error.Message);
         error = Assert.Throws<System.ArgumentException>(() => KernelChoices.Parse(null, "yes"));
