@@ -1,5 +1,6 @@
 # Hybrid reference fixtures from HuggingFace transformers (fp32, CPU), for what tests/fixtures does not cover yet:
-# Granite 4.0-H with MoE and RoPE, LFM2 and Granite with attention strong enough to matter, Nemotron-H, Falcon-H1.
+# Granite 4.0-H with MoE and RoPE, LFM2 and Granite with attention strong enough to matter, Nemotron-H (and its MoE
+# layout, which MambaGen does not run yet), Falcon-H1.
 # Same format as shared/oracle/hf_fixtures.py (config.json, model.safetensors without a tied lm_head,
 # expected.safetensors: input_ids/logits full forward, gen_prompt/gen_tokens/gen_logits greedy with the cache and an
 # all-ones attention mask). Each model is made in its own try block: a config key that this transformers version
@@ -107,6 +108,23 @@ def nemotron_h():
     return NemotronHForCausalLM(cfg), cfg
 
 
+def nemotron_h_moe():
+    # Nemotron 3 Nano's layout: MoE layers ("E") with sigmoid routing, a correction bias, group top-k and a shared
+    # expert. MambaGen refuses "moe" layers by name for now; this is the reference for when it runs them.
+    from transformers import NemotronHConfig, NemotronHForCausalLM
+    cfg = NemotronHConfig(num_hidden_layers=5, hybrid_override_pattern="ME*ME", num_attention_heads=4, num_key_value_heads=2,
+                          head_dim=16, intermediate_size=96, mamba_num_heads=8, mamba_head_dim=16, ssm_state_size=16,
+                          n_groups=2, conv_kernel=4, chunk_size=8, expand=2, mlp_hidden_act="relu2", n_routed_experts=8,
+                          num_experts_per_tok=2, moe_intermediate_size=32, moe_shared_expert_intermediate_size=48, n_group=2,
+                          topk_group=1, norm_topk_prob=True, routed_scaling_factor=2.5, **common)
+    model = NemotronHForCausalLM(cfg)
+    with torch.no_grad():
+        for name, buf in model.named_buffers():
+            if name.endswith("e_score_correction_bias"):
+                buf.copy_(torch.randn_like(buf) * 0.1)
+    return model, cfg
+
+
 def falcon_h1(rms_norm):
     # Every μP multiplier away from 1 (each a different value), so that one dropped or put in the wrong place moves
     # the logits; head_dim x heads != hidden_size and mamba_d_ssm given, as in the released checkpoints; an untied
@@ -126,5 +144,6 @@ make("dev-granite-hybrid-moe-rope", lambda: granite(moe=True, rope=True))
 make("dev-granite-hybrid-dense-rope", lambda: granite(moe=False, rope=True))
 make("dev-lfm2-attn", lfm2)
 make("dev-nemotron-h", nemotron_h)
+make("dev-nemotron-h-moe", nemotron_h_moe)
 make("dev-falcon-h1", lambda: falcon_h1(rms_norm=False))
 make("dev-falcon-h1-norm", lambda: falcon_h1(rms_norm=True))
