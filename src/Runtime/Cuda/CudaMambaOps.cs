@@ -190,34 +190,31 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
             return y;
         }
 
+        // The parameters every ssd_scan_* entry of mamba2.cu starts with.
+        KernelArg[] scan =
+        [
+            Arg(x), Arg(b), Arg(c), Arg(dt), Arg(aLog), OptionalArg(d),
+            OptionalArg(dtBias), Arg(ssmStates), KernelArg.I64(ssmStates.stride(0)), Arg(batch.StateIndices),
+            Arg(batch.HasInitialState), Arg(batch.QueryStartLocTensor), Arg(y), KernelArg.I32(batch.Count),
+            KernelArg.I32(dtSoftplus ? 1 : 0), KernelArg.I64(x.stride(0)), KernelArg.I64(b.stride(0)), KernelArg.I64(dt.stride(0)),
+            KernelArg.I32((int)heads), KernelArg.I32((int)headDim), KernelArg.I32((int)b.shape[1]), KernelArg.I32((int)stateDim),
+            KernelArg.I32(d is not null && d.dim() == 2 ? 1 : 0), KernelArg.F32((float)dtLimit.Min), KernelArg.F32((float)dtLimit.Max),
+        ];
         if (_choices.ChunkedScan)
         {
+            // Chunk states from zeros, their carry across the chunks (and the final state), then the outputs.
             int chunks = Chunks(batch);
             var carry = torch.empty(batch.Count * (long)chunks * heads * headDim * stateDim, dtype: ScalarType.Float32, device: x.device);
             var dtSum = torch.empty(batch.Count * (long)chunks * heads, dtype: ScalarType.Float32, device: x.device);
-            foreach (int outputs in new[] { 0, 1 })
-            {
-                if (outputs == 1)
-                {
-                    const int perBlock = 256;
-                    _ssdScanChunkCarry.For(x.dtype, ssmStates.dtype).Launch(
-                        new LaunchGrid(Blocks(headDim * stateDim, perBlock), (int)heads, batch.Count, perBlock, 1, 1), Stream,
-                        Arg(aLog), Arg(ssmStates), KernelArg.I64(ssmStates.stride(0)), Arg(batch.StateIndices), Arg(batch.HasInitialState),
-                        Arg(batch.QueryStartLocTensor), KernelArg.I32(batch.Count), KernelArg.I32((int)heads), KernelArg.I32((int)headDim),
-                        KernelArg.I32((int)stateDim), KernelArg.I32(ScanChunkTokens), KernelArg.I32(chunks), Arg(carry), Arg(dtSum));
-                }
-
-                _ssdScanChunk.For(x.dtype, ssmStates.dtype).Launch(
-                    new LaunchGrid(Blocks(headDim, SsdWarps), (int)heads, batch.Count * chunks, 32 * SsdWarps, 1, 1), Stream,
-                    Arg(x), Arg(b), Arg(c), Arg(dt), Arg(aLog), OptionalArg(d),
-                    OptionalArg(dtBias), Arg(ssmStates), KernelArg.I64(ssmStates.stride(0)), Arg(batch.StateIndices),
-                    Arg(batch.HasInitialState), Arg(batch.QueryStartLocTensor), Arg(y), KernelArg.I32(batch.Count),
-                    KernelArg.I32(dtSoftplus ? 1 : 0), KernelArg.I64(x.stride(0)), KernelArg.I64(b.stride(0)), KernelArg.I64(dt.stride(0)),
-                    KernelArg.I32((int)heads), KernelArg.I32((int)headDim), KernelArg.I32((int)b.shape[1]), KernelArg.I32((int)stateDim),
-                    KernelArg.I32(d is not null && d.dim() == 2 ? 1 : 0), KernelArg.F32((float)dtLimit.Min), KernelArg.F32((float)dtLimit.Max),
-                    KernelArg.I32(ScanChunkTokens), KernelArg.I32(chunks), Arg(carry), Arg(dtSum), KernelArg.I32(outputs));
-            }
-
+            KernelArg[] chunked = [KernelArg.I32(ScanChunkTokens), KernelArg.I32(chunks), Arg(carry), Arg(dtSum)];
+            var grid = new LaunchGrid(Blocks(headDim, SsdWarps), (int)heads, batch.Count * chunks, 32 * SsdWarps, 1, 1);
+            var pass = _ssdScanChunk.For(x.dtype, ssmStates.dtype);
+            pass.Launch(grid, Stream, [.. scan, .. chunked, KernelArg.I32(0)]);
+            const int perBlock = 256;
+            _ssdScanChunkCarry.For(x.dtype, ssmStates.dtype).Launch(
+                new LaunchGrid(Blocks(headDim * stateDim, perBlock), (int)heads, batch.Count, perBlock, 1, 1), Stream,
+                [.. CarryArgs(aLog, ssmStates, batch), KernelArg.I32((int)heads), KernelArg.I32((int)headDim), KernelArg.I32((int)stateDim), .. chunked]);
+            pass.Launch(grid, Stream, [.. scan, .. chunked, KernelArg.I32(1)]);
             return y;
         }
 
@@ -237,25 +234,12 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
             }
 
             _ssdScanTiled.For(x.dtype, ssmStates.dtype).Launch(
-                new LaunchGrid(Blocks(headDim, rows), (int)heads, batch.Count, rows * tpr, 1, 1), Stream,
-                Arg(x), Arg(b), Arg(c), Arg(dt), Arg(aLog), OptionalArg(d),
-                OptionalArg(dtBias), Arg(ssmStates), KernelArg.I64(ssmStates.stride(0)), Arg(batch.StateIndices),
-                Arg(batch.HasInitialState), Arg(batch.QueryStartLocTensor), Arg(y), KernelArg.I32(batch.Count),
-                KernelArg.I32(dtSoftplus ? 1 : 0), KernelArg.I64(x.stride(0)), KernelArg.I64(b.stride(0)), KernelArg.I64(dt.stride(0)),
-                KernelArg.I32((int)heads), KernelArg.I32((int)headDim), KernelArg.I32((int)b.shape[1]), KernelArg.I32((int)stateDim),
-                KernelArg.I32(d is not null && d.dim() == 2 ? 1 : 0), KernelArg.F32((float)dtLimit.Min), KernelArg.F32((float)dtLimit.Max),
-                KernelArg.I32(tpr));
+                new LaunchGrid(Blocks(headDim, rows), (int)heads, batch.Count, rows * tpr, 1, 1), Stream, [.. scan, KernelArg.I32(tpr)]);
             return y;
         }
 
         _ssdScanVarlen.For(x.dtype, ssmStates.dtype).Launch(
-            new LaunchGrid(Blocks(headDim, SsdWarps), (int)heads, batch.Count, 32 * SsdWarps, 1, 1), Stream,
-            Arg(x), Arg(b), Arg(c), Arg(dt), Arg(aLog), OptionalArg(d),
-            OptionalArg(dtBias), Arg(ssmStates), KernelArg.I64(ssmStates.stride(0)), Arg(batch.StateIndices),
-            Arg(batch.HasInitialState), Arg(batch.QueryStartLocTensor), Arg(y), KernelArg.I32(batch.Count),
-            KernelArg.I32(dtSoftplus ? 1 : 0), KernelArg.I64(x.stride(0)), KernelArg.I64(b.stride(0)), KernelArg.I64(dt.stride(0)),
-            KernelArg.I32((int)heads), KernelArg.I32((int)headDim), KernelArg.I32((int)b.shape[1]), KernelArg.I32((int)stateDim),
-            KernelArg.I32(d is not null && d.dim() == 2 ? 1 : 0), KernelArg.F32((float)dtLimit.Min), KernelArg.F32((float)dtLimit.Max));
+            new LaunchGrid(Blocks(headDim, SsdWarps), (int)heads, batch.Count, 32 * SsdWarps, 1, 1), Stream, scan);
         return y;
     }
 
@@ -321,9 +305,31 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
             return y;
         }
 
+        // The parameters every selective_scan_* entry of mamba1.cu starts with.
+        KernelArg[] scan =
+        [
+            Arg(u), Arg(delta), Arg(aLog), Arg(b), Arg(c), OptionalArg(d),
+            OptionalArg(z), OptionalArg(deltaBias), Arg(ssmStates), KernelArg.I64(ssmStates.stride(0)),
+            Arg(batch.StateIndices), Arg(batch.HasInitialState), Arg(batch.QueryStartLocTensor), Arg(y),
+            KernelArg.I32(batch.Count), KernelArg.I32(deltaSoftplus ? 1 : 0), KernelArg.I64(u.stride(0)), KernelArg.I64(delta.stride(0)),
+            KernelArg.I64(b.stride(0)), KernelArg.I64(z?.stride(0) ?? 0), KernelArg.I32((int)channels), KernelArg.I32((int)aLog.shape[1]),
+        ];
         if (_choices.ChunkedScan && aLog.shape[1] <= ChannelScanMaxState)
         {
-            return ChunkedScan(u, delta, aLog, b, c, d, z, deltaBias, deltaSoftplus, ssmStates, batch, y);
+            // Chunk states from zeros, their carry across the chunks (and the final state), then the outputs.
+            int chunks = Chunks(batch);
+            var carry = torch.empty(batch.Count * (long)chunks * channels * ChannelScanMaxState, dtype: ScalarType.Float32, device: u.device);
+            var dtSum = torch.empty(batch.Count * (long)chunks * channels, dtype: ScalarType.Float32, device: u.device);
+            KernelArg[] chunked = [KernelArg.I32(ScanChunkTokens), KernelArg.I32(chunks), Arg(carry), Arg(dtSum)];
+            const int perBlock = 128;
+            var grid = new LaunchGrid(Blocks(channels, perBlock), batch.Count, chunks, perBlock, 1, 1);
+            var pass = _selectiveScanChunk.For(u.dtype, ssmStates.dtype);
+            pass.Launch(grid, Stream, [.. scan, .. chunked, KernelArg.I32(0)]);
+            _selectiveScanChunkCarry.For(u.dtype, ssmStates.dtype).Launch(
+                new LaunchGrid(Blocks(channels, perBlock), batch.Count, 1, perBlock, 1, 1), Stream,
+                [.. CarryArgs(aLog, ssmStates, batch), KernelArg.I32((int)channels), KernelArg.I32((int)aLog.shape[1]), .. chunked]);
+            pass.Launch(grid, Stream, [.. scan, .. chunked, KernelArg.I32(1)]);
+            return y;
         }
 
         if (_choices.TiledMamba1Scan(batch.Count, channels) && aLog.shape[1] <= ChannelScanMaxState)
@@ -336,24 +342,13 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
             }
 
             _selectiveScanChannels.For(u.dtype, ssmStates.dtype).Launch(
-                new LaunchGrid(Blocks(channels, perBlock), batch.Count, 1, perBlock, 1, 1), Stream,
-                Arg(u), Arg(delta), Arg(aLog), Arg(b), Arg(c), OptionalArg(d),
-                OptionalArg(z), OptionalArg(deltaBias), Arg(ssmStates), KernelArg.I64(ssmStates.stride(0)),
-                Arg(batch.StateIndices), Arg(batch.HasInitialState), Arg(batch.QueryStartLocTensor), Arg(y),
-                KernelArg.I32(batch.Count), KernelArg.I32(deltaSoftplus ? 1 : 0), KernelArg.I64(u.stride(0)), KernelArg.I64(delta.stride(0)),
-                KernelArg.I64(b.stride(0)), KernelArg.I64(z?.stride(0) ?? 0), KernelArg.I32((int)channels), KernelArg.I32((int)aLog.shape[1]));
+                new LaunchGrid(Blocks(channels, perBlock), batch.Count, 1, perBlock, 1, 1), Stream, scan);
             return y;
         }
 
         int threads = 256;
         _selectiveScanVarlen.For(u.dtype, ssmStates.dtype).Launch(
-            new LaunchGrid(Blocks(channels * lanes, threads), batch.Count, 1, threads, 1, 1), Stream,
-            Arg(u), Arg(delta), Arg(aLog), Arg(b), Arg(c), OptionalArg(d),
-            OptionalArg(z), OptionalArg(deltaBias), Arg(ssmStates), KernelArg.I64(ssmStates.stride(0)),
-            Arg(batch.StateIndices), Arg(batch.HasInitialState), Arg(batch.QueryStartLocTensor), Arg(y),
-            KernelArg.I32(batch.Count), KernelArg.I32(deltaSoftplus ? 1 : 0), KernelArg.I64(u.stride(0)), KernelArg.I64(delta.stride(0)),
-            KernelArg.I64(b.stride(0)), KernelArg.I64(z?.stride(0) ?? 0), KernelArg.I32((int)channels), KernelArg.I32((int)aLog.shape[1]),
-            KernelArg.I32(lanes));
+            new LaunchGrid(Blocks(channels * lanes, threads), batch.Count, 1, threads, 1, 1), Stream, [.. scan, KernelArg.I32(lanes)]);
         return y;
     }
 
@@ -428,38 +423,12 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
         return chunks;
     }
 
-    /// <summary>Mamba-1's chunked prefill scan: chunk states from zero, carried across the chunks, then the outputs.</summary>
-    private Tensor ChunkedScan(Tensor u, Tensor delta, Tensor aLog, Tensor b, Tensor c, Tensor? d, Tensor? z, Tensor? deltaBias, bool deltaSoftplus,
-        Tensor ssmStates, PrefillBatch batch, Tensor y)
-    {
-        long channels = aLog.shape[0];
-        int chunks = Chunks(batch);
-
-        var carry = torch.empty(batch.Count * (long)chunks * channels * ChannelScanMaxState, dtype: ScalarType.Float32, device: u.device);
-        var dtSum = torch.empty(batch.Count * (long)chunks * channels, dtype: ScalarType.Float32, device: u.device);
-        const int perBlock = 128;
-        foreach (int outputs in new[] { 0, 1 })
-        {
-            if (outputs == 1)
-            {
-                _selectiveScanChunkCarry.For(u.dtype, ssmStates.dtype).Launch(
-                    new LaunchGrid(Blocks(channels, perBlock), batch.Count, 1, perBlock, 1, 1), Stream,
-                    Arg(aLog), Arg(ssmStates), KernelArg.I64(ssmStates.stride(0)), Arg(batch.StateIndices), Arg(batch.HasInitialState),
-                    Arg(batch.QueryStartLocTensor), KernelArg.I32(batch.Count), KernelArg.I32((int)channels), KernelArg.I32((int)aLog.shape[1]),
-                    KernelArg.I32(ScanChunkTokens), KernelArg.I32(chunks), Arg(carry), Arg(dtSum));
-            }
-
-            _selectiveScanChunk.For(u.dtype, ssmStates.dtype).Launch(
-                new LaunchGrid(Blocks(channels, perBlock), batch.Count, chunks, perBlock, 1, 1), Stream,
-                Arg(u), Arg(delta), Arg(aLog), Arg(b), Arg(c), OptionalArg(d), OptionalArg(z), OptionalArg(deltaBias),
-                Arg(batch.StateIndices), Arg(batch.QueryStartLocTensor), Arg(y), KernelArg.I32(batch.Count), KernelArg.I32(deltaSoftplus ? 1 : 0),
-                KernelArg.I64(u.stride(0)), KernelArg.I64(delta.stride(0)), KernelArg.I64(b.stride(0)), KernelArg.I64(z?.stride(0) ?? 0),
-                KernelArg.I32((int)channels), KernelArg.I32((int)aLog.shape[1]), KernelArg.I32(ScanChunkTokens), KernelArg.I32(chunks),
-                Arg(carry), Arg(dtSum), KernelArg.I32(outputs));
-        }
-
-        return y;
-    }
+    /// <summary>The parameters both scan_chunk_carry entries start with: A, the states in place by slot, the sequences.</summary>
+    private KernelArg[] CarryArgs(Tensor aLog, Tensor ssmStates, PrefillBatch batch) =>
+    [
+        Arg(aLog), Arg(ssmStates), KernelArg.I64(ssmStates.stride(0)), Arg(batch.StateIndices), Arg(batch.HasInitialState),
+        Arg(batch.QueryStartLocTensor), KernelArg.I32(batch.Count),
+    ];
 
     // ---- norms ------------------------------------------------------------------------------------------------
 

@@ -47,7 +47,7 @@ public static class KernelSources
         new KernelSpec($"selective_update_channels_{s}", Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, I64, Ptr, Ptr, I32, I32, I64, I64, I64, I64, I32, I32, I32, Ptr, I32),
         new KernelSpec($"selective_scan_varlen_{s}", Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, I64, Ptr, Ptr, Ptr, Ptr, I32, I32, I64, I64, I64, I64, I32, I32, I32),
         new KernelSpec($"selective_scan_channels_{s}", Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, I64, Ptr, Ptr, Ptr, Ptr, I32, I32, I64, I64, I64, I64, I32, I32),
-        new KernelSpec($"selective_scan_chunk_{s}", Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, I32, I32, I64, I64, I64, I64, I32, I32, I32, I32, Ptr, Ptr, I32),
+        new KernelSpec($"selective_scan_chunk_{s}", Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, I64, Ptr, Ptr, Ptr, Ptr, I32, I32, I64, I64, I64, I64, I32, I32, I32, I32, Ptr, Ptr, I32),
         new KernelSpec($"selective_scan_chunk_carry_{s}", Ptr, Ptr, I64, Ptr, Ptr, Ptr, I32, I32, I32, I32, I32, Ptr, Ptr),
     }));
 

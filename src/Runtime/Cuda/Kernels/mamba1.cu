@@ -268,7 +268,8 @@ __device__ __forceinline__ void selective_scan_channels(const T* u, const T* del
 // h_local[k], leaving each chunk's entering state in `carry`, and writes the final state back; (3) each chunk scans
 // again from its entering state and writes the outputs. Twice one scan's exps, but chunks-fold the threads: one
 // 2048-token prompt of mamba-130m is otherwise 1536 channels for the whole GPU. carry: [seqs, chunks, channels, 16];
-// dt_sum: [seqs, chunks, channels].
+// dt_sum: [seqs, chunks, channels]. Its entry takes the parameters every scan entry does; the states and has_initial
+// are (2)'s to read and write.
 template <typename T, typename S>
 __device__ __forceinline__ void selective_scan_chunk(const T* u, const T* delta, const T* a_log, const T* B, const T* C, const T* D,
     const T* z, const T* delta_bias, const i64* slots, const i64* query_start, T* y, int seqs, int softplus, ScanArgs a,
@@ -395,9 +396,9 @@ __device__ __forceinline__ void selective_scan_chunk_carry(const T* a_log, S* st
         selective_scan_channels<T, S>(u, delta, a_log, B, C, D, z, delta_bias, states, block_stride, slots, has_initial, query_start, y, seqs, softplus, a); \
     } \
     extern "C" __global__ void selective_scan_chunk_##sfx(const T* u, const T* delta, const T* a_log, const T* B, const T* C, \
-        const T* D, const T* z, const T* delta_bias, const i64* slots, const i64* query_start, T* y, int seqs, int softplus, \
-        i64 u_stride, i64 delta_stride, i64 bc_stride, i64 z_stride, int channels, int state_dim, int chunk_len, int chunks, \
-        float* carry, float* dt_sum, int outputs) \
+        const T* D, const T* z, const T* delta_bias, S* states, i64 block_stride, const i64* slots, const u8* has_initial, \
+        const i64* query_start, T* y, int seqs, int softplus, i64 u_stride, i64 delta_stride, i64 bc_stride, i64 z_stride, \
+        int channels, int state_dim, int chunk_len, int chunks, float* carry, float* dt_sum, int outputs) \
     { \
         ScanArgs a = {u_stride, delta_stride, bc_stride, z_stride, channels, state_dim, 1}; \
         selective_scan_chunk<T, S>(u, delta, a_log, B, C, D, z, delta_bias, slots, query_start, y, seqs, softplus, a, chunk_len, chunks, carry, dt_sum, outputs); \
