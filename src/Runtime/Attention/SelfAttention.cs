@@ -147,8 +147,10 @@ public sealed class SelfAttention : nn.Module
 
         var kCache = kv.select(1, 0);
         var vCache = kv.select(1, 1);
-        kCache.index_put_(k.to(kv.dtype), metadata.SlotBlocks, metadata.SlotOffsets);
-        vCache.index_put_(v.to(kv.dtype), metadata.SlotBlocks, metadata.SlotOffsets);
+        k = k.to(kv.dtype);
+        v = v.to(kv.dtype);
+        kCache.index_put_(k, metadata.SlotBlocks, metadata.SlotOffsets);
+        vCache.index_put_(v, metadata.SlotBlocks, metadata.SlotOffsets);
 
         // SDPA scales by 1/√head_dim; another scale goes into q.
         if (o.Scale is { } scale)
@@ -179,10 +181,10 @@ public sealed class SelfAttention : nn.Module
             {
                 // Fresh prefills see only their own new keys: one causal attention for the run, straight from q, k, v.
                 var (_, n, length, first) = metadata.FreshPrefillRuns[run++];
-                Tensor Heads(Tensor t, long heads, int repeat) =>
-                    t.narrow(0, first, n * length).view(n, length, heads, o.HeadDim).permute(0, 2, 1, 3).repeat_interleave(repeat, 1);
-                var fresh = nn.functional.scaled_dot_product_attention(Heads(q, o.NumHeads, 1), Heads(k.to(kv.dtype), o.NumKvHeads, rep),
-                    Heads(v.to(kv.dtype), o.NumKvHeads, rep), is_casual: true);
+                Tensor Heads(Tensor t, long heads) =>
+                    t.narrow(0, first, n * length).view(n, length, heads, o.HeadDim).permute(0, 2, 1, 3);
+                var fresh = nn.functional.scaled_dot_product_attention(Heads(q, o.NumHeads), Heads(k, o.NumKvHeads).repeat_interleave(rep, 1),
+                    Heads(v, o.NumKvHeads).repeat_interleave(rep, 1), is_casual: true);
                 outputs[at++] = fresh.permute(0, 2, 1, 3).reshape(n * length, o.NumHeads * o.HeadDim);
                 p += n - 1;
                 continue;

@@ -163,10 +163,11 @@ public static class HybridFamilies
     private static HybridModelConfig NemotronHConfig(JsonElement root, ConfigJsonReader json)
     {
         int hidden = Positive(json, "hidden_size", json.RequireInt("hidden_size"));
+        bool listed = root.TryGetProperty("layers_block_type", out var lt) && lt.ValueKind == JsonValueKind.Array;
         // transformers 5 writes no num_hidden_layers for Nemotron-H (a property: the length of layers_block_type).
-        int layers = json.Has("num_hidden_layers") || !root.TryGetProperty("layers_block_type", out var listed) || listed.ValueKind != JsonValueKind.Array
-            ? Positive(json, "num_hidden_layers", json.RequireInt("num_hidden_layers"))
-            : Positive(json, "layers_block_type", listed.GetArrayLength());
+        int layers = listed && !json.Has("num_hidden_layers")
+            ? Positive(json, "layers_block_type", lt.GetArrayLength())
+            : Positive(json, "num_hidden_layers", json.RequireInt("num_hidden_layers"));
         var names = new Dictionary<string, string>
         {
             ["mamba"] = HybridLayerTypes.Mamba2, ["linear_attention"] = HybridLayerTypes.Mamba2, ["M"] = HybridLayerTypes.Mamba2,
@@ -174,7 +175,7 @@ public static class HybridFamilies
             ["mlp"] = HybridLayerTypes.Mlp, ["-"] = HybridLayerTypes.Mlp,
         };
         string[] types;
-        if (root.TryGetProperty("layers_block_type", out var lt) && lt.ValueKind == JsonValueKind.Array)
+        if (listed)
         {
             types = LayerTypes(json, lt, "layers_block_type", layers, names);
         }
