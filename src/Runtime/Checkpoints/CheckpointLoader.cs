@@ -114,7 +114,7 @@ public static class CheckpointLoader
             if (!info.Shape.SequenceEqual(shape))
                 problems.Add(new CheckpointProblem(info.File, source,
                     $"shape {info.ShapeText} does not match the model's {SafetensorsTensorInfo.FormatShape(shape)}" +
-                    (source != name ? $" (tied into '{name}')" : "")));
+                    (source == name ? "" : aliasedSources.Contains(source) ? $" (loaded as '{name}')" : $" (tied into '{name}')")));
             else if (!CanConvert(info.Dtype, dtype))
                 problems.Add(new CheckpointProblem(info.File, source,
                     $"dtype {info.SafetensorsDtype} cannot be loaded into the model's {dtype} tensor"));

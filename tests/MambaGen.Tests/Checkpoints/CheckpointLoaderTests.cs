@@ -117,6 +117,25 @@ public class CheckpointLoaderTests
     }
 
     [Fact]
+    public void A_misshapen_tensor_under_transformers_5s_expert_name_is_named_as_saved_and_as_loaded()
+    {
+        // The fixture holds GraniteMoe's experts as transformers 5 saves them (experts.gate_up_proj for input_linear).
+        using var scratch = ScratchFolder.CopyOf(CheckpointFixtures.Folder("dev-granite-hybrid-moe-rope"));
+        string path = scratch.File("model.safetensors");
+        var tensors = SafetensorsTestWriter.ReadAll(path);
+        const string saved = "model.layers.0.block_sparse_moe.experts.gate_up_proj";
+        int i = tensors.FindIndex(t => t.Name == saved);
+        tensors[i] = tensors[i] with { Shape = new long[] { 8, 48, 64 } };
+        SafetensorsTestWriter.Write(path, tensors);
+
+        var e = Assert.Throws<CheckpointException>(() => MambaGen.Models.Hybrid.HybridLanguageModel.Load(scratch.Path, CPU));
+
+        var problem = Assert.Single(e.Problems);
+        Assert.Equal(saved, problem.Name);
+        Assert.Contains("shape [8, 48, 64] does not match the model's [4, 96, 64] (loaded as 'model.layers.0.block_sparse_moe.input_linear.weight')", problem.Reason);
+    }
+
+    [Fact]
     public void Integer_tensor_for_a_float_parameter_is_a_wrong_dtype()
     {
         using var scratch = ScratchFolder.CopyOf(CheckpointFixtures.Mamba1);
