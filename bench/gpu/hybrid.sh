@@ -4,7 +4,8 @@
 # 2. New transformers fixtures (tools/oracle/hybrid_fixtures.py: Granite MoE + RoPE, attention-heavy LFM2, Nemotron-H,
 #    Falcon-H1), each checked at once on the CPU and on CUDA (a family without a description fails by name).
 # 3. Throughput, bf16, of the LFM2-350M- and granite-4.0-h-350m-shaped checkpoints bench/gpu/hybrid_models.py makes
-#    with transformers (transformers' own figures beside, same weights); bench/models' config-only shapes when it fails.
+#    with transformers (transformers' own figures beside, same weights; with the peers carried, transformers also runs
+#    mamba_ssm's and causal_conv1d's kernels); bench/models' config-only shapes when it fails.
 # STAGE=throughput runs 3 alone (a call of its own: transformers' Granite figures take minutes).
 # Logs in $OUT, the new fixtures in $OUT/hybrid-fixtures.tgz. Usage: [REPS=3] [TOKENS=128] [STAGE=throughput] bench/gpu/hybrid.sh
 set -uo pipefail
@@ -38,5 +39,13 @@ for m in lfm2-350m granite-4.0-h-350m; do
   bench model --model $model --device cuda --dtype bfloat16 --reps $reps --shapes 1x2048,32x512 --batches 1,32 --tokens ${TOKENS:-128} \
     >> "$OUT/hybrid-throughput.log" 2>&1
 done
+# transformers with the peers' mamba_ssm and causal_conv1d kernels first (its fastest), then its PyTorch fallbacks.
+P=.gpu/peers
+if [ -f $P/peer-ext-sm90.tar.xz ]; then
+  mkdir -p /tmp/kb /tmp/peer && tar -C /tmp/peer -xJf $P/peer-src.tar.xz && tar -C /tmp/kb -xJf $P/peer-ext-sm90.tar.xz
+  [ -f $P/peer-triton-cache.tar.xz ] && tar -C /tmp -xJf $P/peer-triton-cache.tar.xz; export TRITON_CACHE_DIR=/tmp/tc
+  PYTHONPATH=/tmp/peer/mamba:/tmp/peer/causal-conv1d:/tmp/kb/so python3 bench/gpu/hybrid_models.py /tmp/hybrid --bench --reps $reps \
+    --tokens ${TOKENS:-128} > "$OUT/hybrid-hf-kernels.log" 2>&1
+fi
 python3 bench/gpu/hybrid_models.py /tmp/hybrid --bench --reps $reps --tokens ${TOKENS:-128} > "$OUT/hybrid-hf.log" 2>&1
 tail -n 3 "$OUT"/hybrid-*.log

@@ -2,8 +2,10 @@
 # save_pretrained) and, with --bench, times transformers on them, printing the JSON lines of shared/peers/README.md.
 # The shapes are bench/models/<name>-shaped/config.json (the same files MambaGen.Bench builds seeded random models
 # from; bench/models/README.md says where each shape comes from): lfm2-350m and granite-4.0-h-350m.
+# With mamba_ssm and causal_conv1d importable (PYTHONPATH), transformers runs their kernels and the rows say so.
+# A figure that runs out of memory is a row with an "error", and the next figure runs.
 # Usage: python3 hybrid_models.py OUT_DIR [--bench] [--reps 3] [--batches 1,32] [--tokens 128] [--prefill 1x2048,32x512]
-import argparse, json, os, statistics, time, torch, transformers
+import argparse, importlib.util, json, os, statistics, time, torch, transformers
 from transformers import AutoModelForCausalLM
 
 ap = argparse.ArgumentParser()
@@ -49,25 +51,37 @@ for name, path in paths.items():
     m = AutoModelForCausalLM.from_pretrained(path, dtype=torch.bfloat16).to(dev).eval()
     V = m.config.vocab_size
     def rnd(B, L): return torch.randint(3, V, (B, L), generator=g).to(dev)
-    system = f"transformers-{transformers.__version__}"
+    kernels = [k for k in ("mamba_ssm", "causal_conv1d") if importlib.util.find_spec(k)]
+    system = f"transformers-{transformers.__version__}" + "".join("+" + k for k in kernels)
+    mode = "with " + " and ".join(kernels) + " kernels" if kernels else "eager, PyTorch fallbacks"
     with torch.no_grad():
         for spec in a.prefill.split(","):
             B, L = map(int, spec.split("x"))
             ids = rnd(B, L)
-            m(ids, use_cache=True, logits_to_keep=1); sync()
+            try:
+                m(ids, use_cache=True, logits_to_keep=1); sync()
+            except torch.OutOfMemoryError as e:
+                emit({"system": system, "model": name, "what": "prefill_forward", "batch": B, "prompt": L, "dtype": "bf16",
+                      "error": "out of memory: " + str(e).split(".")[0]})
+                torch.cuda.empty_cache(); continue
             ts = []
             for _ in range(a.reps):
                 sync(); t = time.perf_counter(); m(ids, use_cache=True, logits_to_keep=1); sync(); ts.append(time.perf_counter() - t)
             emit({"system": system, "model": name, "what": "prefill_forward", "batch": B, "prompt": L, "dtype": "bf16",
                   "tok_s_median": B * L / statistics.median(ts), "median_s": statistics.median(ts), "runs_s": ts,
-                  "note": "model(ids, use_cache=True, logits_to_keep=1), eager"})
+                  "note": f"model(ids, use_cache=True, logits_to_keep=1), {mode}"})
         for B in map(int, a.batches.split(",")):
             prompt = rnd(B, a.prompt)
             kw = dict(attention_mask=torch.ones_like(prompt), do_sample=False, pad_token_id=0, eos_token_id=None)
             def gen(n):
                 sync(); t = time.perf_counter(); m.generate(prompt, max_new_tokens=n, min_new_tokens=n, **kw); sync()
                 return time.perf_counter() - t
-            gen(8)
+            try:
+                gen(8)
+            except torch.OutOfMemoryError as e:
+                emit({"system": system, "model": name, "what": "decode_loop", "batch": B, "prompt": a.prompt, "dtype": "bf16",
+                      "error": "out of memory: " + str(e).split(".")[0]})
+                torch.cuda.empty_cache(); continue
             ts = []
             for _ in range(a.reps):
                 # The prompt's prefill and the first token cancel out: (N tokens) - (1 token) is N - 1 decode steps.
@@ -75,5 +89,5 @@ for name, path in paths.items():
             med = statistics.median(ts)
             emit({"system": system, "model": name, "what": "decode_loop", "batch": B, "prompt": a.prompt, "new_tokens": a.tokens,
                   "dtype": "bf16", "prefill_excluded": True, "tok_s_median": B * (a.tokens - 1) / med, "median_s": med, "runs_s": ts,
-                  "note": "generate(greedy, N) minus generate(1): N-1 decode steps with transformers' own hybrid cache, eager"})
+                  "note": f"generate(greedy, N) minus generate(1): N-1 decode steps with transformers' own hybrid cache, {mode}"})
     del m; torch.cuda.empty_cache()

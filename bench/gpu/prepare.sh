@@ -6,7 +6,14 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 grep -qx '/.gpu/' .git/info/exclude 2>/dev/null || echo /.gpu/ >> .git/info/exclude
 mkdir -p .gpu
-../shared/gpu/pack-dotnet-runtime.sh .gpu >/dev/null
+# The .NET host and Microsoft.NETCore.App, less what the bench never loads (debugger, other GCs, XML, VB): the carry's
+# 64 MiB holds the tree, the app and the peers together.
+if [ ! -s .gpu/dotnet-runtime.tar.xz ]; then
+  root=$(dirname "$(readlink -f "$(command -v dotnet)")")
+  tar -C "$root" -cJf .gpu/dotnet-runtime.tar.xz --exclude='libmscordaccore.so' --exclude='libmscordbi.so' --exclude=createdump \
+    --exclude='libclrgc*.so' --exclude='Microsoft.VisualBasic*' --exclude='System.Private.Xml*' --exclude=System.Data.Common.dll \
+    dotnet host shared/Microsoft.NETCore.App
+fi
 rm -rf .gpu/app
 dotnet publish bench/MambaGen.Bench -c Release -o .gpu/app -v q --nologo
 # Only LibTorchSharp stays: libtorch itself comes from the GPU machine's PyTorch.
