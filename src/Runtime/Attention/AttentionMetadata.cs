@@ -141,6 +141,59 @@ public sealed class AttentionMetadata : IDisposable
         FreshPrefillRuns = runs;
     }
 
+    /// <summary>
+    /// A pure-decode step's metadata computed on the device from a CUDA graph's static inputs, so that a replay reads
+    /// the values copied in before it: <paramref name="seqLens"/> int64 [rows] (0 marks a padding row) and
+    /// <paramref name="blockTable"/> int64 [rows, width] (each row's blocks, padded with block 0). Call it inside the
+    /// captured region. Padding rows see key 0 of block 0 and write back what slot 0 of block 0 holds
+    /// (<see cref="DecodeRealRows"/>); a decode never writes there itself (its position is at least 1). The host
+    /// arrays that hold values (<see cref="SeqLens"/>, <see cref="NumComputedTokens"/>, <see cref="BlockTables"/>,
+    /// <see cref="SlotMapping"/>) are empty here: the caller checks the block ids against the cache before each replay.
+    /// </summary>
+    public static AttentionMetadata ForDecodeGraph(Tensor seqLens, Tensor blockTable, int blockSize) => new(seqLens, blockTable, blockSize);
+
+    private AttentionMetadata(Tensor seqLens, Tensor blockTable, int blockSize)
+    {
+        ArgumentNullException.ThrowIfNull(seqLens);
+        ArgumentNullException.ThrowIfNull(blockTable);
+        if (blockSize <= 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(blockSize), blockSize, "An attention block holds at least one token.");
+        }
+
+        int rows = (int)seqLens.shape[0];
+        if (seqLens.dim() != 1 || blockTable.dim() != 2 || blockTable.shape[0] != rows || seqLens.dtype != ScalarType.Int64 || blockTable.dtype != ScalarType.Int64)
+        {
+            throw new ArgumentException($"A decode graph's sequence lengths must be int64 [rows] and its block table int64 [rows, width]; got {seqLens.dtype} [{string.Join(", ", seqLens.shape)}] and {blockTable.dtype} [{string.Join(", ", blockTable.shape)}].");
+        }
+
+        Device = seqLens.device;
+        BlockSize = blockSize;
+        NumReqs = NumActualTokens = NumDecodes = NumDecodeTokens = rows;
+        QueryStartLoc = Enumerable.Range(0, rows + 1).ToArray();
+        SeqLens = NumComputedTokens = Array.Empty<int>();
+        BlockTables = Array.Empty<int[]>();
+        SlotMapping = Array.Empty<long>();
+        using (var scope = torch.NewDisposeScope())
+        {
+            var real = seqLens.gt(0);
+            var length = seqLens.clamp_min(1);
+            var position = length - 1;
+            long keys = blockTable.shape[1] * blockSize;
+            Positions = Own(position.MoveToOuterDisposeScope());
+            SlotBlocks = Own(blockTable.gather(1, position.div(blockSize, rounding_mode: RoundingMode.floor).unsqueeze(1)).squeeze(1).MoveToOuterDisposeScope());
+            SlotOffsets = Own(position.remainder(blockSize).MoveToOuterDisposeScope());
+            DecodeBlockTable = Own(blockTable.contiguous().MoveToOuterDisposeScope());
+            DecodeKeyMask = Own(torch.arange(keys, dtype: ScalarType.Int64, device: Device).unsqueeze(0).lt(length.unsqueeze(1))
+                .view(rows, 1, 1, keys).MoveToOuterDisposeScope());
+            DecodeRealRows = Own(real.MoveToOuterDisposeScope());
+        }
+
+        PrefillBlocks = Array.Empty<Tensor?>();
+        PrefillMasks = Array.Empty<Tensor?>();
+        FreshPrefillRuns = Array.Empty<FreshPrefillRun>();
+    }
+
     public Device Device { get; }
 
     /// <summary>Tokens per block.</summary>
@@ -188,6 +241,10 @@ public sealed class AttentionMetadata : IDisposable
 
     /// <summary>bool [num_decodes, 1, 1, widest · block_size]: which gathered keys each decode sees.</summary>
     public Tensor? DecodeKeyMask { get; }
+
+    /// <summary>bool [num_decodes] in a decode graph's metadata (<see cref="ForDecodeGraph"/>): which rows are real
+    /// (padding rows write no K or V); null elsewhere, where every row is real.</summary>
+    public Tensor? DecodeRealRows { get; }
 
     /// <summary>Per prefill that resumes a cached sequence, int64 [blocks]: its block table (null for a fresh prefill).</summary>
     public IReadOnlyList<Tensor?> PrefillBlocks { get; }

@@ -149,6 +149,14 @@ public sealed class SelfAttention : nn.Module
         var vCache = kv.select(1, 1);
         k = k.to(kv.dtype);
         v = v.to(kv.dtype);
+        if (metadata.DecodeRealRows is { } real)
+        {
+            // A decode graph's padding rows write back what their slot holds.
+            var keep = real.view(-1, 1, 1);
+            k = torch.where(keep, k, kCache.index(TensorIndex.Tensor(metadata.SlotBlocks), TensorIndex.Tensor(metadata.SlotOffsets)));
+            v = torch.where(keep, v, vCache.index(TensorIndex.Tensor(metadata.SlotBlocks), TensorIndex.Tensor(metadata.SlotOffsets)));
+        }
+
         kCache.index_put_(k, metadata.SlotBlocks, metadata.SlotOffsets);
         vCache.index_put_(v, metadata.SlotBlocks, metadata.SlotOffsets);
 

@@ -72,8 +72,115 @@ public sealed class HybridLanguageModel : nn.Module, ICausalLanguageModel
         get
         {
             var path = $"{OpsSelection.Describe(Device)}; attention by TorchSharp's scaled dot-product attention over gathered pages";
+            if (Device.type == DeviceType.CUDA)
+            {
+                var graphs = _layout is { } layout ? Graphs(layout) : null;
+                path += graphs is null ? $"; decode steps eager ({_graphsOff ?? "no cache allocated yet"})"
+                    : graphs.Disabled is { } why ? $"; decode steps eager ({why})"
+                    : $"; decode steps as CUDA graphs up to batch {graphs.LargestBatch}";
+            }
+
             return MixedPrecision.Describe(path, _m.Embed.weight!.dtype, EngineConfig.Model.Dtype);
         }
+    }
+
+    /// <summary>
+    /// The largest pure-decode batch run as a CUDA graph (buckets 1, 2, 4, ... up to it, and attention block tables
+    /// padded to 1, 2, 4, ... blocks; larger batches run eagerly); 0 turns decode graphs off. Graphs run only on CUDA
+    /// with the fused kernels, and not for models with a mixture of experts (its routing reads expert counts back to
+    /// the host) or a user's registered layer. Set it before the first step.
+    /// </summary>
+    public int DecodeGraphBatch { get; set; } = 256;
+
+    /// <summary>Runs decode steps through <see cref="HybridDecodeGraphs"/> without capturing (each replay eager) on any
+    /// device: the tests' way to check the graphs' inputs and metadata on the CPU.</summary>
+    internal bool UncapturedDecodeGraphs { get; set; }
+
+    private HybridDecodeGraphs? _graphs;
+    private string? _graphsOff;
+
+    /// <summary>How many (batch, width) buckets have a decode graph now (tests).</summary>
+    internal int DecodeGraphBuckets => _graphs?.CapturedBuckets ?? 0;
+
+    /// <summary>Why decode steps are not graphs, once a step has asked; null while they are (tests).</summary>
+    internal string? DecodeGraphsOff => _graphs?.Disabled ?? _graphsOff;
+
+    /// <summary>The decode graphs of the current cache and device, made on first use; null where they are off.</summary>
+    private HybridDecodeGraphs? Graphs(HybridPageLayout layout)
+    {
+        var device = Device;
+        var builders = Builders(layout, device);
+        if (_graphs is null && _graphsOff is null)
+        {
+            _graphsOff = GraphsOff(builders, device);
+            if (_graphsOff is null)
+            {
+                var linear = OpsSelection.For(device).Linear;
+                string reason = "";
+                _graphs = UncapturedDecodeGraphs
+                    ? HybridDecodeGraphs.Uncaptured(DecodeForward, layout, builders, linear, CacheTensors, device, DecodeGraphBatch)
+                    : HybridDecodeGraphs.TryCreate(DecodeForward, layout, builders, linear, CacheTensors, device, DecodeGraphBatch, out reason);
+                _graphsOff = _graphs is null ? reason : null;
+            }
+        }
+
+        return _graphs;
+    }
+
+    /// <summary>Why this model's decode steps cannot be graphs, or null when they can.</summary>
+    private string? GraphsOff(object[] builders, Device device)
+    {
+        var setting = Environment.GetEnvironmentVariable(DecodeGraphs.Variable)?.Trim().ToLowerInvariant();
+        if (DecodeGraphBatch <= 0)
+        {
+            return "DecodeGraphBatch is 0";
+        }
+
+        if (setting is "0" or "false" or "off")
+        {
+            return $"{DecodeGraphs.Variable}={setting}";
+        }
+
+        if (!UncapturedDecodeGraphs && device.type != DeviceType.CUDA)
+        {
+            return $"device {device}";
+        }
+
+        if (!UncapturedDecodeGraphs && builders.OfType<MambaMetadataBuilder>().Any(b => b.Ops == Ops.MambaOps.Reference))
+        {
+            return "the fused CUDA kernels are not in use";
+        }
+
+        if (_m.Layers.FirstOrDefault(l => l.Moe is not null) is { } moe)
+        {
+            return $"layer {moe.GetName()} has a mixture of experts, whose routing reads the chosen experts back to the host";
+        }
+
+        if (MambaLayers.FirstOrDefault(l => l.GetType().Assembly != typeof(HybridLanguageModel).Assembly) is { } custom)
+        {
+            return $"layer '{custom.GetName()}' is a registered {custom.GetType().Name}, which a graph may not capture";
+        }
+
+        return null;
+    }
+
+    private Tensor[] CacheTensors() =>
+        MambaLayers.SelectMany(m => m.KvCache).Concat(AttentionLayers.Select(a => a.KvCache).OfType<Tensor>()).ToArray();
+
+    private void DropGraphs()
+    {
+        _graphs?.Dispose();
+        (_graphs, _graphsOff) = (null, null);
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            DropGraphs();
+        }
+
+        base.Dispose(disposing);
     }
 
     /// <summary>The page layout of the last cache allocated for this model; null before one is.</summary>
@@ -210,6 +317,7 @@ public sealed class HybridLanguageModel : nn.Module, ICausalLanguageModel
         var cache = HybridKvCache.Allocate(MambaLayers, AttentionLayers, layout, numBlocks, Device);
         _layout = layout;
         _builders = null;
+        DropGraphs();
         return cache;
     }
 
@@ -234,6 +342,16 @@ public sealed class HybridLanguageModel : nn.Module, ICausalLanguageModel
         }
 
         using var noGrad = torch.no_grad();
+        if (!allTokens && step.NumPrefills == 0 && inputIds.device_type == DeviceType.CPU && Graphs(layout) is { } graphs)
+        {
+            using var view = graphs.TryRun(inputIds.to(ScalarType.Int64).data<long>().ToArray(), step);
+            if (view is not null)
+            {
+                // A copy: the graph's output buffer is overwritten by the next replay.
+                return view.clone();
+            }
+        }
+
         using var scope = torch.NewDisposeScope();
         var device = Device;
         var builders = Builders(layout, device);
@@ -259,6 +377,19 @@ public sealed class HybridLanguageModel : nn.Module, ICausalLanguageModel
         }
 
         using var metadata = new HybridStepMetadata(layout, perGroup, linear);
+        // Only each request's last token needs the LM head.
+        return Logits(inputIds, metadata, allTokens ? null : step.LastTokenIndices).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>A pure-decode step's logits on device ids with given metadata: what a decode graph captures.</summary>
+    private Tensor DecodeForward(Tensor ids, HybridStepMetadata metadata) => Logits(ids, metadata, null);
+
+    /// <summary>The logits [rows, vocab] (fp32) at <paramref name="lastTokens"/>, or at every token when null.</summary>
+    private Tensor Logits(Tensor inputIds, HybridStepMetadata metadata, long[]? lastTokens)
+    {
+        using var scope = torch.NewDisposeScope();
+        var device = Device;
+        var linear = metadata.Linear;
         // A mixed-precision model's embedding rows come out half-width: the activations are the model dtype.
         var h = _m.Embed.forward(inputIds.to(ScalarType.Int64).to(device)).to(EngineConfig.Model.Dtype);
         if (Config.EmbeddingMultiplier != 1.0)
@@ -272,10 +403,9 @@ public sealed class HybridLanguageModel : nn.Module, ICausalLanguageModel
         }
 
         h = Ops.RmsNormMath.Forward(h, _m.FinalNorm.Weight, _m.FinalNorm.Eps);
-        if (!allTokens)
+        if (lastTokens is not null && lastTokens.Length != h.shape[0])
         {
-            // Only each request's last token needs the LM head.
-            h = h.index_select(0, torch.tensor(step.LastTokenIndices, device: device));
+            h = h.index_select(0, torch.tensor(lastTokens, device: device));
         }
 
         var weight = _m.LmHead?.weight ?? _m.Embed.weight!;
@@ -308,6 +438,8 @@ public sealed class HybridLanguageModel : nn.Module, ICausalLanguageModel
             ? (object)new AttentionMetadataBuilder(device, g.Attention!.BlockSize)
             : byName[g.LayerNames[0]].GetAttnBackend().CreateMetadataBuilder(device, chunk)).ToArray();
         _builders = (key, builders);
+        // Graphs of the old device or cache hold its addresses and builders.
+        DropGraphs();
         return builders;
     }
 
