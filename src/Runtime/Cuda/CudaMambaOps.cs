@@ -130,7 +130,7 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
         long dim = CausalConv1d.CheckWeights(x, weight, bias, convStates, out int width);
         OpArgs.Dims(x, nameof(x), batch.Count, dim);
         OpArgs.CheckBlocks(batch.MaxStateIndex, convStates, nameof(convStates));
-        if (!Kernel(x, convStates) || !Same(x, weight, bias) || !OpArgs.RowsContiguous(convStates, 2) || x.stride(1) != 1)
+        if (!Kernel(x, convStates) || !Same(x, weight, bias) || !OpArgs.RowsContiguous(convStates, 2) || x.stride(1) != 1 || width > MaxConvWidth)
         {
             return Reference.Update(x, weight, bias, silu, convStates, batch);
         }
@@ -154,7 +154,7 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
         long dim = CausalConv1d.CheckWeights(bcx, weight, bias, convStates, out int width);
         OpArgs.Dims(bcx, nameof(bcx), batch.Count, 3 * dim);
         OpArgs.CheckBlocks(batch.MaxStateIndex, convStates, nameof(convStates));
-        if (!Kernel(bcx, convStates) || !Same(bcx, weight, bias) || !OpArgs.RowsContiguous(convStates, 2) || bcx.stride(1) != 1)
+        if (!Kernel(bcx, convStates) || !Same(bcx, weight, bias) || !OpArgs.RowsContiguous(convStates, 2) || bcx.stride(1) != 1 || width > MaxConvWidth)
         {
             return ((IConvOps)Reference).GatedUpdate(bcx, weight, bias, convStates, batch);
         }
@@ -528,7 +528,7 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
         OpArgs.Dims(residual, nameof(residual), batch.Count, weight.shape[1]);
         OpArgs.CheckBlocks(batch.MaxStateIndex, convStates, nameof(convStates));
         bool fits = NormLinearFits(residual, normWeight, weight, bias) && convStates.dtype == weight.dtype && OpArgs.RowsContiguous(convStates, 2)
-            && Same(weight, convWeight, convBias) && OnThisDevice(convStates);
+            && Same(weight, convWeight, convBias) && OnThisDevice(convStates) && width <= MaxConvWidth;
         if (!fits)
         {
             return _composed.NormLinearConv(residual, normWeight, eps, weight, bias, convStart, convWeight, convBias, silu, convStates, batch);

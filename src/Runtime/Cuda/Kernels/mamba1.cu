@@ -79,33 +79,53 @@ __device__ __forceinline__ void selective_update(const T* u, const T* delta, con
 // dt_proj dot product, with delta_w) is computed once, not once per lane, and no reduction is needed. Same
 // arithmetic as selective_update.
 template <typename T, typename S>
-__device__ __forceinline__ void selective_update_channels(const T* u, const T* delta, const T* a_log, const T* B, const T* C, const T* D,
-    const T* z, const T* delta_bias, S* states, i64 block_stride, const i64* slots, T* y, int softplus, ScanArgs a,
-    const T* delta_w, int rank)
+__device__ __forceinline__ void selective_update_channels(const T* __restrict__ u, const T* __restrict__ delta, const T* __restrict__ a_log,
+    const T* __restrict__ B, const T* __restrict__ C, const T* __restrict__ D, const T* __restrict__ z, const T* __restrict__ delta_bias,
+    S* __restrict__ states, i64 block_stride, const i64* __restrict__ slots, T* __restrict__ y, int softplus, ScanArgs a,
+    const T* __restrict__ delta_w, int rank)
 {
     int d = blockIdx.x * blockDim.x + threadIdx.x, row = blockIdx.y;
     if (d >= a.channels) return;
     i64 slot = slots[row];
-    float dt = scan_dt_of(decode_dt_raw(delta + row * a.delta_stride, delta_w, rank, d, 0, 1), delta_bias, softplus, d);
-    float uv = mg_load(u + row * a.u_stride + d), du = dt * uv;
     const T* b = B + row * a.bc_stride;
     const T* c = C + row * a.bc_stride;
     S* st = states + (slot < 0 ? 0 : slot) * block_stride + (i64)d * a.state_dim;
+    // Every load in flight before the first store: a load issued after a store the compiler cannot rule out as an alias
+    // waits for it, and a channel's 16 state values would cost 16 memory latencies one after another.
+    float h[CHANNEL_NPT], A[CHANNEL_NPT], bv[CHANNEL_NPT], cv[CHANNEL_NPT];
+#pragma unroll
+    for (int n = 0; n < CHANNEL_NPT; n++)
+    {
+        bool in = n < a.state_dim;
+        A[n] = in ? mg_load(a_log + (i64)d * a.state_dim + n) : 0.0f;
+        h[n] = in && slot >= 0 ? mg_load(st + n) : 0.0f;
+        bv[n] = in ? mg_load(b + n) : 0.0f;
+        cv[n] = in ? mg_load(c + n) : 0.0f;
+    }
+    float dt = scan_dt_of(decode_dt_raw(delta + row * a.delta_stride, delta_w, rank, d, 0, 1), delta_bias, softplus, d);
+    float uv = mg_load(u + row * a.u_stride + d), du = dt * uv;
+    float skip = D ? mg_load(D + d) : 0.0f;
+    float gate = z ? mg_silu(mg_load(z + row * a.z_stride + d)) : 1.0f;
     float acc = 0.0f;
 #pragma unroll
     for (int n = 0; n < CHANNEL_NPT; n++)
     {
         if (n < a.state_dim)
         {
-            float A = -mg_exp(mg_load(a_log + (i64)d * a.state_dim + n));
-            float h = slot < 0 ? 0.0f : mg_load(st + n);
-            h = h * mg_exp(dt * A) + du * mg_load(b + n);
-            if (slot >= 0) mg_store(st + n, h);
-            acc += h * mg_load(c + n);
+            h[n] = h[n] * mg_exp(dt * -mg_exp(A[n])) + du * bv[n];
+            acc += h[n] * cv[n];
         }
     }
-    if (D) acc += uv * mg_load(D + d);
-    if (z) acc *= mg_silu(mg_load(z + row * a.z_stride + d));
+    if (slot >= 0)
+    {
+#pragma unroll
+        for (int n = 0; n < CHANNEL_NPT; n++)
+        {
+            if (n < a.state_dim) mg_store(st + n, h[n]);
+        }
+    }
+    if (D) acc += uv * skip;
+    if (z) acc *= gate;
     mg_store(y + (i64)row * a.channels + d, slot < 0 ? 0.0f : acc);
 }
 

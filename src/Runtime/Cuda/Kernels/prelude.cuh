@@ -167,6 +167,9 @@ __device__ __forceinline__ float mg_block_sum(float v, float* shared)
     return v;
 }
 
+// The widest depthwise conv the kernels take (Mamba and LFM2 use 3 or 4).
+#define MG_MAX_CONV_WIDTH 8
+
 // vLLM's causal_conv1d_update for one (row, channel c) of a [blocks, W-1, dim] conv state: window = [state, x], the
 // stored taps read as T (as the reference casts them); returns bias + sum_j w[c, j] * window[j] (before any activation)
 // and shifts x into the state in place. A slot < 0 (PAD_SLOT_ID) touches no state and gives 0.
@@ -175,17 +178,31 @@ __device__ __forceinline__ float mg_conv_step(float xv, const T* weight, const T
 {
     if (slot < 0) return 0.0f;
     const T* w = weight + (i64)c * width;
-    float acc = bias ? mg_load(bias + c) : 0.0f;
     S* st = states + slot * block_stride + c;
-    acc += mg_load(w) * mg_round<T>(mg_load(st));
-    for (int j = 1; j < width - 1; j++)
+    // Every load before the first store: the compiler cannot tell the state from the weights, so a load after a store
+    // would wait for it, one memory latency a tap. W <= MG_MAX_CONV_WIDTH (the host checks it).
+    float v[MG_MAX_CONV_WIDTH - 1], wv[MG_MAX_CONV_WIDTH - 1];
+#pragma unroll
+    for (int j = 0; j < MG_MAX_CONV_WIDTH - 1; j++)
     {
-        float v = mg_round<T>(mg_load(st + (i64)j * dim));
-        acc += mg_load(w + j) * v;
-        mg_store(st + (i64)(j - 1) * dim, v);
+        bool in = j < width - 1;
+        v[j] = in ? mg_round<T>(mg_load(st + (i64)j * dim)) : 0.0f;
+        wv[j] = in ? mg_load(w + j) : 0.0f;
+    }
+    float w_last = mg_load(w + width - 1);
+    float acc = bias ? mg_load(bias + c) : 0.0f;
+#pragma unroll
+    for (int j = 0; j < MG_MAX_CONV_WIDTH - 1; j++)
+    {
+        if (j < width - 1) acc += wv[j] * v[j];
+    }
+#pragma unroll
+    for (int j = 1; j < MG_MAX_CONV_WIDTH - 1; j++)
+    {
+        if (j < width - 1) mg_store(st + (i64)(j - 1) * dim, v[j]);
     }
     mg_store(st + (i64)(width - 2) * dim, xv);
-    return acc + mg_load(w + width - 1) * xv;
+    return acc + w_last * xv;
 }
 
 // Instantiates KERNEL(T, S, suffix) for every activation dtype T and state dtype S, with extern "C" names.
