@@ -79,7 +79,7 @@ internal static class ModelBench
                 return watch.Elapsed.TotalSeconds;
             }
 
-            Once(8);  // warm-up: kernels loaded, the batch's decode graph captured
+            Once(tokens);  // warm-up: kernels loaded, the decode graphs of every bucket the timed runs reach captured
             var times = Enumerable.Range(0, reps).Select(_ => Once(tokens)).ToArray();
             double engineStep = Median(times) / tokens;
             Emit(output, name, "decode_engine", b, prompt, dtypeName, b * tokens / Median(times), times,

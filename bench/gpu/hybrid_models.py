@@ -55,7 +55,7 @@ for name, path in paths.items():
     system = f"transformers-{transformers.__version__}" + "".join("+" + k for k in kernels)
     mode = "with " + " and ".join(kernels) + " kernels" if kernels else "eager, PyTorch fallbacks"
     with torch.no_grad():
-        for spec in a.prefill.split(","):
+        for spec in filter(None, a.prefill.split(",")):
             B, L = map(int, spec.split("x"))
             ids = rnd(B, L)
             try:
@@ -70,7 +70,7 @@ for name, path in paths.items():
             emit({"system": system, "model": name, "what": "prefill_forward", "batch": B, "prompt": L, "dtype": "bf16",
                   "tok_s_median": B * L / statistics.median(ts), "median_s": statistics.median(ts), "runs_s": ts,
                   "note": f"model(ids, use_cache=True, logits_to_keep=1), {mode}"})
-        for B in map(int, a.batches.split(",")):
+        for B in map(int, filter(None, a.batches.split(","))):
             prompt = rnd(B, a.prompt)
             kw = dict(attention_mask=torch.ones_like(prompt), do_sample=False, pad_token_id=0, eos_token_id=None)
             def gen(n):

@@ -6,8 +6,11 @@
 // residual += delta (when given), then out = RMSNorm(residual) * weight. With round_input (a block's norm) the residual
 // is read as the weight's dtype T and the normalised value is rounded to T before the scale, as HF's MambaRMSNorm on
 // hidden.to(T); without it (the final norm of an fp32 residual) neither rounding happens, as that norm runs in fp32.
+// The pointers are __restrict__ (the output is a fresh tensor, the residual no input's view): a load the compiler must
+// order after a store that may alias it waits for that store, one memory latency per loop trip.
 template <typename R, typename T>
-__device__ __forceinline__ void add_rmsnorm(R* residual, const T* delta, const T* weight, T* out, int width, float eps, int round_input)
+__device__ __forceinline__ void add_rmsnorm(R* __restrict__ residual, const T* __restrict__ delta, const T* __restrict__ weight, T* __restrict__ out,
+                                            int width, float eps, int round_input)
 {
     __shared__ float shared[32];
     i64 row = blockIdx.x;
@@ -36,8 +39,8 @@ __device__ __forceinline__ void add_rmsnorm(R* residual, const T* delta, const T
 
 // Mamba-2's gated norm (norm_before_gate=False): out = weight * RMS_group(x * silu(z)), one block per (group, row).
 template <typename T>
-__device__ __forceinline__ void gated_rmsnorm(const T* x, i64 x_stride, const T* z, i64 z_stride, const T* weight, T* out,
-                                              int width, int group_size, float eps)
+__device__ __forceinline__ void gated_rmsnorm(const T* __restrict__ x, i64 x_stride, const T* __restrict__ z, i64 z_stride,
+                                              const T* __restrict__ weight, T* __restrict__ out, int width, int group_size, float eps)
 {
     __shared__ float shared[32];
     i64 row = blockIdx.y;

@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# On the GPU machine, for a session with one call's worth of device time (after bench/gpu/prepare.sh --peers here,
+# .gpu carried): the checks of what changed, then the figures beside the peers, most needed first, each part under
+# its own time limit so that a late part cut short leaves the earlier ones in $OUT.
+# 1. Correctness on CUDA: the hybrid fixtures (decode steps through the hybrid decode graphs) and the Mamba fixtures
+#    and default model against transformers' outputs, with the default kernels and the chunked prefill scans.
+# 2. mamba2-130m and mamba-130m, MambaGen then mamba_ssm + its CUDA extensions, same weights (run.sh's bench).
+# 3. The hybrids' decode (LFM2-350M and granite-4.0-h-350m shapes, transformers' checkpoints), MambaGen then
+#    transformers with mamba_ssm's and causal_conv1d's kernels.
+# 4. The chunked prefill scans on few long prompts beside the default.
+# 5. Nsight Compute kernel times (real clocks, warm caches) of the batch-128 decode of both Mamba models.
+# Usage: [REPS=3] [BUDGET=560] bench/gpu/quick.sh ; logs in $OUT/logs.tgz (parts cut or skipped for time in its
+# skipped.txt), the tables in $OUT/summary.md and $OUT/hybrid.md.
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+OUT=${OUT:-/tmp/out}; mkdir -p "$OUT"
+LOGS=/tmp/quick-logs; mkdir -p $LOGS
+mkdir -p /tmp/dn && tar -C /tmp/dn -xJf .gpu/dotnet-runtime.tar.xz
+export DOTNET_ROOT=/tmp/dn PATH=/tmp/dn:$PATH PYTHONUNBUFFERED=1 MAMBAGEN_KERNEL_CACHE=/tmp/kcache
+export LD_LIBRARY_PATH=$(python3 -c "import torch,os;print(os.path.join(os.path.dirname(torch.__file__),'lib'))")
+BENCH="dotnet .gpu/app/MambaGen.Bench.dll"
+reps=${REPS:-3}
+P=.gpu/peers
+END=$((SECONDS + ${BUDGET:-560}))
+# The logs travel as one archive (at most 8 files come back), remade after every part, so a call cut off keeps them.
+pack() { tar czf "$OUT/logs.tmp" -C $LOGS . && mv "$OUT/logs.tmp" "$OUT/logs.tgz"; }
+# part LIMIT CMD...: CMD under LIMIT seconds or what is left of the budget; skipped when under 15 s are left.
+part() {
+  local limit=$1 left=$((END - SECONDS)); shift
+  if [ $left -lt 15 ]; then echo "skipped for time: $*" >> $LOGS/skipped.txt; return 0; fi
+  [ $left -lt $limit ] && limit=$left
+  timeout $limit "$@"; local rc=$?
+  [ $rc = 124 ] && echo "cut at ${limit} s: $*" >> $LOGS/skipped.txt
+  pack; return $rc
+}
+{ nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader; date -u; } > $LOGS/gpu.txt
+# The checkpoints, made while the checks run.
+python3 $P/make_models.py /tmp/models > $LOGS/models.log 2>&1 &
+python3 bench/gpu/hybrid_models.py /tmp/hybrid > $LOGS/hybrid-models.log 2>&1 &
+
+H="tests/fixtures/dev-lfm2 tests/fixtures/dev-lfm2-attn tests/fixtures/dev-granite-hybrid-dense tests/fixtures/dev-granite-hybrid-dense-rope tests/fixtures/dev-nemotron-h tests/fixtures/dev-falcon-h1"
+part 150 $BENCH verify --device cuda $H > $LOGS/hybrid-verify.log 2>&1
+part 120 $BENCH verify --device cuda tests/fixtures/dev-mamba1 tests/fixtures/dev-mamba2 models/default > $LOGS/verify.log 2>&1
+part 60 env MAMBAGEN_PREFILL_SCAN=chunked $BENCH verify --device cuda tests/fixtures/dev-mamba1 tests/fixtures/dev-mamba2 > $LOGS/verify-chunked.log 2>&1
+wait
+
+B="--batches 1,32,128 --tokens 128"
+for m in mamba2-130m mamba-130m; do
+  part 90 $BENCH model --model /tmp/models/$m --device cuda --dtype bfloat16 --reps $reps $B >> $LOGS/mambagen.log 2>&1
+done
+mkdir -p /tmp/kb /tmp/peer && tar -C /tmp/peer -xJf $P/peer-src.tar.xz && tar -C /tmp/kb -xJf $P/peer-ext-sm90.tar.xz
+[ -f $P/peer-triton-cache.tar.xz ] && tar -C /tmp -xJf $P/peer-triton-cache.tar.xz; export TRITON_CACHE_DIR=/tmp/tc
+KP=/tmp/peer/mamba:/tmp/peer/causal-conv1d:/tmp/kb/so
+for m in mamba2-130m mamba-130m; do
+  part 90 env PYTHONPATH=$KP python3 $P/ssm_bench.py --label mamba_ssm+ext --model /tmp/models/$m --reps $reps $B >> $LOGS/ssm.log 2>&1
+done
+python3 $P/summarize.py $LOGS --md > "$OUT/summary.md" 2>&1
+
+for m in lfm2-350m granite-4.0-h-350m; do
+  part 60 $BENCH model --model /tmp/hybrid/$m --device cuda --dtype bfloat16 --reps $reps --shapes "" --batches 1,32 --tokens 128 \
+    >> $LOGS/hybrid-throughput.log 2>&1
+done
+part 120 env PYTHONPATH=$KP python3 bench/gpu/hybrid_models.py /tmp/hybrid --bench --reps $reps --prefill "" --tokens 128 \
+  > $LOGS/hybrid-hf-kernels.log 2>&1
+cat $LOGS/hybrid-throughput.log $LOGS/hybrid-hf-kernels.log 2>/dev/null | grep -h '"decode_' | python3 -c "
+import json,sys
+for l in sys.stdin:
+    r=json.loads(l)
+    if 'tok_s_median' in r: print(f'{r[\"system\"]}: {r[\"model\"]} decode batch {r[\"batch\"]}: {r[\"tok_s_median\"]:,.0f} tokens/s')
+    elif 'model_forward_us' in r: print(f'{r[\"system\"]}: {r[\"model\"]} batch {r[\"batch\"]}: step {r[\"engine_step_us\"]:,.0f} us, model forward {r[\"model_forward_us\"]:,.0f} us')" > "$OUT/hybrid.md"
+
+for m in mamba2-130m mamba-130m; do
+  part 45 env MAMBAGEN_PREFILL_SCAN=chunked $BENCH model --model /tmp/models/$m --device cuda --dtype bfloat16 --reps $reps \
+    --shapes 1x2048,4x2048 --batches "" >> $LOGS/chunked.log 2>&1
+  part 45 $BENCH model --model /tmp/models/$m --device cuda --dtype bfloat16 --reps $reps --shapes 4x2048 --batches "" >> $LOGS/chunked.log 2>&1
+done
+
+for m in mamba2-130m mamba-130m; do
+  part 60 python3 bench/gpu/ncu_profile.py .gpu/app/MambaGen.Bench.dll --model /tmp/models/$m --device cuda --dtype bfloat16 --reps 1 \
+    --tokens 4 --shapes "" --batches 128 > $LOGS/profile-ncu-b128-$m.txt 2>&1
+done
+pack
+cat "$OUT/summary.md" "$OUT/hybrid.md" $LOGS/skipped.txt 2>/dev/null
