@@ -9,6 +9,7 @@
 #    transformers with mamba_ssm's and causal_conv1d's kernels.
 # 4. The chunked prefill scans on few long prompts beside the default.
 # 5. Nsight Compute kernel times (real clocks, warm caches) of the batch-128 decode of both Mamba models.
+# Beside them, the Nemotron-H MoE fixture is made with transformers (tools/oracle/hybrid_fixtures.py, into the logs).
 # Usage: [REPS=3] [BUDGET=560] bench/gpu/quick.sh ; logs in $OUT/logs.tgz (parts cut or skipped for time in its
 # skipped.txt), the tables in $OUT/summary.md and $OUT/hybrid.md.
 set -uo pipefail
@@ -37,6 +38,8 @@ part() {
 # The checkpoints, made while the checks run.
 python3 $P/make_models.py /tmp/models > $LOGS/models.log 2>&1 &
 python3 bench/gpu/hybrid_models.py /tmp/hybrid > $LOGS/hybrid-models.log 2>&1 &
+# The Nemotron-H MoE fixture (transformers' outputs on the CPU), the reference for running 'moe' layers next.
+OUT=$LOGS/fixtures ONLY=dev-nemotron-h-moe python3 tools/oracle/hybrid_fixtures.py > $LOGS/fixtures.log 2>&1 &
 
 H="tests/fixtures/dev-lfm2 tests/fixtures/dev-lfm2-attn tests/fixtures/dev-granite-hybrid-dense tests/fixtures/dev-granite-hybrid-dense-rope tests/fixtures/dev-nemotron-h tests/fixtures/dev-falcon-h1"
 part 150 $BENCH verify --device cuda $H > $LOGS/hybrid-verify.log 2>&1

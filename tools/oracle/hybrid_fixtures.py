@@ -5,11 +5,12 @@
 # expected.safetensors: input_ids/logits full forward, gen_prompt/gen_tokens/gen_logits greedy with the cache and an
 # all-ones attention mask). Each model is made in its own try block: a config key that this transformers version
 # spells otherwise fails that model only, with the error printed.
-# Usage on the GPU machine (python3 with torch and transformers):  OUT=/some/dir python3 hybrid_fixtures.py
+# Usage on the GPU machine (python3 with torch and transformers):  OUT=/some/dir [ONLY=name,name] python3 hybrid_fixtures.py
 import os, traceback, torch, transformers
 from safetensors.torch import save_file
 
 out = os.environ.get("OUT", "/tmp/hybrid-fixtures")
+only = set(filter(None, os.environ.get("ONLY", "").split(",")))
 os.makedirs(out, exist_ok=True)
 print("torch", torch.__version__, "transformers", transformers.__version__)
 
@@ -66,6 +67,8 @@ def spice(model, attention_gain=4.0):
 
 
 def make(name, build):
+    if only and name not in only:
+        return
     try:
         torch.manual_seed(sum(map(ord, name)))  # str hash() is salted per process
         model, cfg = build()

@@ -183,9 +183,35 @@ __device__ __forceinline__ void ssd_update_vec(const T* __restrict__ x, const T*
 
 // Prefill: each sequence scanned token by token from its initial state (the cache's where has_initial, else zeros);
 // the final state is written back. Exact recurrence, so no chunk layout is needed. The block's threads first compute
-// dt and exp(dt * A) of a tile of tokens into shared memory (once per block, not once per lane), and each warp loads
-// the next token's x, B and C while it reduces the current one.
+// dt and exp(dt * A) of a tile of tokens into shared memory (once per block, not once per lane), then B, C and x of
+// a stage of tokens at a time (ssd_stage_bc), so a warp's token costs shared-memory reads, not a memory latency.
 #define SSD_TILE (32 * SSD_WARPS)
+// Floats of B (and of C) the row-warp scan stages at once: SSD_BC / state_dim tokens, at most a tile.
+#define SSD_BC 4096
+
+// Stages `tokens` rows of `state_dim` values (row stride `stride`) into shared memory as fp32, the block's threads
+// sharing the loads, eight in flight each.
+template <typename T>
+__device__ __forceinline__ void ssd_stage_bc(const T* __restrict__ src, i64 stride, int state_dim, int tokens, float* dst)
+{
+    int total = tokens * state_dim;
+    for (int e0 = threadIdx.x; e0 < total; e0 += 8 * blockDim.x)
+    {
+        float v[8];
+#pragma unroll
+        for (int u = 0; u < 8; u++)
+        {
+            int e = e0 + u * blockDim.x;
+            v[u] = e < total ? mg_load(src + (e / state_dim) * stride + e % state_dim) : 0.0f;
+        }
+#pragma unroll
+        for (int u = 0; u < 8; u++)
+        {
+            int e = e0 + u * blockDim.x;
+            if (e < total) dst[e] = v[u];
+        }
+    }
+}
 // The chunked form (MODE 1 and 2, opt-in): blockIdx.z is sequence * chunks + chunk, and the block scans only its chunk
 // of chunk_len tokens. MODE 1 starts from zeros, writes no outputs and leaves the chunk's final state and sum of dt in
 // `carry` [seqs, chunks, heads, head_dim, state_dim] and `dt_sum` [seqs, chunks, heads]; ssd_scan_chunk_carry then
@@ -198,6 +224,7 @@ __device__ __forceinline__ void ssd_scan_varlen(const T* x, const T* B, const T*
                                 float* dt_sum = nullptr)
 {
     __shared__ float tile_dt[SSD_TILE], tile_decay[SSD_TILE];
+    __shared__ float stage_b[SSD_BC], stage_c[SSD_BC], stage_x[SSD_TILE * SSD_WARPS];
     int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
     int p = blockIdx.x * SSD_WARPS + warp, h = blockIdx.y, s = MODE == 0 ? blockIdx.z : blockIdx.z / chunks, k = MODE == 0 ? 0 : blockIdx.z % chunks;
     if (s >= seqs) return;
@@ -217,7 +244,7 @@ __device__ __forceinline__ void ssd_scan_varlen(const T* x, const T* B, const T*
     S* st = states + (slot < 0 ? 0 : slot) * block_stride + ((i64)h * a.head_dim + (active ? p : 0)) * a.state_dim;
     float* ct = MODE == 0 ? nullptr : carry + ((((i64)s * chunks + k) * a.heads + h) * a.head_dim + (active ? p : 0)) * a.state_dim;
     const int per_lane = 8;  // state_dim <= 256
-    float state[per_lane], bn[per_lane], cn[per_lane], sum = 0.0f;
+    float state[per_lane], sum = 0.0f;
 #pragma unroll
     for (int i = 0; i < per_lane; i++)
     {
@@ -225,6 +252,10 @@ __device__ __forceinline__ void ssd_scan_varlen(const T* x, const T* B, const T*
         bool in = active && n < a.state_dim;
         state[i] = MODE == 0 ? ((in && initial) ? mg_load(st + n) : 0.0f) : MODE == 2 && in ? ct[n] : 0.0f;
     }
+    // B, C and the block's x of `stage` tokens at a time go through shared memory, loaded by the whole block at once:
+    // a warp that loaded its own token by token would wait one memory latency a token (its next loads follow its store
+    // of y), and every warp of the block would load the same B and C.
+    int stage = SSD_BC / a.state_dim;
     for (i64 base = t0; base < t1; base += SSD_TILE)
     {
         int count = (int)(t1 - base < SSD_TILE ? t1 - base : SSD_TILE);
@@ -240,48 +271,40 @@ __device__ __forceinline__ void ssd_scan_varlen(const T* x, const T* B, const T*
         {
             for (int j = 0; j < count; j++) sum += tile_dt[j];
         }
-        if (!active) continue;
-        // Token k's inputs are in registers before its turn: the loads of k+1 overlap k's arithmetic.
-        float xv = mg_load(x + base * a.x_stride + (i64)h * a.head_dim + p);
-#pragma unroll
-        for (int i = 0; i < per_lane; i++)
+        for (int k0 = 0; k0 < count; k0 += stage)
         {
-            int n = lane + 32 * i;
-            bn[i] = n < a.state_dim ? mg_load(B + base * a.bc_stride + (i64)g * a.state_dim + n) : 0.0f;
-            cn[i] = n < a.state_dim ? mg_load(C + base * a.bc_stride + (i64)g * a.state_dim + n) : 0.0f;
-        }
-        for (int k = 0; k < count; k++)
-        {
-            i64 t = base + k;
-            float step = tile_dt[k], decay = tile_decay[k], xcur = xv;
-            float bcur[per_lane], ccur[per_lane];
-#pragma unroll
-            for (int i = 0; i < per_lane; i++) { bcur[i] = bn[i]; ccur[i] = cn[i]; }
-            if (k + 1 < count)
+            int kc = count - k0 < stage ? count - k0 : stage;
+            mg_sync();
+            ssd_stage_bc(B + (base + k0) * a.bc_stride + (i64)g * a.state_dim, a.bc_stride, a.state_dim, kc, stage_b);
+            ssd_stage_bc(C + (base + k0) * a.bc_stride + (i64)g * a.state_dim, a.bc_stride, a.state_dim, kc, stage_c);
+            for (int e = threadIdx.x; e < kc * SSD_WARPS; e += blockDim.x)
             {
-                xv = mg_load(x + (t + 1) * a.x_stride + (i64)h * a.head_dim + p);
+                int j = e / SSD_WARPS, row = blockIdx.x * SSD_WARPS + e % SSD_WARPS;
+                stage_x[e] = row < a.head_dim ? mg_load(x + (base + k0 + j) * a.x_stride + (i64)h * a.head_dim + row) : 0.0f;
+            }
+            mg_sync();
+            if (!active) continue;
+            for (int j = 0; j < kc; j++)
+            {
+                int k = k0 + j;
+                i64 t = base + k;
+                float step = tile_dt[k], decay = tile_decay[k], xcur = stage_x[j * SSD_WARPS + warp];
+                const float* bcur = stage_b + j * a.state_dim;
+                const float* ccur = stage_c + j * a.state_dim;
+                float acc = 0.0f, dx = step * xcur;
 #pragma unroll
                 for (int i = 0; i < per_lane; i++)
                 {
                     int n = lane + 32 * i;
-                    if (n < a.state_dim)
-                    {
-                        bn[i] = mg_load(B + (t + 1) * a.bc_stride + (i64)g * a.state_dim + n);
-                        cn[i] = mg_load(C + (t + 1) * a.bc_stride + (i64)g * a.state_dim + n);
-                    }
+                    float bn = n < a.state_dim ? bcur[n] : 0.0f, cn = n < a.state_dim ? ccur[n] : 0.0f;
+                    state[i] = state[i] * decay + dx * bn;
+                    acc += state[i] * cn;
                 }
-            }
-            float acc = 0.0f, dx = step * xcur;
-#pragma unroll
-            for (int i = 0; i < per_lane; i++)
-            {
-                state[i] = state[i] * decay + dx * bcur[i];
-                acc += state[i] * ccur[i];
-            }
-            if (MODE != 1)
-            {
-                acc = mg_warp_sum(acc, 32);
-                if (lane == 0) mg_store(y + t * a.heads * a.head_dim + (i64)h * a.head_dim + p, slot < 0 ? 0.0f : acc + dskip * xcur);
+                if (MODE != 1)
+                {
+                    acc = mg_warp_sum(acc, 32);
+                    if (lane == 0) mg_store(y + t * a.heads * a.head_dim + (i64)h * a.head_dim + p, slot < 0 ? 0.0f : acc + dskip * xcur);
+                }
             }
         }
     }
