@@ -131,14 +131,16 @@ __device__ __forceinline__ void selective_update_channels(const T* __restrict__ 
 
 // Prefill: each sequence scanned token by token from its initial state; the final state is written back. A block
 // (256 threads, 256 / lanes channels of one sequence) stages dt, u and silu(z) of a tile of `lanes` tokens in shared
-// memory, one value per thread, so no lane recomputes its channel's softplus or gate.
+// memory, one value per thread, so no lane recomputes its channel's softplus or gate, and the tile's B and C.
 #define SCAN_THREADS 256
+#define SCAN_BC 4096  // floats of B (and of C) the row-warp scan stages at once: SCAN_BC / state_dim tokens
 template <typename T, typename S>
 __device__ __forceinline__ void selective_scan_varlen(const T* u, const T* delta, const T* a_log, const T* B, const T* C, const T* D,
     const T* z, const T* delta_bias, S* states, i64 block_stride, const i64* slots, const u8* has_initial,
     const i64* query_start, T* y, int seqs, int softplus, ScanArgs a)
 {
     __shared__ float tile_dt[SCAN_THREADS], tile_u[SCAN_THREADS], tile_gate[SCAN_THREADS];
+    __shared__ float stage_b[SCAN_BC], stage_c[SCAN_BC];
     int lane = threadIdx.x % a.lanes, local = threadIdx.x / a.lanes, per_block = SCAN_THREADS / a.lanes;
     int d0 = blockIdx.x * per_block, d = d0 + local, s = blockIdx.y;
     if (s >= seqs) return;
@@ -158,6 +160,9 @@ __device__ __forceinline__ void selective_scan_varlen(const T* u, const T* delta
     }
     float dskip = (D && active) ? mg_load(D + d) : 0.0f;
     i64 t0 = query_start[s], t1 = query_start[s + 1];
+    // B and C of `stage` tokens go through shared memory, loaded by the block together with the tile's dt, u and gate:
+    // a lane that loaded its own as it went would wait one memory latency a token (its next loads follow its store of y).
+    int stage = SCAN_BC / a.state_dim;
     for (i64 base = t0; base < t1; base += a.lanes)
     {
         int count = (int)(t1 - base < a.lanes ? t1 - base : a.lanes);
@@ -173,28 +178,35 @@ __device__ __forceinline__ void selective_scan_varlen(const T* u, const T* delta
                 tile_gate[threadIdx.x] = z ? mg_silu(mg_load(z + t * a.z_stride + c)) : 1.0f;
             }
         }
-        mg_sync();
-        // Inactive groups (channels past the end) still run the loop: their warp's shuffles need every lane.
-        for (int k = 0; k < count; k++)
+        for (int k0 = 0; k0 < count; k0 += stage)
         {
-            i64 t = base + k;
-            int at = k * per_block + local;
-            float dt = tile_dt[at], uv = tile_u[at], du = dt * uv;
-            const T* b = B + t * a.bc_stride;
-            const T* c = C + t * a.bc_stride;
-            float acc = 0.0f;
-#pragma unroll
-            for (int i = 0; i < per_lane; i++)
+            int kc = count - k0 < stage ? count - k0 : stage;
+            if (k0 > 0) mg_sync();
+            mg_stage_rows(B + (base + k0) * a.bc_stride, a.bc_stride, a.state_dim, kc, stage_b);
+            mg_stage_rows(C + (base + k0) * a.bc_stride, a.bc_stride, a.state_dim, kc, stage_c);
+            mg_sync();
+            // Inactive groups (channels past the end) still run the loop: their warp's shuffles need every lane.
+            for (int k = k0; k < k0 + kc; k++)
             {
-                int n = lane + a.lanes * i;
-                if (n < a.state_dim)
+                i64 t = base + k;
+                int at = k * per_block + local;
+                float dt = tile_dt[at], uv = tile_u[at], du = dt * uv;
+                const float* b = stage_b + (k - k0) * a.state_dim;
+                const float* c = stage_c + (k - k0) * a.state_dim;
+                float acc = 0.0f;
+#pragma unroll
+                for (int i = 0; i < per_lane; i++)
                 {
-                    h[i] = h[i] * mg_fast_exp(dt * A[i]) + du * mg_load(b + n);
-                    acc += h[i] * mg_load(c + n);
+                    int n = lane + a.lanes * i;
+                    if (n < a.state_dim)
+                    {
+                        h[i] = h[i] * mg_fast_exp(dt * A[i]) + du * b[n];
+                        acc += h[i] * c[n];
+                    }
                 }
+                acc = mg_warp_sum(acc, a.lanes);
+                if (lane == 0 && active) mg_store(y + t * a.channels + d, slot < 0 ? 0.0f : (acc + dskip * uv) * tile_gate[at]);
             }
-            acc = mg_warp_sum(acc, a.lanes);
-            if (lane == 0 && active) mg_store(y + t * a.channels + d, slot < 0 ? 0.0f : (acc + dskip * uv) * tile_gate[at]);
         }
     }
     if (active && slot >= 0)

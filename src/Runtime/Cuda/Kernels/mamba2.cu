@@ -184,34 +184,11 @@ __device__ __forceinline__ void ssd_update_vec(const T* __restrict__ x, const T*
 // Prefill: each sequence scanned token by token from its initial state (the cache's where has_initial, else zeros);
 // the final state is written back. Exact recurrence, so no chunk layout is needed. The block's threads first compute
 // dt and exp(dt * A) of a tile of tokens into shared memory (once per block, not once per lane), then B, C and x of
-// a stage of tokens at a time (ssd_stage_bc), so a warp's token costs shared-memory reads, not a memory latency.
+// a stage of tokens at a time (mg_stage_rows), so a warp's token costs shared-memory reads, not a memory latency.
 #define SSD_TILE (32 * SSD_WARPS)
 // Floats of B (and of C) the row-warp scan stages at once: SSD_BC / state_dim tokens, at most a tile.
 #define SSD_BC 4096
 
-// Stages `tokens` rows of `state_dim` values (row stride `stride`) into shared memory as fp32, the block's threads
-// sharing the loads, eight in flight each.
-template <typename T>
-__device__ __forceinline__ void ssd_stage_bc(const T* __restrict__ src, i64 stride, int state_dim, int tokens, float* dst)
-{
-    int total = tokens * state_dim;
-    for (int e0 = threadIdx.x; e0 < total; e0 += 8 * blockDim.x)
-    {
-        float v[8];
-#pragma unroll
-        for (int u = 0; u < 8; u++)
-        {
-            int e = e0 + u * blockDim.x;
-            v[u] = e < total ? mg_load(src + (e / state_dim) * stride + e % state_dim) : 0.0f;
-        }
-#pragma unroll
-        for (int u = 0; u < 8; u++)
-        {
-            int e = e0 + u * blockDim.x;
-            if (e < total) dst[e] = v[u];
-        }
-    }
-}
 // The chunked form (MODE 1 and 2, opt-in): blockIdx.z is sequence * chunks + chunk, and the block scans only its chunk
 // of chunk_len tokens. MODE 1 starts from zeros, writes no outputs and leaves the chunk's final state and sum of dt in
 // `carry` [seqs, chunks, heads, head_dim, state_dim] and `dt_sum` [seqs, chunks, heads]; ssd_scan_chunk_carry then
@@ -275,8 +252,8 @@ __device__ __forceinline__ void ssd_scan_varlen(const T* x, const T* B, const T*
         {
             int kc = count - k0 < stage ? count - k0 : stage;
             mg_sync();
-            ssd_stage_bc(B + (base + k0) * a.bc_stride + (i64)g * a.state_dim, a.bc_stride, a.state_dim, kc, stage_b);
-            ssd_stage_bc(C + (base + k0) * a.bc_stride + (i64)g * a.state_dim, a.bc_stride, a.state_dim, kc, stage_c);
+            mg_stage_rows(B + (base + k0) * a.bc_stride + (i64)g * a.state_dim, a.bc_stride, a.state_dim, kc, stage_b);
+            mg_stage_rows(C + (base + k0) * a.bc_stride + (i64)g * a.state_dim, a.bc_stride, a.state_dim, kc, stage_c);
             for (int e = threadIdx.x; e < kc * SSD_WARPS; e += blockDim.x)
             {
                 int j = e / SSD_WARPS, row = blockIdx.x * SSD_WARPS + e % SSD_WARPS;

@@ -167,6 +167,29 @@ __device__ __forceinline__ float mg_block_sum(float v, float* shared)
     return v;
 }
 
+// Stages `tokens` rows of `state_dim` values (row stride `stride`) into shared memory as fp32, the block's threads
+// sharing the loads, eight in flight each: the scans' B and C, read by every warp of the block.
+template <typename T>
+__device__ __forceinline__ void mg_stage_rows(const T* __restrict__ src, i64 stride, int state_dim, int tokens, float* dst)
+{
+    int total = tokens * state_dim;
+    for (int e0 = threadIdx.x; e0 < total; e0 += 8 * blockDim.x)
+    {
+        float v[8];
+#pragma unroll
+        for (int u = 0; u < 8; u++)
+        {
+            int e = e0 + u * blockDim.x;
+            v[u] = e < total ? mg_load(src + (e / state_dim) * stride + e % state_dim) : 0.0f;
+        }
+#pragma unroll
+        for (int u = 0; u < 8; u++)
+        {
+            int e = e0 + u * blockDim.x;
+            if (e < total) dst[e] = v[u];
+        }
+    }
+}
 // The widest depthwise conv the kernels take (Mamba and LFM2 use 3 or 4).
 #define MG_MAX_CONV_WIDTH 8
 
