@@ -224,6 +224,7 @@ __device__ __forceinline__ void selective_scan_varlen(const T* u, const T* delta
 // it 16 exps and 32 FMAs and no reduction; the block stages the tile's B and C (fp32, zero past state_dim) in shared
 // memory once for all its channels, and each thread reads its own channel's delta, u and z (coalesced across the warp).
 #define CHANNEL_TILE 64
+#define CHANNEL_AHEAD 8  // tokens whose dt, u and gate a channel thread loads at once
 template <typename T, typename S>
 __device__ __forceinline__ void selective_scan_channels(const T* u, const T* delta, const T* a_log, const T* B, const T* C, const T* D,
     const T* z, const T* delta_bias, S* states, i64 block_stride, const i64* slots, const u8* has_initial,
@@ -260,28 +261,45 @@ __device__ __forceinline__ void selective_scan_channels(const T* u, const T* del
         }
         mg_sync();
         if (!active) continue;
-        for (int k = 0; k < count; k++)
+        for (int k0 = 0; k0 < count; k0 += CHANNEL_AHEAD)
         {
-            i64 t = base + k;
-            float dt = scan_dt(delta + t * a.delta_stride + d, delta_bias, softplus, d);
-            float uv = mg_load(u + t * a.u_stride + d), du = dt * uv;
-            const mg_f4* b4 = tile_b + k * (CHANNEL_NPT / 4);
-            const mg_f4* c4 = tile_c + k * (CHANNEL_NPT / 4);
-            float acc0 = 0.0f, acc1 = 0.0f;
+            // The next CHANNEL_AHEAD tokens' dt, u and gate are loaded before the first of their outputs is stored: a
+            // load after a store waits for it, so one at a time they cost a memory latency a token.
+            float dts[CHANNEL_AHEAD], us[CHANNEL_AHEAD], gates[CHANNEL_AHEAD];
 #pragma unroll
-            for (int j = 0; j < CHANNEL_NPT / 4; j++)
+            for (int j = 0; j < CHANNEL_AHEAD; j++)
             {
-                mg_f4 b = b4[j], c = c4[j];
-                h[4 * j + 0] = h[4 * j + 0] * mg_fast_exp(dt * A[4 * j + 0]) + du * b.x;
-                h[4 * j + 1] = h[4 * j + 1] * mg_fast_exp(dt * A[4 * j + 1]) + du * b.y;
-                h[4 * j + 2] = h[4 * j + 2] * mg_fast_exp(dt * A[4 * j + 2]) + du * b.z;
-                h[4 * j + 3] = h[4 * j + 3] * mg_fast_exp(dt * A[4 * j + 3]) + du * b.w;
-                acc0 += h[4 * j + 0] * c.x + h[4 * j + 2] * c.z;
-                acc1 += h[4 * j + 1] * c.y + h[4 * j + 3] * c.w;
+                i64 t = base + k0 + j;
+                bool in = k0 + j < count;
+                dts[j] = in ? scan_dt(delta + t * a.delta_stride + d, delta_bias, softplus, d) : 0.0f;
+                us[j] = in ? mg_load(u + t * a.u_stride + d) : 0.0f;
+                gates[j] = in && z ? mg_silu(mg_load(z + t * a.z_stride + d)) : 1.0f;
             }
-            float out = acc0 + acc1 + dskip * uv;
-            if (z) out *= mg_silu(mg_load(z + t * a.z_stride + d));
-            mg_store(y + t * a.channels + d, slot < 0 ? 0.0f : out);
+#pragma unroll
+            for (int j = 0; j < CHANNEL_AHEAD; j++)
+            {
+                int k = k0 + j;
+                if (k >= count) break;
+                i64 t = base + k;
+                float dt = dts[j], uv = us[j], du = dt * uv;
+                const mg_f4* b4 = tile_b + k * (CHANNEL_NPT / 4);
+                const mg_f4* c4 = tile_c + k * (CHANNEL_NPT / 4);
+                float acc0 = 0.0f, acc1 = 0.0f;
+#pragma unroll
+                for (int q = 0; q < CHANNEL_NPT / 4; q++)
+                {
+                    mg_f4 b = b4[q], c = c4[q];
+                    h[4 * q + 0] = h[4 * q + 0] * mg_fast_exp(dt * A[4 * q + 0]) + du * b.x;
+                    h[4 * q + 1] = h[4 * q + 1] * mg_fast_exp(dt * A[4 * q + 1]) + du * b.y;
+                    h[4 * q + 2] = h[4 * q + 2] * mg_fast_exp(dt * A[4 * q + 2]) + du * b.z;
+                    h[4 * q + 3] = h[4 * q + 3] * mg_fast_exp(dt * A[4 * q + 3]) + du * b.w;
+                    acc0 += h[4 * q + 0] * c.x + h[4 * q + 2] * c.z;
+                    acc1 += h[4 * q + 1] * c.y + h[4 * q + 3] * c.w;
+                }
+                float out = acc0 + acc1 + dskip * uv;
+                if (z) out *= gates[j];
+                mg_store(y + t * a.channels + d, slot < 0 ? 0.0f : out);
+            }
         }
     }
     if (active && slot >= 0)
