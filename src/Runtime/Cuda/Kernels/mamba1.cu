@@ -182,8 +182,8 @@ __device__ __forceinline__ void selective_scan_varlen(const T* u, const T* delta
         {
             int kc = count - k0 < stage ? count - k0 : stage;
             if (k0 > 0) mg_sync();
-            mg_stage_rows(B + (base + k0) * a.bc_stride, a.bc_stride, a.state_dim, kc, stage_b);
-            mg_stage_rows(C + (base + k0) * a.bc_stride, a.bc_stride, a.state_dim, kc, stage_c);
+            mg_stage_rows(B + (base + k0) * a.bc_stride, a.bc_stride, a.state_dim, a.state_dim, kc, stage_b);
+            mg_stage_rows(C + (base + k0) * a.bc_stride, a.bc_stride, a.state_dim, a.state_dim, kc, stage_c);
             mg_sync();
             // Inactive groups (channels past the end) still run the loop: their warp's shuffles need every lane.
             for (int k = k0; k < k0 + kc; k++)
@@ -253,12 +253,8 @@ __device__ __forceinline__ void selective_scan_channels(const T* u, const T* del
     {
         int count = (int)(t1 - base < CHANNEL_TILE ? t1 - base : CHANNEL_TILE);
         mg_sync();
-        for (int i = threadIdx.x; i < count * CHANNEL_NPT; i += blockDim.x)
-        {
-            int k = i / CHANNEL_NPT, n = i % CHANNEL_NPT;
-            sb[i] = n < a.state_dim ? mg_load(B + (base + k) * a.bc_stride + n) : 0.0f;
-            sc[i] = n < a.state_dim ? mg_load(C + (base + k) * a.bc_stride + n) : 0.0f;
-        }
+        mg_stage_rows(B + base * a.bc_stride, a.bc_stride, a.state_dim, CHANNEL_NPT, count, sb);
+        mg_stage_rows(C + base * a.bc_stride, a.bc_stride, a.state_dim, CHANNEL_NPT, count, sc);
         mg_sync();
         if (!active) continue;
         for (int k0 = 0; k0 < count; k0 += CHANNEL_AHEAD)

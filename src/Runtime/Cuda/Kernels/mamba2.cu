@@ -252,13 +252,10 @@ __device__ __forceinline__ void ssd_scan_varlen(const T* x, const T* B, const T*
         {
             int kc = count - k0 < stage ? count - k0 : stage;
             mg_sync();
-            mg_stage_rows(B + (base + k0) * a.bc_stride + (i64)g * a.state_dim, a.bc_stride, a.state_dim, kc, stage_b);
-            mg_stage_rows(C + (base + k0) * a.bc_stride + (i64)g * a.state_dim, a.bc_stride, a.state_dim, kc, stage_c);
-            for (int e = threadIdx.x; e < kc * SSD_WARPS; e += blockDim.x)
-            {
-                int j = e / SSD_WARPS, row = blockIdx.x * SSD_WARPS + e % SSD_WARPS;
-                stage_x[e] = row < a.head_dim ? mg_load(x + (base + k0 + j) * a.x_stride + (i64)h * a.head_dim + row) : 0.0f;
-            }
+            int p0 = blockIdx.x * SSD_WARPS;
+            mg_stage_rows(B + (base + k0) * a.bc_stride + (i64)g * a.state_dim, a.bc_stride, a.state_dim, a.state_dim, kc, stage_b);
+            mg_stage_rows(C + (base + k0) * a.bc_stride + (i64)g * a.state_dim, a.bc_stride, a.state_dim, a.state_dim, kc, stage_c);
+            mg_stage_rows(x + (base + k0) * a.x_stride + (i64)h * a.head_dim + p0, a.x_stride, a.head_dim - p0, SSD_WARPS, kc, stage_x);
             mg_sync();
             if (!active) continue;
             for (int j = 0; j < kc; j++)
@@ -377,18 +374,9 @@ __device__ __forceinline__ void ssd_scan_tiled(const T* x, const T* B, const T* 
     {
         int count = (int)(t1 - base < tile ? t1 - base : tile);
         mg_sync();
-        for (int i = threadIdx.x; i < count * padded; i += blockDim.x)
-        {
-            int k = i / padded, n = i % padded;
-            const i64 at = (base + k) * a.bc_stride + (i64)g * a.state_dim + n;
-            sb[i] = n < a.state_dim ? mg_load(B + at) : 0.0f;
-            sc[i] = n < a.state_dim ? mg_load(C + at) : 0.0f;
-        }
-        for (int i = threadIdx.x; i < count * rows; i += blockDim.x)
-        {
-            int k = i / rows, pp = p0 + i % rows;
-            tile_x[i] = pp < a.head_dim ? mg_load(x + (base + k) * a.x_stride + (i64)h * a.head_dim + pp) : 0.0f;
-        }
+        mg_stage_rows(B + base * a.bc_stride + (i64)g * a.state_dim, a.bc_stride, a.state_dim, padded, count, sb);
+        mg_stage_rows(C + base * a.bc_stride + (i64)g * a.state_dim, a.bc_stride, a.state_dim, padded, count, sc);
+        mg_stage_rows(x + base * a.x_stride + (i64)h * a.head_dim + p0, a.x_stride, a.head_dim - p0, rows, count, tile_x);
         for (int k = threadIdx.x; k < count; k += blockDim.x)
         {
             float step = ssd_dt(dt + (base + k) * a.dt_stride + h, dt_bias, softplus, a.dt_min, a.dt_max, h);

@@ -167,20 +167,21 @@ __device__ __forceinline__ float mg_block_sum(float v, float* shared)
     return v;
 }
 
-// Stages `tokens` rows of `state_dim` values (row stride `stride`) into shared memory as fp32, the block's threads
-// sharing the loads, eight in flight each: the scans' B and C, read by every warp of the block.
+// Stages `tokens` rows of `width` values (row stride `stride`) into shared memory as fp32 rows of `padded` values,
+// zeros past `width`: the scans' B, C and x of a tile, read by every warp of the block. The block's threads share the
+// loads, eight in flight each (one at a time, each load's store to shared memory would wait for it).
 template <typename T>
-__device__ __forceinline__ void mg_stage_rows(const T* __restrict__ src, i64 stride, int state_dim, int tokens, float* dst)
+__device__ __forceinline__ void mg_stage_rows(const T* __restrict__ src, i64 stride, int width, int padded, int tokens, float* dst)
 {
-    int total = tokens * state_dim;
+    int total = tokens * padded;
     for (int e0 = threadIdx.x; e0 < total; e0 += 8 * blockDim.x)
     {
         float v[8];
 #pragma unroll
         for (int u = 0; u < 8; u++)
         {
-            int e = e0 + u * blockDim.x;
-            v[u] = e < total ? mg_load(src + (e / state_dim) * stride + e % state_dim) : 0.0f;
+            int e = e0 + u * blockDim.x, n = e % padded;
+            v[u] = e < total && n < width ? mg_load(src + (e / padded) * stride + n) : 0.0f;
         }
 #pragma unroll
         for (int u = 0; u < 8; u++)
@@ -190,6 +191,7 @@ __device__ __forceinline__ void mg_stage_rows(const T* __restrict__ src, i64 str
         }
     }
 }
+
 // The widest depthwise conv the kernels take (Mamba and LFM2 use 3 or 4).
 #define MG_MAX_CONV_WIDTH 8
 
