@@ -225,30 +225,41 @@ __device__ __forceinline__ void selective_scan_varlen(const T* u, const T* delta
 // memory once for all its channels, and each thread reads its own channel's delta, u and z (coalesced across the warp).
 #define CHANNEL_TILE 64
 #define CHANNEL_AHEAD 8  // tokens whose dt, u and gate a channel thread loads at once
-template <typename T, typename S>
+// MODE 0 scans whole sequences from the cached state and writes the final state back; MODE 1 and 2 are the chunked
+// form below (blockIdx.z a chunk of chunk_len tokens): 1 from zeros, keeping each chunk's final state and sum of dt,
+// no outputs; 2 from the chunk's entering state in `carry`, with outputs, no state written.
+template <typename T, typename S, int MODE>
 __device__ __forceinline__ void selective_scan_channels(const T* u, const T* delta, const T* a_log, const T* B, const T* C, const T* D,
     const T* z, const T* delta_bias, S* states, i64 block_stride, const i64* slots, const u8* has_initial,
-    const i64* query_start, T* y, int seqs, int softplus, ScanArgs a)
+    const i64* query_start, T* y, int seqs, int softplus, ScanArgs a, int chunk_len = 0, int chunks = 1, float* carry = nullptr,
+    float* dt_sum = nullptr)
 {
     __shared__ mg_f4 tile_b[CHANNEL_TILE * CHANNEL_NPT / 4], tile_c[CHANNEL_TILE * CHANNEL_NPT / 4];
-    int d = blockIdx.x * blockDim.x + threadIdx.x, s = blockIdx.y;
+    int d = blockIdx.x * blockDim.x + threadIdx.x, s = blockIdx.y, chunk = MODE == 0 ? 0 : blockIdx.z;
     if (s >= seqs) return;
+    i64 t0 = query_start[s], t1 = query_start[s + 1];
+    if (MODE != 0)
+    {
+        t0 += (i64)chunk * chunk_len;
+        if (t0 >= t1) return;
+        if (t0 + chunk_len < t1) t1 = t0 + chunk_len;
+    }
     bool active = d < a.channels;
     i64 slot = slots[s];
-    bool initial = slot >= 0 && has_initial[s];
+    bool initial = MODE == 0 && slot >= 0 && has_initial[s];
     S* st = states + (slot < 0 ? 0 : slot) * block_stride + (i64)(active ? d : 0) * a.state_dim;
-    float h[CHANNEL_NPT], A[CHANNEL_NPT];
+    float* ct = MODE == 0 ? nullptr : carry + (((i64)s * chunks + chunk) * a.channels + (active ? d : 0)) * CHANNEL_NPT;
+    float h[CHANNEL_NPT], A[CHANNEL_NPT], sum = 0.0f;
 #pragma unroll
     for (int n = 0; n < CHANNEL_NPT; n++)
     {
         bool in = active && n < a.state_dim;
         A[n] = in ? -mg_exp(mg_load(a_log + (i64)d * a.state_dim + n)) : 0.0f;
-        h[n] = (in && initial) ? mg_load(st + n) : 0.0f;
+        h[n] = MODE == 0 ? ((in && initial) ? mg_load(st + n) : 0.0f) : (MODE == 2 && in ? ct[n] : 0.0f);
     }
     float dskip = (D && active) ? mg_load(D + d) : 0.0f;
     float* sb = (float*)tile_b;
     float* sc = (float*)tile_c;
-    i64 t0 = query_start[s], t1 = query_start[s + 1];
     for (i64 base = t0; base < t1; base += CHANNEL_TILE)
     {
         int count = (int)(t1 - base < CHANNEL_TILE ? t1 - base : CHANNEL_TILE);
@@ -269,42 +280,55 @@ __device__ __forceinline__ void selective_scan_channels(const T* u, const T* del
                 bool in = k0 + j < count;
                 dts[j] = in ? scan_dt(delta + t * a.delta_stride + d, delta_bias, softplus, d) : 0.0f;
                 us[j] = in ? mg_load(u + t * a.u_stride + d) : 0.0f;
-                gates[j] = in && z ? mg_silu(mg_load(z + t * a.z_stride + d)) : 1.0f;
+                gates[j] = in && z && MODE != 1 ? mg_silu(mg_load(z + t * a.z_stride + d)) : 1.0f;
             }
 #pragma unroll
             for (int j = 0; j < CHANNEL_AHEAD; j++)
             {
                 int k = k0 + j;
-                if (k >= count) break;
-                i64 t = base + k;
-                float dt = dts[j], uv = us[j], du = dt * uv;
-                const mg_f4* b4 = tile_b + k * (CHANNEL_NPT / 4);
-                const mg_f4* c4 = tile_c + k * (CHANNEL_NPT / 4);
-                float acc0 = 0.0f, acc1 = 0.0f;
-#pragma unroll
-                for (int q = 0; q < CHANNEL_NPT / 4; q++)
+                if (k < count)
                 {
-                    mg_f4 b = b4[q], c = c4[q];
-                    h[4 * q + 0] = h[4 * q + 0] * mg_fast_exp(dt * A[4 * q + 0]) + du * b.x;
-                    h[4 * q + 1] = h[4 * q + 1] * mg_fast_exp(dt * A[4 * q + 1]) + du * b.y;
-                    h[4 * q + 2] = h[4 * q + 2] * mg_fast_exp(dt * A[4 * q + 2]) + du * b.z;
-                    h[4 * q + 3] = h[4 * q + 3] * mg_fast_exp(dt * A[4 * q + 3]) + du * b.w;
-                    acc0 += h[4 * q + 0] * c.x + h[4 * q + 2] * c.z;
-                    acc1 += h[4 * q + 1] * c.y + h[4 * q + 3] * c.w;
+                    i64 t = base + k;
+                    float dt = dts[j], uv = us[j], du = dt * uv;
+                    if (MODE == 1) sum += dt;
+                    const mg_f4* b4 = tile_b + k * (CHANNEL_NPT / 4);
+                    const mg_f4* c4 = tile_c + k * (CHANNEL_NPT / 4);
+                    float acc0 = 0.0f, acc1 = 0.0f;
+#pragma unroll
+                    for (int q = 0; q < CHANNEL_NPT / 4; q++)
+                    {
+                        mg_f4 b = b4[q], c = c4[q];
+                        h[4 * q + 0] = h[4 * q + 0] * mg_fast_exp(dt * A[4 * q + 0]) + du * b.x;
+                        h[4 * q + 1] = h[4 * q + 1] * mg_fast_exp(dt * A[4 * q + 1]) + du * b.y;
+                        h[4 * q + 2] = h[4 * q + 2] * mg_fast_exp(dt * A[4 * q + 2]) + du * b.z;
+                        h[4 * q + 3] = h[4 * q + 3] * mg_fast_exp(dt * A[4 * q + 3]) + du * b.w;
+                        acc0 += h[4 * q + 0] * c.x + h[4 * q + 2] * c.z;
+                        acc1 += h[4 * q + 1] * c.y + h[4 * q + 3] * c.w;
+                    }
+                    if (MODE != 1)
+                    {
+                        float out = acc0 + acc1 + dskip * uv;
+                        if (z) out *= gates[j];
+                        mg_store(y + t * a.channels + d, slot < 0 ? 0.0f : out);
+                    }
                 }
-                float out = acc0 + acc1 + dskip * uv;
-                if (z) out *= gates[j];
-                mg_store(y + t * a.channels + d, slot < 0 ? 0.0f : out);
             }
         }
     }
-    if (active && slot >= 0)
+    if (!active) return;
+    if (MODE == 0 && slot >= 0)
     {
 #pragma unroll
         for (int n = 0; n < CHANNEL_NPT; n++)
         {
             if (n < a.state_dim) mg_store(st + n, h[n]);
         }
+    }
+    else if (MODE == 1)
+    {
+#pragma unroll
+        for (int n = 0; n < CHANNEL_NPT; n++) ct[n] = h[n];
+        dt_sum[((i64)s * chunks + chunk) * a.channels + d] = sum;
     }
 }
 
@@ -314,61 +338,8 @@ __device__ __forceinline__ void selective_scan_channels(const T* u, const T* del
 // h_local[k], leaving each chunk's entering state in `carry`, and writes the final state back; (3) each chunk scans
 // again from its entering state and writes the outputs. Twice one scan's exps, but chunks-fold the threads: one
 // 2048-token prompt of mamba-130m is otherwise 1536 channels for the whole GPU. carry: [seqs, chunks, channels, 16];
-// dt_sum: [seqs, chunks, channels]. Its entry takes the parameters every scan entry does; the states and has_initial
-// are (2)'s to read and write.
-template <typename T, typename S>
-__device__ __forceinline__ void selective_scan_chunk(const T* u, const T* delta, const T* a_log, const T* B, const T* C, const T* D,
-    const T* z, const T* delta_bias, const i64* slots, const i64* query_start, T* y, int seqs, int softplus, ScanArgs a,
-    int chunk_len, int chunks, float* carry, float* dt_sum, int outputs)
-{
-    int d = blockIdx.x * blockDim.x + threadIdx.x, s = blockIdx.y, k = blockIdx.z;
-    if (s >= seqs || d >= a.channels) return;
-    i64 end = query_start[s + 1], t0 = query_start[s] + (i64)k * chunk_len;
-    if (t0 >= end) return;
-    i64 t1 = t0 + chunk_len < end ? t0 + chunk_len : end;
-    i64 slot = slots[s];
-    i64 at = (((i64)s * chunks + k) * a.channels + d) * CHANNEL_NPT;
-    float h[CHANNEL_NPT], A[CHANNEL_NPT];
-#pragma unroll
-    for (int n = 0; n < CHANNEL_NPT; n++)
-    {
-        bool in = n < a.state_dim;
-        A[n] = in ? -mg_exp(mg_load(a_log + (i64)d * a.state_dim + n)) : 0.0f;
-        h[n] = (in && outputs) ? carry[at + n] : 0.0f;
-    }
-    float dskip = D ? mg_load(D + d) : 0.0f, sum = 0.0f;
-    for (i64 t = t0; t < t1; t++)
-    {
-        float dt = scan_dt(delta + t * a.delta_stride + d, delta_bias, softplus, d);
-        float uv = mg_load(u + t * a.u_stride + d), du = dt * uv, acc = 0.0f;
-        const T* b = B + t * a.bc_stride;
-        const T* c = C + t * a.bc_stride;
-        sum += dt;
-#pragma unroll
-        for (int n = 0; n < CHANNEL_NPT; n++)
-        {
-            if (n < a.state_dim)
-            {
-                h[n] = h[n] * mg_fast_exp(dt * A[n]) + du * mg_load(b + n);
-                if (outputs) acc += h[n] * mg_load(c + n);
-            }
-        }
-        if (outputs)
-        {
-            float out = acc + dskip * uv;
-            if (z) out *= mg_silu(mg_load(z + t * a.z_stride + d));
-            mg_store(y + t * a.channels + d, slot < 0 ? 0.0f : out);
-        }
-    }
-    if (!outputs)
-    {
-#pragma unroll
-        for (int n = 0; n < CHANNEL_NPT; n++) carry[at + n] = h[n];
-        dt_sum[((i64)s * chunks + k) * a.channels + d] = sum;
-    }
-}
-
-// (2): per (sequence, channel), the chunks in order.
+// dt_sum: [seqs, chunks, channels]. (1) and (3) are selective_scan_channels' modes 1 and 2 (the selective_scan_chunk
+// entry, which takes the parameters every scan entry does); (2), below, reads and writes the states.
 template <typename T, typename S>
 __device__ __forceinline__ void selective_scan_chunk_carry(const T* a_log, S* states, i64 block_stride, const i64* slots,
     const u8* has_initial, const i64* query_start, int seqs, int channels, int state_dim, int chunk_len, int chunks, float* carry,
@@ -439,7 +410,7 @@ __device__ __forceinline__ void selective_scan_chunk_carry(const T* a_log, S* st
         int channels, int state_dim) \
     { \
         ScanArgs a = {u_stride, delta_stride, bc_stride, z_stride, channels, state_dim, 1}; \
-        selective_scan_channels<T, S>(u, delta, a_log, B, C, D, z, delta_bias, states, block_stride, slots, has_initial, query_start, y, seqs, softplus, a); \
+        selective_scan_channels<T, S, 0>(u, delta, a_log, B, C, D, z, delta_bias, states, block_stride, slots, has_initial, query_start, y, seqs, softplus, a); \
     } \
     extern "C" __global__ void selective_scan_chunk_##sfx(const T* u, const T* delta, const T* a_log, const T* B, const T* C, \
         const T* D, const T* z, const T* delta_bias, S* states, i64 block_stride, const i64* slots, const u8* has_initial, \
@@ -447,7 +418,8 @@ __device__ __forceinline__ void selective_scan_chunk_carry(const T* a_log, S* st
         int channels, int state_dim, int chunk_len, int chunks, float* carry, float* dt_sum, int outputs) \
     { \
         ScanArgs a = {u_stride, delta_stride, bc_stride, z_stride, channels, state_dim, 1}; \
-        selective_scan_chunk<T, S>(u, delta, a_log, B, C, D, z, delta_bias, slots, query_start, y, seqs, softplus, a, chunk_len, chunks, carry, dt_sum, outputs); \
+        if (outputs) selective_scan_channels<T, S, 2>(u, delta, a_log, B, C, D, z, delta_bias, states, block_stride, slots, has_initial, query_start, y, seqs, softplus, a, chunk_len, chunks, carry, dt_sum); \
+        else selective_scan_channels<T, S, 1>(u, delta, a_log, B, C, D, z, delta_bias, states, block_stride, slots, has_initial, query_start, y, seqs, softplus, a, chunk_len, chunks, carry, dt_sum); \
     } \
     extern "C" __global__ void selective_scan_chunk_carry_##sfx(const T* a_log, S* states, i64 block_stride, const i64* slots, \
         const u8* has_initial, const i64* query_start, int seqs, int channels, int state_dim, int chunk_len, int chunks, \
