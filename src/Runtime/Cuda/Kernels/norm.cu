@@ -3,11 +3,14 @@
 
 #define NORM_THREADS 256
 
+// Values a thread holds at once: each pass over a row loads NORM_BATCH values a thread before using the first, so a
+// pass costs a memory latency per NORM_BATCH * blockDim values, not per blockDim (a row of up to 4096 is one batch).
+#define NORM_BATCH 16
+
 // residual += delta (when given), then out = RMSNorm(residual) * weight. With round_input (a block's norm) the residual
 // is read as the weight's dtype T and the normalised value is rounded to T before the scale, as HF's MambaRMSNorm on
 // hidden.to(T); without it (the final norm of an fp32 residual) neither rounding happens, as that norm runs in fp32.
-// The pointers are __restrict__ (the output is a fresh tensor, the residual no input's view): a load the compiler must
-// order after a store that may alias it waits for that store, one memory latency per loop trip.
+// The pointers are __restrict__: the output is a fresh tensor, the residual no input's view.
 template <typename R, typename T>
 __device__ __forceinline__ void add_rmsnorm(R* __restrict__ residual, const T* __restrict__ delta, const T* __restrict__ weight, T* __restrict__ out,
                                             int width, float eps, int round_input)
@@ -16,24 +19,52 @@ __device__ __forceinline__ void add_rmsnorm(R* __restrict__ residual, const T* _
     i64 row = blockIdx.x;
     R* r = residual + row * width;
     float sum = 0.0f;
-    for (int i = threadIdx.x; i < width; i += blockDim.x)
+    for (int i0 = threadIdx.x; i0 < width; i0 += NORM_BATCH * blockDim.x)
     {
-        float v = mg_load(r + i);
-        if (delta)
+        float v[NORM_BATCH], dv[NORM_BATCH];
+#pragma unroll
+        for (int j = 0; j < NORM_BATCH; j++)
         {
-            v = mg_round<R>(v + mg_load(delta + row * width + i));
-            mg_store(r + i, v);
+            int i = i0 + j * blockDim.x;
+            v[j] = i < width ? mg_load(r + i) : 0.0f;
+            dv[j] = i < width && delta ? mg_load(delta + row * width + i) : 0.0f;
         }
-        if (round_input) v = mg_round<T>(v);
-        sum += v * v;
+#pragma unroll
+        for (int j = 0; j < NORM_BATCH; j++)
+        {
+            int i = i0 + j * blockDim.x;
+            if (i >= width) continue;
+            float x = v[j];
+            if (delta)
+            {
+                x = mg_round<R>(x + dv[j]);
+                mg_store(r + i, x);
+            }
+            if (round_input) x = mg_round<T>(x);
+            sum += x * x;
+        }
     }
     float scale = mg_rsqrt(mg_block_sum(sum, shared) / width + eps);
-    for (int i = threadIdx.x; i < width; i += blockDim.x)
+    for (int i0 = threadIdx.x; i0 < width; i0 += NORM_BATCH * blockDim.x)
     {
-        float v = mg_load(r + i);
-        if (round_input) v = mg_round<T>(mg_round<T>(v) * scale);
-        else v = v * scale;
-        mg_store(out + row * width + i, v * mg_load(weight + i));
+        float v[NORM_BATCH], w[NORM_BATCH];
+#pragma unroll
+        for (int j = 0; j < NORM_BATCH; j++)
+        {
+            int i = i0 + j * blockDim.x;
+            v[j] = i < width ? mg_load(r + i) : 0.0f;
+            w[j] = i < width ? mg_load(weight + i) : 0.0f;
+        }
+#pragma unroll
+        for (int j = 0; j < NORM_BATCH; j++)
+        {
+            int i = i0 + j * blockDim.x;
+            if (i >= width) continue;
+            float x = v[j];
+            if (round_input) x = mg_round<T>(mg_round<T>(x) * scale);
+            else x = x * scale;
+            mg_store(out + row * width + i, x * w[j]);
+        }
     }
 }
 
@@ -46,16 +77,36 @@ __device__ __forceinline__ void gated_rmsnorm(const T* __restrict__ x, i64 x_str
     i64 row = blockIdx.y;
     int base = blockIdx.x * group_size;
     float sum = 0.0f;
-    for (int i = threadIdx.x; i < group_size; i += blockDim.x)
+    for (int i0 = threadIdx.x; i0 < group_size; i0 += NORM_BATCH * blockDim.x)
     {
-        float g = mg_load(x + row * x_stride + base + i) * mg_silu(mg_load(z + row * z_stride + base + i));
-        sum += g * g;
+        float g[NORM_BATCH];
+#pragma unroll
+        for (int j = 0; j < NORM_BATCH; j++)
+        {
+            int i = i0 + j * blockDim.x;
+            g[j] = i < group_size ? mg_load(x + row * x_stride + base + i) * mg_silu(mg_load(z + row * z_stride + base + i)) : 0.0f;
+        }
+#pragma unroll
+        for (int j = 0; j < NORM_BATCH; j++) sum += g[j] * g[j];
     }
     float scale = mg_rsqrt(mg_block_sum(sum, shared) / group_size + eps);
-    for (int i = threadIdx.x; i < group_size; i += blockDim.x)
+    for (int i0 = threadIdx.x; i0 < group_size; i0 += NORM_BATCH * blockDim.x)
     {
-        float g = mg_load(x + row * x_stride + base + i) * mg_silu(mg_load(z + row * z_stride + base + i));
-        mg_store(out + row * width + base + i, g * scale * mg_load(weight + base + i));
+        float g[NORM_BATCH], w[NORM_BATCH];
+#pragma unroll
+        for (int j = 0; j < NORM_BATCH; j++)
+        {
+            int i = i0 + j * blockDim.x;
+            bool in = i < group_size;
+            g[j] = in ? mg_load(x + row * x_stride + base + i) * mg_silu(mg_load(z + row * z_stride + base + i)) : 0.0f;
+            w[j] = in ? mg_load(weight + base + i) : 0.0f;
+        }
+#pragma unroll
+        for (int j = 0; j < NORM_BATCH; j++)
+        {
+            int i = i0 + j * blockDim.x;
+            if (i < group_size) mg_store(out + row * width + base + i, g[j] * scale * w[j]);
+        }
     }
 }
 
