@@ -7,11 +7,12 @@
 # 2. mamba2-130m and mamba-130m, MambaGen then mamba_ssm + its CUDA extensions, same weights (run.sh's bench).
 # 3. The hybrids' decode (LFM2-350M and granite-4.0-h-350m shapes, transformers' checkpoints), MambaGen then
 #    transformers with mamba_ssm's and causal_conv1d's kernels.
-# 4. The chunked prefill scans on few long prompts beside the default.
+# 4. Each prefill scan forced (chunked, row-warps, tiled) at 1x2048, 4x2048 and 32x512, beside auto's (scans.md).
 # 5. Nsight Compute kernel times (real clocks, warm caches) of the batch-128 decode of both Mamba models.
 # Beside them, the Nemotron-H MoE fixture is made with transformers (tools/oracle/hybrid_fixtures.py, into the logs).
 # Usage: [REPS=3] [BUDGET=560] bench/gpu/quick.sh ; logs in $OUT/logs.tgz (parts cut or skipped for time in its
-# skipped.txt), the tables in $OUT/summary.md and $OUT/hybrid.md.
+# skipped.txt), the tables in $OUT/summary.md, $OUT/hybrid.md and
+# $OUT/scans.md.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 OUT=${OUT:-/tmp/out}; mkdir -p "$OUT"
@@ -49,7 +50,7 @@ wait
 
 B="--batches 1,32,128 --tokens 128"
 for m in mamba2-130m mamba-130m; do
-  part 90 $BENCH model --model /tmp/models/$m --device cuda --dtype bfloat16 --reps $reps $B >> $LOGS/mambagen.log 2>&1
+  part 90 $BENCH model --model /tmp/models/$m --device cuda --dtype bfloat16 --reps $reps --shapes 1x2048,4x2048,32x512 $B >> $LOGS/mambagen.log 2>&1
 done
 mkdir -p /tmp/kb /tmp/peer && tar -C /tmp/peer -xJf $P/peer-src.tar.xz && tar -C /tmp/kb -xJf $P/peer-ext-sm90.tar.xz
 [ -f $P/peer-triton-cache.tar.xz ] && tar -C /tmp -xJf $P/peer-triton-cache.tar.xz; export TRITON_CACHE_DIR=/tmp/tc
@@ -72,15 +73,22 @@ for l in sys.stdin:
     if 'tok_s_median' in r: print(f'{r[\"system\"]}: {r[\"model\"]} decode batch {r[\"batch\"]}: {r[\"tok_s_median\"]:,.0f} tokens/s')
     elif 'model_forward_us' in r: print(f'{r[\"system\"]}: {r[\"model\"]} batch {r[\"batch\"]}: step {r[\"engine_step_us\"]:,.0f} us, model forward {r[\"model_forward_us\"]:,.0f} us')" > "$OUT/hybrid.md"
 
-for m in mamba2-130m mamba-130m; do
-  part 45 env MAMBAGEN_PREFILL_SCAN=chunked $BENCH model --model /tmp/models/$m --device cuda --dtype bfloat16 --reps $reps \
-    --shapes 1x2048,4x2048 --batches "" >> $LOGS/chunked.log 2>&1
-  part 45 $BENCH model --model /tmp/models/$m --device cuda --dtype bfloat16 --reps $reps --shapes 4x2048 --batches "" >> $LOGS/chunked.log 2>&1
+for v in chunked row-warps tiled; do
+  for m in mamba2-130m mamba-130m; do
+    part 45 env MAMBAGEN_PREFILL_SCAN=$v $BENCH model --model /tmp/models/$m --device cuda --dtype bfloat16 --reps $reps \
+      --shapes 1x2048,4x2048,32x512 --batches "" >> $LOGS/scans-$v.log 2>&1
+  done
 done
+for f in $LOGS/mambagen.log $LOGS/scans-*.log; do
+  grep -h '"prefill_forward"' $f 2>/dev/null | python3 -c "
+import json,sys
+for l in sys.stdin:
+    r=json.loads(l); print(f'$(basename $f .log): {r[\"model\"]} {r[\"batch\"]}x{r[\"prompt\"]}: {r[\"tok_s_median\"]:,.0f} tokens/s')"
+done > "$OUT/scans.md"
 
 for m in mamba2-130m mamba-130m; do
   part 60 python3 bench/gpu/ncu_profile.py .gpu/app/MambaGen.Bench.dll --model /tmp/models/$m --device cuda --dtype bfloat16 --reps 1 \
     --tokens 4 --shapes "" --batches 128 > $LOGS/profile-ncu-b128-$m.txt 2>&1
 done
 pack
-cat "$OUT/summary.md" "$OUT/hybrid.md" $LOGS/skipped.txt 2>/dev/null
+cat "$OUT/summary.md" "$OUT/hybrid.md" "$OUT/scans.md" $LOGS/skipped.txt 2>/dev/null
