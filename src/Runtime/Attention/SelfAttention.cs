@@ -175,8 +175,8 @@ public sealed class SelfAttention : nn.Module
             int nd = metadata.NumDecodes;
             var table = metadata.DecodeBlockTable!;
             long keys = table.shape[1] * bs;
-            Tensor Gather(Tensor cache) => cache.index_select(0, table.flatten()).view(nd, keys, o.NumKvHeads, o.HeadDim)
-                .permute(0, 2, 1, 3).repeat_interleave(rep, 1);
+            Tensor Gather(Tensor cache) => RepeatKv(cache.index_select(0, table.flatten()).view(nd, keys, o.NumKvHeads, o.HeadDim)
+                .permute(0, 2, 1, 3), rep, 1);
             var qd = q.narrow(0, 0, nd).unsqueeze(2);
             var y = nn.functional.scaled_dot_product_attention(qd, Gather(kCache), Gather(vCache), metadata.DecodeKeyMask);
             outputs[at++] = y.view(nd, o.NumHeads * o.HeadDim);
@@ -191,8 +191,8 @@ public sealed class SelfAttention : nn.Module
                 var (_, n, length, first) = metadata.FreshPrefillRuns[run++];
                 Tensor Heads(Tensor t, long heads) =>
                     t.narrow(0, first, n * length).view(n, length, heads, o.HeadDim).permute(0, 2, 1, 3);
-                var fresh = nn.functional.scaled_dot_product_attention(Heads(q, o.NumHeads), Heads(k, o.NumKvHeads).repeat_interleave(rep, 1),
-                    Heads(v, o.NumKvHeads).repeat_interleave(rep, 1), is_casual: true);
+                var fresh = nn.functional.scaled_dot_product_attention(Heads(q, o.NumHeads), RepeatKv(Heads(k, o.NumKvHeads), rep, 1),
+                    RepeatKv(Heads(v, o.NumKvHeads), rep, 1), is_casual: true);
                 outputs[at++] = fresh.permute(0, 2, 1, 3).reshape(n * length, o.NumHeads * o.HeadDim);
                 p += n - 1;
                 continue;
@@ -201,8 +201,8 @@ public sealed class SelfAttention : nn.Module
             int i = metadata.NumDecodes + p;
             int start = metadata.QueryStartLoc[i], nq = metadata.QueryStartLoc[i + 1] - start, seqLen = metadata.SeqLens[i];
             var blocks = metadata.PrefillBlocks[p]!;
-            Tensor Gather(Tensor cache) => cache.index_select(0, blocks).view(blocks.shape[0] * bs, o.NumKvHeads, o.HeadDim)
-                .narrow(0, 0, seqLen).permute(1, 0, 2).repeat_interleave(rep, 0);
+            Tensor Gather(Tensor cache) => RepeatKv(cache.index_select(0, blocks).view(blocks.shape[0] * bs, o.NumKvHeads, o.HeadDim)
+                .narrow(0, 0, seqLen).permute(1, 0, 2), rep, 0);
             var qp = q.narrow(0, start, nq).permute(1, 0, 2);
             var y = nn.functional.scaled_dot_product_attention(qp, Gather(kCache), Gather(vCache), metadata.PrefillMasks[p]!);
             outputs[at++] = y.permute(1, 0, 2).reshape(nq, o.NumHeads * o.HeadDim);
@@ -210,6 +210,22 @@ public sealed class SelfAttention : nn.Module
 
         var attn = outputs.Length == 1 ? outputs[0] : torch.cat(outputs, 0);
         return linear.Linear(attn.to(hidden.dtype), OProj.weight!, OProj.bias).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Each KV head repeated <paramref name="rep"/> times in place along <paramref name="dim"/> (GQA), as
+    /// repeat_interleave does, by an expand: no repeat counts to read back, so a decode graph can capture it.</summary>
+    private static Tensor RepeatKv(Tensor t, int rep, int dim)
+    {
+        if (rep == 1)
+        {
+            return t;
+        }
+
+        var shape = t.shape.ToList();
+        var expanded = shape.ToList();
+        expanded.Insert(dim + 1, rep);
+        shape[dim] *= rep;
+        return t.unsqueeze(dim + 1).expand(expanded.ToArray()).reshape(shape.ToArray());
     }
 
     private void Check(Tensor hidden, AttentionMetadata metadata)
