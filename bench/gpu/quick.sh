@@ -7,7 +7,8 @@
 # 2. mamba2-130m and mamba-130m, MambaGen then mamba_ssm + its CUDA extensions, same weights (run.sh's bench).
 # 3. The hybrids' decode (LFM2-350M and granite-4.0-h-350m shapes, transformers' checkpoints), MambaGen then
 #    transformers with mamba_ssm's and causal_conv1d's kernels.
-# 4. Each prefill scan forced (chunked, row-warps, tiled) at 1x2048, 4x2048 and 32x512, beside auto's (scans.md).
+# 4. Each prefill scan forced (chunked, row-warps, tiled) at 1x2048, 4x2048 and 32x512, beside auto's (scans.md);
+#    the hybrids' eager decode beside their graphs'.
 # 5. Nsight Compute kernel times (real clocks, warm caches) of the batch-128 decode of both Mamba models.
 # Beside them, the Nemotron-H MoE fixture is made with transformers (tools/oracle/hybrid_fixtures.py, into the logs).
 # Usage: [REPS=3] [BUDGET=560] bench/gpu/quick.sh ; logs in $OUT/logs.tgz (parts cut or skipped for time in its
@@ -43,7 +44,8 @@ python3 bench/gpu/hybrid_models.py /tmp/hybrid > $LOGS/hybrid-models.log 2>&1 &
 OUT=$LOGS/fixtures ONLY=dev-nemotron-h-moe python3 tools/oracle/hybrid_fixtures.py > $LOGS/fixtures.log 2>&1 &
 
 H="tests/fixtures/dev-lfm2 tests/fixtures/dev-lfm2-attn tests/fixtures/dev-granite-hybrid-dense tests/fixtures/dev-granite-hybrid-dense-rope tests/fixtures/dev-nemotron-h tests/fixtures/dev-falcon-h1"
-part 150 $BENCH verify --device cuda $H > $LOGS/hybrid-verify.log 2>&1
+# The hybrid decode graphs are opt-in until this checks them.
+part 150 env MAMBAGEN_HYBRID_DECODE_GRAPHS=1 $BENCH verify --device cuda $H > $LOGS/hybrid-verify.log 2>&1
 part 120 $BENCH verify --device cuda tests/fixtures/dev-mamba1 tests/fixtures/dev-mamba2 models/default > $LOGS/verify.log 2>&1
 part 60 env MAMBAGEN_PREFILL_SCAN=chunked $BENCH verify --device cuda tests/fixtures/dev-mamba1 tests/fixtures/dev-mamba2 > $LOGS/verify-chunked.log 2>&1
 wait
@@ -61,8 +63,8 @@ done
 python3 $P/summarize.py $LOGS --md > "$OUT/summary.md" 2>&1
 
 for m in lfm2-350m granite-4.0-h-350m; do
-  part 60 $BENCH model --model /tmp/hybrid/$m --device cuda --dtype bfloat16 --reps $reps --shapes "" --batches 1,32 --tokens 128 \
-    >> $LOGS/hybrid-throughput.log 2>&1
+  part 60 env MAMBAGEN_HYBRID_DECODE_GRAPHS=1 $BENCH model --model /tmp/hybrid/$m --device cuda --dtype bfloat16 --reps $reps --shapes "" \
+    --batches 1,32 --tokens 128 >> $LOGS/hybrid-throughput.log 2>&1
 done
 part 120 env PYTHONPATH=$KP python3 bench/gpu/hybrid_models.py /tmp/hybrid --bench --reps $reps --prefill "" --tokens 128 \
   > $LOGS/hybrid-hf-kernels.log 2>&1
@@ -85,6 +87,12 @@ import json,sys
 for l in sys.stdin:
     r=json.loads(l); print(f'$(basename $f .log): {r[\"model\"]} {r[\"batch\"]}x{r[\"prompt\"]}: {r[\"tok_s_median\"]:,.0f} tokens/s')"
 done > "$OUT/scans.md"
+
+# The hybrids' eager decode, beside the graphs' rows above.
+for m in lfm2-350m granite-4.0-h-350m; do
+  part 60 $BENCH model --model /tmp/hybrid/$m --device cuda --dtype bfloat16 --reps $reps --shapes "" --batches 1,32 --tokens 128 \
+    >> $LOGS/hybrid-throughput-eager.log 2>&1
+done
 
 for m in mamba2-130m mamba-130m; do
   part 60 python3 bench/gpu/ncu_profile.py .gpu/app/MambaGen.Bench.dll --model /tmp/models/$m --device cuda --dtype bfloat16 --reps 1 \

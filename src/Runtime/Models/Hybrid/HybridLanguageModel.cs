@@ -90,7 +90,12 @@ public sealed class HybridLanguageModel : nn.Module, ICausalLanguageModel
     /// with the fused kernels, and not for models with a mixture of experts (its routing reads expert counts back to
     /// the host) or a user's registered layer. Set it before the first step.
     /// </summary>
+    /// <remarks>Opt-in (<see cref="GraphsVariable"/>=1) until a GPU has checked them against the eager steps: they
+    /// were written and checked uncaptured on the CPU in a session the GPU machine was not lent again.</remarks>
     public int DecodeGraphBatch { get; set; } = 256;
+
+    /// <summary>The environment variable that turns hybrid decode graphs on (1, true or on); off by default for now.</summary>
+    public const string GraphsVariable = "MAMBAGEN_HYBRID_DECODE_GRAPHS";
 
     /// <summary>Runs decode steps through <see cref="HybridDecodeGraphs"/> without capturing (each replay eager) on any
     /// device: the tests' way to check the graphs' inputs and metadata on the CPU.</summary>
@@ -144,6 +149,11 @@ public sealed class HybridLanguageModel : nn.Module, ICausalLanguageModel
         if (!UncapturedDecodeGraphs && device.type != DeviceType.CUDA)
         {
             return $"device {device}";
+        }
+
+        if (!UncapturedDecodeGraphs && Environment.GetEnvironmentVariable(GraphsVariable)?.Trim().ToLowerInvariant() is not ("1" or "true" or "on"))
+        {
+            return $"hybrid decode graphs are opt-in until checked on a GPU: {GraphsVariable}=1";
         }
 
         if (!UncapturedDecodeGraphs && builders.OfType<MambaMetadataBuilder>().Any(b => b.Ops == Ops.MambaOps.Reference))
