@@ -29,20 +29,12 @@ internal sealed class DecodeGraphs : IDisposable
     private readonly int[] _buckets;
     private readonly Tensor _inputs;      // int64 [2 * largest]: token ids, then state blocks
     private readonly Tensor _hostInputs;  // the same, pinned on the host
-    private readonly Dictionary<int, Captured> _graphs = new();
-    private IntPtr[] _cacheAddresses = Array.Empty<IntPtr>();
+    private readonly CapturedGraphs<int, Captured> _graphs = new();
 
     private DecodeGraphs(Func<Tensor, MambaAttentionMetadata, Tensor> decode, MambaMetadataBuilder builder, IReadOnlyList<MambaBase> mixers, int device, int largest)
     {
         (_decode, _builder, _mixers, _device) = (decode, builder, mixers, device);
-        var buckets = new List<int>();
-        for (int b = 1; b < largest; b *= 2)
-        {
-            buckets.Add(b);
-        }
-
-        buckets.Add(largest);
-        _buckets = buckets.ToArray();
+        _buckets = CapturedGraphs.BatchBuckets(largest);
         // Outside any dispose scope: the buffers live as long as the graphs that read them, not as the step that made them.
         using var scope = torch.NewDisposeScope();
         _inputs = torch.zeros(2L * largest, dtype: ScalarType.Int64, device: builder.Device).DetachFromDisposeScope();
@@ -50,7 +42,7 @@ internal sealed class DecodeGraphs : IDisposable
     }
 
     /// <summary>Why graphs are off, once they are; null while they are on.</summary>
-    public string? Disabled { get; private set; }
+    public string? Disabled => _graphs.Disabled;
 
     /// <summary>The largest decode batch a graph serves; larger batches run eagerly.</summary>
     public int LargestBatch => _buckets[^1];
@@ -107,15 +99,9 @@ internal sealed class DecodeGraphs : IDisposable
         }
 
         int bucket = _buckets.First(b => b >= rows);
-        var addresses = CacheAddresses();
-        if (!addresses.AsSpan().SequenceEqual(_cacheAddresses))
-        {
-            // The cache moved (or this is the first step): every graph points at the old blocks.
-            DropGraphs();
-            _cacheAddresses = addresses;
-        }
-
-        if (!_graphs.TryGetValue(bucket, out var captured))
+        // The cache moved (or this is the first step): every graph points at the old blocks.
+        _graphs.Track(CacheAddresses());
+        if (!_graphs.TryGet(bucket, out var captured))
         {
             captured = Capture(bucket);
             if (captured is null)
@@ -123,7 +109,7 @@ internal sealed class DecodeGraphs : IDisposable
                 return null;
             }
 
-            _graphs[bucket] = captured;
+            _graphs.Add(bucket, captured);
         }
 
         int largest = LargestBatch;
@@ -182,25 +168,11 @@ internal sealed class DecodeGraphs : IDisposable
     private IntPtr[] CacheAddresses() =>
         _mixers.SelectMany(m => m.KvCache).Select(TorchCuda.DataPtr).ToArray();
 
-    private void Disable(string reason)
-    {
-        Disabled = reason;
-        DropGraphs();
-    }
-
-    private void DropGraphs()
-    {
-        foreach (var g in _graphs.Values)
-        {
-            g.Dispose();
-        }
-
-        _graphs.Clear();
-    }
+    private void Disable(string reason) => _graphs.Disable(reason);
 
     public void Dispose()
     {
-        DropGraphs();
+        _graphs.Dispose();
         _inputs.Dispose();
         _hostInputs.Dispose();
     }

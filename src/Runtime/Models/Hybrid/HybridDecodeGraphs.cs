@@ -36,27 +36,19 @@ internal sealed class HybridDecodeGraphs : IDisposable
     private readonly int[] _mambaGroups;
     private readonly int[] _attentionGroups;
     private readonly Dictionary<int, Inputs> _inputs = new();
-    private readonly Dictionary<(int Rows, int Width), Captured> _graphs = new();
-    private IntPtr[] _cacheAddresses = Array.Empty<IntPtr>();
+    private readonly CapturedGraphs<(int Rows, int Width), Captured> _graphs = new();
 
     private HybridDecodeGraphs(Func<Tensor, HybridStepMetadata, Tensor> decode, HybridPageLayout layout, object[] builders, ILinearOps linear,
         Func<Tensor[]> caches, Device device, int? cudaDevice, int largest)
     {
         (_decode, _layout, _builders, _linear, _caches, _device, _cudaDevice) = (decode, layout, builders, linear, caches, device, cudaDevice);
-        var buckets = new List<int>();
-        for (int b = 1; b < largest; b *= 2)
-        {
-            buckets.Add(b);
-        }
-
-        buckets.Add(largest);
-        _buckets = buckets.ToArray();
+        _buckets = CapturedGraphs.BatchBuckets(largest);
         _mambaGroups = layout.Groups.Where(g => !g.IsAttention).Select(g => g.Index).ToArray();
         _attentionGroups = layout.Groups.Where(g => g.IsAttention).Select(g => g.Index).ToArray();
     }
 
     /// <summary>Why graphs are off, once they are; null while they are on.</summary>
-    public string? Disabled { get; private set; }
+    public string? Disabled => _graphs.Disabled;
 
     /// <summary>The largest decode batch a graph serves; larger batches run eagerly.</summary>
     public int LargestBatch => _buckets[^1];
@@ -107,21 +99,15 @@ internal sealed class HybridDecodeGraphs : IDisposable
         }
 
         var caches = _caches();
-        if (caches.Length == 0 || !TryWidth(step, tables, caches[0].shape[0], out int width))
+        if (caches.Length == 0 || !TryWidth(step, tables, caches.Min(c => c.shape[0]), out int width))
         {
             return null;
         }
 
-        var addresses = caches.Select(TorchCuda.DataPtrOfAnyDevice).ToArray();
-        if (!addresses.AsSpan().SequenceEqual(_cacheAddresses))
-        {
-            // The cache moved (or this is the first step): every graph points at the old blocks.
-            DropGraphs();
-            _cacheAddresses = addresses;
-        }
-
+        // The cache moved (or this is the first step): every graph points at the old blocks.
+        _graphs.Track(caches.Select(TorchCuda.DataPtrOfAnyDevice).ToArray());
         int bucket = _buckets.First(b => b >= rows);
-        if (!_graphs.TryGetValue((bucket, width), out var captured))
+        if (!_graphs.TryGet((bucket, width), out var captured))
         {
             captured = Capture(bucket, width);
             if (captured is null)
@@ -129,7 +115,7 @@ internal sealed class HybridDecodeGraphs : IDisposable
                 return null;
             }
 
-            _graphs[(bucket, width)] = captured;
+            _graphs.Add((bucket, width), captured);
         }
 
         var inputs = InputsFor(width);
@@ -284,25 +270,11 @@ internal sealed class HybridDecodeGraphs : IDisposable
         }
     }
 
-    private void Disable(string reason)
-    {
-        Disabled = reason;
-        DropGraphs();
-    }
-
-    private void DropGraphs()
-    {
-        foreach (var g in _graphs.Values)
-        {
-            g.Dispose();
-        }
-
-        _graphs.Clear();
-    }
+    private void Disable(string reason) => _graphs.Disable(reason);
 
     public void Dispose()
     {
-        DropGraphs();
+        _graphs.Dispose();
         foreach (var i in _inputs.Values)
         {
             i.Dispose();

@@ -1,0 +1,72 @@
+using System;
+using System.Collections.Generic;
+
+namespace MambaGen.Models;
+
+/// <summary>
+/// The decode graphs of one model by bucket, shared by the pure and the hybrid models' graphs: the bucket sizes, the
+/// graphs captured so far, dropping them all when the cache they were captured on moves, and turning them off for good
+/// with the reason when a capture fails.
+/// </summary>
+internal sealed class CapturedGraphs<TKey, TGraph> : IDisposable
+    where TKey : notnull
+    where TGraph : IDisposable
+{
+    private readonly Dictionary<TKey, TGraph> _graphs = new();
+    private IntPtr[] _cacheAddresses = Array.Empty<IntPtr>();
+
+    /// <summary>Why graphs are off, once they are; null while they are on.</summary>
+    public string? Disabled { get; private set; }
+
+    public int Count => _graphs.Count;
+
+    /// <summary>Drops every graph when the cache's tensors are not where the graphs were captured (or on the first step).</summary>
+    public void Track(IntPtr[] cacheAddresses)
+    {
+        if (!cacheAddresses.AsSpan().SequenceEqual(_cacheAddresses))
+        {
+            Drop();
+            _cacheAddresses = cacheAddresses;
+        }
+    }
+
+    public bool TryGet(TKey key, out TGraph graph) => _graphs.TryGetValue(key, out graph!);
+
+    public void Add(TKey key, TGraph graph) => _graphs[key] = graph;
+
+    /// <summary>Turns the graphs off for good, with the reason.</summary>
+    public void Disable(string reason)
+    {
+        Disabled = reason;
+        Drop();
+    }
+
+    public void Drop()
+    {
+        foreach (var g in _graphs.Values)
+        {
+            g.Dispose();
+        }
+
+        _graphs.Clear();
+    }
+
+    public void Dispose() => Drop();
+}
+
+/// <summary>The bucket sizes the decode graphs are captured for.</summary>
+internal static class CapturedGraphs
+{
+    /// <summary>Batch buckets 1, 2, 4, ... below <paramref name="largest"/>, then <paramref name="largest"/>.</summary>
+    public static int[] BatchBuckets(int largest)
+    {
+        var buckets = new List<int>();
+        for (int b = 1; b < largest; b *= 2)
+        {
+            buckets.Add(b);
+        }
+
+        buckets.Add(largest);
+        return buckets.ToArray();
+    }
+}
