@@ -22,13 +22,13 @@ internal static class FusedProjectionChecks
     /// <param name="dtype">The activations', norms', conv's and SSM's dtype.</param>
     /// <param name="weightDtype">The projection weights' dtype (bf16 under fp32 activations: the CPU's mixed precision).</param>
     /// <param name="residualDtype">The residual stream's dtype.</param>
-    public static void MatchTheOpsTheyFuse(IFusedProjectionOps kernels, ILinearOps linear, int rows, ScalarType dtype, ScalarType weightDtype, ScalarType residualDtype)
+    public static void MatchTheOpsTheyFuse(IFusedProjectionOps kernels, ILinearOps linear, int rows, ScalarType dtype, ScalarType weightDtype, ScalarType residualDtype,
+        int hidden = 48, int inner = 80, int groupSize = 40)
     {
         var composed = ComposedProjections.Reference;
         double tolerance = dtype == ScalarType.BFloat16 || weightDtype == ScalarType.BFloat16 ? 2e-2 : 1e-5;
         using var g = new Generator(11);
         Tensor Random(params long[] shape) => torch.randn(shape, generator: g);
-        const int hidden = 48, inner = 80, groupSize = 40;
         var residual = Random(rows, hidden).to(residualDtype);
         var normWeight = (Random(hidden) * 0.1 + 1).to(dtype);
         var inProj = (Random(2 * inner, hidden) * 0.2).to(weightDtype);

@@ -14,6 +14,7 @@
 #define GEMV_WARPS 8
 #define GEMV_MAX_ROWS 8
 #define GEMV_MAX_SCALES 64  // rows x norm groups
+#define GEMV_BATCH 4        // chunks of 256 inputs whose weights a warp loads at once
 
 // Eight consecutive elements of 16-byte-aligned memory, as fp32.
 __device__ __forceinline__ void mg_load8(const float* p, float* v)
@@ -123,39 +124,60 @@ __device__ __forceinline__ void gemv(const T* x, i64 x_stride, const T* z, i64 z
 #pragma unroll
     for (int r = 0; r < GEMV_MAX_ROWS; r++) acc[r] = 0.0f;
     const T* w_row = W + (i64)o * in;
-    for (int i0 = lane * 8; i0 < in; i0 += 32 * 8)
+    // GEMV_BATCH chunks of 256 inputs at a time: their weight loads all in flight before the first is used, so a warp
+    // waits one memory latency per 1024 inputs, not per 256 (a loop trip's loads are used in the same trip).
+    for (int base = lane * 8; base < in; base += GEMV_BATCH * 32 * 8)
     {
-        float wv[8], nw[8];
-        mg_load8(w_row + i0, wv);
-        if (MODE != 0) mg_load8(norm_w + i0, nw);
+        float wv[GEMV_BATCH][8], nw[GEMV_BATCH][8];
+#pragma unroll
+        for (int c = 0; c < GEMV_BATCH; c++)
+        {
+            int i0 = base + c * 32 * 8;
+            if (i0 < in)
+            {
+                mg_load8(w_row + i0, wv[c]);
+                if (MODE != 0) mg_load8(norm_w + i0, nw[c]);
+            }
+        }
 #pragma unroll
         for (int r = 0; r < GEMV_MAX_ROWS; r++)
         {
             if (r < rows)
             {
-                float xv[8];
-                if (MODE == 1)
-                {
-                    mg_load8(residual_in + (i64)r * in + i0, xv);
-                    float s = scale[r];
+                float xv[GEMV_BATCH][8];
 #pragma unroll
-                    for (int e = 0; e < 8; e++) xv[e] = mg_round<T>(mg_round<T>(mg_round<T>(xv[e]) * s) * nw[e]);
-                }
-                else if (MODE == 2)
+                for (int c = 0; c < GEMV_BATCH; c++)
                 {
-                    float zv[8];
-                    mg_load8_any(x + r * x_stride + i0, xv, vector_x);
-                    mg_load8_any(z + r * z_stride + i0, zv, vector_z);
-                    float s = scale[r * (in / group_size) + i0 / group_size];
+                    int i0 = base + c * 32 * 8;
+                    if (i0 >= in) continue;
+                    if (MODE == 1)
+                    {
+                        mg_load8(residual_in + (i64)r * in + i0, xv[c]);
+                        float s = scale[r];
 #pragma unroll
-                    for (int e = 0; e < 8; e++) xv[e] = mg_round<T>(xv[e] * mg_silu(zv[e]) * s * nw[e]);
+                        for (int e = 0; e < 8; e++) xv[c][e] = mg_round<T>(mg_round<T>(mg_round<T>(xv[c][e]) * s) * nw[c][e]);
+                    }
+                    else if (MODE == 2)
+                    {
+                        float zv[8];
+                        mg_load8_any(x + r * x_stride + i0, xv[c], vector_x);
+                        mg_load8_any(z + r * z_stride + i0, zv, vector_z);
+                        float s = scale[r * (in / group_size) + i0 / group_size];
+#pragma unroll
+                        for (int e = 0; e < 8; e++) xv[c][e] = mg_round<T>(xv[c][e] * mg_silu(zv[e]) * s * nw[c][e]);
+                    }
+                    else
+                    {
+                        mg_load8_any(x + r * x_stride + i0, xv[c], vector_x);
+                    }
                 }
-                else
+#pragma unroll
+                for (int c = 0; c < GEMV_BATCH; c++)
                 {
-                    mg_load8_any(x + r * x_stride + i0, xv, vector_x);
-                }
+                    if (base + c * 32 * 8 >= in) continue;
 #pragma unroll
-                for (int e = 0; e < 8; e++) acc[r] += wv[e] * xv[e];
+                    for (int e = 0; e < 8; e++) acc[r] += wv[c][e] * xv[c][e];
+                }
             }
         }
     }

@@ -107,21 +107,23 @@ public sealed class EmulatedKernelTests
         }
     }
 
-    [EmulatorFact]
-    public void Norm_kernels_match_the_reference_ops()
+    [EmulatorTheory]
+    [InlineData(40, 20)]
+    [InlineData(9000, 4500)]  // rows past one batch of loads a thread (16 x 256 values): the kernels' outer loops
+    public void Norm_kernels_match_the_reference_ops(int width, int groupSize)
     {
         var kernels = (INormOps)EmulatedKernels.Ops.Norm;
         using var g = new Generator(3);
-        var residual = torch.randn(new long[] { 3, 40 }, generator: g);
-        var delta = torch.randn(new long[] { 3, 40 }, generator: g);
-        var weight = torch.randn(new long[] { 40 }, generator: g);
-        var z = torch.randn(new long[] { 3, 40 }, generator: g);
+        var residual = torch.randn(new long[] { 3, width }, generator: g);
+        var delta = torch.randn(new long[] { 3, width }, generator: g);
+        var weight = torch.randn(new long[] { width }, generator: g);
+        var z = torch.randn(new long[] { 3, width }, generator: g);
         // The residual takes the delta in place: each side gets its own copy.
         var (residualA, residualB) = (residual.clone(), residual.clone());
         OpsAssert.Close(MambaOps.Reference.Norm.AddRmsNorm(residualA, delta, weight, 1e-5, false), kernels.AddRmsNorm(residualB, delta, weight, 1e-5, false), 1e-5, 1e-5, "add + RMSNorm");
         OpsAssert.Close(residualA, residualB, 1e-6, 1e-6, "residual + delta");
         OpsAssert.Close(MambaOps.Reference.Norm.AddRmsNorm(residual, null, weight, 1e-5, false), kernels.AddRmsNorm(residual, null, weight, 1e-5, false), 1e-5, 1e-5, "RMSNorm");
-        OpsAssert.Close(MambaOps.Reference.Norm.GatedRmsNorm(residual, z, weight, 20, 1e-5), kernels.GatedRmsNorm(residual, z, weight, 20, 1e-5), 1e-5, 1e-5, "gated RMSNorm");
+        OpsAssert.Close(MambaOps.Reference.Norm.GatedRmsNorm(residual, z, weight, groupSize, 1e-5), kernels.GatedRmsNorm(residual, z, weight, groupSize, 1e-5), 1e-5, 1e-5, "gated RMSNorm");
     }
 
     public static TheoryData<int, string, string, string> RowsAndDtypes => new()
@@ -141,6 +143,17 @@ public sealed class EmulatedKernelTests
         var set = variants == "opt-in" ? EmulatedKernels.OptIn : EmulatedKernels.FusedProjectionsOnly;
         Assert.True(set.FusedProjections!.Takes(rows, dtype));
         FusedProjectionChecks.MatchTheOpsTheyFuse(set.FusedProjections!, set.Linear, rows, dtype, dtype, residualDtype);
+    }
+
+    [EmulatorTheory]
+    [InlineData(1, "float32")]
+    [InlineData(3, "bfloat16")]
+    public void Projection_kernels_match_the_ops_they_fuse_over_inputs_past_one_batch_of_weight_loads(int rows, string dtypeName)
+    {
+        // in_proj's 1160 and out_proj's 1320 inputs: more than one batch of 4 x 256 a warp loads at once, the last one partial.
+        var dtype = dtypeName == "bfloat16" ? ScalarType.BFloat16 : ScalarType.Float32;
+        var set = EmulatedKernels.OptIn;
+        FusedProjectionChecks.MatchTheOpsTheyFuse(set.FusedProjections!, set.Linear, rows, dtype, dtype, ScalarType.Float32, hidden: 1160, inner: 1320, groupSize: 440);
     }
 
     [EmulatorTheory]
