@@ -8,7 +8,7 @@
 # 3. The hybrids' decode (LFM2-350M and granite-4.0-h-350m shapes, transformers' checkpoints), MambaGen then
 #    transformers with mamba_ssm's and causal_conv1d's kernels.
 # 4. Each prefill scan forced (chunked, row-warps, tiled) at 1x2048, 4x2048 and 32x512, beside auto's (scans.md);
-#    the hybrids' eager decode beside their graphs'.
+#    the fused small-step projections' decode at batch 1 and 8; the hybrids' eager decode beside their graphs'.
 # 5. Nsight Compute kernel times (real clocks, warm caches) of the batch-128 decode of both Mamba models.
 # Beside them, the Nemotron-H MoE fixture is made with transformers (tools/oracle/hybrid_fixtures.py, into the logs).
 # Usage: [REPS=3] [BUDGET=560] bench/gpu/quick.sh ; logs in $OUT/logs.tgz (parts cut or skipped for time in its
@@ -87,6 +87,12 @@ import json,sys
 for l in sys.stdin:
     r=json.loads(l); print(f'$(basename $f .log): {r[\"model\"]} {r[\"batch\"]}x{r[\"prompt\"]}: {r[\"tok_s_median\"]:,.0f} tokens/s')"
 done > "$OUT/scans.md"
+
+# The fused small-step projections (opt-in: 3 kernels a Mamba-2 decode layer instead of 6) at the small batches.
+for m in mamba2-130m mamba-130m; do
+  part 45 env MAMBAGEN_SMALL_STEP_PROJECTIONS=fused $BENCH model --model /tmp/models/$m --device cuda --dtype bfloat16 --reps $reps \
+    --shapes "" --batches 1,8 --tokens 128 >> $LOGS/fused-projections.log 2>&1
+done
 
 # The hybrids' eager decode, beside the graphs' rows above.
 for m in lfm2-350m granite-4.0-h-350m; do
