@@ -49,11 +49,7 @@ public static class OpsSelection
     }
 
     /// <summary>The setting of <see cref="FastPathVariable"/> when it turns the fused paths off; null otherwise.</summary>
-    private static string? FastPathOff()
-    {
-        var setting = Environment.GetEnvironmentVariable(FastPathVariable)?.Trim().ToLowerInvariant();
-        return setting is "0" or "false" or "off" ? setting : null;
-    }
+    private static string? FastPathOff() => Config.EnvironmentSwitch.OffValue(FastPathVariable);
 
     private static (MambaOps, string) ChooseCpu()
     {

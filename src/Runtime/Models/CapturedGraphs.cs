@@ -1,5 +1,10 @@
 using System;
 using System.Collections.Generic;
+using System.Linq;
+using MambaGen.Backends;
+using MambaGen.Cuda;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace MambaGen.Models;
 
@@ -54,9 +59,44 @@ internal sealed class CapturedGraphs<TKey, TGraph> : IDisposable
     public void Dispose() => Drop();
 }
 
-/// <summary>The bucket sizes the decode graphs are captured for.</summary>
+/// <summary>What the pure and the hybrid models' decode graphs decide alike: whether they can run, and their buckets.</summary>
 internal static class CapturedGraphs
 {
+    /// <summary>
+    /// Readies a capture of steps whose mamba layers run through <paramref name="builders"/> on <paramref name="device"/>:
+    /// false with the reason when <see cref="DecodeGraphs.Variable"/> turns graphs off, the device is not CUDA, the
+    /// fused kernels are not in use, or no side stream can be made current (capture needs one other than the legacy
+    /// default stream; libtorch's ops and the kernels then run on it).
+    /// </summary>
+    public static bool TryPrepare(Device device, IEnumerable<MambaMetadataBuilder> builders, int largestBatch, out int cudaDevice, out string reason)
+    {
+        cudaDevice = Math.Max(device.index, 0);
+        if (Config.EnvironmentSwitch.OffValue(DecodeGraphs.Variable) is { } setting)
+        {
+            reason = $"{DecodeGraphs.Variable}={setting}";
+            return false;
+        }
+
+        if (device.type != DeviceType.CUDA)
+        {
+            reason = $"device {device}";
+            return false;
+        }
+
+        if (builders.Any(b => b.Ops == Ops.MambaOps.Reference))
+        {
+            reason = "the fused CUDA kernels are not in use";
+            return false;
+        }
+
+        if (largestBatch < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(largestBatch), largestBatch, "The largest graph batch must be at least 1.");
+        }
+
+        return TorchCuda.TryUseSideStream(cudaDevice, out _, out reason);
+    }
+
     /// <summary>Batch buckets 1, 2, 4, ... below <paramref name="largest"/>, then <paramref name="largest"/>.</summary>
     public static int[] BatchBuckets(int largest)
     {

@@ -54,27 +54,7 @@ internal sealed class DecodeGraphs : IDisposable
     public static DecodeGraphs? TryCreate(Func<Tensor, MambaAttentionMetadata, Tensor> decode, MambaMetadataBuilder builder, IReadOnlyList<MambaBase> mixers,
         int largestBatch, out string reason)
     {
-        var setting = Environment.GetEnvironmentVariable(Variable)?.Trim().ToLowerInvariant();
-        if (setting is "0" or "false" or "off")
-        {
-            reason = $"{Variable}={setting}";
-            return null;
-        }
-
-        if (builder.Device.type != DeviceType.CUDA || builder.Ops == Ops.MambaOps.Reference)
-        {
-            reason = builder.Device.type != DeviceType.CUDA ? $"device {builder.Device}" : "the fused CUDA kernels are not in use";
-            return null;
-        }
-
-        if (largestBatch < 1)
-        {
-            throw new ArgumentOutOfRangeException(nameof(largestBatch), largestBatch, "The largest graph batch must be at least 1.");
-        }
-
-        int device = Math.Max(builder.Device.index, 0);
-        // Capture needs a stream other than the legacy default one; libtorch's ops and the kernels then run on it.
-        if (!TorchCuda.TryUseSideStream(device, out _, out reason))
+        if (!CapturedGraphs.TryPrepare(builder.Device, [builder], largestBatch, out int device, out reason))
         {
             return null;
         }

@@ -56,25 +56,13 @@ internal sealed class HybridDecodeGraphs : IDisposable
     /// <summary>How many (batch, width) buckets have a captured graph now.</summary>
     public int CapturedBuckets => _graphs.Count;
 
-    /// <summary>Graphs on CUDA, or null and why not. <paramref name="builders"/> holds each cache group's metadata
-    /// builder, in the layout's group order.</summary>
+    /// <summary>Graphs on CUDA with the fused kernels, or null and why not (<see cref="CapturedGraphs.TryPrepare"/>).
+    /// <paramref name="builders"/> holds each cache group's metadata builder, in the layout's group order.</summary>
     public static HybridDecodeGraphs? TryCreate(Func<Tensor, HybridStepMetadata, Tensor> decode, HybridPageLayout layout, object[] builders, ILinearOps linear,
-        Func<Tensor[]> caches, Device device, int largestBatch, out string reason)
-    {
-        if (largestBatch < 1)
-        {
-            throw new ArgumentOutOfRangeException(nameof(largestBatch), largestBatch, "The largest graph batch must be at least 1.");
-        }
-
-        int cudaDevice = Math.Max(device.index, 0);
-        // Capture needs a stream other than the legacy default one; libtorch's ops and the kernels then run on it.
-        if (!TorchCuda.TryUseSideStream(cudaDevice, out _, out reason))
-        {
-            return null;
-        }
-
-        return new HybridDecodeGraphs(decode, layout, builders, linear, caches, device, cudaDevice, largestBatch);
-    }
+        Func<Tensor[]> caches, Device device, int largestBatch, out string reason) =>
+        CapturedGraphs.TryPrepare(device, builders.OfType<MambaMetadataBuilder>(), largestBatch, out int cudaDevice, out reason)
+            ? new HybridDecodeGraphs(decode, layout, builders, linear, caches, device, cudaDevice, largestBatch)
+            : null;
 
     /// <summary>The same buffers, buckets and metadata with no capture: each replay runs the step eagerly (for tests on
     /// the CPU, where there are no graphs).</summary>
@@ -119,7 +107,7 @@ internal sealed class HybridDecodeGraphs : IDisposable
         }
 
         var inputs = InputsFor(width);
-        inputs.Fill(tokenIds, step, tables, bucket, _mambaGroups, _attentionGroups, _layout.AttentionBlockSize);
+        inputs.Fill(tokenIds, step, tables, bucket, _layout.Groups, _mambaGroups, _attentionGroups);
         captured.Replay();
         return captured.Logits!.narrow(0, 0, rows);
     }
@@ -140,13 +128,12 @@ internal sealed class HybridDecodeGraphs : IDisposable
             }
         }
 
-        int bs = _layout.AttentionBlockSize;
         int needed = 1;
         foreach (int g in _attentionGroups)
         {
             for (int i = 0; i < step.NumReqs; i++)
             {
-                int blocks = (step.SeqLens[i] + bs - 1) / bs;
+                int blocks = _layout.Groups[g].BlocksFor(step.SeqLens[i]);
                 var t = tables[g][i];
                 if (t.Length < blocks)
                 {
@@ -347,7 +334,7 @@ internal sealed class HybridDecodeGraphs : IDisposable
 
         /// <summary>The step's rows, then padding up to the bucket, copied to the device in one transfer.</summary>
         public void Fill(ReadOnlySpan<long> tokenIds, CommonAttentionMetadata step, IReadOnlyList<IReadOnlyList<int[]>> tables, int bucket,
-            int[] mambaGroups, int[] attentionGroups, int blockSize)
+            IReadOnlyList<KvCacheGroup> groups, int[] mambaGroups, int[] attentionGroups)
         {
             int rows = tokenIds.Length;
             var host = _host.data<long>();
@@ -361,10 +348,10 @@ internal sealed class HybridDecodeGraphs : IDisposable
                     host[(long)_largest * (2 + k) + i] = real ? tables[mambaGroups[k]][i][0] : ScheduledRequest.PadSlotId;
                 }
 
-                int blocks = real ? (step.SeqLens[i] + blockSize - 1) / blockSize : 0;
                 for (int j = 0; j < attentionGroups.Length; j++)
                 {
                     long at = TableStart(j) + (long)i * _width;
+                    int blocks = real ? groups[attentionGroups[j]].BlocksFor(step.SeqLens[i]) : 0;
                     var table = real ? tables[attentionGroups[j]][i] : null;
                     for (int b = 0; b < _width; b++)
                     {

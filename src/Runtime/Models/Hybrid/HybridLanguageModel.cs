@@ -117,7 +117,7 @@ public sealed class HybridLanguageModel : nn.Module, ICausalLanguageModel
         var builders = Builders(layout, device);
         if (_graphs is null && _graphsOff is null)
         {
-            _graphsOff = GraphsOff(builders, device);
+            _graphsOff = GraphsOff();
             if (_graphsOff is null)
             {
                 var linear = OpsSelection.For(device).Linear;
@@ -132,33 +132,18 @@ public sealed class HybridLanguageModel : nn.Module, ICausalLanguageModel
         return _graphs;
     }
 
-    /// <summary>Why this model's decode steps cannot be graphs, or null when they can.</summary>
-    private string? GraphsOff(object[] builders, Device device)
+    /// <summary>Why this model's decode steps cannot be graphs, or null when they can as far as the model goes (the
+    /// switch, the device and the kernels are <see cref="CapturedGraphs.TryPrepare"/>'s to decide).</summary>
+    private string? GraphsOff()
     {
-        var setting = Environment.GetEnvironmentVariable(DecodeGraphs.Variable)?.Trim().ToLowerInvariant();
         if (DecodeGraphBatch <= 0)
         {
             return "DecodeGraphBatch is 0";
         }
 
-        if (setting is "0" or "false" or "off")
-        {
-            return $"{DecodeGraphs.Variable}={setting}";
-        }
-
-        if (!UncapturedDecodeGraphs && device.type != DeviceType.CUDA)
-        {
-            return $"device {device}";
-        }
-
-        if (!UncapturedDecodeGraphs && Environment.GetEnvironmentVariable(GraphsVariable)?.Trim().ToLowerInvariant() is not ("1" or "true" or "on"))
+        if (!UncapturedDecodeGraphs && !MambaGen.Config.EnvironmentSwitch.IsOn(GraphsVariable))
         {
             return $"hybrid decode graphs are opt-in until checked on a GPU: {GraphsVariable}=1";
-        }
-
-        if (!UncapturedDecodeGraphs && builders.OfType<MambaMetadataBuilder>().Any(b => b.Ops == Ops.MambaOps.Reference))
-        {
-            return "the fused CUDA kernels are not in use";
         }
 
         if (_m.Layers.FirstOrDefault(l => l.Moe is not null) is { } moe)
