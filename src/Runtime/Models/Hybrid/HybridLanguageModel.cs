@@ -151,13 +151,16 @@ public sealed class HybridLanguageModel : nn.Module, ICausalLanguageModel
             return $"layer {moe.GetName()} has a mixture of experts, whose routing reads the chosen experts back to the host";
         }
 
-        if (MambaLayers.FirstOrDefault(l => l.GetType().Assembly != typeof(HybridLanguageModel).Assembly) is { } custom)
+        if (MambaLayers.FirstOrDefault(l => !IsBuiltIn(l)) is { } custom)
         {
             return $"layer '{custom.GetName()}' is a registered {custom.GetType().Name}, which a graph may not capture";
         }
 
         return null;
     }
+
+    /// <summary>Whether a layer is the runtime's own, not a user's registered type (whose forward the runtime cannot see).</summary>
+    private static bool IsBuiltIn(nn.Module layer) => layer.GetType().Assembly == typeof(HybridLanguageModel).Assembly;
 
     private Tensor[] CacheTensors() =>
         MambaLayers.SelectMany(m => m.KvCache).Concat(AttentionLayers.Select(a => a.KvCache).OfType<Tensor>()).ToArray();
@@ -285,10 +288,9 @@ public sealed class HybridLanguageModel : nn.Module, ICausalLanguageModel
             head.weight = MixedPrecision.Made(head.weight!, make);
         }
 
-        var runtime = typeof(HybridLanguageModel).Assembly;
         foreach (var layer in _m.Layers)
         {
-            var own = layer.Mixers.Select(m => m.Module).Where(m => m.GetType().Assembly == runtime).Append<nn.Module?>(layer.Mlp);
+            var own = layer.Mixers.Select(m => m.Module).Where(IsBuiltIn).Append<nn.Module?>(layer.Mlp);
             foreach (var module in own.OfType<nn.Module>())
             {
                 MixedPrecision.SetLinearWeights(module, make);
