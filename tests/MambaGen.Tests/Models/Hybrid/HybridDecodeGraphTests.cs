@@ -1,4 +1,7 @@
+using System;
+using System.Collections.Generic;
 using System.Linq;
+using MambaGen.Backends;
 using MambaGen.Generation;
 using MambaGen.Models.Hybrid;
 using MambaGen.Tests.Checkpoints;
@@ -85,6 +88,23 @@ public class HybridDecodeGraphTests
                 m.Dispose();
             }
         }
+    }
+
+    [Fact]
+    public void A_decode_step_with_a_block_the_cache_lacks_is_refused_naming_the_block_not_run_through_the_graph_buffers()
+    {
+        using var model = HybridLanguageModel.Load(CheckpointFixtures.Lfm2, CPU);
+        model.UncapturedDecodeGraphs = true;
+        using var cache = model.AllocateCache(8);
+        Assert.True(cache.Blocks.TryGrow("r", 4));
+        var good = cache.Blocks.Describe(new[] { ("r", 3, 1) });
+        // The same decode with its attention table pointing past the pool's 8 blocks.
+        var tables = good.GroupBlockTables!.Select((t, g) => (IReadOnlyList<int[]>)(model.CacheLayout!.Groups[g].IsAttention ? new[] { new[] { 99 } } : t)).ToArray();
+        var bad = new CommonAttentionMetadata(good.Requests, tables);
+        var e = Assert.Throws<ArgumentException>(() => model.Forward(torch.tensor(new long[] { 5 }), bad));
+        Assert.Contains("block 99", e.Message);
+        Assert.Contains("8 blocks", e.Message);
+        Assert.Equal(0, model.DecodeGraphBuckets);
     }
 
     [Fact]
