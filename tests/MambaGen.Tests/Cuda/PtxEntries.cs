@@ -50,6 +50,37 @@ internal static partial class PtxEntries
         return entries;
     }
 
+    /// <summary>
+    /// Bytes of static shared memory each entry declares: the module's <c>.shared</c> variables its body names (clang
+    /// inlines every device function, so an entry's body is all its code). A block may declare at most 48 KiB; past
+    /// that the driver refuses the whole module, which clang's compile does not catch.
+    /// </summary>
+    public static IReadOnlyDictionary<string, long> StaticSharedBytes(string ptx)
+    {
+        var variables = SharedPattern().Matches(ptx).Select(m => (
+            Name: m.Groups["name"].Value,
+            Bytes: ElementBytes(m.Groups["type"].Value) * (m.Groups["count"].Success ? long.Parse(m.Groups["count"].Value) : 1))).ToList();
+        var starts = EntryPattern().Matches(ptx).Select(m => (m.Groups["name"].Value, m.Index)).ToList();
+        var bytes = new Dictionary<string, long>();
+        for (int i = 0; i < starts.Count; i++)
+        {
+            int end = i + 1 < starts.Count ? starts[i + 1].Index : ptx.Length;
+            var body = ptx[starts[i].Index..end];
+            bytes[starts[i].Item1] = variables.Where(v => Regex.IsMatch(body, $@"(?<![\w$]){Regex.Escape(v.Name)}(?![\w$])")).Sum(v => v.Bytes);
+        }
+
+        return bytes;
+    }
+
+    private static long ElementBytes(string type) => type switch
+    {
+        "b8" or "u8" or "s8" => 1,
+        "b16" or "u16" or "s16" or "f16" => 2,
+        "b32" or "u32" or "s32" or "f32" => 4,
+        "b64" or "u64" or "s64" or "f64" => 8,
+        _ => throw new FormatException($"PTX .shared variable of type .{type}: size unknown."),
+    };
+
     /// <summary>Null when the spec's kinds fit the entry's parameters one by one, else what differs.</summary>
     public static string? Mismatch(KernelSpec spec, PtxEntry entry)
     {
@@ -71,6 +102,9 @@ internal static partial class PtxEntries
 
     [GeneratedRegex(@"\.entry\s+(?<name>[A-Za-z_$][\w$]*)\s*\((?<params>[^)]*)\)")]
     private static partial Regex EntryPattern();
+
+    [GeneratedRegex(@"^[ \t]*(?:\.(?:weak|visible|global|extern)\s+)*\.shared\s+(?:\.align\s+\d+\s+)?\.(?<type>\w+)\s+(?<name>[A-Za-z_$][\w$]*)(?:\[(?<count>\d+)\])?\s*;", RegexOptions.Multiline)]
+    private static partial Regex SharedPattern();
 
     [GeneratedRegex(@"^\.param\s+(?:\.align\s+\d+\s+)?\.(?<type>\w+)\s+[\w$]+(?<array>\[\d+\])?$")]
     private static partial Regex ParamPattern();

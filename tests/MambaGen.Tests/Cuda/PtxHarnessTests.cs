@@ -113,6 +113,53 @@ public class PtxHarnessTests
         Assert.True(problems.Count == 0, string.Join("\n", problems));
     }
 
+    [Fact]
+    public void Static_shared_memory_is_counted_per_entry_from_the_variables_its_body_names()
+    {
+        const string ptx = """
+            .weak .shared .align 4 .b8 _ZZ1fE5stage[40000];
+            .weak .shared .align 4 .f32 _ZZ1fE4step;
+            .shared .align 16 .b8 other[16];
+            .visible .entry a(
+            .param .u64 a_param_0
+            )
+            {
+            mov.u64 %rd1, _ZZ1fE5stage;
+            ld.shared.f32 %f1, [_ZZ1fE4step];
+            }
+            .visible .entry b()
+            {
+            mov.u64 %rd1, _ZZ1fE5stage;
+            mov.u64 %rd2, _ZZ1fE5stage_2;
+            }
+            """;
+
+        var bytes = PtxEntries.StaticSharedBytes(ptx);
+
+        Assert.Equal(40004, bytes["a"]);
+        Assert.Equal(40000, bytes["b"]);
+    }
+
+    [Fact]
+    public void Every_embedded_kernel_declares_at_most_48_KiB_of_static_shared_memory()
+    {
+        var problems = new System.Collections.Generic.List<string>();
+        foreach (var file in KernelResources.SourceFileNames)
+        {
+            var ptx = KernelResources.TryReadPtx(file);
+            Assert.True(ptx is not null, $"{file} has no embedded PTX: {NoClangHint}.");
+            foreach (var (entry, bytes) in PtxEntries.StaticSharedBytes(ptx!))
+            {
+                if (bytes > 48 * 1024)
+                {
+                    problems.Add($"{file}: {entry} declares {bytes} bytes of static shared memory; a block may declare 49152, and the driver refuses the module past that");
+                }
+            }
+        }
+
+        Assert.True(problems.Count == 0, string.Join("\n", problems));
+    }
+
     /// <summary>Runs clang-14 with the flags CudaKernels.targets uses, read from that file so the two cannot drift apart.</summary>
     private static string CompileWithBuildFlags(string source, string output)
     {

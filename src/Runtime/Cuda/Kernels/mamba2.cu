@@ -194,14 +194,27 @@ __device__ __forceinline__ void ssd_update_vec(const T* __restrict__ x, const T*
 // `carry` [seqs, chunks, heads, head_dim, state_dim] and `dt_sum` [seqs, chunks, heads]; ssd_scan_chunk_carry then
 // turns each chunk's entry into the state the chunk starts from (and writes the final state back); MODE 2 starts from
 // it and writes the outputs, not the state. MODE 0 is the whole sequence, as always.
+// The row-warp scan's shared memory, declared once for all its modes: a template's own __shared__ arrays exist once per
+// instantiation, and ssd_scan_chunk runs two modes, which held two copies (84 KB, past the 48 KB a block may declare
+// statically, so NVRTC's module would not load).
+struct SsdScanStage
+{
+    float dt[SSD_TILE], decay[SSD_TILE], b[SSD_BC], c[SSD_BC], x[SSD_TILE * SSD_WARPS];
+};
+__device__ __forceinline__ SsdScanStage& ssd_scan_stage()
+{
+    __shared__ SsdScanStage stage;
+    return stage;
+}
+
 template <typename T, typename S, int MODE>
 __device__ __forceinline__ void ssd_scan_varlen(const T* x, const T* B, const T* C, const T* dt, const T* a_log, const T* D, const T* dt_bias,
                                 S* states, i64 block_stride, const i64* slots, const u8* has_initial, const i64* query_start,
                                 T* y, int seqs, int softplus, SsdArgs a, int chunk_len = 0, int chunks = 1, float* carry = nullptr,
                                 float* dt_sum = nullptr)
 {
-    __shared__ float tile_dt[SSD_TILE], tile_decay[SSD_TILE];
-    __shared__ float stage_b[SSD_BC], stage_c[SSD_BC], stage_x[SSD_TILE * SSD_WARPS];
+    SsdScanStage& shared = ssd_scan_stage();
+    float *tile_dt = shared.dt, *tile_decay = shared.decay, *stage_b = shared.b, *stage_c = shared.c, *stage_x = shared.x;
     int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
     int p = blockIdx.x * SSD_WARPS + warp, h = blockIdx.y, s = MODE == 0 ? blockIdx.z : blockIdx.z / chunks, k = MODE == 0 ? 0 : blockIdx.z % chunks;
     if (s >= seqs) return;
