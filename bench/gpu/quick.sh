@@ -3,8 +3,10 @@
 # .gpu carried): the checks of what changed, then the figures beside the peers, most needed first, each part under
 # its own time limit so that a late part cut short leaves the earlier ones in $OUT.
 # 1. Correctness on CUDA: the hybrid fixtures (decode steps through the hybrid decode graphs) and the Mamba fixtures
-#    and default model against transformers' outputs, with the default kernels and the chunked prefill scans.
-# 2. mamba2-130m and mamba-130m, MambaGen then mamba_ssm + its CUDA extensions, same weights (run.sh's bench).
+#    and default model against transformers' outputs, with the default kernels, the chunked prefill scans and the
+#    SSD on tensor cores.
+# 2. mamba2-130m and mamba-130m, MambaGen (and mamba2-130m's prefills with the SSD on tensor cores) then mamba_ssm +
+#    its CUDA extensions, same weights (run.sh's bench).
 # 3. The hybrids' decode (LFM2-350M and granite-4.0-h-350m shapes, transformers' checkpoints), MambaGen then
 #    transformers with mamba_ssm's and causal_conv1d's kernels.
 # 4. Each prefill scan forced (chunked, row-warps, tiled) at 1x2048, 4x2048 and 32x512, beside auto's (scans.md);
@@ -48,12 +50,16 @@ H="tests/fixtures/dev-lfm2 tests/fixtures/dev-lfm2-attn tests/fixtures/dev-grani
 part 150 env MAMBAGEN_HYBRID_DECODE_GRAPHS=1 $BENCH verify --device cuda $H > $LOGS/hybrid-verify.log 2>&1
 part 120 $BENCH verify --device cuda tests/fixtures/dev-mamba1 tests/fixtures/dev-mamba2 models/default > $LOGS/verify.log 2>&1
 part 60 env MAMBAGEN_PREFILL_SCAN=chunked $BENCH verify --device cuda tests/fixtures/dev-mamba1 tests/fixtures/dev-mamba2 > $LOGS/verify-chunked.log 2>&1
+# The SSD on tensor cores (bf16 Mamba-2 prefills; the layer pairs' bf16 rows and the fixtures take it).
+part 60 env MAMBAGEN_PREFILL_SCAN=tensor-cores $BENCH verify --device cuda tests/fixtures/dev-mamba2 > $LOGS/verify-tensor-cores.log 2>&1
 wait
 
 B="--batches 1,32,128 --tokens 128"
 for m in mamba2-130m mamba-130m; do
   part 90 $BENCH model --model /tmp/models/$m --device cuda --dtype bfloat16 --reps $reps --shapes 1x2048,4x2048,32x512 $B >> $LOGS/mambagen.log 2>&1
 done
+part 45 env MAMBAGEN_PREFILL_SCAN=tensor-cores $BENCH model --model /tmp/models/mamba2-130m --device cuda --dtype bfloat16 --reps $reps \
+  --shapes 1x2048,4x2048,32x512 --batches "" >> $LOGS/scans-tensor-cores.log 2>&1
 mkdir -p /tmp/kb /tmp/peer && tar -C /tmp/peer -xJf $P/peer-src.tar.xz && tar -C /tmp/kb -xJf $P/peer-ext-sm90.tar.xz
 [ -f $P/peer-triton-cache.tar.xz ] && tar -C /tmp -xJf $P/peer-triton-cache.tar.xz; export TRITON_CACHE_DIR=/tmp/tc
 KP=/tmp/peer/mamba:/tmp/peer/causal-conv1d:/tmp/kb/so

@@ -34,23 +34,26 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
 
     private readonly KernelTarget _target;
     private readonly KernelChoices _choices;
+    // mma.sync with bf16 operands: compute capability 8.0 and later.
+    private readonly bool _tensorCores;
     // The GEMV kernels keep a row's partial sums in registers: steps of up to this many tokens run fused.
     private const int GemvMaxRows = 8;
     private const int GemvWarps = 8;
     private const int GemvMaxScales = 64;
 
     private readonly KernelFamily _convUpdate, _convVarlen, _convVarlenStates, _shortConvUpdate, _ssdUpdate, _ssdUpdateVec, _ssdScanVarlen, _ssdScanTiled, _ssdScanChunk, _ssdScanChunkCarry,
-        _selectiveUpdate, _selectiveUpdateChannels, _selectiveScanVarlen, _selectiveScanChannels, _selectiveScanChunk, _selectiveScanChunkCarry, _addRmsNorm, _gatedRmsNorm, _gemv, _rmsNormGemv, _gatedGemv, _rmsNormGemvConv;
+        _ssdChunkState, _ssdChunkScan, _selectiveUpdate, _selectiveUpdateChannels, _selectiveScanVarlen, _selectiveScanChannels, _selectiveScanChunk, _selectiveScanChunkCarry, _addRmsNorm, _gatedRmsNorm, _gemv, _rmsNormGemv, _gatedGemv, _rmsNormGemvConv;
     private readonly ComposedProjections _composed;
 
-    private CudaMambaOps(KernelTarget target, KernelChoices choices, CudaModule conv, CudaModule mamba2, CudaModule mamba1, CudaModule norm, CudaModule gemv)
+    private CudaMambaOps(KernelTarget target, KernelChoices choices, bool tensorCores, CudaModule conv, CudaModule mamba2, CudaModule mamba1, CudaModule norm, CudaModule gemv)
     {
-        (_target, _choices) = (target, choices);
+        (_target, _choices, _tensorCores) = (target, choices, tensorCores);
         (_convUpdate, _convVarlen, _convVarlenStates, _shortConvUpdate) =
             (new(conv, "conv_update"), new(conv, "conv_varlen"), new(conv, "conv_varlen_states"), new(conv, "short_conv_update"));
         (_ssdUpdate, _ssdUpdateVec, _ssdScanVarlen, _ssdScanTiled) =
             (new(mamba2, "ssd_update"), new(mamba2, "ssd_update_vec"), new(mamba2, "ssd_scan_varlen"), new(mamba2, "ssd_scan_tiled"));
         (_ssdScanChunk, _ssdScanChunkCarry) = (new(mamba2, "ssd_scan_chunk"), new(mamba2, "ssd_scan_chunk_carry"));
+        (_ssdChunkState, _ssdChunkScan) = (new(mamba2, "ssd_chunk_state", perState: false), new(mamba2, "ssd_chunk_scan", perState: false));
         (_selectiveUpdate, _selectiveUpdateChannels, _selectiveScanVarlen, _selectiveScanChannels) =
             (new(mamba1, "selective_update"), new(mamba1, "selective_update_channels"), new(mamba1, "selective_scan_varlen"), new(mamba1, "selective_scan_channels"));
         (_selectiveScanChunk, _selectiveScanChunkCarry) = (new(mamba1, "selective_scan_chunk"), new(mamba1, "selective_scan_chunk_carry"));
@@ -83,7 +86,7 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
         }
 
         reason = "";
-        return new CudaMambaOps(target, choices, modules[0], modules[1], modules[2], modules[3], modules[4]);
+        return new CudaMambaOps(target, choices, runtime.ComputeCapability.Major >= 8, modules[0], modules[1], modules[2], modules[3], modules[4]);
     }
 
     // ---- conv -------------------------------------------------------------------------------------------------
@@ -200,10 +203,42 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
             KernelArg.I32((int)heads), KernelArg.I32((int)headDim), KernelArg.I32((int)b.shape[1]), KernelArg.I32((int)stateDim),
             KernelArg.I32(d is not null && d.dim() == 2 ? 1 : 0), KernelArg.F32((float)dtLimit.Min), KernelArg.F32((float)dtLimit.Max),
         ];
+        if (_tensorCores && _choices.TensorCoreMamba2Scan(x.dtype))
+        {
+            // Chunk states as X_w^T B, their carry across the chunks (and the final state), then the outputs as matrix products.
+            int chunks = Chunks(batch, MmaChunkTokens);
+            var carry = torch.empty(batch.Count * (long)chunks * heads * headDim * stateDim, dtype: ScalarType.Float32, device: x.device);
+            var dtSum = torch.empty(batch.Count * (long)chunks * heads, dtype: ScalarType.Float32, device: x.device);
+            KernelArg[] strides =
+            [
+                KernelArg.I64(x.stride(0)), KernelArg.I64(b.stride(0)), KernelArg.I64(dt.stride(0)),
+                KernelArg.I32((int)heads), KernelArg.I32((int)headDim), KernelArg.I32((int)b.shape[1]), KernelArg.I32((int)stateDim),
+            ];
+            KernelArg[] limits = [KernelArg.F32((float)dtLimit.Min), KernelArg.F32((float)dtLimit.Max), KernelArg.I32(chunks)];
+            int pTiles = Blocks(headDim, MmaTile);
+            _ssdChunkState.For(x.dtype).Launch(new LaunchGrid(pTiles * Blocks(stateDim, MmaTile), (int)heads, batch.Count * chunks, 128, 1, 1), Stream,
+            [
+                Arg(x), Arg(b), Arg(dt), Arg(aLog), OptionalArg(dtBias), Arg(batch.QueryStartLocTensor), KernelArg.I32(batch.Count),
+                KernelArg.I32(dtSoftplus ? 1 : 0), .. strides, .. limits, Arg(carry), Arg(dtSum),
+            ]);
+            const int perBlock = 256;
+            _ssdScanChunkCarry.For(x.dtype, ssmStates.dtype).Launch(
+                new LaunchGrid(Blocks(headDim * stateDim, perBlock), (int)heads, batch.Count, perBlock, 1, 1), Stream,
+                [.. CarryArgs(aLog, ssmStates, batch), KernelArg.I32((int)heads), KernelArg.I32((int)headDim), KernelArg.I32((int)stateDim),
+                 KernelArg.I32(MmaChunkTokens), KernelArg.I32(chunks), Arg(carry), Arg(dtSum)]);
+            _ssdChunkScan.For(x.dtype).Launch(new LaunchGrid(pTiles, (int)heads, batch.Count * chunks, 32 * (MmaChunkTokens / 16), 1, 1), Stream,
+            [
+                Arg(x), Arg(b), Arg(c), Arg(dt), Arg(aLog), OptionalArg(d), OptionalArg(dtBias), Arg(batch.StateIndices),
+                Arg(batch.QueryStartLocTensor), Arg(y), KernelArg.I32(batch.Count), KernelArg.I32(dtSoftplus ? 1 : 0), .. strides,
+                KernelArg.I32(d is not null && d.dim() == 2 ? 1 : 0), .. limits, Arg(carry),
+            ]);
+            return y;
+        }
+
         if (_choices.ChunkedScan)
         {
             // Chunk states from zeros, their carry across the chunks (and the final state), then the outputs.
-            int chunks = Chunks(batch);
+            int chunks = Chunks(batch, ScanChunkTokens);
             var carry = torch.empty(batch.Count * (long)chunks * heads * headDim * stateDim, dtype: ScalarType.Float32, device: x.device);
             var dtSum = torch.empty(batch.Count * (long)chunks * heads, dtype: ScalarType.Float32, device: x.device);
             KernelArg[] chunked = [KernelArg.I32(ScanChunkTokens), KernelArg.I32(chunks), Arg(carry), Arg(dtSum)];
@@ -317,7 +352,7 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
         if (_choices.ChunkedScan && aLog.shape[1] <= ChannelScanMaxState)
         {
             // Chunk states from zeros, their carry across the chunks (and the final state), then the outputs.
-            int chunks = Chunks(batch);
+            int chunks = Chunks(batch, ScanChunkTokens);
             var carry = torch.empty(batch.Count * (long)chunks * channels * ChannelScanMaxState, dtype: ScalarType.Float32, device: u.device);
             var dtSum = torch.empty(batch.Count * (long)chunks * channels, dtype: ScalarType.Float32, device: u.device);
             KernelArg[] chunked = [KernelArg.I32(ScanChunkTokens), KernelArg.I32(chunks), Arg(carry), Arg(dtSum)];
@@ -411,13 +446,17 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
     // Tokens a chunk of the chunked scans covers: a 2048-token prompt is 16 chunks.
     private const int ScanChunkTokens = 128;
 
+    // The tensor-core SSD's chunk (mamba2.cu's MMA_L: its output pass has a warp per 16 tokens) and its blocks' p rows (MMA_TILE).
+    private const int MmaChunkTokens = 128;
+    private const int MmaTile = 64;
+
     /// <summary>Chunks of the step's longest sequence: the grid's chunk dimension (shorter sequences' extra blocks return).</summary>
-    private static int Chunks(PrefillBatch batch)
+    private static int Chunks(PrefillBatch batch, int chunkTokens)
     {
         int chunks = 1;
         for (int s = 0; s < batch.Count; s++)
         {
-            chunks = Math.Max(chunks, Blocks(batch.QueryStartLoc[s + 1] - batch.QueryStartLoc[s], ScanChunkTokens));
+            chunks = Math.Max(chunks, Blocks(batch.QueryStartLoc[s + 1] - batch.QueryStartLoc[s], chunkTokens));
         }
 
         return chunks;

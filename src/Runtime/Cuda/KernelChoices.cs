@@ -1,4 +1,5 @@
 using System;
+using TorchSharp;
 
 namespace MambaGen.Cuda;
 
@@ -8,7 +9,9 @@ namespace MambaGen.Cuda;
 /// Mamba-1 a thread per channel (state dim up to 16). <see cref="Auto"/>: tiled where a step's sequences fill the
 /// machine with its blocks, else row warps (<see cref="KernelChoices.TiledMamba2Scan"/>). <see cref="Chunked"/>: each
 /// sequence split into chunks scanned in parallel, then carried across (Mamba-2 on row warps, Mamba-1 a thread per
-/// channel; opt-in: not yet timed on a GPU).
+/// channel; opt-in: not yet timed on a GPU). <see cref="TensorCores"/>: Mamba-2's SSD in its chunked matrix form on
+/// tensor cores, for bf16 activations on sm_80 and later (others take <see cref="Auto"/>'s choice; Mamba-1 too; opt-in:
+/// not yet timed on a GPU).
 /// </summary>
 public enum PrefillScan
 {
@@ -16,6 +19,7 @@ public enum PrefillScan
     RowWarps,
     Tiled,
     Chunked,
+    TensorCores,
 }
 
 /// <summary>
@@ -66,6 +70,9 @@ public sealed record KernelChoices(PrefillScan PrefillScan, bool GemvProjections
     /// <summary>Whether prefills run the chunked scans (Mamba-1's where its state dim is up to 16).</summary>
     public bool ChunkedScan => PrefillScan == PrefillScan.Chunked;
 
+    /// <summary>Whether Mamba-2 prefills of <paramref name="activations"/> run the SSD on tensor cores, where the device has them.</summary>
+    public bool TensorCoreMamba2Scan(torch.ScalarType activations) => PrefillScan == PrefillScan.TensorCores && activations == torch.ScalarType.BFloat16;
+
     /// <summary>Whether Mamba-2's decode update runs four p rows a warp.</summary>
     public bool VectorMamba2Update => DecodeSsm == DecodeSsm.Vector;
 
@@ -91,7 +98,8 @@ public sealed record KernelChoices(PrefillScan PrefillScan, bool GemvProjections
             "row-warps" => PrefillScan.RowWarps,
             "tiled" => PrefillScan.Tiled,
             "chunked" => PrefillScan.Chunked,
-            _ => throw new ArgumentException($"{PrefillScanVariable}={prefillScan}: expected auto, row-warps, tiled or chunked."),
+            "tensor-cores" => PrefillScan.TensorCores,
+            _ => throw new ArgumentException($"{PrefillScanVariable}={prefillScan}: expected auto, row-warps, tiled, chunked or tensor-cores."),
         },
         projections?.Trim().ToLowerInvariant() switch
         {
@@ -113,6 +121,7 @@ public sealed record KernelChoices(PrefillScan PrefillScan, bool GemvProjections
             PrefillScan.Tiled => "tiled prefill scans",
             PrefillScan.RowWarps => "row-warp prefill scans",
             PrefillScan.Chunked => "chunked prefill scans",
+            PrefillScan.TensorCores => $"Mamba-2 bf16 prefills as the SSD on tensor cores (sm_80+), else tiled prefill scans from {AutoTiledPairs} (sequence, head) pairs, else row-warp",
             _ => $"tiled prefill scans from {AutoTiledPairs} (sequence, head) pairs, else row-warp",
         }
         + $", {(GemvProjections ? "fused GEMV" : "cuBLAS")} projections for small steps, "

@@ -28,8 +28,13 @@ public static class KernelSources
     }));
 
     /// <summary>Mamba-2's SSM: decode state update (a warp per p row, or four with vector accesses), varlen prefill scan (a
-    /// warp per p row, tiled, or chunked: chunk states, their carry, the outputs).</summary>
-    public static KernelSource Mamba2 { get; } = Load("mamba2.cu", ActivationStateSuffixes.SelectMany(s => new[]
+    /// warp per p row, tiled, or chunked: chunk states, their carry, the outputs; or the chunk states and outputs as
+    /// matrix products on tensor cores, per activation dtype).</summary>
+    public static KernelSource Mamba2 { get; } = Load("mamba2.cu", ActivationSuffixes.SelectMany(t => new[]
+    {
+        new KernelSpec($"ssd_chunk_state_{t}", Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, I32, I32, I64, I64, I64, I32, I32, I32, I32, F32, F32, I32, Ptr, Ptr),
+        new KernelSpec($"ssd_chunk_scan_{t}", Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, I32, I32, I64, I64, I64, I32, I32, I32, I32, I32, F32, F32, I32, Ptr),
+    }).Concat(ActivationStateSuffixes.SelectMany(s => new[]
     {
         new KernelSpec($"ssd_update_{s}", Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, I64, Ptr, Ptr, I32, I32, I64, I64, I64, I32, I32, I32, I32, I32, F32, F32),
         new KernelSpec($"ssd_update_vec_{s}", Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, I64, Ptr, Ptr, I32, I32, I64, I64, I64, I32, I32, I32, I32, I32, F32, F32),
@@ -37,7 +42,7 @@ public static class KernelSources
         new KernelSpec($"ssd_scan_tiled_{s}", Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, I64, Ptr, Ptr, Ptr, Ptr, I32, I32, I64, I64, I64, I32, I32, I32, I32, I32, F32, F32, I32),
         new KernelSpec($"ssd_scan_chunk_{s}", Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, I64, Ptr, Ptr, Ptr, Ptr, I32, I32, I64, I64, I64, I32, I32, I32, I32, I32, F32, F32, I32, I32, Ptr, Ptr, I32),
         new KernelSpec($"ssd_scan_chunk_carry_{s}", Ptr, Ptr, I64, Ptr, Ptr, Ptr, I32, I32, I32, I32, I32, I32, Ptr, Ptr),
-    }));
+    })));
 
     /// <summary>Mamba-1's selective SSM: decode state update and varlen prefill scan, each with lanes per channel or a thread
     /// per channel, and the chunked prefill scan of few long sequences (chunk states, their carry, the outputs).</summary>

@@ -22,6 +22,10 @@ internal sealed class MixerUnderTest
     /// <summary>Mamba2 with a state dim of 40 and 2 groups: kernels that split a p row's state over threads pad it.</summary>
     public const string Mamba2WideState = "mamba2_wide_state";
 
+    /// <summary>Mamba2 with 2 heads of 80 p rows and a state dim of 128, as real checkpoints have: the tensor-core SSD's
+    /// tiles full (64 p rows; 64 and 32 state columns) and a second p tile partly.</summary>
+    public const string Mamba2FullTiles = "mamba2_full_tiles";
+
     /// <summary>Mamba2's SSD chunk size: 4 divides none of the prompt lengths the tests use.</summary>
     public const int SsdChunkSize = 4;
 
@@ -66,6 +70,10 @@ internal sealed class MixerUnderTest
                 HiddenSize = 12, NumHeads = 4, HeadDim = 6, NGroups = kind == Mamba2 ? 1 : 2, StateSize = kind == Mamba2WideState ? 40 : 8,
                 ConvKernel = 4, ChunkSize = SsdChunkSize,
             })),
+            Mamba2FullTiles => Wrap(new Mamba2Mixer(name, config, new Mamba2MixerOptions
+            {
+                HiddenSize = 12, NumHeads = 2, HeadDim = 80, NGroups = 1, StateSize = 128, ConvKernel = 4, ChunkSize = SsdChunkSize,
+            })),
             ShortConvKind => Wrap(new ShortConv(name, config, 12, 3, bias: true)),
             _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "Unknown mixer kind."),
         };
@@ -91,7 +99,7 @@ internal sealed class MixerUnderTest
     }
 
     /// <summary>The metadata builder of <paramref name="kind"/>'s backend on the CPU, carrying <paramref name="ops"/>.</summary>
-    public static MambaMetadataBuilder Builder(string kind, MambaGen.Ops.MambaOps ops) => kind is Mamba2 or Mamba2TwoGroups or Mamba2WideState
+    public static MambaMetadataBuilder Builder(string kind, MambaGen.Ops.MambaOps ops) => kind is Mamba2 or Mamba2TwoGroups or Mamba2WideState or Mamba2FullTiles
         ? new Mamba2MetadataBuilder(CPU, SsdChunkSize, ops)
         : new MambaMetadataBuilder(CPU, ops);
 

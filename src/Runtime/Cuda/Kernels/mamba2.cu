@@ -431,6 +431,279 @@ __device__ __forceinline__ void ssd_scan_tiled(const T* x, const T* B, const T* 
     }
 }
 
+// Prefill on tensor cores: the SSD's chunked matrix form (mamba_ssm's _chunk_state_fwd and _chunk_scan_fwd) as the
+// chunked scan's first and last passes, ssd_scan_chunk_carry between them. A chunk is MMA_L tokens of one (sequence,
+// head); with cum_i = sum_{j <= i} dt_j * A and w_j = exp(cum_last - cum_j) * dt_j:
+//   ssd_chunk_state: S_local[p, n] = sum_j w_j x[j, p] B[j, n]                        (X_w^T B, [P, L] x [L, N])
+//   ssd_chunk_scan:  y[i, p] = exp(cum_i) sum_n C[i, n] S_in[p, n]                    (C S_in^T, [L, N] x [N, P])
+//                            + sum_{j <= i} (C_i . B_j) exp(cum_i - cum_j) dt_j x[j, p]  ((C B^T, masked) X, [L, L] x [L, P])
+//                            + D x[i, p]
+// The matrix operands are bf16 and the sums fp32, as mamba_ssm's tl.dot takes them; the carried states stay fp32. The
+// host launches these for bf16 activations only. MMA_L is the host's MmaChunkTokens.
+#define MMA_L 128
+#define MMA_TILE 64     // p rows a block (and state columns, in the state pass)
+#define MMA_NB 32       // state columns the scan pass stages at a time
+#define MMA_ROW (MMA_L + 8)   // bf16 row strides in shared memory, padded so a fragment's rows fall in other banks
+#define MMA_NB_ROW (MMA_NB + 8)
+
+// dt (after bias, softplus and clamp; 0 past the chunk's `len` tokens) into sdt and its inclusive prefix sums times A
+// into scum, by the block's first MMA_L threads; ends synchronised.
+template <typename T>
+__device__ __forceinline__ void ssd_chunk_dt(const T* dt, const T* dt_bias, int softplus, const SsdArgs& a, int h, float A, i64 t0, int len,
+                                             float* sdt, float* scum)
+{
+    int j = threadIdx.x;
+    float v = j < len ? ssd_dt(dt + (t0 + j) * a.dt_stride + h, dt_bias, softplus, a.dt_min, a.dt_max, h) : 0.0f;
+    if (j < MMA_L)
+    {
+        sdt[j] = v;
+        scum[j] = v * A;
+    }
+    mg_sync();
+    for (int offset = 1; offset < MMA_L; offset <<= 1)
+    {
+        float add = j < MMA_L && j >= offset ? scum[j - offset] : 0.0f;
+        mg_sync();
+        if (j < MMA_L) scum[j] += add;
+        mg_sync();
+    }
+}
+
+// A tile of ROWS x COLS values of src (row stride `stride`, a row's values contiguous) into shared memory as bf16, zeros
+// outside valid_rows x valid_cols, row r scaled by scale[r] if given; dst[c][r] when TRANSPOSE, else dst[r][c]. Eight
+// loads in flight a thread, as mg_stage_rows.
+template <int ROWS, int COLS, bool TRANSPOSE, typename T>
+__device__ __forceinline__ void mma_stage(const T* src, i64 stride, int valid_rows, int valid_cols, const float* scale, u16* dst, int dst_stride)
+{
+    const int total = ROWS * COLS;
+    for (int e0 = threadIdx.x; e0 < total; e0 += 8 * blockDim.x)
+    {
+        float v[8];
+#pragma unroll
+        for (int u = 0; u < 8; u++)
+        {
+            int e = e0 + u * blockDim.x, r = e / COLS, c = e % COLS;
+            v[u] = e < total && r < valid_rows && c < valid_cols ? mg_load(src + r * stride + c) * (scale ? scale[r] : 1.0f) : 0.0f;
+        }
+#pragma unroll
+        for (int u = 0; u < 8; u++)
+        {
+            int e = e0 + u * blockDim.x, r = e / COLS, c = e % COLS;
+            if (e < total) dst[TRANSPOSE ? c * dst_stride + r : r * dst_stride + c] = mg_bf16_bits(v[u]);
+        }
+    }
+}
+
+struct __attribute__((aligned(16))) MmaStateStage
+{
+    u16 xw[MMA_TILE * MMA_ROW], bt[MMA_TILE * MMA_ROW];  // X_w^T [p][j] and B^T [n][j]
+    float dt[MMA_L], cum[MMA_L], sum[32];
+};
+__device__ __forceinline__ MmaStateStage& mma_state_stage()
+{
+    __shared__ MmaStateStage stage;
+    return stage;
+}
+
+// Pass 1, a block of 4 warps per (64 p x 64 n tile, head, sequence * chunks + chunk): S_local of the chunk into `carry`
+// [seqs, chunks, heads, head_dim, state_dim] and its sum of dt into `dt_sum` [seqs, chunks, heads]. Warp w computes p
+// rows 16w..16w+15 over the tile's 64 state columns.
+template <typename T>
+__device__ __forceinline__ void ssd_chunk_state(const T* x, const T* B, const T* dt, const T* a_log, const T* dt_bias, const i64* query_start,
+    int seqs, int softplus, SsdArgs a, int chunks, float* carry, float* dt_sum)
+{
+    MmaStateStage& st = mma_state_stage();
+    int p_tiles = (a.head_dim + MMA_TILE - 1) / MMA_TILE;
+    int p0 = (blockIdx.x % p_tiles) * MMA_TILE, n0 = (blockIdx.x / p_tiles) * MMA_TILE;
+    int h = blockIdx.y, s = blockIdx.z / chunks, k = blockIdx.z % chunks;
+    if (s >= seqs) return;
+    i64 t0 = query_start[s] + (i64)k * MMA_L, t1 = query_start[s + 1];
+    if (t0 >= t1) return;
+    int len = (int)(t1 - t0 < MMA_L ? t1 - t0 : MMA_L);
+    int g = h / (a.heads / a.groups), warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    float A = -mg_exp(mg_load(a_log + h));
+    ssd_chunk_dt(dt, dt_bias, softplus, a, h, A, t0, len, st.dt, st.cum);
+    float total = mg_block_sum(threadIdx.x < MMA_L ? st.dt[threadIdx.x] : 0.0f, st.sum);
+    if (threadIdx.x < MMA_L) st.dt[threadIdx.x] *= mg_exp(st.cum[MMA_L - 1] - st.cum[threadIdx.x]);  // now w_j
+    mg_sync();
+    mma_stage<MMA_L, MMA_TILE, true>(x + t0 * a.x_stride + (i64)h * a.head_dim + p0, a.x_stride, len, a.head_dim - p0, st.dt, st.xw, MMA_ROW);
+    mma_stage<MMA_L, MMA_TILE, true>(B + t0 * a.bc_stride + (i64)g * a.state_dim + n0, a.bc_stride, len, a.state_dim - n0, (const float*)nullptr, st.bt, MMA_ROW);
+    mg_sync();
+    float acc[8][4];
+#pragma unroll
+    for (int nt = 0; nt < 8; nt++) acc[nt][0] = acc[nt][1] = acc[nt][2] = acc[nt][3] = 0.0f;
+    for (int kk = 0; kk * 16 < len; kk++)
+    {
+        unsigned af[4];
+        mg_mma_load_a(af, st.xw + 16 * warp * MMA_ROW + 16 * kk, MMA_ROW);
+#pragma unroll
+        for (int nt = 0; nt < 8; nt++)
+        {
+            unsigned bf[2];
+            mg_mma_load_b(bf, st.bt + 8 * nt * MMA_ROW + 16 * kk, MMA_ROW);
+            mg_mma_bf16(acc[nt], af, bf);
+        }
+    }
+    float* out = carry + (((i64)s * chunks + k) * a.heads + h) * a.head_dim * a.state_dim;
+    int group = lane >> 2, quad = lane & 3;
+#pragma unroll
+    for (int nt = 0; nt < 8; nt++)
+    {
+#pragma unroll
+        for (int e = 0; e < 4; e++)
+        {
+            int p = p0 + 16 * warp + group + (e >= 2 ? 8 : 0), n = n0 + 8 * nt + 2 * quad + (e & 1);
+            if (p < a.head_dim && n < a.state_dim) out[(i64)p * a.state_dim + n] = acc[nt][e];
+        }
+    }
+    if (blockIdx.x == 0 && threadIdx.x == 0) dt_sum[((i64)s * chunks + k) * a.heads + h] = total;
+}
+
+struct __attribute__((aligned(16))) MmaScanStage
+{
+    u16 c[MMA_L * MMA_NB_ROW], b[MMA_L * MMA_NB_ROW];  // C [i][n] and B [j][n] of MMA_NB state columns
+    u16 s[MMA_TILE * MMA_NB_ROW];                       // S_in [p][n]
+    u16 xt[MMA_TILE * MMA_ROW];                         // X^T [p][j]
+    float dt[MMA_L], cum[MMA_L];
+};
+__device__ __forceinline__ MmaScanStage& mma_scan_stage()
+{
+    __shared__ MmaScanStage stage;
+    return stage;
+}
+
+// Pass 3, a block of 8 warps per (64 p rows, head, sequence * chunks + chunk), from the entering states the carry left
+// in `carry`: warp w computes the outputs of tokens 16w..16w+15 of the chunk. C S_in^T and C B^T accumulate over the
+// state dim MMA_NB columns at a time (only the B columns j <= 16w + 15 a warp's causal rows need); the masked, decayed
+// C B^T then leaves the accumulators as the A fragments of (...) X without going through shared memory (a 16 x 8
+// accumulator pair holds exactly a 16 x 16 A fragment's elements).
+template <typename T>
+__device__ __forceinline__ void ssd_chunk_scan(const T* x, const T* B, const T* C, const T* dt, const T* a_log, const T* D, const T* dt_bias,
+    const i64* slots, const i64* query_start, T* y, int seqs, int softplus, SsdArgs a, int chunks, const float* carry)
+{
+    MmaScanStage& st = mma_scan_stage();
+    int p0 = blockIdx.x * MMA_TILE, h = blockIdx.y, s = blockIdx.z / chunks, k = blockIdx.z % chunks;
+    if (s >= seqs) return;
+    i64 t0 = query_start[s] + (i64)k * MMA_L, t1 = query_start[s + 1];
+    if (t0 >= t1) return;
+    int len = (int)(t1 - t0 < MMA_L ? t1 - t0 : MMA_L);
+    int g = h / (a.heads / a.groups), warp = threadIdx.x >> 5, lane = threadIdx.x & 31, group = lane >> 2, quad = lane & 3;
+    float A = -mg_exp(mg_load(a_log + h));
+    ssd_chunk_dt(dt, dt_bias, softplus, a, h, A, t0, len, st.dt, st.cum);
+    const float* s_in = carry + (((i64)s * chunks + k) * a.heads + h) * a.head_dim * a.state_dim + (i64)p0 * a.state_dim;
+    float acc[8][4], cb[16][4];
+#pragma unroll
+    for (int nt = 0; nt < 8; nt++) acc[nt][0] = acc[nt][1] = acc[nt][2] = acc[nt][3] = 0.0f;
+#pragma unroll
+    for (int jt = 0; jt < 16; jt++) cb[jt][0] = cb[jt][1] = cb[jt][2] = cb[jt][3] = 0.0f;
+    bool rows = 16 * warp < len;
+    for (int n0 = 0; n0 < a.state_dim; n0 += MMA_NB)
+    {
+        mg_sync();
+        mma_stage<MMA_L, MMA_NB, false>(C + t0 * a.bc_stride + (i64)g * a.state_dim + n0, a.bc_stride, len, a.state_dim - n0, (const float*)nullptr, st.c, MMA_NB_ROW);
+        mma_stage<MMA_L, MMA_NB, false>(B + t0 * a.bc_stride + (i64)g * a.state_dim + n0, a.bc_stride, len, a.state_dim - n0, (const float*)nullptr, st.b, MMA_NB_ROW);
+        mma_stage<MMA_TILE, MMA_NB, false>(s_in + n0, (i64)a.state_dim, a.head_dim - p0, a.state_dim - n0, (const float*)nullptr, st.s, MMA_NB_ROW);
+        mg_sync();
+        if (!rows) continue;
+#pragma unroll
+        for (int kk = 0; kk < MMA_NB / 16; kk++)
+        {
+            unsigned af[4], bf[2];
+            mg_mma_load_a(af, st.c + 16 * warp * MMA_NB_ROW + 16 * kk, MMA_NB_ROW);
+#pragma unroll
+            for (int nt = 0; nt < 8; nt++)
+            {
+                mg_mma_load_b(bf, st.s + 8 * nt * MMA_NB_ROW + 16 * kk, MMA_NB_ROW);
+                mg_mma_bf16(acc[nt], af, bf);
+            }
+#pragma unroll
+            for (int jt = 0; jt < 16; jt++)
+            {
+                if (jt <= 2 * warp + 1)
+                {
+                    mg_mma_load_b(bf, st.b + 8 * jt * MMA_NB_ROW + 16 * kk, MMA_NB_ROW);
+                    mg_mma_bf16(cb[jt], af, bf);
+                }
+            }
+        }
+    }
+    mg_sync();
+    mma_stage<MMA_L, MMA_TILE, true>(x + t0 * a.x_stride + (i64)h * a.head_dim + p0, a.x_stride, len, a.head_dim - p0, (const float*)nullptr, st.xt, MMA_ROW);
+    mg_sync();
+    if (!rows) return;
+    int i_lo = 16 * warp + group, i_hi = i_lo + 8;
+    float cum_lo = st.cum[i_lo], cum_hi = st.cum[i_hi];
+    float decay_lo = mg_exp(cum_lo), decay_hi = mg_exp(cum_hi);
+#pragma unroll
+    for (int nt = 0; nt < 8; nt++)
+    {
+        acc[nt][0] *= decay_lo;
+        acc[nt][1] *= decay_lo;
+        acc[nt][2] *= decay_hi;
+        acc[nt][3] *= decay_hi;
+    }
+#pragma unroll
+    for (int kk = 0; kk < MMA_L / 16; kk++)
+    {
+        if (kk > warp) continue;  // tokens j >= 16 (w + 1) come after every row of this warp
+        float m[2][4];
+#pragma unroll
+        for (int half = 0; half < 2; half++)
+        {
+#pragma unroll
+            for (int e = 0; e < 4; e++)
+            {
+                int i = e < 2 ? i_lo : i_hi, j = 16 * kk + 8 * half + 2 * quad + (e & 1);
+                m[half][e] = j <= i ? cb[2 * kk + half][e] * mg_exp((e < 2 ? cum_lo : cum_hi) - st.cum[j]) * st.dt[j] : 0.0f;
+            }
+        }
+        unsigned mf[4] = {mg_pack_bf16(m[0][0], m[0][1]), mg_pack_bf16(m[0][2], m[0][3]), mg_pack_bf16(m[1][0], m[1][1]), mg_pack_bf16(m[1][2], m[1][3])};
+#pragma unroll
+        for (int nt = 0; nt < 8; nt++)
+        {
+            unsigned bf[2];
+            mg_mma_load_b(bf, st.xt + 8 * nt * MMA_ROW + 16 * kk, MMA_ROW);
+            mg_mma_bf16(acc[nt], mf, bf);
+        }
+    }
+    i64 slot = slots[s];
+#pragma unroll
+    for (int nt = 0; nt < 8; nt++)
+    {
+#pragma unroll
+        for (int e = 0; e < 4; e++)
+        {
+            int i = e < 2 ? i_lo : i_hi, p = p0 + 8 * nt + 2 * quad + (e & 1);
+            if (i < len && p < a.head_dim)
+            {
+                i64 t = t0 + i;
+                float xv = mg_load(x + t * a.x_stride + (i64)h * a.head_dim + p);
+                float dskip = D ? mg_load(D + (a.d_per_p ? (i64)h * a.head_dim + p : h)) : 0.0f;
+                mg_store(y + t * a.heads * a.head_dim + (i64)h * a.head_dim + p, slot < 0 ? 0.0f : acc[nt][e] + dskip * xv);
+            }
+        }
+    }
+}
+
+#define SSD_MMA_KERNELS(T, sfx) \
+    extern "C" __global__ void ssd_chunk_state_##sfx(const T* x, const T* B, const T* dt, const T* a_log, const T* dt_bias, \
+        const i64* query_start, int seqs, int softplus, i64 x_stride, i64 bc_stride, i64 dt_stride, int heads, int head_dim, \
+        int groups, int state_dim, float dt_min, float dt_max, int chunks, float* carry, float* dt_sum) \
+    { \
+        SsdArgs a = {x_stride, bc_stride, dt_stride, heads, head_dim, groups, state_dim, 0, dt_min, dt_max}; \
+        ssd_chunk_state<T>(x, B, dt, a_log, dt_bias, query_start, seqs, softplus, a, chunks, carry, dt_sum); \
+    } \
+    extern "C" __global__ void ssd_chunk_scan_##sfx(const T* x, const T* B, const T* C, const T* dt, const T* a_log, const T* D, \
+        const T* dt_bias, const i64* slots, const i64* query_start, T* y, int seqs, int softplus, i64 x_stride, i64 bc_stride, \
+        i64 dt_stride, int heads, int head_dim, int groups, int state_dim, int d_per_p, float dt_min, float dt_max, int chunks, \
+        const float* carry) \
+    { \
+        SsdArgs a = {x_stride, bc_stride, dt_stride, heads, head_dim, groups, state_dim, d_per_p, dt_min, dt_max}; \
+        ssd_chunk_scan<T>(x, B, C, dt, a_log, D, dt_bias, slots, query_start, y, seqs, softplus, a, chunks, carry); \
+    }
+
+MG_FOR_T(SSD_MMA_KERNELS)
+
 #define SSD_KERNELS(T, S, sfx) \
     extern "C" __global__ void ssd_update_##sfx(const T* x, const T* B, const T* C, const T* dt, const T* a_log, const T* D, \
         const T* dt_bias, S* states, i64 block_stride, const i64* slots, T* y, int rows, int softplus, i64 x_stride, \

@@ -20,6 +20,7 @@ struct mg_dim3 { unsigned x, y, z; };
 extern "C" mg_dim3 threadIdx, blockIdx, blockDim, gridDim;
 extern "C" unsigned mg_emu_shfl_xor(unsigned bits, int lane_mask);
 extern "C" void mg_emu_sync();
+extern "C" void mg_emu_mma_bf16(float* d, const unsigned* a, const unsigned* b);
 #else
 #include <__clang_cuda_builtin_vars.h>
 #define __global__ __attribute__((global))
@@ -123,12 +124,13 @@ __device__ __forceinline__ u16 mg_f32_to_f16(float v)
 __device__ __forceinline__ float mg_load(const f16* p) { return mg_f16_to_f32(p->bits); }
 
 __device__ __forceinline__ void mg_store(float* p, float v) { *p = v; }
-__device__ __forceinline__ void mg_store(bf16* p, float v)
+// fp32 to bf16 bits, rounding to nearest even as PyTorch's cast does; NaN stays a quiet NaN.
+__device__ __forceinline__ u16 mg_bf16_bits(float v)
 {
     unsigned u = mg_float_to_bits(v);
-    // Round to nearest even, as PyTorch's cast does; NaN stays a quiet NaN.
-    p->bits = (u & 0x7fffffffu) > 0x7f800000u ? (u16)0x7fc0 : (u16)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
+    return (u & 0x7fffffffu) > 0x7f800000u ? (u16)0x7fc0 : (u16)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
 }
+__device__ __forceinline__ void mg_store(bf16* p, float v) { p->bits = mg_bf16_bits(v); }
 __device__ __forceinline__ void mg_store(f16* p, float v) { p->bits = mg_f32_to_f16(v); }
 
 // The value a stored element would read back as: what a cast to T and back gives (for PyTorch's rounding points).
@@ -165,6 +167,48 @@ __device__ __forceinline__ float mg_block_sum(float v, float* shared)
     v = mg_warp_sum(v, 32);
     mg_sync();
     return v;
+}
+
+// Tensor cores: D += A * B for one warp with mma.sync m16n8k16, bf16 operands and fp32 sums (sm_80 and later; the host
+// launches no kernel that uses it on older devices). Lane = 4 * group + quad holds (PTX ISA, "Matrix Fragments for
+// mma.m16n8k16"): A (16 x 16, row-major) a[0] = row group, cols 2quad and 2quad+1 (the lower index in the low half),
+// a[1] = row group + 8, same cols, a[2] = row group, cols + 8, a[3] = row group + 8, cols + 8; B (16 x 8, k x n)
+// b[0] = k 2quad and 2quad+1 of col group, b[1] = k + 8; D (16 x 8) d[0], d[1] = row group, cols 2quad and 2quad+1,
+// d[2], d[3] = row group + 8.
+__device__ __forceinline__ unsigned mg_pack_bf16(float lo, float hi) { return (unsigned)mg_bf16_bits(lo) | ((unsigned)mg_bf16_bits(hi) << 16); }
+#ifdef MG_EMU
+inline void mg_mma_bf16(float* d, const unsigned* a, const unsigned* b) { mg_emu_mma_bf16(d, a, b); }
+#else
+__device__ __forceinline__ void mg_mma_bf16(float* d, const unsigned* a, const unsigned* b)
+{
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+    asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, {%0, %1, %2, %3};"
+                 : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+#else
+    asm volatile("trap;");
+#endif
+}
+#endif
+
+// A's fragment from a bf16 [row][k] array in shared memory, `base` at (first row, first k), `stride` even.
+__device__ __forceinline__ void mg_mma_load_a(unsigned* a, const u16* base, int stride)
+{
+    int lane = threadIdx.x & 31;
+    const u16* p = base + (lane >> 2) * stride + 2 * (lane & 3);
+    a[0] = *(const unsigned*)p;
+    a[1] = *(const unsigned*)(p + 8 * stride);
+    a[2] = *(const unsigned*)(p + 8);
+    a[3] = *(const unsigned*)(p + 8 * stride + 8);
+}
+
+// B's fragment from a bf16 [n][k] array (each column's k values contiguous), `base` at (first n, first k).
+__device__ __forceinline__ void mg_mma_load_b(unsigned* b, const u16* base, int stride)
+{
+    int lane = threadIdx.x & 31;
+    const u16* p = base + (lane >> 2) * stride + 2 * (lane & 3);
+    b[0] = *(const unsigned*)p;
+    b[1] = *(const unsigned*)(p + 8);
 }
 
 // Stages `tokens` rows of `width` values (row stride `stride`) into shared memory as fp32 rows of `padded` values,

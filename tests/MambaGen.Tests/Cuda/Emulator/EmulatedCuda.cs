@@ -92,6 +92,11 @@ internal static class EmulatedKernels
     /// <summary>Row-warp scans and state updates only (<see cref="KernelChoices.RowWarps"/>).</summary>
     public static MambaOps RowWarps => FirstTimed.Value;
 
+    private static readonly Lazy<MambaOps> TensorCoreScans = new(() => Create(KernelChoices.Default with { PrefillScan = PrefillScan.TensorCores }), LazyThreadSafetyMode.ExecutionAndPublication);
+
+    /// <summary>Mamba-2's bf16 prefills as the SSD on tensor cores, the rest as <see cref="Ops"/>.</summary>
+    public static MambaOps TensorCores => TensorCoreScans.Value;
+
     private static readonly Lazy<MambaOps> ChunkedScans = new(() => Create(KernelChoices.Default with { PrefillScan = PrefillScan.Chunked }), LazyThreadSafetyMode.ExecutionAndPublication);
 
     /// <summary>The chunked prefill scans, the rest as by default.</summary>

@@ -33,6 +33,7 @@ Thread threads[MaxThreads];
 char* stacks = nullptr;
 unsigned current = 0;
 unsigned shuffle_slots[2][MaxThreads];
+unsigned mma_slots[2][MaxThreads][6];
 jmp_buf scheduler;
 void (*entry_function)(void**) = nullptr;
 void** entry_args = nullptr;
@@ -138,6 +139,51 @@ extern "C" unsigned mg_emu_shfl_xor(unsigned bits, int lane_mask)
     yield(AtWarpBarrier);
     unsigned partner = (self & ~31u) | ((self & 31u) ^ ((unsigned)lane_mask & 31u));
     return shuffle_slots[parity][partner];
+}
+
+static float bf16_to_float(unsigned bits16)
+{
+    unsigned u = bits16 << 16;
+    float f;
+    memcpy(&f, &u, 4);
+    return f;
+}
+
+// mma.sync m16n8k16 (bf16 in, fp32 sums) for the warp: each lane leaves its fragments, and once all 32 have, each
+// rebuilds A (16 x 16) and B (16 x 8) from them by the PTX ISA's fragment layout and adds its four elements of A * B.
+extern "C" void mg_emu_mma_bf16(float* d, const unsigned* a, const unsigned* b)
+{
+    unsigned self = current, parity = threads[self].parity;
+    threads[self].parity ^= 1u;
+    unsigned* mine = mma_slots[parity][self];
+    for (int i = 0; i < 4; i++) mine[i] = a[i];
+    mine[4] = b[0];
+    mine[5] = b[1];
+    yield(AtWarpBarrier);
+    float A[16][16], B[16][8];
+    unsigned base = self & ~31u;
+    for (unsigned l = 0; l < 32; l++)
+    {
+        const unsigned* r = mma_slots[parity][base + l];
+        unsigned g = l >> 2, q = l & 3;
+        for (unsigned half = 0; half < 2; half++)
+        {
+            A[g][2 * q + half] = bf16_to_float((r[0] >> (16 * half)) & 0xffffu);
+            A[g + 8][2 * q + half] = bf16_to_float((r[1] >> (16 * half)) & 0xffffu);
+            A[g][2 * q + 8 + half] = bf16_to_float((r[2] >> (16 * half)) & 0xffffu);
+            A[g + 8][2 * q + 8 + half] = bf16_to_float((r[3] >> (16 * half)) & 0xffffu);
+            B[2 * q + half][g] = bf16_to_float((r[4] >> (16 * half)) & 0xffffu);
+            B[2 * q + 8 + half][g] = bf16_to_float((r[5] >> (16 * half)) & 0xffffu);
+        }
+    }
+    unsigned lane = self & 31u, group = lane >> 2, quad = lane & 3;
+    for (int e = 0; e < 4; e++)
+    {
+        unsigned row = group + (e >= 2 ? 8 : 0), col = 2 * quad + (e & 1);
+        float sum = 0.0f;
+        for (int k = 0; k < 16; k++) sum += A[row][k] * B[k][col];
+        d[e] += sum;
+    }
 }
 
 // Runs `entry(args)` as a kernel over the grid; 0 on success, else 1 with the reason in mg_emu_error().
