@@ -3,10 +3,10 @@
 # .gpu carried): the checks of what changed, then the figures beside the peers, most needed first, each part under
 # its own time limit so that a late part cut short leaves the earlier ones in $OUT.
 # 1. Correctness on CUDA: the hybrid fixtures (decode steps through the hybrid decode graphs) and the Mamba fixtures
-#    and default model against transformers' outputs, with the default kernels, the chunked prefill scans and the
-#    SSD on tensor cores.
-# 2. mamba2-130m and mamba-130m, MambaGen (and mamba2-130m's prefills with the SSD on tensor cores) then mamba_ssm +
-#    its CUDA extensions, same weights (run.sh's bench).
+#    and default model against transformers' outputs, with the default kernels, the chunked prefill scans, the
+#    SSD on tensor cores and Mamba-1's block-wide scan.
+# 2. mamba2-130m and mamba-130m, MambaGen (and the prefills with the SSD on tensor cores and Mamba-1's block-wide
+#    scan) then mamba_ssm + its CUDA extensions, same weights (run.sh's bench).
 # 3. The hybrids' decode (LFM2-350M and granite-4.0-h-350m shapes, transformers' checkpoints), MambaGen then
 #    transformers with mamba_ssm's and causal_conv1d's kernels.
 # 4. Each prefill scan forced (chunked, row-warps, tiled) at 1x2048, 4x2048 and 32x512, beside auto's (scans.md);
@@ -52,6 +52,8 @@ part 120 $BENCH verify --device cuda tests/fixtures/dev-mamba1 tests/fixtures/de
 part 60 env MAMBAGEN_PREFILL_SCAN=chunked $BENCH verify --device cuda tests/fixtures/dev-mamba1 tests/fixtures/dev-mamba2 > $LOGS/verify-chunked.log 2>&1
 # The SSD on tensor cores (bf16 Mamba-2 prefills; the layer pairs' bf16 rows and the fixtures take it).
 part 60 env MAMBAGEN_PREFILL_SCAN=tensor-cores $BENCH verify --device cuda tests/fixtures/dev-mamba2 > $LOGS/verify-tensor-cores.log 2>&1
+# Mamba-1's block-wide scan (the layer pairs' Mamba1Mixer rows and the fixture take it).
+part 60 env MAMBAGEN_PREFILL_SCAN=block-scan $BENCH verify --device cuda tests/fixtures/dev-mamba1 > $LOGS/verify-block-scan.log 2>&1
 wait
 
 B="--batches 1,32,128 --tokens 128"
@@ -60,6 +62,8 @@ for m in mamba2-130m mamba-130m; do
 done
 part 45 env MAMBAGEN_PREFILL_SCAN=tensor-cores $BENCH model --model /tmp/models/mamba2-130m --device cuda --dtype bfloat16 --reps $reps \
   --shapes 1x2048,4x2048,32x512 --batches "" >> $LOGS/scans-tensor-cores.log 2>&1
+part 45 env MAMBAGEN_PREFILL_SCAN=block-scan $BENCH model --model /tmp/models/mamba-130m --device cuda --dtype bfloat16 --reps $reps \
+  --shapes 1x2048,4x2048,32x512 --batches "" >> $LOGS/scans-block-scan.log 2>&1
 mkdir -p /tmp/kb /tmp/peer && tar -C /tmp/peer -xJf $P/peer-src.tar.xz && tar -C /tmp/kb -xJf $P/peer-ext-sm90.tar.xz
 [ -f $P/peer-triton-cache.tar.xz ] && tar -C /tmp -xJf $P/peer-triton-cache.tar.xz; export TRITON_CACHE_DIR=/tmp/tc
 KP=/tmp/peer/mamba:/tmp/peer/causal-conv1d:/tmp/kb/so

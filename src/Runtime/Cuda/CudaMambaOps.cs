@@ -42,7 +42,7 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
     private const int GemvMaxScales = 64;
 
     private readonly KernelFamily _convUpdate, _convVarlen, _convVarlenStates, _shortConvUpdate, _ssdUpdate, _ssdUpdateVec, _ssdScanVarlen, _ssdScanTiled, _ssdScanChunk, _ssdScanChunkCarry,
-        _ssdChunkState, _ssdChunkScan, _selectiveUpdate, _selectiveUpdateChannels, _selectiveScanVarlen, _selectiveScanChannels, _selectiveScanChunk, _selectiveScanChunkCarry, _addRmsNorm, _gatedRmsNorm, _gemv, _rmsNormGemv, _gatedGemv, _rmsNormGemvConv;
+        _ssdChunkState, _ssdChunkScan, _selectiveUpdate, _selectiveUpdateChannels, _selectiveScanVarlen, _selectiveScanChannels, _selectiveScanBlock, _selectiveScanChunk, _selectiveScanChunkCarry, _addRmsNorm, _gatedRmsNorm, _gemv, _rmsNormGemv, _gatedGemv, _rmsNormGemvConv;
     private readonly ComposedProjections _composed;
 
     private CudaMambaOps(KernelTarget target, KernelChoices choices, bool tensorCores, CudaModule conv, CudaModule mamba2, CudaModule mamba1, CudaModule norm, CudaModule gemv)
@@ -57,6 +57,7 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
         (_selectiveUpdate, _selectiveUpdateChannels, _selectiveScanVarlen, _selectiveScanChannels) =
             (new(mamba1, "selective_update"), new(mamba1, "selective_update_channels"), new(mamba1, "selective_scan_varlen"), new(mamba1, "selective_scan_channels"));
         (_selectiveScanChunk, _selectiveScanChunkCarry) = (new(mamba1, "selective_scan_chunk"), new(mamba1, "selective_scan_chunk_carry"));
+        _selectiveScanBlock = new(mamba1, "selective_scan_block");
         (_addRmsNorm, _gatedRmsNorm) = (new(norm, "add_rmsnorm"), new(norm, "gated_rmsnorm", perState: false));
         (_gemv, _rmsNormGemv, _gatedGemv, _rmsNormGemvConv) =
             (new(gemv, "gemv"), new(gemv, "rmsnorm_gemv"), new(gemv, "gated_gemv"), new(gemv, "rmsnorm_gemv_conv"));
@@ -349,6 +350,14 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
             KernelArg.I32(batch.Count), KernelArg.I32(deltaSoftplus ? 1 : 0), KernelArg.I64(u.stride(0)), KernelArg.I64(delta.stride(0)),
             KernelArg.I64(b.stride(0)), KernelArg.I64(z?.stride(0) ?? 0), KernelArg.I32((int)channels), KernelArg.I32((int)aLog.shape[1]),
         ];
+        if (_choices.BlockMamba1Scan && aLog.shape[1] <= ChannelScanMaxState)
+        {
+            // A block per (channel, sequence), 8 tokens a thread; 64 threads where the longest sequence fills no more.
+            int blockThreads = LongestSequence(batch) <= 512 ? 64 : BlockScanThreads;
+            _selectiveScanBlock.For(u.dtype, ssmStates.dtype).Launch(new LaunchGrid((int)channels, batch.Count, 1, blockThreads, 1, 1), Stream, scan);
+            return y;
+        }
+
         if (_choices.ChunkedScan && aLog.shape[1] <= ChannelScanMaxState)
         {
             // Chunk states from zeros, their carry across the chunks (and the final state), then the outputs.
@@ -450,16 +459,21 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
     private const int MmaChunkTokens = 128;
     private const int MmaTile = 64;
 
+    // mamba1.cu's BLOCK_SCAN_THREADS: the block scan's shared maps hold this many threads.
+    private const int BlockScanThreads = 128;
+
     /// <summary>Chunks of the step's longest sequence: the grid's chunk dimension (shorter sequences' extra blocks return).</summary>
-    private static int Chunks(PrefillBatch batch, int chunkTokens)
+    private static int Chunks(PrefillBatch batch, int chunkTokens) => Math.Max(1, Blocks(LongestSequence(batch), chunkTokens));
+
+    private static int LongestSequence(PrefillBatch batch)
     {
-        int chunks = 1;
+        int longest = 0;
         for (int s = 0; s < batch.Count; s++)
         {
-            chunks = Math.Max(chunks, Blocks(batch.QueryStartLoc[s + 1] - batch.QueryStartLoc[s], chunkTokens));
+            longest = Math.Max(longest, batch.QueryStartLoc[s + 1] - batch.QueryStartLoc[s]);
         }
 
-        return chunks;
+        return longest;
     }
 
     /// <summary>The parameters both scan_chunk_carry entries start with: A, the states in place by slot, the sequences.</summary>

@@ -11,7 +11,9 @@ namespace MambaGen.Cuda;
 /// sequence split into chunks scanned in parallel, then carried across (Mamba-2 on row warps, Mamba-1 a thread per
 /// channel; opt-in: not yet timed on a GPU). <see cref="TensorCores"/>: Mamba-2's SSD in its chunked matrix form on
 /// tensor cores, for bf16 activations on sm_80 and later (others take <see cref="Auto"/>'s choice; Mamba-1 too; opt-in:
-/// not yet timed on a GPU).
+/// not yet timed on a GPU). <see cref="BlockScan"/>: Mamba-1 (state dim up to 16) a block per (channel, sequence), the
+/// tokens spread over its threads and the state handed on by a block-wide scan (mamba_ssm's selective scan); Mamba-2
+/// takes <see cref="Auto"/>'s choice (opt-in: not yet timed on a GPU).
 /// </summary>
 public enum PrefillScan
 {
@@ -20,6 +22,7 @@ public enum PrefillScan
     Tiled,
     Chunked,
     TensorCores,
+    BlockScan,
 }
 
 /// <summary>
@@ -73,6 +76,9 @@ public sealed record KernelChoices(PrefillScan PrefillScan, bool GemvProjections
     /// <summary>Whether Mamba-2 prefills of <paramref name="activations"/> run the SSD on tensor cores, where the device has them.</summary>
     public bool TensorCoreMamba2Scan(torch.ScalarType activations) => PrefillScan == PrefillScan.TensorCores && activations == torch.ScalarType.BFloat16;
 
+    /// <summary>Whether Mamba-1 prefills run the block-wide scan (state dims up to 16).</summary>
+    public bool BlockMamba1Scan => PrefillScan == PrefillScan.BlockScan;
+
     /// <summary>Whether Mamba-2's decode update runs four p rows a warp.</summary>
     public bool VectorMamba2Update => DecodeSsm == DecodeSsm.Vector;
 
@@ -99,7 +105,8 @@ public sealed record KernelChoices(PrefillScan PrefillScan, bool GemvProjections
             "tiled" => PrefillScan.Tiled,
             "chunked" => PrefillScan.Chunked,
             "tensor-cores" => PrefillScan.TensorCores,
-            _ => throw new ArgumentException($"{PrefillScanVariable}={prefillScan}: expected auto, row-warps, tiled, chunked or tensor-cores."),
+            "block-scan" => PrefillScan.BlockScan,
+            _ => throw new ArgumentException($"{PrefillScanVariable}={prefillScan}: expected auto, row-warps, tiled, chunked, tensor-cores or block-scan."),
         },
         projections?.Trim().ToLowerInvariant() switch
         {
@@ -121,6 +128,7 @@ public sealed record KernelChoices(PrefillScan PrefillScan, bool GemvProjections
             PrefillScan.Tiled => "tiled prefill scans",
             PrefillScan.RowWarps => "row-warp prefill scans",
             PrefillScan.Chunked => "chunked prefill scans",
+            PrefillScan.BlockScan => $"Mamba-1 prefills as block-wide scans, else tiled prefill scans from {AutoTiledPairs} (sequence, head) pairs, else row-warp",
             PrefillScan.TensorCores => $"Mamba-2 bf16 prefills as the SSD on tensor cores (sm_80+), else tiled prefill scans from {AutoTiledPairs} (sequence, head) pairs, else row-warp",
             _ => $"tiled prefill scans from {AutoTiledPairs} (sequence, head) pairs, else row-warp",
         }

@@ -45,13 +45,15 @@ public static class KernelSources
     })));
 
     /// <summary>Mamba-1's selective SSM: decode state update and varlen prefill scan, each with lanes per channel or a thread
-    /// per channel, and the chunked prefill scan of few long sequences (chunk states, their carry, the outputs).</summary>
+    /// per channel, the block-wide prefill scan (a block per channel and sequence), and the chunked prefill scan of few
+    /// long sequences (chunk states, their carry, the outputs).</summary>
     public static KernelSource Mamba1 { get; } = Load("mamba1.cu", ActivationStateSuffixes.SelectMany(s => new[]
     {
         new KernelSpec($"selective_update_{s}", Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, I64, Ptr, Ptr, I32, I32, I64, I64, I64, I64, I32, I32, I32, Ptr, I32),
         new KernelSpec($"selective_update_channels_{s}", Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, I64, Ptr, Ptr, I32, I32, I64, I64, I64, I64, I32, I32, I32, Ptr, I32),
         new KernelSpec($"selective_scan_varlen_{s}", Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, I64, Ptr, Ptr, Ptr, Ptr, I32, I32, I64, I64, I64, I64, I32, I32, I32),
         new KernelSpec($"selective_scan_channels_{s}", Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, I64, Ptr, Ptr, Ptr, Ptr, I32, I32, I64, I64, I64, I64, I32, I32),
+        new KernelSpec($"selective_scan_block_{s}", Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, I64, Ptr, Ptr, Ptr, Ptr, I32, I32, I64, I64, I64, I64, I32, I32),
         new KernelSpec($"selective_scan_chunk_{s}", Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, I64, Ptr, Ptr, Ptr, Ptr, I32, I32, I64, I64, I64, I64, I32, I32, I32, I32, Ptr, Ptr, I32),
         new KernelSpec($"selective_scan_chunk_carry_{s}", Ptr, Ptr, I64, Ptr, Ptr, Ptr, I32, I32, I32, I32, I32, Ptr, Ptr),
     }));

@@ -404,6 +404,166 @@ __device__ __forceinline__ void selective_scan_chunk_carry(const T* a_log, S* st
     }
 }
 
+// Prefill, a block per (channel, sequence) with the sequence's tokens spread over its threads (mamba_ssm's selective
+// scan): one long prompt is then channels x 128 threads for the GPU, where a thread per channel is channels threads.
+// Each chunk of blockDim.x * ITEMS tokens (blockDim.x <= 128), thread i holding tokens i * ITEMS .. i * ITEMS + ITEMS - 1:
+//   1. each thread composes its tokens' updates into one affine map per state, h -> a * h + b;
+//   2. the block scans those maps (Hillis-Steele in shared memory, 16 states at once), so each thread learns the state
+//      entering its tokens from the state entering the chunk, and the chunk's last map carries the state on;
+//   3. each thread walks its tokens again from its entering state and writes their outputs.
+// Every output of a thread is stored after all its loads (a load after a store would wait for it). State dim <= 16.
+#define BLOCK_SCAN_THREADS 128
+#define BLOCK_SCAN_ITEMS 8
+struct BlockScanStage
+{
+    float a[2][CHANNEL_NPT][BLOCK_SCAN_THREADS], b[2][CHANNEL_NPT][BLOCK_SCAN_THREADS];  // the scan's two buffers
+};
+__device__ __forceinline__ BlockScanStage& block_scan_stage()
+{
+    __shared__ BlockScanStage stage;
+    return stage;
+}
+
+// Token t's B (or C) row as fp32, zeros past the state dim.
+template <typename T>
+__device__ __forceinline__ void scan_row(const T* p, int state_dim, float* v)
+{
+#pragma unroll
+    for (int n = 0; n < CHANNEL_NPT; n++) v[n] = n < state_dim ? mg_load(p + n) : 0.0f;
+}
+
+template <typename T, typename S, int ITEMS>
+__device__ __forceinline__ void selective_scan_block(const T* u, const T* delta, const T* a_log, const T* B, const T* C, const T* D,
+    const T* z, const T* delta_bias, S* states, i64 block_stride, const i64* slots, const u8* has_initial, const i64* query_start,
+    T* y, int seqs, int softplus, ScanArgs a)
+{
+    BlockScanStage& shared = block_scan_stage();
+    int d = blockIdx.x, s = blockIdx.y, tid = threadIdx.x;
+    if (s >= seqs || d >= a.channels) return;
+    i64 t0 = query_start[s], t1 = query_start[s + 1];
+    i64 slot = slots[s];
+    bool initial = slot >= 0 && has_initial[s];
+    S* st = states + (slot < 0 ? 0 : slot) * block_stride + (i64)d * a.state_dim;
+    float A[CHANNEL_NPT], h_in[CHANNEL_NPT];
+#pragma unroll
+    for (int n = 0; n < CHANNEL_NPT; n++)
+    {
+        bool in = n < a.state_dim;
+        A[n] = in ? -mg_exp(mg_load(a_log + (i64)d * a.state_dim + n)) : 0.0f;
+        h_in[n] = in && initial ? mg_load(st + n) : 0.0f;
+    }
+    float dskip = D ? mg_load(D + d) : 0.0f;
+    int last = blockDim.x - 1;
+    for (i64 base = t0; base < t1; base += (i64)blockDim.x * ITEMS)
+    {
+        i64 first = base + (i64)tid * ITEMS;
+        int count = first >= t1 ? 0 : (int)(t1 - first < ITEMS ? t1 - first : ITEMS);
+        float dts[ITEMS], us[ITEMS], gates[ITEMS];
+#pragma unroll
+        for (int i = 0; i < ITEMS; i++)
+        {
+            i64 t = first + i;
+            bool in = i < count;
+            dts[i] = in ? scan_dt(delta + t * a.delta_stride + d, delta_bias, softplus, d) : 0.0f;
+            us[i] = in ? mg_load(u + t * a.u_stride + d) : 0.0f;
+            gates[i] = in && z ? mg_silu(mg_load(z + t * a.z_stride + d)) : 1.0f;
+        }
+        // 1. This thread's tokens as one map per state (identity past the sequence: dt = 0).
+        float ma[CHANNEL_NPT], mb[CHANNEL_NPT];
+#pragma unroll
+        for (int n = 0; n < CHANNEL_NPT; n++)
+        {
+            ma[n] = 1.0f;
+            mb[n] = 0.0f;
+        }
+#pragma unroll
+        for (int i = 0; i < ITEMS; i++)
+        {
+            if (i < count)
+            {
+                float bv[CHANNEL_NPT];
+                scan_row(B + (first + i) * a.bc_stride, a.state_dim, bv);
+                float du = dts[i] * us[i];
+#pragma unroll
+                for (int n = 0; n < CHANNEL_NPT; n++)
+                {
+                    float decay = mg_fast_exp(dts[i] * A[n]);
+                    ma[n] *= decay;
+                    mb[n] = mb[n] * decay + du * bv[n];
+                }
+            }
+        }
+        // 2. Inclusive scan of the maps over the block's threads, between two buffers (a round reads one and writes the
+        // other, so one barrier a round): thread i ends with the map of tokens 0 .. its last.
+        int buffer = 0;
+        mg_sync();  // the previous chunk's reads of the buffers are done
+#pragma unroll
+        for (int n = 0; n < CHANNEL_NPT; n++)
+        {
+            shared.a[0][n][tid] = ma[n];
+            shared.b[0][n][tid] = mb[n];
+        }
+        for (int offset = 1; offset < (int)blockDim.x; offset <<= 1, buffer ^= 1)
+        {
+            mg_sync();
+            bool has = tid >= offset;
+#pragma unroll
+            for (int n = 0; n < CHANNEL_NPT; n++)
+            {
+                // Earlier tokens' map first: h -> ma (pa h + pb) + mb.
+                float pa = has ? shared.a[buffer][n][tid - offset] : 1.0f, pb = has ? shared.b[buffer][n][tid - offset] : 0.0f;
+                mb[n] = ma[n] * pb + mb[n];
+                ma[n] *= pa;
+                shared.a[buffer ^ 1][n][tid] = ma[n];
+                shared.b[buffer ^ 1][n][tid] = mb[n];
+            }
+        }
+        mg_sync();
+        // The state entering this thread's tokens, and the state entering the next chunk.
+        float h[CHANNEL_NPT];
+#pragma unroll
+        for (int n = 0; n < CHANNEL_NPT; n++)
+        {
+            h[n] = tid == 0 ? h_in[n] : shared.a[buffer][n][tid - 1] * h_in[n] + shared.b[buffer][n][tid - 1];
+            h_in[n] = shared.a[buffer][n][last] * h_in[n] + shared.b[buffer][n][last];
+        }
+        // 3. The outputs, stored once every load of the thread is done.
+        float outs[ITEMS];
+#pragma unroll
+        for (int i = 0; i < ITEMS; i++)
+        {
+            outs[i] = 0.0f;
+            if (i >= count) continue;  // the later tokens are past the sequence too
+            float bv[CHANNEL_NPT], cv[CHANNEL_NPT];
+            scan_row(B + (first + i) * a.bc_stride, a.state_dim, bv);
+            scan_row(C + (first + i) * a.bc_stride, a.state_dim, cv);
+            float du = dts[i] * us[i], acc0 = 0.0f, acc1 = 0.0f;
+#pragma unroll
+            for (int n = 0; n < CHANNEL_NPT; n += 2)
+            {
+                h[n] = h[n] * mg_fast_exp(dts[i] * A[n]) + du * bv[n];
+                h[n + 1] = h[n + 1] * mg_fast_exp(dts[i] * A[n + 1]) + du * bv[n + 1];
+                acc0 += h[n] * cv[n];
+                acc1 += h[n + 1] * cv[n + 1];
+            }
+            outs[i] = (acc0 + acc1 + dskip * us[i]) * gates[i];
+        }
+#pragma unroll
+        for (int i = 0; i < ITEMS; i++)
+        {
+            if (i < count) mg_store(y + (first + i) * a.channels + d, slot < 0 ? 0.0f : outs[i]);
+        }
+    }
+    if (tid == 0 && slot >= 0)
+    {
+#pragma unroll
+        for (int n = 0; n < CHANNEL_NPT; n++)
+        {
+            if (n < a.state_dim) mg_store(st + n, h_in[n]);
+        }
+    }
+}
+
 #define SCAN_KERNELS(T, S, sfx) \
     extern "C" __global__ void selective_update_##sfx(const T* u, const T* delta, const T* a_log, const T* B, const T* C, \
         const T* D, const T* z, const T* delta_bias, S* states, i64 block_stride, const i64* slots, T* y, int rows, int softplus, \
@@ -434,6 +594,14 @@ __device__ __forceinline__ void selective_scan_chunk_carry(const T* a_log, S* st
     { \
         ScanArgs a = {u_stride, delta_stride, bc_stride, z_stride, channels, state_dim, 1}; \
         selective_scan_channels<T, S, 0>(u, delta, a_log, B, C, D, z, delta_bias, states, block_stride, slots, has_initial, query_start, y, seqs, softplus, a); \
+    } \
+    extern "C" __global__ void selective_scan_block_##sfx(const T* u, const T* delta, const T* a_log, const T* B, const T* C, \
+        const T* D, const T* z, const T* delta_bias, S* states, i64 block_stride, const i64* slots, const u8* has_initial, \
+        const i64* query_start, T* y, int seqs, int softplus, i64 u_stride, i64 delta_stride, i64 bc_stride, i64 z_stride, \
+        int channels, int state_dim) \
+    { \
+        ScanArgs a = {u_stride, delta_stride, bc_stride, z_stride, channels, state_dim, 1}; \
+        selective_scan_block<T, S, BLOCK_SCAN_ITEMS>(u, delta, a_log, B, C, D, z, delta_bias, states, block_stride, slots, has_initial, query_start, y, seqs, softplus, a); \
     } \
     extern "C" __global__ void selective_scan_chunk_##sfx(const T* u, const T* delta, const T* a_log, const T* B, const T* C, \
         const T* D, const T* z, const T* delta_bias, S* states, i64 block_stride, const i64* slots, const u8* has_initial, \

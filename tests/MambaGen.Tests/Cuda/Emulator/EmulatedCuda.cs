@@ -97,6 +97,11 @@ internal static class EmulatedKernels
     /// <summary>Mamba-2's bf16 prefills as the SSD on tensor cores, the rest as <see cref="Ops"/>.</summary>
     public static MambaOps TensorCores => TensorCoreScans.Value;
 
+    private static readonly Lazy<MambaOps> BlockScans = new(() => Create(KernelChoices.Default with { PrefillScan = PrefillScan.BlockScan }), LazyThreadSafetyMode.ExecutionAndPublication);
+
+    /// <summary>Mamba-1's prefills as block-wide scans, the rest as <see cref="Ops"/>.</summary>
+    public static MambaOps BlockScan => BlockScans.Value;
+
     private static readonly Lazy<MambaOps> ChunkedScans = new(() => Create(KernelChoices.Default with { PrefillScan = PrefillScan.Chunked }), LazyThreadSafetyMode.ExecutionAndPublication);
 
     /// <summary>The chunked prefill scans, the rest as by default.</summary>

@@ -58,6 +58,9 @@ public sealed class EmulatedKernelTests
             data.Add(MixerUnderTest.Mamba2FullTiles, "float32", "tensor-cores");
             data.Add(MixerUnderTest.Mamba2FullTiles, "bfloat16", "default");
             data.Add(MixerUnderTest.Mamba2, "float32", "tensor-cores");
+            // Mamba-1's block-wide scan: the 261-token prefill over one chunk of 64 threads x 8 tokens.
+            data.Add(MixerUnderTest.Mamba1, "float32", "block-scan");
+            data.Add(MixerUnderTest.Mamba1, "bfloat16", "block-scan");
             data.Add(MixerUnderTest.ShortConvKind, "float32", "default");
             data.Add(MixerUnderTest.Mamba2TwoGroups, "float16", "default");
             data.Add(MixerUnderTest.Mamba1, "float16", "opt-in");
@@ -75,6 +78,7 @@ public sealed class EmulatedKernelTests
             "row-warps" => EmulatedKernels.RowWarps,
             "chunked" => EmulatedKernels.Chunked,
             "tensor-cores" => EmulatedKernels.TensorCores,
+            "block-scan" => EmulatedKernels.BlockScan,
             _ => EmulatedKernels.Ops,
         };
         var dtype = dtypeName switch { "bfloat16" => ScalarType.BFloat16, "float16" => ScalarType.Float16, _ => ScalarType.Float32 };
@@ -158,6 +162,40 @@ public sealed class EmulatedKernelTests
     }
 
     [EmulatorTheory]
+    [InlineData(16)]
+    [InlineData(6)]
+    public void Mamba1_block_scan_matches_the_reference_over_chunks_a_resumed_sequence_and_a_padding_row(int stateDim)
+    {
+        // A 2,500-token prompt (three chunks of 128 threads x 8 tokens), a resumed 700-token one from a cached state, a
+        // padding row and a 3-token prompt: the state handed across threads, chunks and from the cache.
+        const int channels = 5;
+        int[] lengths = { 2500, 700, 4, 3 };
+        var qsl = new[] { 0, 2500, 3200, 3204, 3207 };
+        var blocks = new[] { 1, 2, -1, 0 };
+        using var g = new Generator(11);
+        int tokens = qsl[^1];
+        var u = torch.randn(new long[] { tokens, channels }, generator: g);
+        var delta = torch.randn(new long[] { tokens, channels }, generator: g).mul_(0.5).sub_(2);
+        var aLog = torch.randn(new long[] { channels, stateDim }, generator: g).mul_(0.5).sub_(1);
+        var b = torch.randn(new long[] { tokens, stateDim }, generator: g);
+        var c = torch.randn(new long[] { tokens, stateDim }, generator: g);
+        var d = torch.randn(new long[] { channels }, generator: g);
+        var z = torch.randn(new long[] { tokens, channels }, generator: g);
+        var bias = torch.randn(new long[] { channels }, generator: g).mul_(0.1);
+        var states = torch.randn(new long[] { 3, channels, stateDim }, generator: g);
+        using var batch = new PrefillBatch(qsl, torch.tensor(qsl.Select(q => (long)q).ToArray()), blocks, torch.tensor(blocks.Select(q => (long)q).ToArray()),
+            torch.tensor(new[] { false, true, false, false }), null);
+        var (statesReference, statesKernels) = (states.clone(), states.clone());
+
+        var yReference = MambaOps.Reference.SelectiveScan.Forward(u, delta, aLog, b, c, d, z, bias, true, statesReference, batch);
+        var yKernels = EmulatedKernels.BlockScan.SelectiveScan.Forward(u, delta, aLog, b, c, d, z, bias, true, statesKernels, batch);
+
+        var real = torch.tensor(Enumerable.Range(0, tokens).Where(t => t < 3200 || t >= 3204).Select(t => (long)t).ToArray());
+        OpsAssert.Close(yReference.index_select(0, real), yKernels.index_select(0, real), 1e-4, 1e-5, "block scan output");
+        OpsAssert.Close(statesReference, statesKernels, 1e-4, 1e-5, "final states");
+    }
+
+    [EmulatorTheory]
     [InlineData(40, 20)]
     [InlineData(9000, 4500)]  // rows past one batch of loads a thread (16 x 256 values): the kernels' outer loops
     public void Norm_kernels_match_the_reference_ops(int width, int groupSize)
@@ -232,6 +270,8 @@ public sealed class EmulatedKernelTests
         Assert.False(KernelChoices.Default.TensorCoreMamba2Scan(ScalarType.BFloat16));
         Assert.True(tensorCores.TiledMamba2Scan(sequences: 32, heads: 24));
         Assert.False(tensorCores.TiledMamba2Scan(sequences: 1, heads: 24));
+        Assert.True(KernelChoices.Parse("block-scan", null).BlockMamba1Scan);
+        Assert.False(KernelChoices.Default.BlockMamba1Scan);
         var error = Assert.Throws<System.ArgumentException>(() => KernelChoices.Parse("parallel", null));
         Assert.Contains(KernelChoices.PrefillScanVariable + "=parallel", error.Message);
         error = Assert.Throws<System.ArgumentException>(() => KernelChoices.Parse(null, "yes"));
