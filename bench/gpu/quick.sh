@@ -2,16 +2,15 @@
 # On the GPU machine, for a session with one call's worth of device time (after bench/gpu/prepare.sh --peers here,
 # .gpu carried): the checks of what changed, then the figures beside the peers, most needed first, each part under
 # its own time limit so that a late part cut short leaves the earlier ones in $OUT.
-# 1. Correctness on CUDA: the hybrid fixtures (decode steps through the hybrid decode graphs) and the Mamba fixtures
-#    and default model against transformers' outputs, with the default kernels, the chunked prefill scans, the
-#    SSD on tensor cores and Mamba-1's block-wide scan.
-# 2. mamba2-130m and mamba-130m, MambaGen (and the prefills with the SSD on tensor cores and Mamba-1's block-wide
-#    scan) then mamba_ssm + its CUDA extensions, same weights (run.sh's bench).
-# 3. The hybrids' decode (LFM2-350M and granite-4.0-h-350m shapes, transformers' checkpoints), MambaGen then
-#    transformers with mamba_ssm's and causal_conv1d's kernels.
-# 4. Each prefill scan forced (chunked, row-warps, tiled) at 1x2048, 4x2048 and 32x512, beside auto's (scans.md);
-#    the fused small-step projections' decode at batch 1 and 8; the hybrids' eager decode beside their graphs'.
-# 5. Nsight Compute kernel times (real clocks, warm caches) of the batch-128 decode of both Mamba models.
+# 1. Issue 7's checks on CUDA: the Mamba fixtures and default model against transformers' outputs with the default
+#    kernels, the SSD on tensor cores and Mamba-1's block-wide scan.
+# 2. mamba2-130m and mamba-130m, MambaGen (and the prefills with the SSD on tensor cores and the block-wide scan) then
+#    mamba_ssm + its CUDA extensions, same weights (run.sh's bench); Nsight Compute kernel times (real clocks, warm
+#    caches) of the batch-128 decode; the fused small-step projections' decode at batch 1 and 8.
+# 3. The hybrids: their fixtures through the hybrid decode graphs, their decode with graphs and eager beside
+#    transformers with mamba_ssm's and causal_conv1d's kernels (LFM2-350M and granite-4.0-h-350m shapes).
+# 4. The other prefill scans forced (row-warps, tiled, chunked) at 1x2048, 4x2048 and 32x512 (scans.md), and the
+#    chunked scans' check.
 # Beside them, the Nemotron-H MoE fixture is made with transformers (tools/oracle/hybrid_fixtures.py, into the logs).
 # Usage: [REPS=3] [BUDGET=560] bench/gpu/quick.sh ; logs in $OUT/logs.tgz (parts cut or skipped for time in its
 # skipped.txt), the tables in $OUT/summary.md, $OUT/hybrid.md and
@@ -46,10 +45,8 @@ python3 bench/gpu/hybrid_models.py /tmp/hybrid > $LOGS/hybrid-models.log 2>&1 &
 OUT=$LOGS/fixtures ONLY=dev-nemotron-h-moe python3 tools/oracle/hybrid_fixtures.py > $LOGS/fixtures.log 2>&1 &
 
 H="tests/fixtures/dev-lfm2 tests/fixtures/dev-lfm2-attn tests/fixtures/dev-granite-hybrid-dense tests/fixtures/dev-granite-hybrid-dense-rope tests/fixtures/dev-nemotron-h tests/fixtures/dev-falcon-h1"
-# The hybrid decode graphs are opt-in until this checks them.
-part 150 env MAMBAGEN_HYBRID_DECODE_GRAPHS=1 $BENCH verify --device cuda $H > $LOGS/hybrid-verify.log 2>&1
+# Issue 7's parts first: its checks, its figures beside mamba_ssm, then what explains them; the hybrids after.
 part 120 $BENCH verify --device cuda tests/fixtures/dev-mamba1 tests/fixtures/dev-mamba2 models/default > $LOGS/verify.log 2>&1
-part 60 env MAMBAGEN_PREFILL_SCAN=chunked $BENCH verify --device cuda tests/fixtures/dev-mamba1 tests/fixtures/dev-mamba2 > $LOGS/verify-chunked.log 2>&1
 # The SSD on tensor cores (bf16 Mamba-2 prefills; the layer pairs' bf16 rows and the fixtures take it).
 part 60 env MAMBAGEN_PREFILL_SCAN=tensor-cores $BENCH verify --device cuda tests/fixtures/dev-mamba2 > $LOGS/verify-tensor-cores.log 2>&1
 # Mamba-1's block-wide scan (the layer pairs' Mamba1Mixer rows and the fixture take it).
@@ -71,32 +68,20 @@ for m in mamba2-130m mamba-130m; do
   part 90 env PYTHONPATH=$KP python3 $P/ssm_bench.py --label mamba_ssm+ext --model /tmp/models/$m --reps $reps $B >> $LOGS/ssm.log 2>&1
 done
 python3 $P/summarize.py $LOGS --md > "$OUT/summary.md" 2>&1
-
-for m in lfm2-350m granite-4.0-h-350m; do
-  part 60 env MAMBAGEN_HYBRID_DECODE_GRAPHS=1 $BENCH model --model /tmp/hybrid/$m --device cuda --dtype bfloat16 --reps $reps --shapes "" \
-    --batches 1,32 --tokens 128 >> $LOGS/hybrid-throughput.log 2>&1
-done
-part 120 env PYTHONPATH=$KP python3 bench/gpu/hybrid_models.py /tmp/hybrid --bench --reps $reps --prefill "" --tokens 128 \
-  > $LOGS/hybrid-hf-kernels.log 2>&1
-cat $LOGS/hybrid-throughput.log $LOGS/hybrid-hf-kernels.log 2>/dev/null | grep -h '"decode_' | python3 -c "
-import json,sys
-for l in sys.stdin:
-    r=json.loads(l)
-    if 'tok_s_median' in r: print(f'{r[\"system\"]}: {r[\"model\"]} decode batch {r[\"batch\"]}: {r[\"tok_s_median\"]:,.0f} tokens/s')
-    elif 'model_forward_us' in r: print(f'{r[\"system\"]}: {r[\"model\"]} batch {r[\"batch\"]}: step {r[\"engine_step_us\"]:,.0f} us, model forward {r[\"model_forward_us\"]:,.0f} us')" > "$OUT/hybrid.md"
-
-for v in chunked row-warps tiled; do
-  for m in mamba2-130m mamba-130m; do
-    part 45 env MAMBAGEN_PREFILL_SCAN=$v $BENCH model --model /tmp/models/$m --device cuda --dtype bfloat16 --reps $reps \
-      --shapes 1x2048,4x2048,32x512 --batches "" >> $LOGS/scans-$v.log 2>&1
-  done
-done
-for f in $LOGS/mambagen.log $LOGS/scans-*.log; do
-  grep -h '"prefill_forward"' $f 2>/dev/null | python3 -c "
+scans() {
+  for f in $LOGS/mambagen.log $LOGS/scans-*.log; do
+    grep -h '"prefill_forward"' $f 2>/dev/null | python3 -c "
 import json,sys
 for l in sys.stdin:
     r=json.loads(l); print(f'$(basename $f .log): {r[\"model\"]} {r[\"batch\"]}x{r[\"prompt\"]}: {r[\"tok_s_median\"]:,.0f} tokens/s')"
-done > "$OUT/scans.md"
+  done > "$OUT/scans.md"
+}
+scans
+
+for m in mamba2-130m mamba-130m; do
+  part 60 python3 bench/gpu/ncu_profile.py .gpu/app/MambaGen.Bench.dll --model /tmp/models/$m --device cuda --dtype bfloat16 --reps 1 \
+    --tokens 4 --shapes "" --batches 128 > $LOGS/profile-ncu-b128-$m.txt 2>&1
+done
 
 # The fused small-step projections (opt-in: 3 kernels a Mamba-2 decode layer instead of 6) at the small batches.
 for m in mamba2-130m mamba-130m; do
@@ -104,15 +89,34 @@ for m in mamba2-130m mamba-130m; do
     --shapes "" --batches 1,8 --tokens 128 >> $LOGS/fused-projections.log 2>&1
 done
 
-# The hybrids' eager decode, beside the graphs' rows above.
+# The hybrid decode graphs are opt-in until this checks them.
+part 150 env MAMBAGEN_HYBRID_DECODE_GRAPHS=1 $BENCH verify --device cuda $H > $LOGS/hybrid-verify.log 2>&1
+for m in lfm2-350m granite-4.0-h-350m; do
+  part 60 env MAMBAGEN_HYBRID_DECODE_GRAPHS=1 $BENCH model --model /tmp/hybrid/$m --device cuda --dtype bfloat16 --reps $reps --shapes "" \
+    --batches 1,32 --tokens 128 >> $LOGS/hybrid-throughput.log 2>&1
+done
+part 120 env PYTHONPATH=$KP python3 bench/gpu/hybrid_models.py /tmp/hybrid --bench --reps $reps --prefill "" --tokens 128 \
+  > $LOGS/hybrid-hf-kernels.log 2>&1
+# The hybrids' eager decode, beside the graphs' rows.
 for m in lfm2-350m granite-4.0-h-350m; do
   part 60 $BENCH model --model /tmp/hybrid/$m --device cuda --dtype bfloat16 --reps $reps --shapes "" --batches 1,32 --tokens 128 \
     >> $LOGS/hybrid-throughput-eager.log 2>&1
 done
+cat $LOGS/hybrid-throughput.log $LOGS/hybrid-throughput-eager.log $LOGS/hybrid-hf-kernels.log 2>/dev/null | grep -h '"decode_' | python3 -c "
+import json,sys
+for l in sys.stdin:
+    r=json.loads(l)
+    if 'tok_s_median' in r: print(f'{r[\"system\"]}: {r[\"model\"]} decode batch {r[\"batch\"]}: {r[\"tok_s_median\"]:,.0f} tokens/s ({r.get(\"note\", \"\")[:60]})')
+    elif 'model_forward_us' in r: print(f'{r[\"system\"]}: {r[\"model\"]} batch {r[\"batch\"]}: step {r[\"engine_step_us\"]:,.0f} us, model forward {r[\"model_forward_us\"]:,.0f} us')" > "$OUT/hybrid.md"
 
-for m in mamba2-130m mamba-130m; do
-  part 60 python3 bench/gpu/ncu_profile.py .gpu/app/MambaGen.Bench.dll --model /tmp/models/$m --device cuda --dtype bfloat16 --reps 1 \
-    --tokens 4 --shapes "" --batches 128 > $LOGS/profile-ncu-b128-$m.txt 2>&1
+# The other prefill scans forced, beside auto's, and the chunked scans' check.
+for v in row-warps tiled chunked; do
+  for m in mamba2-130m mamba-130m; do
+    part 45 env MAMBAGEN_PREFILL_SCAN=$v $BENCH model --model /tmp/models/$m --device cuda --dtype bfloat16 --reps $reps \
+      --shapes 1x2048,4x2048,32x512 --batches "" >> $LOGS/scans-$v.log 2>&1
+  done
 done
+scans
+part 60 env MAMBAGEN_PREFILL_SCAN=chunked $BENCH verify --device cuda tests/fixtures/dev-mamba1 tests/fixtures/dev-mamba2 > $LOGS/verify-chunked.log 2>&1
 pack
 cat "$OUT/summary.md" "$OUT/hybrid.md" "$OUT/scans.md" $LOGS/skipped.txt 2>/dev/null
