@@ -204,52 +204,41 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
             KernelArg.I32((int)heads), KernelArg.I32((int)headDim), KernelArg.I32((int)b.shape[1]), KernelArg.I32((int)stateDim),
             KernelArg.I32(d is not null && d.dim() == 2 ? 1 : 0), KernelArg.F32((float)dtLimit.Min), KernelArg.F32((float)dtLimit.Max),
         ];
-        if (_tensorCores && _choices.TensorCoreMamba2Scan(x.dtype))
+        if (_tensorCores && _choices.TensorCoreMamba2Scan(x.dtype) && batch.Chunks(MmaChunkTokens).Count <= LaunchGrid.MaxGridZ)
         {
             // Chunk states as X_w^T B, their carry across the chunks (and the final state), then the outputs as matrix products.
-            int chunks = Chunks(batch, MmaChunkTokens);
-            var carry = torch.empty(batch.Count * (long)chunks * heads * headDim * stateDim, dtype: ScalarType.Float32, device: x.device);
-            var dtSum = torch.empty(batch.Count * (long)chunks * heads, dtype: ScalarType.Float32, device: x.device);
-            KernelArg[] strides =
+            var chunks = batch.Chunks(MmaChunkTokens);
+            var (carry, dtSum) = ChunkCarry(chunks, heads * headDim * stateDim, heads, x.device);
+            KernelArg[] shape =
             [
+                Arg(batch.QueryStartLocTensor), Arg(chunks.Table), KernelArg.I32(batch.Count), KernelArg.I32(dtSoftplus ? 1 : 0),
                 KernelArg.I64(x.stride(0)), KernelArg.I64(b.stride(0)), KernelArg.I64(dt.stride(0)),
                 KernelArg.I32((int)heads), KernelArg.I32((int)headDim), KernelArg.I32((int)b.shape[1]), KernelArg.I32((int)stateDim),
             ];
-            KernelArg[] limits = [KernelArg.F32((float)dtLimit.Min), KernelArg.F32((float)dtLimit.Max), KernelArg.I32(chunks)];
+            KernelArg[] limits = [KernelArg.F32((float)dtLimit.Min), KernelArg.F32((float)dtLimit.Max)];
             int pTiles = Blocks(headDim, MmaTile);
-            _ssdChunkState.For(x.dtype).Launch(new LaunchGrid(pTiles * Blocks(stateDim, MmaTile), (int)heads, batch.Count * chunks, 128, 1, 1), Stream,
-            [
-                Arg(x), Arg(b), Arg(dt), Arg(aLog), OptionalArg(dtBias), Arg(batch.QueryStartLocTensor), KernelArg.I32(batch.Count),
-                KernelArg.I32(dtSoftplus ? 1 : 0), .. strides, .. limits, Arg(carry), Arg(dtSum),
-            ]);
-            const int perBlock = 256;
-            _ssdScanChunkCarry.For(x.dtype, ssmStates.dtype).Launch(
-                new LaunchGrid(Blocks(headDim * stateDim, perBlock), (int)heads, batch.Count, perBlock, 1, 1), Stream,
-                [.. CarryArgs(aLog, ssmStates, batch), KernelArg.I32((int)heads), KernelArg.I32((int)headDim), KernelArg.I32((int)stateDim),
-                 KernelArg.I32(MmaChunkTokens), KernelArg.I32(chunks), Arg(carry), Arg(dtSum)]);
-            _ssdChunkScan.For(x.dtype).Launch(new LaunchGrid(pTiles, (int)heads, batch.Count * chunks, 32 * (MmaChunkTokens / 16), 1, 1), Stream,
+            _ssdChunkState.For(x.dtype).Launch(new LaunchGrid(pTiles * Blocks(stateDim, MmaTile), (int)heads, chunks.Count, 128, 1, 1), Stream,
+                [Arg(x), Arg(b), Arg(dt), Arg(aLog), OptionalArg(dtBias), .. shape, .. limits, Arg(carry), Arg(dtSum)]);
+            LaunchSsdCarry(aLog, ssmStates, batch, chunks, heads, headDim, stateDim, carry, dtSum);
+            _ssdChunkScan.For(x.dtype).Launch(new LaunchGrid(pTiles, (int)heads, chunks.Count, 32 * (MmaChunkTokens / 16), 1, 1), Stream,
             [
                 Arg(x), Arg(b), Arg(c), Arg(dt), Arg(aLog), OptionalArg(d), OptionalArg(dtBias), Arg(batch.StateIndices),
-                Arg(batch.QueryStartLocTensor), Arg(y), KernelArg.I32(batch.Count), KernelArg.I32(dtSoftplus ? 1 : 0), .. strides,
+                Arg(batch.QueryStartLocTensor), Arg(chunks.Table), Arg(y), .. shape[2..],
                 KernelArg.I32(d is not null && d.dim() == 2 ? 1 : 0), .. limits, Arg(carry),
             ]);
             return y;
         }
 
-        if (_choices.ChunkedScan)
+        if (_choices.ChunkedScan && batch.Chunks(ScanChunkTokens).Count <= LaunchGrid.MaxGridZ)
         {
             // Chunk states from zeros, their carry across the chunks (and the final state), then the outputs.
-            int chunks = Chunks(batch, ScanChunkTokens);
-            var carry = torch.empty(batch.Count * (long)chunks * heads * headDim * stateDim, dtype: ScalarType.Float32, device: x.device);
-            var dtSum = torch.empty(batch.Count * (long)chunks * heads, dtype: ScalarType.Float32, device: x.device);
-            KernelArg[] chunked = [KernelArg.I32(ScanChunkTokens), KernelArg.I32(chunks), Arg(carry), Arg(dtSum)];
-            var grid = new LaunchGrid(Blocks(headDim, SsdWarps), (int)heads, batch.Count * chunks, 32 * SsdWarps, 1, 1);
+            var chunks = batch.Chunks(ScanChunkTokens);
+            var (carry, dtSum) = ChunkCarry(chunks, heads * headDim * stateDim, heads, x.device);
+            KernelArg[] chunked = [KernelArg.I32(ScanChunkTokens), Arg(chunks.Table), Arg(carry), Arg(dtSum)];
+            var grid = new LaunchGrid(Blocks(headDim, SsdWarps), (int)heads, chunks.Count, 32 * SsdWarps, 1, 1);
             var pass = _ssdScanChunk.For(x.dtype, ssmStates.dtype);
             pass.Launch(grid, Stream, [.. scan, .. chunked, KernelArg.I32(0)]);
-            const int perBlock = 256;
-            _ssdScanChunkCarry.For(x.dtype, ssmStates.dtype).Launch(
-                new LaunchGrid(Blocks(headDim * stateDim, perBlock), (int)heads, batch.Count, perBlock, 1, 1), Stream,
-                [.. CarryArgs(aLog, ssmStates, batch), KernelArg.I32((int)heads), KernelArg.I32((int)headDim), KernelArg.I32((int)stateDim), .. chunked]);
+            LaunchSsdCarry(aLog, ssmStates, batch, chunks, heads, headDim, stateDim, carry, dtSum);
             pass.Launch(grid, Stream, [.. scan, .. chunked, KernelArg.I32(1)]);
             return y;
         }
@@ -358,20 +347,19 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
             return y;
         }
 
-        if (_choices.ChunkedScan && aLog.shape[1] <= ChannelScanMaxState)
+        if (_choices.ChunkedScan && aLog.shape[1] <= ChannelScanMaxState && batch.Chunks(ScanChunkTokens).Count <= LaunchGrid.MaxGridY)
         {
             // Chunk states from zeros, their carry across the chunks (and the final state), then the outputs.
-            int chunks = Chunks(batch, ScanChunkTokens);
-            var carry = torch.empty(batch.Count * (long)chunks * channels * ChannelScanMaxState, dtype: ScalarType.Float32, device: u.device);
-            var dtSum = torch.empty(batch.Count * (long)chunks * channels, dtype: ScalarType.Float32, device: u.device);
-            KernelArg[] chunked = [KernelArg.I32(ScanChunkTokens), KernelArg.I32(chunks), Arg(carry), Arg(dtSum)];
+            var chunks = batch.Chunks(ScanChunkTokens);
+            var (carry, dtSum) = ChunkCarry(chunks, channels * ChannelScanMaxState, channels, u.device);
+            KernelArg[] chunked = [KernelArg.I32(ScanChunkTokens), Arg(chunks.Table), Arg(carry), Arg(dtSum)];
             const int perBlock = 128;
-            var grid = new LaunchGrid(Blocks(channels, perBlock), batch.Count, chunks, perBlock, 1, 1);
+            var grid = new LaunchGrid(Blocks(channels, perBlock), chunks.Count, 1, perBlock, 1, 1);
             var pass = _selectiveScanChunk.For(u.dtype, ssmStates.dtype);
             pass.Launch(grid, Stream, [.. scan, .. chunked, KernelArg.I32(0)]);
             _selectiveScanChunkCarry.For(u.dtype, ssmStates.dtype).Launch(
                 new LaunchGrid(Blocks(channels, perBlock), batch.Count, 1, perBlock, 1, 1), Stream,
-                [.. CarryArgs(aLog, ssmStates, batch), KernelArg.I32((int)channels), KernelArg.I32((int)aLog.shape[1]), .. chunked]);
+                [.. CarryArgs(aLog, ssmStates, batch, chunks), KernelArg.I32((int)channels), KernelArg.I32((int)aLog.shape[1]), Arg(carry), Arg(dtSum)]);
             pass.Launch(grid, Stream, [.. scan, .. chunked, KernelArg.I32(1)]);
             return y;
         }
@@ -462,9 +450,6 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
     // mamba1.cu's BLOCK_SCAN_THREADS: the block scan's shared maps hold this many threads.
     private const int BlockScanThreads = 128;
 
-    /// <summary>Chunks of the step's longest sequence: the grid's chunk dimension (shorter sequences' extra blocks return).</summary>
-    private static int Chunks(PrefillBatch batch, int chunkTokens) => Math.Max(1, Blocks(LongestSequence(batch), chunkTokens));
-
     private static int LongestSequence(PrefillBatch batch)
     {
         int longest = 0;
@@ -477,11 +462,27 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
     }
 
     /// <summary>The parameters both scan_chunk_carry entries start with: A, the states in place by slot, the sequences.</summary>
-    private KernelArg[] CarryArgs(Tensor aLog, Tensor ssmStates, PrefillBatch batch) =>
+    private KernelArg[] CarryArgs(Tensor aLog, Tensor ssmStates, PrefillBatch batch, PrefillChunks chunks) =>
     [
         Arg(aLog), Arg(ssmStates), KernelArg.I64(ssmStates.stride(0)), Arg(batch.StateIndices), Arg(batch.HasInitialState),
-        Arg(batch.QueryStartLocTensor), KernelArg.I32(batch.Count),
+        Arg(chunks.Table), KernelArg.I32(batch.Count),
     ];
+
+    /// <summary>The chunked scans' fp32 buffers: each chunk's state (<paramref name="stateSize"/> values) and its sums of dt (<paramref name="sums"/>).</summary>
+    private static (Tensor Carry, Tensor DtSum) ChunkCarry(PrefillChunks chunks, long stateSize, long sums, Device device) =>
+        (torch.empty(chunks.Count * stateSize, dtype: ScalarType.Float32, device: device),
+         torch.empty(chunks.Count * sums, dtype: ScalarType.Float32, device: device));
+
+    /// <summary>Mamba-2's chunk carry: each chunk's own state turned into the state entering it, the final state to the cache.</summary>
+    private void LaunchSsdCarry(Tensor aLog, Tensor ssmStates, PrefillBatch batch, PrefillChunks chunks, long heads, long headDim, long stateDim,
+        Tensor carry, Tensor dtSum)
+    {
+        const int perBlock = 256;
+        _ssdScanChunkCarry.For(aLog.dtype, ssmStates.dtype).Launch(
+            new LaunchGrid(Blocks(headDim * stateDim, perBlock), (int)heads, batch.Count, perBlock, 1, 1), Stream,
+            [.. CarryArgs(aLog, ssmStates, batch, chunks), KernelArg.I32((int)heads), KernelArg.I32((int)headDim), KernelArg.I32((int)stateDim),
+             Arg(carry), Arg(dtSum)]);
+    }
 
     // ---- norms ------------------------------------------------------------------------------------------------
 

@@ -32,16 +32,16 @@ public static class KernelSources
     /// matrix products on tensor cores, per activation dtype).</summary>
     public static KernelSource Mamba2 { get; } = Load("mamba2.cu", ActivationSuffixes.SelectMany(t => new[]
     {
-        new KernelSpec($"ssd_chunk_state_{t}", Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, I32, I32, I64, I64, I64, I32, I32, I32, I32, F32, F32, I32, Ptr, Ptr),
-        new KernelSpec($"ssd_chunk_scan_{t}", Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, I32, I32, I64, I64, I64, I32, I32, I32, I32, I32, F32, F32, I32, Ptr),
+        new KernelSpec($"ssd_chunk_state_{t}", Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, I32, I32, I64, I64, I64, I32, I32, I32, I32, F32, F32, Ptr, Ptr),
+        new KernelSpec($"ssd_chunk_scan_{t}", Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, I32, I32, I64, I64, I64, I32, I32, I32, I32, I32, F32, F32, Ptr),
     }).Concat(ActivationStateSuffixes.SelectMany(s => new[]
     {
         new KernelSpec($"ssd_update_{s}", Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, I64, Ptr, Ptr, I32, I32, I64, I64, I64, I32, I32, I32, I32, I32, F32, F32),
         new KernelSpec($"ssd_update_vec_{s}", Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, I64, Ptr, Ptr, I32, I32, I64, I64, I64, I32, I32, I32, I32, I32, F32, F32),
         new KernelSpec($"ssd_scan_varlen_{s}", Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, I64, Ptr, Ptr, Ptr, Ptr, I32, I32, I64, I64, I64, I32, I32, I32, I32, I32, F32, F32),
         new KernelSpec($"ssd_scan_tiled_{s}", Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, I64, Ptr, Ptr, Ptr, Ptr, I32, I32, I64, I64, I64, I32, I32, I32, I32, I32, F32, F32, I32),
-        new KernelSpec($"ssd_scan_chunk_{s}", Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, I64, Ptr, Ptr, Ptr, Ptr, I32, I32, I64, I64, I64, I32, I32, I32, I32, I32, F32, F32, I32, I32, Ptr, Ptr, I32),
-        new KernelSpec($"ssd_scan_chunk_carry_{s}", Ptr, Ptr, I64, Ptr, Ptr, Ptr, I32, I32, I32, I32, I32, I32, Ptr, Ptr),
+        new KernelSpec($"ssd_scan_chunk_{s}", Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, I64, Ptr, Ptr, Ptr, Ptr, I32, I32, I64, I64, I64, I32, I32, I32, I32, I32, F32, F32, I32, Ptr, Ptr, Ptr, I32),
+        new KernelSpec($"ssd_scan_chunk_carry_{s}", Ptr, Ptr, I64, Ptr, Ptr, Ptr, I32, I32, I32, I32, Ptr, Ptr),
     })));
 
     /// <summary>Mamba-1's selective SSM: decode state update and varlen prefill scan, each with lanes per channel or a thread
@@ -54,8 +54,8 @@ public static class KernelSources
         new KernelSpec($"selective_scan_varlen_{s}", Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, I64, Ptr, Ptr, Ptr, Ptr, I32, I32, I64, I64, I64, I64, I32, I32, I32),
         new KernelSpec($"selective_scan_channels_{s}", Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, I64, Ptr, Ptr, Ptr, Ptr, I32, I32, I64, I64, I64, I64, I32, I32),
         new KernelSpec($"selective_scan_block_{s}", Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, I64, Ptr, Ptr, Ptr, Ptr, I32, I32, I64, I64, I64, I64, I32, I32),
-        new KernelSpec($"selective_scan_chunk_{s}", Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, I64, Ptr, Ptr, Ptr, Ptr, I32, I32, I64, I64, I64, I64, I32, I32, I32, I32, Ptr, Ptr, I32),
-        new KernelSpec($"selective_scan_chunk_carry_{s}", Ptr, Ptr, I64, Ptr, Ptr, Ptr, I32, I32, I32, I32, I32, Ptr, Ptr),
+        new KernelSpec($"selective_scan_chunk_{s}", Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, I64, Ptr, Ptr, Ptr, Ptr, I32, I32, I64, I64, I64, I64, I32, I32, I32, Ptr, Ptr, Ptr, I32),
+        new KernelSpec($"selective_scan_chunk_carry_{s}", Ptr, Ptr, I64, Ptr, Ptr, Ptr, I32, I32, I32, Ptr, Ptr),
     }));
 
     /// <summary>RMS norms: residual add + norm (activation × residual dtype), Mamba-2's gated norm.</summary>

@@ -67,6 +67,7 @@ public sealed class PrefillBatch : IDisposable
 {
     private readonly int[] _stateIndices;
     private StateSlots? _slots;
+    private PrefillChunks? _chunks;
 
     /// <param name="queryStartLoc">Prefill-local token offsets [B+1] (host).</param>
     /// <param name="queryStartLocTensor">The same as int64 on the device (not owned).</param>
@@ -119,5 +120,21 @@ public sealed class PrefillBatch : IDisposable
     /// <summary>The sequences' blocks as the reference ops gather and scatter them (uploaded on first use).</summary>
     public StateSlots Slots => _slots ??= StateSlots.FromHost(_stateIndices, StateIndices.device).DetachFromDisposeScope();
 
-    public void Dispose() => _slots?.Dispose();
+    /// <summary>The batch in chunks of at most <paramref name="chunkTokens"/> tokens (built and uploaded on first use, then shared by every layer).</summary>
+    public PrefillChunks Chunks(int chunkTokens)
+    {
+        if (_chunks is null || _chunks.ChunkTokens != chunkTokens)
+        {
+            _chunks?.Dispose();
+            _chunks = new PrefillChunks(QueryStartLoc, chunkTokens, QueryStartLocTensor.device);
+        }
+
+        return _chunks;
+    }
+
+    public void Dispose()
+    {
+        _slots?.Dispose();
+        _chunks?.Dispose();
+    }
 }

@@ -238,17 +238,18 @@ __device__ __forceinline__ ChannelScanStage& channel_scan_stage()
 }
 
 // MODE 0 scans whole sequences from the cached state and writes the final state back; MODE 1 and 2 are the chunked
-// form below (blockIdx.z a chunk of chunk_len tokens): 1 from zeros, keeping each chunk's final state and sum of dt,
+// form below (blockIdx.y a chunk of chunk_len tokens of the chunk table): 1 from zeros, keeping each chunk's final state and sum of dt,
 // no outputs; 2 from the chunk's entering state in `carry`, with outputs, no state written.
 template <typename T, typename S, int MODE>
 __device__ __forceinline__ void selective_scan_channels(const T* u, const T* delta, const T* a_log, const T* B, const T* C, const T* D,
     const T* z, const T* delta_bias, S* states, i64 block_stride, const i64* slots, const u8* has_initial,
-    const i64* query_start, T* y, int seqs, int softplus, ScanArgs a, int chunk_len = 0, int chunks = 1, float* carry = nullptr,
-    float* dt_sum = nullptr)
+    const i64* query_start, T* y, int seqs, int softplus, ScanArgs a, int chunk_len = 0, const i64* chunk_table = nullptr,
+    float* carry = nullptr, float* dt_sum = nullptr)
 {
     ChannelScanStage& shared = channel_scan_stage();
     mg_f4 *tile_b = shared.b, *tile_c = shared.c;
-    int d = blockIdx.x * blockDim.x + threadIdx.x, s = blockIdx.y, chunk = MODE == 0 ? 0 : blockIdx.z;
+    int d = blockIdx.x * blockDim.x + threadIdx.x, s = blockIdx.y, chunk = 0;
+    if (MODE != 0) mg_chunk_of(chunk_table, seqs, blockIdx.y, s, chunk);
     if (s >= seqs) return;
     i64 t0 = query_start[s], t1 = query_start[s + 1];
     if (MODE != 0)
@@ -261,7 +262,7 @@ __device__ __forceinline__ void selective_scan_channels(const T* u, const T* del
     i64 slot = slots[s];
     bool initial = MODE == 0 && slot >= 0 && has_initial[s];
     S* st = states + (slot < 0 ? 0 : slot) * block_stride + (i64)(active ? d : 0) * a.state_dim;
-    float* ct = MODE == 0 ? nullptr : carry + (((i64)s * chunks + chunk) * a.channels + (active ? d : 0)) * CHANNEL_NPT;
+    float* ct = MODE == 0 ? nullptr : carry + ((i64)blockIdx.y * a.channels + (active ? d : 0)) * CHANNEL_NPT;
     float h[CHANNEL_NPT], A[CHANNEL_NPT], sum = 0.0f;
 #pragma unroll
     for (int n = 0; n < CHANNEL_NPT; n++)
@@ -351,7 +352,7 @@ __device__ __forceinline__ void selective_scan_channels(const T* u, const T* del
     {
 #pragma unroll
         for (int n = 0; n < CHANNEL_NPT; n++) ct[n] = h[n];
-        dt_sum[((i64)s * chunks + chunk) * a.channels + d] = sum;
+        dt_sum[(i64)blockIdx.y * a.channels + d] = sum;
     }
 }
 
@@ -360,20 +361,18 @@ __device__ __forceinline__ void selective_scan_channels(const T* u, const T* del
 // per (sequence, channel) carries the states across the chunks in order, h_in[k+1] = exp(A * sum_dt[k]) * h_in[k] +
 // h_local[k], leaving each chunk's entering state in `carry`, and writes the final state back; (3) each chunk scans
 // again from its entering state and writes the outputs. Twice one scan's exps, but chunks-fold the threads: one
-// 2048-token prompt of mamba-130m is otherwise 1536 channels for the whole GPU. carry: [seqs, chunks, channels, 16];
-// dt_sum: [seqs, chunks, channels]. (1) and (3) are selective_scan_channels' modes 1 and 2 (the selective_scan_chunk
+// 2048-token prompt of mamba-130m is otherwise 1536 channels for the whole GPU. carry: [chunks, channels, 16];
+// dt_sum: [chunks, channels], over the batch's chunk table. (1) and (3) are selective_scan_channels' modes 1 and 2 (the selective_scan_chunk
 // entry, which takes the parameters every scan entry does); (2), below, reads and writes the states.
 template <typename T, typename S>
 __device__ __forceinline__ void selective_scan_chunk_carry(const T* a_log, S* states, i64 block_stride, const i64* slots,
-    const u8* has_initial, const i64* query_start, int seqs, int channels, int state_dim, int chunk_len, int chunks, float* carry,
-    const float* dt_sum)
+    const u8* has_initial, const i64* chunk_table, int seqs, int channels, int state_dim, float* carry, const float* dt_sum)
 {
     int d = blockIdx.x * blockDim.x + threadIdx.x, s = blockIdx.y;
     if (s >= seqs || d >= channels) return;
     i64 slot = slots[s];
     bool initial = slot >= 0 && has_initial[s];
     S* st = states + (slot < 0 ? 0 : slot) * block_stride + (i64)d * state_dim;
-    int used = (int)((query_start[s + 1] - query_start[s] + chunk_len - 1) / chunk_len);
     float h[CHANNEL_NPT], A[CHANNEL_NPT];
 #pragma unroll
     for (int n = 0; n < CHANNEL_NPT; n++)
@@ -382,10 +381,10 @@ __device__ __forceinline__ void selective_scan_chunk_carry(const T* a_log, S* st
         A[n] = in ? -mg_exp(mg_load(a_log + (i64)d * state_dim + n)) : 0.0f;
         h[n] = (in && initial) ? mg_load(st + n) : 0.0f;
     }
-    for (int k = 0; k < used; k++)
+    for (i64 c = chunk_table[s]; c < chunk_table[s + 1]; c++)
     {
-        i64 at = (((i64)s * chunks + k) * channels + d) * CHANNEL_NPT;
-        float sum = dt_sum[((i64)s * chunks + k) * channels + d];
+        i64 at = (c * channels + d) * CHANNEL_NPT;
+        float sum = dt_sum[c * channels + d];
 #pragma unroll
         for (int n = 0; n < CHANNEL_NPT; n++)
         {
@@ -606,17 +605,16 @@ __device__ __forceinline__ void selective_scan_block(const T* u, const T* delta,
     extern "C" __global__ void selective_scan_chunk_##sfx(const T* u, const T* delta, const T* a_log, const T* B, const T* C, \
         const T* D, const T* z, const T* delta_bias, S* states, i64 block_stride, const i64* slots, const u8* has_initial, \
         const i64* query_start, T* y, int seqs, int softplus, i64 u_stride, i64 delta_stride, i64 bc_stride, i64 z_stride, \
-        int channels, int state_dim, int chunk_len, int chunks, float* carry, float* dt_sum, int outputs) \
+        int channels, int state_dim, int chunk_len, const i64* chunk_table, float* carry, float* dt_sum, int outputs) \
     { \
         ScanArgs a = {u_stride, delta_stride, bc_stride, z_stride, channels, state_dim, 1}; \
-        if (outputs) selective_scan_channels<T, S, 2>(u, delta, a_log, B, C, D, z, delta_bias, states, block_stride, slots, has_initial, query_start, y, seqs, softplus, a, chunk_len, chunks, carry, dt_sum); \
-        else selective_scan_channels<T, S, 1>(u, delta, a_log, B, C, D, z, delta_bias, states, block_stride, slots, has_initial, query_start, y, seqs, softplus, a, chunk_len, chunks, carry, dt_sum); \
+        if (outputs) selective_scan_channels<T, S, 2>(u, delta, a_log, B, C, D, z, delta_bias, states, block_stride, slots, has_initial, query_start, y, seqs, softplus, a, chunk_len, chunk_table, carry, dt_sum); \
+        else selective_scan_channels<T, S, 1>(u, delta, a_log, B, C, D, z, delta_bias, states, block_stride, slots, has_initial, query_start, y, seqs, softplus, a, chunk_len, chunk_table, carry, dt_sum); \
     } \
     extern "C" __global__ void selective_scan_chunk_carry_##sfx(const T* a_log, S* states, i64 block_stride, const i64* slots, \
-        const u8* has_initial, const i64* query_start, int seqs, int channels, int state_dim, int chunk_len, int chunks, \
-        float* carry, const float* dt_sum) \
+        const u8* has_initial, const i64* chunk_table, int seqs, int channels, int state_dim, float* carry, const float* dt_sum) \
     { \
-        selective_scan_chunk_carry<T, S>(a_log, states, block_stride, slots, has_initial, query_start, seqs, channels, state_dim, chunk_len, chunks, carry, dt_sum); \
+        selective_scan_chunk_carry<T, S>(a_log, states, block_stride, slots, has_initial, chunk_table, seqs, channels, state_dim, carry, dt_sum); \
     }
 
 MG_FOR_T_S(SCAN_KERNELS)

@@ -189,9 +189,9 @@ __device__ __forceinline__ void ssd_update_vec(const T* __restrict__ x, const T*
 // Floats of B (and of C) the row-warp scan stages at once: SSD_BC / state_dim tokens, at most a tile.
 #define SSD_BC 4096
 
-// The chunked form (MODE 1 and 2, opt-in): blockIdx.z is sequence * chunks + chunk, and the block scans only its chunk
-// of chunk_len tokens. MODE 1 starts from zeros, writes no outputs and leaves the chunk's final state and sum of dt in
-// `carry` [seqs, chunks, heads, head_dim, state_dim] and `dt_sum` [seqs, chunks, heads]; ssd_scan_chunk_carry then
+// The chunked form (MODE 1 and 2, opt-in): blockIdx.z is a chunk of the batch's chunk table (mg_chunk_of), and the
+// block scans only its chunk_len tokens. MODE 1 starts from zeros, writes no outputs and leaves the chunk's final state
+// and sum of dt in `carry` [chunks, heads, head_dim, state_dim] and `dt_sum` [chunks, heads]; ssd_scan_chunk_carry then
 // turns each chunk's entry into the state the chunk starts from (and writes the final state back); MODE 2 starts from
 // it and writes the outputs, not the state. MODE 0 is the whole sequence, as always.
 // The row-warp scan's shared memory, declared once for all its modes: a template's own __shared__ arrays exist once per
@@ -210,13 +210,14 @@ __device__ __forceinline__ SsdScanStage& ssd_scan_stage()
 template <typename T, typename S, int MODE>
 __device__ __forceinline__ void ssd_scan_varlen(const T* x, const T* B, const T* C, const T* dt, const T* a_log, const T* D, const T* dt_bias,
                                 S* states, i64 block_stride, const i64* slots, const u8* has_initial, const i64* query_start,
-                                T* y, int seqs, int softplus, SsdArgs a, int chunk_len = 0, int chunks = 1, float* carry = nullptr,
-                                float* dt_sum = nullptr)
+                                T* y, int seqs, int softplus, SsdArgs a, int chunk_len = 0, const i64* chunk_table = nullptr,
+                                float* carry = nullptr, float* dt_sum = nullptr)
 {
     SsdScanStage& shared = ssd_scan_stage();
     float *tile_dt = shared.dt, *tile_decay = shared.decay, *stage_b = shared.b, *stage_c = shared.c, *stage_x = shared.x;
     int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
-    int p = blockIdx.x * SSD_WARPS + warp, h = blockIdx.y, s = MODE == 0 ? blockIdx.z : blockIdx.z / chunks, k = MODE == 0 ? 0 : blockIdx.z % chunks;
+    int p = blockIdx.x * SSD_WARPS + warp, h = blockIdx.y, s = blockIdx.z, k = 0;
+    if (MODE != 0) mg_chunk_of(chunk_table, seqs, blockIdx.z, s, k);
     if (s >= seqs) return;
     i64 t0 = query_start[s], t1 = query_start[s + 1];
     if (MODE != 0)
@@ -232,7 +233,7 @@ __device__ __forceinline__ void ssd_scan_varlen(const T* x, const T* B, const T*
     float A = -mg_exp(mg_load(a_log + h));
     float dskip = (D && active) ? mg_load(D + (a.d_per_p ? (i64)h * a.head_dim + p : h)) : 0.0f;
     S* st = states + (slot < 0 ? 0 : slot) * block_stride + ((i64)h * a.head_dim + (active ? p : 0)) * a.state_dim;
-    float* ct = MODE == 0 ? nullptr : carry + ((((i64)s * chunks + k) * a.heads + h) * a.head_dim + (active ? p : 0)) * a.state_dim;
+    float* ct = MODE == 0 ? nullptr : carry + (((i64)blockIdx.z * a.heads + h) * a.head_dim + (active ? p : 0)) * a.state_dim;
     const int per_lane = 8;  // state_dim <= 256
     float state[per_lane], sum = 0.0f;
 #pragma unroll
@@ -306,7 +307,7 @@ __device__ __forceinline__ void ssd_scan_varlen(const T* x, const T* B, const T*
                 if (n < a.state_dim) ct[n] = state[i];
             }
         }
-        if (blockIdx.x == 0 && threadIdx.x == 0) dt_sum[((i64)s * chunks + k) * a.heads + h] = sum;
+        if (blockIdx.x == 0 && threadIdx.x == 0) dt_sum[(i64)blockIdx.z * a.heads + h] = sum;
     }
     else if (MODE == 0 && active && slot >= 0)
     {
@@ -319,12 +320,12 @@ __device__ __forceinline__ void ssd_scan_varlen(const T* x, const T* B, const T*
     }
 }
 
-// The chunked scan's carry: a thread per (sequence, head, p, n) walks the chunks in order, S_in[k+1] =
+// The chunked scan's carry: a thread per (sequence, head, p, n) walks the sequence's chunks in order, S_in[k+1] =
 // exp(A * dt_sum[k]) * S_in[k] + S_local[k], from the cached state where there is one; `carry` ends up holding each
 // chunk's entering state, and the final state goes back to the cache.
 template <typename T, typename S>
 __device__ __forceinline__ void ssd_scan_chunk_carry(const T* a_log, S* states, i64 block_stride, const i64* slots, const u8* has_initial,
-    const i64* query_start, int seqs, int heads, int head_dim, int state_dim, int chunk_len, int chunks, float* carry, const float* dt_sum)
+    const i64* chunk_table, int seqs, int heads, int head_dim, int state_dim, float* carry, const float* dt_sum)
 {
     i64 e = (i64)blockIdx.x * blockDim.x + threadIdx.x;
     int h = blockIdx.y, s = blockIdx.z;
@@ -334,13 +335,12 @@ __device__ __forceinline__ void ssd_scan_chunk_carry(const T* a_log, S* states, 
     S* st = states + (slot < 0 ? 0 : slot) * block_stride + (i64)h * head_dim * state_dim + e;
     float A = -mg_exp(mg_load(a_log + h));
     float state = initial ? mg_load(st) : 0.0f;
-    int used = (int)((query_start[s + 1] - query_start[s] + chunk_len - 1) / chunk_len);
-    for (int k = 0; k < used; k++)
+    for (i64 c = chunk_table[s]; c < chunk_table[s + 1]; c++)
     {
-        float* ct = carry + (((i64)s * chunks + k) * heads + h) * head_dim * state_dim + e;
+        float* ct = carry + (c * heads + h) * head_dim * state_dim + e;
         float local = *ct;
         *ct = state;
-        state = state * mg_exp(A * dt_sum[((i64)s * chunks + k) * heads + h]) + local;
+        state = state * mg_exp(A * dt_sum[c * heads + h]) + local;
     }
     if (slot >= 0) mg_store(st, state);
 }
@@ -505,18 +505,18 @@ __device__ __forceinline__ MmaStateStage& mma_state_stage()
     return stage;
 }
 
-// Pass 1, a block of 4 warps per (64 p x 64 n tile, head, sequence * chunks + chunk): S_local of the chunk into `carry`
-// [seqs, chunks, heads, head_dim, state_dim] and its sum of dt into `dt_sum` [seqs, chunks, heads]. Warp w computes p
-// rows 16w..16w+15 over the tile's 64 state columns.
+// Pass 1, a block of 4 warps per (64 p x 64 n tile, head, chunk of the chunk table): S_local of the chunk into `carry`
+// [chunks, heads, head_dim, state_dim] and its sum of dt into `dt_sum` [chunks, heads]. Warp w computes p rows
+// 16w..16w+15 over the tile's 64 state columns.
 template <typename T>
 __device__ __forceinline__ void ssd_chunk_state(const T* x, const T* B, const T* dt, const T* a_log, const T* dt_bias, const i64* query_start,
-    int seqs, int softplus, SsdArgs a, int chunks, float* carry, float* dt_sum)
+    const i64* chunk_table, int seqs, int softplus, SsdArgs a, float* carry, float* dt_sum)
 {
     MmaStateStage& st = mma_state_stage();
     int p_tiles = (a.head_dim + MMA_TILE - 1) / MMA_TILE;
     int p0 = (blockIdx.x % p_tiles) * MMA_TILE, n0 = (blockIdx.x / p_tiles) * MMA_TILE;
-    int h = blockIdx.y, s = blockIdx.z / chunks, k = blockIdx.z % chunks;
-    if (s >= seqs) return;
+    int h = blockIdx.y, s, k;
+    mg_chunk_of(chunk_table, seqs, blockIdx.z, s, k);
     i64 t0 = query_start[s] + (i64)k * MMA_L, t1 = query_start[s + 1];
     if (t0 >= t1) return;
     int len = (int)(t1 - t0 < MMA_L ? t1 - t0 : MMA_L);
@@ -544,7 +544,7 @@ __device__ __forceinline__ void ssd_chunk_state(const T* x, const T* B, const T*
             mg_mma_bf16(acc[nt], af, bf);
         }
     }
-    float* out = carry + (((i64)s * chunks + k) * a.heads + h) * a.head_dim * a.state_dim;
+    float* out = carry + ((i64)blockIdx.z * a.heads + h) * a.head_dim * a.state_dim;
     int group = lane >> 2, quad = lane & 3;
 #pragma unroll
     for (int nt = 0; nt < 8; nt++)
@@ -556,7 +556,7 @@ __device__ __forceinline__ void ssd_chunk_state(const T* x, const T* B, const T*
             if (p < a.head_dim && n < a.state_dim) out[(i64)p * a.state_dim + n] = acc[nt][e];
         }
     }
-    if (blockIdx.x == 0 && threadIdx.x == 0) dt_sum[((i64)s * chunks + k) * a.heads + h] = total;
+    if (blockIdx.x == 0 && threadIdx.x == 0) dt_sum[(i64)blockIdx.z * a.heads + h] = total;
 }
 
 struct __attribute__((aligned(16))) MmaScanStage
@@ -572,25 +572,25 @@ __device__ __forceinline__ MmaScanStage& mma_scan_stage()
     return stage;
 }
 
-// Pass 3, a block of 8 warps per (64 p rows, head, sequence * chunks + chunk), from the entering states the carry left
+// Pass 3, a block of 8 warps per (64 p rows, head, chunk of the chunk table), from the entering states the carry left
 // in `carry`: warp w computes the outputs of tokens 16w..16w+15 of the chunk. C S_in^T and C B^T accumulate over the
 // state dim MMA_NB columns at a time (only the B columns j <= 16w + 15 a warp's causal rows need); the masked, decayed
 // C B^T then leaves the accumulators as the A fragments of (...) X without going through shared memory (a 16 x 8
 // accumulator pair holds exactly a 16 x 16 A fragment's elements).
 template <typename T>
 __device__ __forceinline__ void ssd_chunk_scan(const T* x, const T* B, const T* C, const T* dt, const T* a_log, const T* D, const T* dt_bias,
-    const i64* slots, const i64* query_start, T* y, int seqs, int softplus, SsdArgs a, int chunks, const float* carry)
+    const i64* slots, const i64* query_start, const i64* chunk_table, T* y, int seqs, int softplus, SsdArgs a, const float* carry)
 {
     MmaScanStage& st = mma_scan_stage();
-    int p0 = blockIdx.x * MMA_TILE, h = blockIdx.y, s = blockIdx.z / chunks, k = blockIdx.z % chunks;
-    if (s >= seqs) return;
+    int p0 = blockIdx.x * MMA_TILE, h = blockIdx.y, s, k;
+    mg_chunk_of(chunk_table, seqs, blockIdx.z, s, k);
     i64 t0 = query_start[s] + (i64)k * MMA_L, t1 = query_start[s + 1];
     if (t0 >= t1) return;
     int len = (int)(t1 - t0 < MMA_L ? t1 - t0 : MMA_L);
     int g = h / (a.heads / a.groups), warp = threadIdx.x >> 5, lane = threadIdx.x & 31, group = lane >> 2, quad = lane & 3;
     float A = -mg_exp(mg_load(a_log + h));
     ssd_chunk_dt(dt, dt_bias, softplus, a, h, A, t0, len, st.dt, st.cum);
-    const float* s_in = carry + (((i64)s * chunks + k) * a.heads + h) * a.head_dim * a.state_dim + (i64)p0 * a.state_dim;
+    const float* s_in = carry + ((i64)blockIdx.z * a.heads + h) * a.head_dim * a.state_dim + (i64)p0 * a.state_dim;
     float acc[8][4], cb[16][4];
 #pragma unroll
     for (int nt = 0; nt < 8; nt++) acc[nt][0] = acc[nt][1] = acc[nt][2] = acc[nt][3] = 0.0f;
@@ -687,19 +687,19 @@ __device__ __forceinline__ void ssd_chunk_scan(const T* x, const T* B, const T* 
 
 #define SSD_MMA_KERNELS(T, sfx) \
     extern "C" __global__ void ssd_chunk_state_##sfx(const T* x, const T* B, const T* dt, const T* a_log, const T* dt_bias, \
-        const i64* query_start, int seqs, int softplus, i64 x_stride, i64 bc_stride, i64 dt_stride, int heads, int head_dim, \
-        int groups, int state_dim, float dt_min, float dt_max, int chunks, float* carry, float* dt_sum) \
+        const i64* query_start, const i64* chunk_table, int seqs, int softplus, i64 x_stride, i64 bc_stride, i64 dt_stride, \
+        int heads, int head_dim, int groups, int state_dim, float dt_min, float dt_max, float* carry, float* dt_sum) \
     { \
         SsdArgs a = {x_stride, bc_stride, dt_stride, heads, head_dim, groups, state_dim, 0, dt_min, dt_max}; \
-        ssd_chunk_state<T>(x, B, dt, a_log, dt_bias, query_start, seqs, softplus, a, chunks, carry, dt_sum); \
+        ssd_chunk_state<T>(x, B, dt, a_log, dt_bias, query_start, chunk_table, seqs, softplus, a, carry, dt_sum); \
     } \
     extern "C" __global__ void ssd_chunk_scan_##sfx(const T* x, const T* B, const T* C, const T* dt, const T* a_log, const T* D, \
-        const T* dt_bias, const i64* slots, const i64* query_start, T* y, int seqs, int softplus, i64 x_stride, i64 bc_stride, \
-        i64 dt_stride, int heads, int head_dim, int groups, int state_dim, int d_per_p, float dt_min, float dt_max, int chunks, \
-        const float* carry) \
+        const T* dt_bias, const i64* slots, const i64* query_start, const i64* chunk_table, T* y, int seqs, int softplus, \
+        i64 x_stride, i64 bc_stride, i64 dt_stride, int heads, int head_dim, int groups, int state_dim, int d_per_p, float dt_min, \
+        float dt_max, const float* carry) \
     { \
         SsdArgs a = {x_stride, bc_stride, dt_stride, heads, head_dim, groups, state_dim, d_per_p, dt_min, dt_max}; \
-        ssd_chunk_scan<T>(x, B, C, dt, a_log, D, dt_bias, slots, query_start, y, seqs, softplus, a, chunks, carry); \
+        ssd_chunk_scan<T>(x, B, C, dt, a_log, D, dt_bias, slots, query_start, chunk_table, y, seqs, softplus, a, carry); \
     }
 
 MG_FOR_T(SSD_MMA_KERNELS)
@@ -731,17 +731,17 @@ MG_FOR_T(SSD_MMA_KERNELS)
     extern "C" __global__ void ssd_scan_chunk_##sfx(const T* x, const T* B, const T* C, const T* dt, const T* a_log, const T* D, \
         const T* dt_bias, S* states, i64 block_stride, const i64* slots, const u8* has_initial, const i64* query_start, T* y, \
         int seqs, int softplus, i64 x_stride, i64 bc_stride, i64 dt_stride, int heads, int head_dim, int groups, int state_dim, \
-        int d_per_p, float dt_min, float dt_max, int chunk_len, int chunks, float* carry, float* dt_sum, int outputs) \
+        int d_per_p, float dt_min, float dt_max, int chunk_len, const i64* chunk_table, float* carry, float* dt_sum, int outputs) \
     { \
         SsdArgs a = {x_stride, bc_stride, dt_stride, heads, head_dim, groups, state_dim, d_per_p, dt_min, dt_max}; \
-        if (outputs) ssd_scan_varlen<T, S, 2>(x, B, C, dt, a_log, D, dt_bias, states, block_stride, slots, has_initial, query_start, y, seqs, softplus, a, chunk_len, chunks, carry, dt_sum); \
-        else ssd_scan_varlen<T, S, 1>(x, B, C, dt, a_log, D, dt_bias, states, block_stride, slots, has_initial, query_start, y, seqs, softplus, a, chunk_len, chunks, carry, dt_sum); \
+        if (outputs) ssd_scan_varlen<T, S, 2>(x, B, C, dt, a_log, D, dt_bias, states, block_stride, slots, has_initial, query_start, y, seqs, softplus, a, chunk_len, chunk_table, carry, dt_sum); \
+        else ssd_scan_varlen<T, S, 1>(x, B, C, dt, a_log, D, dt_bias, states, block_stride, slots, has_initial, query_start, y, seqs, softplus, a, chunk_len, chunk_table, carry, dt_sum); \
     } \
     extern "C" __global__ void ssd_scan_chunk_carry_##sfx(const T* a_log, S* states, i64 block_stride, const i64* slots, \
-        const u8* has_initial, const i64* query_start, int seqs, int heads, int head_dim, int state_dim, int chunk_len, int chunks, \
-        float* carry, const float* dt_sum) \
+        const u8* has_initial, const i64* chunk_table, int seqs, int heads, int head_dim, int state_dim, float* carry, \
+        const float* dt_sum) \
     { \
-        ssd_scan_chunk_carry<T, S>(a_log, states, block_stride, slots, has_initial, query_start, seqs, heads, head_dim, state_dim, chunk_len, chunks, carry, dt_sum); \
+        ssd_scan_chunk_carry<T, S>(a_log, states, block_stride, slots, has_initial, chunk_table, seqs, heads, head_dim, state_dim, carry, dt_sum); \
     } \
     extern "C" __global__ void ssd_scan_tiled_##sfx(const T* x, const T* B, const T* C, const T* dt, const T* a_log, const T* D, \
         const T* dt_bias, S* states, i64 block_stride, const i64* slots, const u8* has_initial, const i64* query_start, T* y, \

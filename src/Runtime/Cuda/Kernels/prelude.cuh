@@ -236,6 +236,14 @@ __device__ __forceinline__ void mg_stage_rows(const T* __restrict__ src, i64 str
     }
 }
 
+// Chunk c of a prefill's chunk table (PrefillChunks: table[s] is sequence s's first chunk, table[seqs] their count, then
+// each chunk's sequence): its sequence s and its place k among that sequence's chunks.
+__device__ __forceinline__ void mg_chunk_of(const i64* table, int seqs, int c, int& s, int& k)
+{
+    s = (int)table[seqs + 1 + c];
+    k = c - (int)table[s];
+}
+
 // The widest depthwise conv the kernels take (Mamba and LFM2 use 3 or 4).
 #define MG_MAX_CONV_WIDTH 8
 
