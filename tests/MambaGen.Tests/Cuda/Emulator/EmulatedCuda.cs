@@ -20,7 +20,10 @@ internal sealed class EmulatedCudaDriver : ICudaDriver
 
     public int GetDevice(int ordinal) => ordinal;
 
-    public (int Major, int Minor) GetComputeCapability(int device) => (8, 0);
+    /// <summary>The device's compute capability (sm_80 unless a test asks for an older one).</summary>
+    public (int Major, int Minor) Capability { get; init; } = (8, 0);
+
+    public (int Major, int Minor) GetComputeCapability(int device) => Capability;
 
     public IntPtr GetCurrentContext() => 0x51;
 
@@ -112,20 +115,31 @@ internal static class EmulatedKernels
 
     private static readonly EmulatedCudaDriver Driver = new();
 
+    private static readonly Lazy<MambaOps> Turing = new(
+        () => Create(KernelChoices.Default with { PrefillScan = PrefillScan.TensorCores }, CreateRuntime(new EmulatedCudaDriver { Capability = (7, 5) })),
+        LazyThreadSafetyMode.ExecutionAndPublication);
+
+    /// <summary>The tensor-core choice on an sm_75 device, which has no bf16 mma.</summary>
+    public static MambaOps TensorCoresOnSm75 => Turing.Value;
+
     /// <summary>Kernel launches so far through any of these op sets.</summary>
     public static int Launches => Driver.Launches;
 
-    private static CudaRuntime CreateRuntime()
+    private static CudaRuntime CreateRuntime() => CreateRuntime(Driver);
+
+    private static CudaRuntime CreateRuntime(EmulatedCudaDriver driver)
     {
         // The emulator ignores module images: any text stands in for each file's PTX.
         var assets = new KernelAssets(KernelResources.Prelude, file => "// emulated " + file, file => "");
-        return CudaRuntime.TryCreate(0, Driver, nvrtc: null, "the emulator runs host code, not NVRTC's",
+        return CudaRuntime.TryCreate(0, driver, nvrtc: null, "the emulator runs host code, not NVRTC's",
             KernelCache.Disabled, assets, log: null, out var reason) ?? throw new InvalidOperationException(reason);
     }
 
-    private static MambaOps Create(KernelChoices choices)
+    private static MambaOps Create(KernelChoices choices) => Create(choices, Runtime.Value);
+
+    private static MambaOps Create(KernelChoices choices, CudaRuntime runtime)
     {
-        var kernels = CudaMambaOps.TryCreate(Runtime.Value, KernelTarget.HostEmulation, choices, out var reason) ?? throw new InvalidOperationException(reason);
+        var kernels = CudaMambaOps.TryCreate(runtime, KernelTarget.HostEmulation, choices, out var reason) ?? throw new InvalidOperationException(reason);
         return MambaOps.Of($"fused CUDA kernels ({choices}) under the CPU emulator", kernels);
     }
 }

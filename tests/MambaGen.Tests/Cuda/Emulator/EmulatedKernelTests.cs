@@ -161,6 +161,28 @@ public sealed class EmulatedKernelTests
         OpsAssert.Same(states[2], statesKernels[2], "the unused block 2");
     }
 
+    [EmulatorFact]
+    public void Tensor_core_choice_on_a_device_without_bf16_mma_runs_the_exact_scans()
+    {
+        // sm_75 has no bf16 mma.sync: its kernels are the default ones, bit for bit; on sm_80 the same inputs take the
+        // tensor cores and round differently.
+        var qsl = new[] { 0, 300, 301 };
+        using var g = new Generator(3);
+        var bf16 = ScalarType.BFloat16;
+        var x = torch.randn(new long[] { 301, 2, 16 }, generator: g).to(bf16);
+        var dt = torch.randn(new long[] { 301, 2 }, generator: g).to(bf16);
+        var aLog = torch.randn(new long[] { 2 }, generator: g).to(bf16);
+        var b = torch.randn(new long[] { 301, 1, 32 }, generator: g).to(bf16);
+        var c = torch.randn(new long[] { 301, 1, 32 }, generator: g).to(bf16);
+        var states = torch.zeros(2, 2, 16, 32);
+        using var batch = new PrefillBatch(qsl, torch.tensor(qsl.Select(q => (long)q).ToArray()), new[] { 0, 1 }, torch.tensor(new long[] { 0, 1 }),
+            torch.tensor(new[] { false, false }), null);
+        Tensor Scan(MambaOps ops) => ops.Ssd.ChunkScan(x, dt, aLog, b, c, null, null, true, (0, double.PositiveInfinity), states.clone(), batch);
+
+        OpsAssert.Same(Scan(EmulatedKernels.Ops), Scan(EmulatedKernels.TensorCoresOnSm75), "sm_75 outputs against the default kernels'");
+        Assert.False(Scan(EmulatedKernels.Ops).eq(Scan(EmulatedKernels.TensorCores)).all().item<bool>(), "sm_80 took the same path as the default kernels");
+    }
+
     [EmulatorTheory]
     [InlineData(16)]
     [InlineData(6)]
