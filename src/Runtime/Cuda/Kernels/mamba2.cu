@@ -572,7 +572,8 @@ __device__ __forceinline__ MmaScanStage& mma_scan_stage()
     return stage;
 }
 
-// Pass 3, a block of 8 warps per (64 p rows, head, chunk of the chunk table), from the entering states the carry left
+// Pass 3, a block of 8 warps per (64 p rows, head, chunk of the chunk table), two blocks an SM (its launch bounds: 128
+// registers, a few spilled, where it took 170 and one block could not hide its staging), from the entering states the carry left
 // in `carry`: warp w computes the outputs of tokens 16w..16w+15 of the chunk. C S_in^T and C B^T accumulate over the
 // state dim MMA_NB columns at a time (only the B columns j <= 16w + 15 a warp's causal rows need); the masked, decayed
 // C B^T then leaves the accumulators as the A fragments of (...) X without going through shared memory (a 16 x 8
@@ -693,7 +694,7 @@ __device__ __forceinline__ void ssd_chunk_scan(const T* x, const T* B, const T* 
         SsdArgs a = {x_stride, bc_stride, dt_stride, heads, head_dim, groups, state_dim, 0, dt_min, dt_max}; \
         ssd_chunk_state<T>(x, B, dt, a_log, dt_bias, query_start, chunk_table, seqs, softplus, a, carry, dt_sum); \
     } \
-    extern "C" __global__ void ssd_chunk_scan_##sfx(const T* x, const T* B, const T* C, const T* dt, const T* a_log, const T* D, \
+    extern "C" __global__ void MG_LAUNCH_BOUNDS(32 * (MMA_L / 16), 2) ssd_chunk_scan_##sfx(const T* x, const T* B, const T* C, const T* dt, const T* a_log, const T* D, \
         const T* dt_bias, const i64* slots, const i64* query_start, const i64* chunk_table, T* y, int seqs, int softplus, \
         i64 x_stride, i64 bc_stride, i64 dt_stride, int heads, int head_dim, int groups, int state_dim, int d_per_p, float dt_min, \
         float dt_max, const float* carry) \

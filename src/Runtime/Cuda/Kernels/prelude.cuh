@@ -29,6 +29,16 @@ extern "C" void mg_emu_mma_bf16(float* d, const unsigned* a, const unsigned* b);
 #define __forceinline__ __inline__ __attribute__((always_inline))
 #endif
 
+// An entry's launch bounds: at most `threads` a block, and registers for `blocks` blocks an SM (ptxas spills past
+// them). A launch of more threads fails, so the host's block size must stay within.
+#if defined(MG_EMU)
+#define MG_LAUNCH_BOUNDS(threads, blocks)
+#elif defined(MG_NVRTC)
+#define MG_LAUNCH_BOUNDS(threads, blocks) __launch_bounds__(threads, blocks)
+#else
+#define MG_LAUNCH_BOUNDS(threads, blocks) __attribute__((launch_bounds(threads, blocks)))
+#endif
+
 typedef long long i64;
 typedef unsigned short u16;
 typedef unsigned char u8;
