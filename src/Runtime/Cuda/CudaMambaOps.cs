@@ -42,7 +42,8 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
     private const int GemvMaxScales = 64;
 
     private readonly KernelFamily _convUpdate, _convVarlen, _convVarlenStates, _shortConvUpdate, _ssdUpdate, _ssdUpdateVec, _ssdScanVarlen, _ssdScanTiled, _ssdScanChunk, _ssdScanChunkCarry,
-        _ssdChunkState, _ssdChunkScan, _selectiveUpdate, _selectiveUpdateChannels, _selectiveScanVarlen, _selectiveScanChannels, _selectiveScanBlock, _selectiveScanChunk, _selectiveScanChunkCarry, _addRmsNorm, _gatedRmsNorm, _gemv, _rmsNormGemv, _gatedGemv, _rmsNormGemvConv;
+        _ssdChunkState, _ssdChunkScan, _selectiveUpdate, _selectiveUpdateChannels, _selectiveScanVarlen, _selectiveScanChannels, _selectiveScanBlock, _selectiveScanChunk, _selectiveScanChunkCarry, _addRmsNorm, _gatedRmsNorm;
+    private readonly GemvFamily _gemv, _rmsNormGemv, _gatedGemv, _rmsNormGemvConv;
     private readonly ComposedProjections _composed;
 
     private CudaMambaOps(KernelTarget target, KernelChoices choices, bool tensorCores, CudaModule conv, CudaModule mamba2, CudaModule mamba1, CudaModule norm, CudaModule gemv)
@@ -548,7 +549,7 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
         var y = torch.empty(x.shape[0], weight.shape[0], dtype: x.dtype, device: x.device);
         if (x.shape[0] > 0)
         {
-            LaunchGemv(_gemv.For(x.dtype), x, x.stride(0), null, 0, null, null, weight, bias, y, null, (int)x.shape[0], 1, 0);
+            LaunchGemv(_gemv.For(x.shape[0], x.dtype), x, x.stride(0), null, 0, null, null, weight, bias, y, null, (int)x.shape[0], 1, 0);
         }
 
         return y;
@@ -565,7 +566,7 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
         }
 
         var y = torch.empty(rows, weight.shape[0], dtype: weight.dtype, device: weight.device);
-        LaunchGemv(_rmsNormGemv.For(weight.dtype, residual.dtype), null, 0, null, 0, residual, normWeight, weight, bias, y, null,
+        LaunchGemv(_rmsNormGemv.For(rows, weight.dtype, residual.dtype), null, 0, null, 0, residual, normWeight, weight, bias, y, null,
             (int)rows, 1, (float)eps);
         return y;
     }
@@ -590,7 +591,7 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
 
         var y = torch.empty(batch.Count, weight.shape[0], dtype: weight.dtype, device: weight.device);
         int outputs = (int)weight.shape[0];
-        _rmsNormGemvConv.For(weight.dtype, residual.dtype).Launch(
+        _rmsNormGemvConv.For(batch.Count, weight.dtype, residual.dtype).Launch(
             new LaunchGrid(Blocks(outputs, GemvWarps), 1, 1, 32 * GemvWarps, 1, 1), Stream,
             Arg(residual), Arg(normWeight), Arg(weight), OptionalArg(bias), Arg(y), KernelArg.I32(batch.Count), KernelArg.I32((int)weight.shape[1]),
             KernelArg.I32(outputs), KernelArg.F32((float)eps), Arg(convWeight), OptionalArg(convBias), Arg(convStates),
@@ -609,7 +610,7 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
 
         if (x.shape[0] > 0)
         {
-            LaunchGemv(_gemv.For(x.dtype, residual.dtype), x, x.stride(0), null, 0, null, null, weight, bias, null, residual,
+            LaunchGemv(_gemv.For(x.shape[0], x.dtype, residual.dtype), x, x.stride(0), null, 0, null, null, weight, bias, null, residual,
                 (int)x.shape[0], 1, 0);
         }
     }
@@ -629,7 +630,7 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
 
         if (rows > 0)
         {
-            LaunchGemv(_gatedGemv.For(y.dtype, residual.dtype), y, y.stride(0), z, z.stride(0), null, normWeight, weight, bias, null, residual,
+            LaunchGemv(_gatedGemv.For(rows, y.dtype, residual.dtype), y, y.stride(0), z, z.stride(0), null, normWeight, weight, bias, null, residual,
                 (int)rows, groupSize, (float)eps);
         }
     }
@@ -691,6 +692,14 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
         OpArgs.Dims(ssmStates, nameof(ssmStates), -1, heads, headDim, stateDim);
         OpArgs.SameDevice(x, ssmStates, nameof(ssmStates));
         OpArgs.CheckBlocks(maxStateIndex, ssmStates, nameof(ssmStates));
+    }
+
+    /// <summary>A GEMV kernel's entries for up to <see cref="GemvMaxRows"/> rows and, with fewer registers, for one row.</summary>
+    private sealed class GemvFamily(CudaModule module, string prefix)
+    {
+        private readonly KernelFamily _rows = new(module, prefix), _oneRow = new(module, prefix + "_r1");
+
+        public CudaFunction For(long rows, ScalarType activation, ScalarType? residual = null) => (rows == 1 ? _oneRow : _rows).For(activation, residual);
     }
 
     private static int Blocks(long work, int perBlock) => (int)((work + perBlock - 1) / perBlock);

@@ -63,10 +63,12 @@ public static class KernelSources
         ActivationStateSuffixes.Select(s => new KernelSpec($"add_rmsnorm_{s}", Ptr, Ptr, Ptr, Ptr, I32, F32, I32))
             .Concat(ActivationSuffixes.Select(s => new KernelSpec($"gated_rmsnorm_{s}", Ptr, I64, Ptr, I64, Ptr, Ptr, I32, I32, F32))));
 
-    /// <summary>Projections of a few rows: plain, after a block's RMSNorm (and before a decode conv update), after Mamba-2's gated norm (activation × residual dtype).</summary>
-    public static KernelSource Gemv { get; } = Load("gemv.cu", ActivationStateSuffixes.SelectMany(s => new[] { "gemv", "rmsnorm_gemv", "gated_gemv" }
-        .Select(kind => new KernelSpec($"{kind}_{s}", Ptr, I64, Ptr, I64, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, I32, I32, I32, I32, F32))
-        .Append(new KernelSpec($"rmsnorm_gemv_conv_{s}", Ptr, Ptr, Ptr, Ptr, Ptr, I32, I32, I32, F32, Ptr, Ptr, Ptr, I64, Ptr, I32, I32, I32, I32))));
+    /// <summary>Projections of a few rows: plain, after a block's RMSNorm (and before a decode conv update), after Mamba-2's
+    /// gated norm (activation × residual dtype); each also for one row (<c>_r1</c>, fewer registers).</summary>
+    public static KernelSource Gemv { get; } = Load("gemv.cu", ActivationStateSuffixes.SelectMany(s => new[] { "", "r1_" }.SelectMany(rows =>
+        new[] { "gemv", "rmsnorm_gemv", "gated_gemv" }
+            .Select(kind => new KernelSpec($"{kind}_{rows}{s}", Ptr, I64, Ptr, I64, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, I32, I32, I32, I32, F32))
+            .Append(new KernelSpec($"rmsnorm_gemv_conv_{rows}{s}", Ptr, Ptr, Ptr, Ptr, Ptr, I32, I32, I32, F32, Ptr, Ptr, Ptr, I64, Ptr, I32, I32, I32, I32)))));
 
     /// <summary>Every kernel source of the runtime.</summary>
     public static IReadOnlyList<KernelSource> All { get; } = new[] { Conv, Mamba2, Mamba1, Norm, Gemv };

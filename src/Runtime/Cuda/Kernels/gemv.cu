@@ -16,6 +16,10 @@
 #define GEMV_MAX_SCALES 64  // rows x norm groups
 #define GEMV_BATCH 4        // chunks of 256 inputs whose weights a warp loads at once
 
+template <typename T> __device__ __forceinline__ float mg_16_to_f32(u16 bits);
+template <> __device__ __forceinline__ float mg_16_to_f32<bf16>(u16 bits) { return mg_bits_to_float(((unsigned)bits) << 16); }
+template <> __device__ __forceinline__ float mg_16_to_f32<f16>(u16 bits) { return mg_f16_to_f32(bits); }
+
 // Eight consecutive elements of 16-byte-aligned memory, as fp32.
 __device__ __forceinline__ void mg_load8(const float* p, float* v)
 {
@@ -47,6 +51,27 @@ __device__ __forceinline__ void mg_load8(const f16* p, float* v)
     }
 }
 
+// Eight consecutive 16-byte-aligned elements as loaded, converted to fp32 where used: 16-bit types keep four registers,
+// not eight, while their loads are in flight.
+template <typename T>
+struct Packed8
+{
+    mg_u4 w;
+    __device__ __forceinline__ void load(const T* p) { w = *(const mg_u4*)p; }
+    __device__ __forceinline__ float at(int e) const
+    {
+        unsigned word = e < 2 ? w.x : e < 4 ? w.y : e < 6 ? w.z : w.w;
+        return mg_16_to_f32<T>((e & 1) ? (u16)(word >> 16) : (u16)(word & 0xffffu));
+    }
+};
+template <>
+struct Packed8<float>
+{
+    float v[8];
+    __device__ __forceinline__ void load(const float* p) { mg_load8(p, v); }
+    __device__ __forceinline__ float at(int e) const { return v[e]; }
+};
+
 // The conv update applied to a range of output columns (conv states of the activations' dtype).
 template <typename T>
 struct GemvConv
@@ -72,7 +97,9 @@ __device__ __forceinline__ void mg_load8_any(const T* p, float* v, bool vector)
     for (int e = 0; e < 8; e++) v[e] = mg_load(p + e);
 }
 
-template <typename T, typename R, int MODE, bool CONV>
+// ROWS: the most rows the entry takes. Its partial sums are registers, and an entry's register count is its largest
+// instantiation's, so steps of one row have entries of their own (`_r1`): fewer registers, more warps an SM.
+template <typename T, typename R, int MODE, bool CONV, int ROWS>
 __device__ __forceinline__ void gemv(const T* x, i64 x_stride, const T* z, i64 z_stride, const R* residual_in, const T* norm_w,
                                      const T* W, const T* bias, T* y, R* residual_out, int rows, int in, int out, int group_size, float eps,
                                      GemvConv<T> conv)
@@ -83,6 +110,26 @@ __device__ __forceinline__ void gemv(const T* x, i64 x_stride, const T* z, i64 z
     __shared__ float shared[32];
     __shared__ float scale[GEMV_MAX_SCALES];
     int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    int o = blockIdx.x * GEMV_WARPS + warp;
+    const T* w_row = W + (i64)(o < out ? o : 0) * in;
+    // The first batch of weights (and norm weights) is loaded before the norms' scales are reduced, so its memory latency
+    // passes while they are: GEMV_BATCH chunks of 256 inputs a trip, all in flight before the first is used, so a warp
+    // waits one memory latency per 1024 inputs, not per 256 (a loop trip's loads are used in the same trip).
+    Packed8<T> wv[GEMV_BATCH], nw[GEMV_BATCH];
+    auto load_batch = [&](int base)
+    {
+#pragma unroll
+        for (int c = 0; c < GEMV_BATCH; c++)
+        {
+            int i0 = base + c * 32 * 8;
+            if (i0 < in)
+            {
+                wv[c].load(w_row + i0);
+                if (MODE != 0) nw[c].load(norm_w + i0);
+            }
+        }
+    };
+    if (o < out) load_batch(lane * 8);
     // The norms' scales, once per block: every row (and group) of the step.
     if (MODE == 1)
     {
@@ -118,29 +165,15 @@ __device__ __forceinline__ void gemv(const T* x, i64 x_stride, const T* z, i64 z
     }
     if (MODE != 0) mg_sync();
 
-    int o = blockIdx.x * GEMV_WARPS + warp;
     if (o >= out) return;
-    float acc[GEMV_MAX_ROWS];
+    float acc[ROWS];
 #pragma unroll
-    for (int r = 0; r < GEMV_MAX_ROWS; r++) acc[r] = 0.0f;
-    const T* w_row = W + (i64)o * in;
-    // GEMV_BATCH chunks of 256 inputs at a time: their weight loads all in flight before the first is used, so a warp
-    // waits one memory latency per 1024 inputs, not per 256 (a loop trip's loads are used in the same trip).
+    for (int r = 0; r < ROWS; r++) acc[r] = 0.0f;
     for (int base = lane * 8; base < in; base += GEMV_BATCH * 32 * 8)
     {
-        float wv[GEMV_BATCH][8], nw[GEMV_BATCH][8];
+        if (base != lane * 8) load_batch(base);
 #pragma unroll
-        for (int c = 0; c < GEMV_BATCH; c++)
-        {
-            int i0 = base + c * 32 * 8;
-            if (i0 < in)
-            {
-                mg_load8(w_row + i0, wv[c]);
-                if (MODE != 0) mg_load8(norm_w + i0, nw[c]);
-            }
-        }
-#pragma unroll
-        for (int r = 0; r < GEMV_MAX_ROWS; r++)
+        for (int r = 0; r < ROWS; r++)
         {
             if (r < rows)
             {
@@ -155,7 +188,7 @@ __device__ __forceinline__ void gemv(const T* x, i64 x_stride, const T* z, i64 z
                         mg_load8(residual_in + (i64)r * in + i0, xv[c]);
                         float s = scale[r];
 #pragma unroll
-                        for (int e = 0; e < 8; e++) xv[c][e] = mg_round<T>(mg_round<T>(mg_round<T>(xv[c][e]) * s) * nw[c][e]);
+                        for (int e = 0; e < 8; e++) xv[c][e] = mg_round<T>(mg_round<T>(mg_round<T>(xv[c][e]) * s) * nw[c].at(e));
                     }
                     else if (MODE == 2)
                     {
@@ -164,7 +197,7 @@ __device__ __forceinline__ void gemv(const T* x, i64 x_stride, const T* z, i64 z
                         mg_load8_any(z + r * z_stride + i0, zv, vector_z);
                         float s = scale[r * (in / group_size) + i0 / group_size];
 #pragma unroll
-                        for (int e = 0; e < 8; e++) xv[c][e] = mg_round<T>(xv[c][e] * mg_silu(zv[e]) * s * nw[c][e]);
+                        for (int e = 0; e < 8; e++) xv[c][e] = mg_round<T>(xv[c][e] * mg_silu(zv[e]) * s * nw[c].at(e));
                     }
                     else
                     {
@@ -176,7 +209,7 @@ __device__ __forceinline__ void gemv(const T* x, i64 x_stride, const T* z, i64 z
                 {
                     if (base + c * 32 * 8 >= in) continue;
 #pragma unroll
-                    for (int e = 0; e < 8; e++) acc[r] += wv[c][e] * xv[c][e];
+                    for (int e = 0; e < 8; e++) acc[r] += wv[c].at(e) * xv[c][e];
                 }
             }
         }
@@ -184,7 +217,7 @@ __device__ __forceinline__ void gemv(const T* x, i64 x_stride, const T* z, i64 z
     float b = bias ? mg_load(bias + o) : 0.0f;
     // Every lane runs every row's reduction: the shuffles need the whole warp.
 #pragma unroll
-    for (int r = 0; r < GEMV_MAX_ROWS; r++)
+    for (int r = 0; r < ROWS; r++)
     {
         if (r < rows)
         {
@@ -214,16 +247,20 @@ __device__ __forceinline__ void gemv(const T* x, i64 x_stride, const T* z, i64 z
 #define GEMV_ARGS(T, R) const T* x, i64 x_stride, const T* z, i64 z_stride, const R* residual_in, const T* norm_w, const T* W, const T* bias, \
     T* y, R* residual_out, int rows, int in, int out, int group_size, float eps
 #define GEMV_PASS x, x_stride, z, z_stride, residual_in, norm_w, W, bias, y, residual_out, rows, in, out, group_size, eps
-#define GEMV_KERNELS(T, R, sfx) \
-    extern "C" __global__ void gemv_##sfx(GEMV_ARGS(T, R)) { gemv<T, R, 0, false>(GEMV_PASS, GemvConv<T>()); } \
-    extern "C" __global__ void rmsnorm_gemv_##sfx(GEMV_ARGS(T, R)) { gemv<T, R, 1, false>(GEMV_PASS, GemvConv<T>()); } \
-    extern "C" __global__ void gated_gemv_##sfx(GEMV_ARGS(T, R)) { gemv<T, R, 2, false>(GEMV_PASS, GemvConv<T>()); } \
-    extern "C" __global__ void rmsnorm_gemv_conv_##sfx(const R* residual_in, const T* norm_w, const T* W, const T* bias, T* y, int rows, \
+#define GEMV_KERNELS_OF(T, R, sfx, ROWS, BOUNDS) \
+    extern "C" __global__ void BOUNDS gemv##sfx(GEMV_ARGS(T, R)) { gemv<T, R, 0, false, ROWS>(GEMV_PASS, GemvConv<T>()); } \
+    extern "C" __global__ void BOUNDS rmsnorm_gemv##sfx(GEMV_ARGS(T, R)) { gemv<T, R, 1, false, ROWS>(GEMV_PASS, GemvConv<T>()); } \
+    extern "C" __global__ void gated_gemv##sfx(GEMV_ARGS(T, R)) { gemv<T, R, 2, false, ROWS>(GEMV_PASS, GemvConv<T>()); } \
+    extern "C" __global__ void BOUNDS rmsnorm_gemv_conv##sfx(const R* residual_in, const T* norm_w, const T* W, const T* bias, T* y, int rows, \
         int in, int out, float eps, const T* conv_weight, const T* conv_bias, T* conv_states, i64 conv_block_stride, const i64* slots, \
         int conv_start, int conv_dim, int conv_width, int silu) \
     { \
         GemvConv<T> conv = {conv_weight, conv_bias, conv_states, conv_block_stride, slots, conv_start, conv_dim, conv_width, silu}; \
-        gemv<T, R, 1, true>(nullptr, 0, nullptr, 0, residual_in, norm_w, W, bias, y, nullptr, rows, in, out, 1, eps, conv); \
+        gemv<T, R, 1, true, ROWS>(nullptr, 0, nullptr, 0, residual_in, norm_w, W, bias, y, nullptr, rows, in, out, 1, eps, conv); \
     }
+// One-row entries at three blocks an SM (a block is 8 warps; a decode step of one row is a few hundred blocks): 80
+// registers, a few bytes spilled, where two blocks fit unbounded. The gated norm's entry would spill 144 bytes a thread
+// for it, and stays at two.
+#define GEMV_KERNELS(T, R, sfx) GEMV_KERNELS_OF(T, R, _##sfx, GEMV_MAX_ROWS, ) GEMV_KERNELS_OF(T, R, _r1_##sfx, 1, MG_LAUNCH_BOUNDS(32 * GEMV_WARPS, 3))
 
 MG_FOR_T_S(GEMV_KERNELS)
