@@ -40,7 +40,6 @@ part() {
 { nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader; date -u; } > $LOGS/gpu.txt
 # The checkpoints, made while the checks run.
 python3 $P/make_models.py /tmp/models > $LOGS/models.log 2>&1 &
-models=$!
 python3 bench/gpu/hybrid_models.py /tmp/hybrid > $LOGS/hybrid-models.log 2>&1 &
 # The Nemotron-H MoE fixture (transformers' outputs on the CPU), the reference for running 'moe' layers next.
 OUT=$LOGS/fixtures ONLY=dev-nemotron-h-moe python3 tools/oracle/hybrid_fixtures.py > $LOGS/fixtures.log 2>&1 &
@@ -52,8 +51,7 @@ part 120 $BENCH verify --device cuda tests/fixtures/dev-mamba1 tests/fixtures/de
 part 60 env MAMBAGEN_PREFILL_SCAN=tensor-cores $BENCH verify --device cuda tests/fixtures/dev-mamba2 > $LOGS/verify-tensor-cores.log 2>&1
 # Mamba-1's block-wide scan (the layer pairs' Mamba1Mixer rows and the fixture take it).
 part 60 env MAMBAGEN_PREFILL_SCAN=block-scan $BENCH verify --device cuda tests/fixtures/dev-mamba1 > $LOGS/verify-block-scan.log 2>&1
-# The Mamba checkpoints only: the hybrids' and the fixture may still be making, beside the figures.
-wait $models
+wait
 
 B="--batches 1,32,128 --tokens 128"
 for m in mamba2-130m mamba-130m; do
@@ -92,7 +90,6 @@ for m in mamba2-130m mamba-130m; do
 done
 
 # The hybrid decode graphs are opt-in until this checks them.
-wait
 part 150 env MAMBAGEN_HYBRID_DECODE_GRAPHS=1 $BENCH verify --device cuda $H > $LOGS/hybrid-verify.log 2>&1
 for m in lfm2-350m granite-4.0-h-350m; do
   part 60 env MAMBAGEN_HYBRID_DECODE_GRAPHS=1 $BENCH model --model /tmp/hybrid/$m --device cuda --dtype bfloat16 --reps $reps --shapes "" \
