@@ -45,7 +45,24 @@ internal static class KernelEmulator
         }
     }
 
+    /// <summary>
+    /// Runs a block's threads between barriers in reverse index order (or, with false, in order again). Race-free kernels
+    /// give the same bits either way; a thread reading what another writes without a barrier between does not.
+    /// </summary>
+    public static void RunThreadsInReverse(bool on)
+    {
+        lock (Gate)
+        {
+            Reverse.Value(on ? 1 : 0);
+        }
+    }
+
     private static readonly object Gate = new();
+
+    [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
+    private delegate void OrderFunction(int on);
+
+    private static readonly Lazy<OrderFunction> Reverse = new(() => Marshal.GetDelegateForFunctionPointer<OrderFunction>(NativeLibrary.GetExport(Handle, "mg_emu_set_reverse")));
 
     [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
     private delegate int LaunchFunction(IntPtr entry, IntPtr args, uint gx, uint gy, uint gz, uint bx, uint by, uint bz);

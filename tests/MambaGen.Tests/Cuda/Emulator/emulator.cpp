@@ -2,7 +2,9 @@
 // GPU: each block's threads are coroutines on one host thread (their own stacks, switched with _setjmp/_longjmp), a
 // block barrier releases when every live thread of the block reaches it, a warp shuffle when all 32 lanes have written
 // their value. Blocks run one after another. It checks what the hardware would not forgive: a barrier some threads of
-// a block never reach, or a warp whose lanes wait at different barriers, is reported as a deadlock, not hung on.
+// a block never reach, or a warp whose lanes wait at different barriers, is reported as a deadlock, not hung on. Threads
+// run between barriers in index order, or in reverse (mg_emu_set_reverse): a kernel whose threads read what another
+// writes without a barrier between gives different results in the two orders.
 #include <setjmp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +37,7 @@ unsigned current = 0;
 unsigned shuffle_slots[2][MaxThreads];
 unsigned mma_slots[2][MaxThreads][6];
 jmp_buf scheduler;
+bool reverse_order = false;
 void (*entry_function)(void**) = nullptr;
 void** entry_args = nullptr;
 char error[512];
@@ -70,8 +73,9 @@ bool run_block(unsigned count)
 
     for (;;)
     {
-        for (unsigned i = 0; i < count; i++)
+        for (unsigned k = 0; k < count; k++)
         {
+            unsigned i = reverse_order ? count - 1 - k : k;
             if (threads[i].state != Runnable) continue;
             current = i;
             threadIdx = threads[i].index;
@@ -130,6 +134,8 @@ bool run_block(unsigned count)
 }  // namespace
 
 extern "C" void mg_emu_sync() { yield(AtBlockBarrier); }
+
+extern "C" void mg_emu_set_reverse(int on) { reverse_order = on != 0; }
 
 extern "C" unsigned mg_emu_shfl_xor(unsigned bits, int lane_mask)
 {
