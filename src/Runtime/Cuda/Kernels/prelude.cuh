@@ -12,8 +12,9 @@
 #include <string.h>
 #define __global__
 #define __device__
-// One block runs at a time on one host thread, so a function's statics are its block's shared memory.
-#define __shared__ static
+// One block runs at a time on one host thread, so a function's statics are its block's shared memory; they share one
+// section, which the emulator can fill with NaNs before each block, so a read of what the block never wrote shows.
+#define __shared__ static __attribute__((section("mg_shared")))
 #define __forceinline__ inline
 #define __restrict__ __restrict
 struct mg_dim3 { unsigned x, y, z; };

@@ -46,14 +46,17 @@ internal static class KernelEmulator
     }
 
     /// <summary>
-    /// Runs a block's threads between barriers in reverse index order (or, with false, in order again). Race-free kernels
-    /// give the same bits either way; a thread reading what another writes without a barrier between does not.
+    /// Runs a block's threads between barriers in reverse index order and fills its shared memory with NaNs before it
+    /// starts (or, with false, neither). Race-free kernels give the same bits either way; a thread reading what another
+    /// writes without a barrier between does not, nor does a block reading shared memory it never wrote (which the
+    /// emulator otherwise leaves as the last block left it).
     /// </summary>
     public static void RunThreadsInReverse(bool on)
     {
         lock (Gate)
         {
             Reverse.Value(on ? 1 : 0);
+            Poison.Value(on ? 1 : 0);
         }
     }
 
@@ -63,6 +66,8 @@ internal static class KernelEmulator
     private delegate void OrderFunction(int on);
 
     private static readonly Lazy<OrderFunction> Reverse = new(() => Marshal.GetDelegateForFunctionPointer<OrderFunction>(NativeLibrary.GetExport(Handle, "mg_emu_set_reverse")));
+
+    private static readonly Lazy<OrderFunction> Poison = new(() => Marshal.GetDelegateForFunctionPointer<OrderFunction>(NativeLibrary.GetExport(Handle, "mg_emu_set_poison")));
 
     [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
     private delegate int LaunchFunction(IntPtr entry, IntPtr args, uint gx, uint gy, uint gz, uint bx, uint by, uint bz);

@@ -13,6 +13,9 @@
 
 struct mg_dim3 { unsigned x, y, z; };
 extern "C" { mg_dim3 threadIdx, blockIdx, blockDim, gridDim; }
+// Every kernel's __shared__ variables (prelude.cuh puts them in this section; the linker names its bounds).
+extern "C" char __start_mg_shared[] __attribute__((weak));
+extern "C" char __stop_mg_shared[] __attribute__((weak));
 
 namespace {
 
@@ -38,6 +41,7 @@ unsigned shuffle_slots[2][MaxThreads];
 unsigned mma_slots[2][MaxThreads][6];
 jmp_buf scheduler;
 bool reverse_order = false;
+bool poison_shared = false;
 void (*entry_function)(void**) = nullptr;
 void** entry_args = nullptr;
 char error[512];
@@ -62,6 +66,8 @@ void boot()
 // Runs every runnable thread until it blocks; then releases the barriers that are complete. False on a deadlock.
 bool run_block(unsigned count)
 {
+    // All ones: NaN as fp32 and bf16, -1 as integers.
+    if (poison_shared && __start_mg_shared != nullptr) memset(__start_mg_shared, 0xff, (size_t)(__stop_mg_shared - __start_mg_shared));
     for (unsigned i = 0; i < count; i++)
     {
         Thread& t = threads[i];
@@ -136,6 +142,9 @@ bool run_block(unsigned count)
 extern "C" void mg_emu_sync() { yield(AtBlockBarrier); }
 
 extern "C" void mg_emu_set_reverse(int on) { reverse_order = on != 0; }
+
+// Fills every block's shared memory with all-ones bytes before it runs, so what a block reads before writing is NaN.
+extern "C" void mg_emu_set_poison(int on) { poison_shared = on != 0; }
 
 extern "C" unsigned mg_emu_shfl_xor(unsigned bits, int lane_mask)
 {
