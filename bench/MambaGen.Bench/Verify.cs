@@ -34,6 +34,11 @@ internal static class Verify
             ("Mamba2-130m", c => new Mamba2Mixer("mixer", c, new Mamba2MixerOptions { HiddenSize = 768, NumHeads = 24, HeadDim = 64, NGroups = 1, StateSize = 128, ChunkSize = 256 }), 768, 256),
         };
         output.WriteLine($"ops on {device}: {OpsSelection.Describe(device)}");
+        if (device.type == TorchSharp.DeviceType.CUDA)
+        {
+            ok &= MmaProbe.Run(device, output);
+        }
+
         foreach (var dtype in new[] { ScalarType.Float32, ScalarType.BFloat16, ScalarType.Float16 })
         foreach (var (name, create, hidden, chunk) in mixers)
         {
