@@ -244,21 +244,22 @@ public sealed class EmulatedKernelTests
     [EmulatorFact]
     public void Tensor_core_SSD_matches_the_reference_scan_over_full_tiles_several_chunks_and_a_resumed_sequence()
     {
-        // Real checkpoints' shape (64 p rows a tile and a partial second, a state dim of 128), a 300-token prompt over three
-        // chunks, a one-token prompt and one resumed from a cached state, slow decays so the carried state matters.
-        const int heads = 2, headDim = 80, stateDim = 128;
-        int[] lengths = { 300, 1, 130 }, computed = { 0, 0, 57 }, blocks = { 1, 3, 0 };
-        var qsl = new[] { 0, 300, 301, 431 };
+        // Real checkpoints' shape (64 p rows a tile and a partial second, a state dim of 128), a 1,100-token prompt over
+        // nine chunks (past one batch of the carry's look-ahead), a one-token prompt and one resumed from a cached state,
+        // slow decays so the carried state matters.
+        const int heads = 2, headDim = 80, stateDim = 128, tokens = 1231;
+        int[] lengths = { 1100, 1, 130 }, computed = { 0, 0, 57 }, blocks = { 1, 3, 0 };
+        var qsl = new[] { 0, 1100, 1101, tokens };
         using var g = new Generator(5);
         var bf16 = ScalarType.BFloat16;
         // x, B and C as views into one wider row, as the mixer's conv output holds them; dt a view of another.
-        var xbc = torch.randn(new long[] { 431, heads * headDim + 2 * stateDim + 3 }, generator: g).to(bf16);
-        var x = xbc.narrow(1, 0, heads * headDim).view(431, heads, headDim);
-        var dt = (torch.randn(new long[] { 431, heads + 5 }, generator: g) * 0.5 - 3).to(bf16).narrow(1, 2, heads);
+        var xbc = torch.randn(new long[] { tokens, heads * headDim + 2 * stateDim + 3 }, generator: g).to(bf16);
+        var x = xbc.narrow(1, 0, heads * headDim).view(tokens, heads, headDim);
+        var dt = (torch.randn(new long[] { tokens, heads + 5 }, generator: g) * 0.5 - 3).to(bf16).narrow(1, 2, heads);
         var aLog = (torch.randn(new long[] { heads }, generator: g) * 0.3 - 1).to(bf16);
         xbc.narrow(1, heads * headDim, 2 * stateDim).mul_(0.3);
-        var b = xbc.narrow(1, heads * headDim, stateDim).view(431, 1, stateDim);
-        var c = xbc.narrow(1, heads * headDim + stateDim, stateDim).view(431, 1, stateDim);
+        var b = xbc.narrow(1, heads * headDim, stateDim).view(tokens, 1, stateDim);
+        var c = xbc.narrow(1, heads * headDim + stateDim, stateDim).view(tokens, 1, stateDim);
         var d = torch.randn(new long[] { heads }, generator: g).to(bf16);
         var dtBias = (torch.randn(new long[] { heads }, generator: g) * 0.1).to(bf16);
         var states = torch.randn(new long[] { 4, heads, headDim, stateDim }, generator: g);
