@@ -23,8 +23,9 @@ __device__ __forceinline__ float ssd_dt(const T* dt, const T* dt_bias, int softp
 }
 
 // Decode: one token per row, a block per (row, head). Thread 0 computes the row's dt and decay once; each warp loads
-// the group's B and C once and walks its share of the head's p rows (p = warp, warp + 8, ...), loading a row's state
-// before it stores the previous one.
+// the group's B and C once and walks its share of the head's p rows (p = warp, warp + 8, ...). B, C and the first row's
+// state are loaded before the block waits for dt, and each next row's state before the current one is stored: two rows
+// in flight a warp, and no wait for dt before the first.
 template <typename T, typename S>
 __device__ __forceinline__ void ssd_update(const T* __restrict__ x, const T* __restrict__ B, const T* __restrict__ C, const T* __restrict__ dt,
                            const T* __restrict__ a_log, const T* __restrict__ D, const T* __restrict__ dt_bias,
@@ -33,18 +34,11 @@ __device__ __forceinline__ void ssd_update(const T* __restrict__ x, const T* __r
     __shared__ float shared_step, shared_decay;
     int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
     int h = blockIdx.y, row = blockIdx.z;
-    if (threadIdx.x == 0)
-    {
-        float step = ssd_dt(dt + row * a.dt_stride + h, dt_bias, softplus, a.dt_min, a.dt_max, h);
-        shared_step = step;
-        shared_decay = mg_exp(step * -mg_exp(mg_load(a_log + h)));
-    }
-    mg_sync();
     int g = h / (a.heads / a.groups);
     i64 slot = slots[row];
-    float step = shared_step, decay = shared_decay;
     const T* b = B + row * a.bc_stride + (i64)g * a.state_dim;
     const T* c = C + row * a.bc_stride + (i64)g * a.state_dim;
+    const T* xrow = x + row * a.x_stride + (i64)h * a.head_dim;
     const int per_lane = 8;  // state_dim <= 256
     float bv[per_lane], cv[per_lane];
 #pragma unroll
@@ -56,17 +50,35 @@ __device__ __forceinline__ void ssd_update(const T* __restrict__ x, const T* __r
         cv[i] = in ? mg_load(c + n) : 0.0f;
     }
     S* head = states + (slot < 0 ? 0 : slot) * block_stride + (i64)h * a.head_dim * a.state_dim;
-    for (int p = blockIdx.x * SSD_WARPS + warp; p < a.head_dim; p += gridDim.x * SSD_WARPS)
+    int p = blockIdx.x * SSD_WARPS + warp, stride = gridDim.x * SSD_WARPS;
+    // The state row of p, and its x, into (sv, xv): zeros past the head or for a padding row.
+    auto load_row = [&](int p, float* sv, float& xv)
     {
-        S* st = head + (i64)p * a.state_dim;
-        float xv = mg_load(x + row * a.x_stride + (i64)h * a.head_dim + p);
-        float sv[per_lane];
+        bool in_head = p < a.head_dim;
+        xv = in_head ? mg_load(xrow + p) : 0.0f;
 #pragma unroll
         for (int i = 0; i < per_lane; i++)
         {
             int n = lane + 32 * i;
-            sv[i] = (n < a.state_dim && slot >= 0) ? mg_load(st + n) : 0.0f;
+            sv[i] = (in_head && n < a.state_dim && slot >= 0) ? mg_load(head + (i64)p * a.state_dim + n) : 0.0f;
         }
+    };
+    float sv_next[per_lane], xv_next;
+    load_row(p, sv_next, xv_next);
+    if (threadIdx.x == 0)
+    {
+        float step = ssd_dt(dt + row * a.dt_stride + h, dt_bias, softplus, a.dt_min, a.dt_max, h);
+        shared_step = step;
+        shared_decay = mg_exp(step * -mg_exp(mg_load(a_log + h)));
+    }
+    mg_sync();
+    float step = shared_step, decay = shared_decay;
+    for (; p < a.head_dim; p += stride)
+    {
+        float sv[per_lane], xv = xv_next;
+#pragma unroll
+        for (int i = 0; i < per_lane; i++) sv[i] = sv_next[i];
+        load_row(p + stride, sv_next, xv_next);
         float acc = 0.0f, dx = step * xv;
 #pragma unroll
         for (int i = 0; i < per_lane; i++)
@@ -76,6 +88,7 @@ __device__ __forceinline__ void ssd_update(const T* __restrict__ x, const T* __r
         }
         if (slot >= 0)
         {
+            S* st = head + (i64)p * a.state_dim;
 #pragma unroll
             for (int i = 0; i < per_lane; i++)
             {

@@ -276,6 +276,36 @@ public sealed class EmulatedKernelTests
         OpsAssert.Same(states[2], statesKernels[2], "the unused block 2");
     }
 
+    [EmulatorTheory]
+    [InlineData("default")]
+    [InlineData("opt-in")]
+    public void Decode_state_update_of_many_rows_matches_the_reference_with_several_p_rows_a_warp(string variants)
+    {
+        // 128 rows x 8 heads fill the grid, so each block walks its head's 24 p rows three a warp (the row-warp update
+        // loads the next row's state before it stores the current one); two padding rows; two groups.
+        const int rows = 128, heads = 8, headDim = 24, stateDim = 16;
+        var ops = variants == "opt-in" ? EmulatedKernels.OptIn : EmulatedKernels.Ops;
+        using var g = new Generator(8);
+        var x = torch.randn(new long[] { rows, heads, headDim }, generator: g);
+        var dt = torch.randn(new long[] { rows, heads }, generator: g);
+        var aLog = torch.randn(new long[] { heads }, generator: g);
+        var b = torch.randn(new long[] { rows, 2, stateDim }, generator: g);
+        var c = torch.randn(new long[] { rows, 2, stateDim }, generator: g);
+        var d = torch.randn(new long[] { heads }, generator: g);
+        var dtBias = torch.randn(new long[] { heads }, generator: g);
+        var states = torch.randn(new long[] { rows + 1, heads, headDim, stateDim }, generator: g);
+        var blocks = Enumerable.Range(0, rows).Select(r => r is 5 or 77 ? -1 : (r * 37 + 11) % (rows + 1)).ToArray();
+        using var batch = new DecodeBatch(blocks, torch.tensor(blocks.Select(v => (long)v).ToArray()));
+        var (statesReference, statesKernels) = (states.clone(), states.clone());
+
+        var yReference = MambaOps.Reference.Ssd.StateUpdate(statesReference, x, dt, aLog, b, c, d, dtBias, true, (0, double.PositiveInfinity), batch);
+        var yKernels = ops.Ssd.StateUpdate(statesKernels, x, dt, aLog, b, c, d, dtBias, true, (0, double.PositiveInfinity), batch);
+
+        var real = torch.tensor(Enumerable.Range(0, rows).Where(r => blocks[r] >= 0).Select(r => (long)r).ToArray());
+        OpsAssert.Close(yReference.index_select(0, real), yKernels.index_select(0, real), 2e-5, 2e-5, $"{variants} decode update output");
+        OpsAssert.Close(statesReference, statesKernels, 2e-5, 2e-5, $"{variants} decode update states");
+    }
+
     [EmulatorFact]
     public void Tensor_core_choice_on_a_device_without_bf16_mma_runs_the_exact_scans()
     {
