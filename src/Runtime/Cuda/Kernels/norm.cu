@@ -5,6 +5,7 @@
 
 // Values a thread holds at once: each pass over a row loads NORM_BATCH values a thread before using the first, so a
 // pass costs a memory latency per NORM_BATCH * blockDim values, not per blockDim (a row of up to 4096 is one batch).
+// A row of one batch is read once: the first pass also loads the weights and keeps its values for the second.
 #define NORM_BATCH 16
 
 // residual += delta (when given), then out = RMSNorm(residual) * weight. With round_input (a block's norm) the residual
@@ -18,16 +19,18 @@ __device__ __forceinline__ void add_rmsnorm(R* __restrict__ residual, const T* _
     __shared__ float shared[32];
     i64 row = blockIdx.x;
     R* r = residual + row * width;
-    float sum = 0.0f;
+    bool one = width <= NORM_BATCH * (int)blockDim.x;
+    float sum = 0.0f, v[NORM_BATCH], w[NORM_BATCH];
     for (int i0 = threadIdx.x; i0 < width; i0 += NORM_BATCH * blockDim.x)
     {
-        float v[NORM_BATCH], dv[NORM_BATCH];
+        float dv[NORM_BATCH];
 #pragma unroll
         for (int j = 0; j < NORM_BATCH; j++)
         {
             int i = i0 + j * blockDim.x;
             v[j] = i < width ? mg_load(r + i) : 0.0f;
             dv[j] = i < width && delta ? mg_load(delta + row * width + i) : 0.0f;
+            w[j] = one && i < width ? mg_load(weight + i) : 0.0f;
         }
 #pragma unroll
         for (int j = 0; j < NORM_BATCH; j++)
@@ -40,6 +43,7 @@ __device__ __forceinline__ void add_rmsnorm(R* __restrict__ residual, const T* _
                 x = mg_round<R>(x + dv[j]);
                 mg_store(r + i, x);
             }
+            v[j] = x;
             if (round_input) x = mg_round<T>(x);
             sum += x * x;
         }
@@ -47,13 +51,15 @@ __device__ __forceinline__ void add_rmsnorm(R* __restrict__ residual, const T* _
     float scale = mg_rsqrt(mg_block_sum(sum, shared) / width + eps);
     for (int i0 = threadIdx.x; i0 < width; i0 += NORM_BATCH * blockDim.x)
     {
-        float v[NORM_BATCH], w[NORM_BATCH];
-#pragma unroll
-        for (int j = 0; j < NORM_BATCH; j++)
+        if (!one)
         {
-            int i = i0 + j * blockDim.x;
-            v[j] = i < width ? mg_load(r + i) : 0.0f;
-            w[j] = i < width ? mg_load(weight + i) : 0.0f;
+#pragma unroll
+            for (int j = 0; j < NORM_BATCH; j++)
+            {
+                int i = i0 + j * blockDim.x;
+                v[j] = i < width ? mg_load(r + i) : 0.0f;
+                w[j] = i < width ? mg_load(weight + i) : 0.0f;
+            }
         }
 #pragma unroll
         for (int j = 0; j < NORM_BATCH; j++)
@@ -76,15 +82,16 @@ __device__ __forceinline__ void gated_rmsnorm(const T* __restrict__ x, i64 x_str
     __shared__ float shared[32];
     i64 row = blockIdx.y;
     int base = blockIdx.x * group_size;
-    float sum = 0.0f;
+    bool one = group_size <= NORM_BATCH * (int)blockDim.x;
+    float sum = 0.0f, g[NORM_BATCH], w[NORM_BATCH];
     for (int i0 = threadIdx.x; i0 < group_size; i0 += NORM_BATCH * blockDim.x)
     {
-        float g[NORM_BATCH];
 #pragma unroll
         for (int j = 0; j < NORM_BATCH; j++)
         {
             int i = i0 + j * blockDim.x;
             g[j] = i < group_size ? mg_load(x + row * x_stride + base + i) * mg_silu(mg_load(z + row * z_stride + base + i)) : 0.0f;
+            w[j] = one && i < group_size ? mg_load(weight + base + i) : 0.0f;
         }
 #pragma unroll
         for (int j = 0; j < NORM_BATCH; j++) sum += g[j] * g[j];
@@ -92,14 +99,16 @@ __device__ __forceinline__ void gated_rmsnorm(const T* __restrict__ x, i64 x_str
     float scale = mg_rsqrt(mg_block_sum(sum, shared) / group_size + eps);
     for (int i0 = threadIdx.x; i0 < group_size; i0 += NORM_BATCH * blockDim.x)
     {
-        float g[NORM_BATCH], w[NORM_BATCH];
-#pragma unroll
-        for (int j = 0; j < NORM_BATCH; j++)
+        if (!one)
         {
-            int i = i0 + j * blockDim.x;
-            bool in = i < group_size;
-            g[j] = in ? mg_load(x + row * x_stride + base + i) * mg_silu(mg_load(z + row * z_stride + base + i)) : 0.0f;
-            w[j] = in ? mg_load(weight + base + i) : 0.0f;
+#pragma unroll
+            for (int j = 0; j < NORM_BATCH; j++)
+            {
+                int i = i0 + j * blockDim.x;
+                bool in = i < group_size;
+                g[j] = in ? mg_load(x + row * x_stride + base + i) * mg_silu(mg_load(z + row * z_stride + base + i)) : 0.0f;
+                w[j] = in ? mg_load(weight + base + i) : 0.0f;
+            }
         }
 #pragma unroll
         for (int j = 0; j < NORM_BATCH; j++)
