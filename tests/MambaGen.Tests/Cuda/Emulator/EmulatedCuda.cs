@@ -113,6 +113,17 @@ internal static class EmulatedKernels
     /// <summary>Every opt-in variant (<see cref="KernelChoices.OptIn"/>).</summary>
     public static MambaOps OptIn => Newest.Value;
 
+    /// <summary>The op set a test names: opt-in, row-warps, chunked, tensor-cores, block-scan, or the default kernels.</summary>
+    public static MambaOps Named(string variants) => variants switch
+    {
+        "opt-in" => OptIn,
+        "row-warps" => RowWarps,
+        "chunked" => Chunked,
+        "tensor-cores" => TensorCores,
+        "block-scan" => BlockScan,
+        _ => Ops,
+    };
+
     private static readonly EmulatedCudaDriver Driver = new();
 
     private static readonly Lazy<MambaOps> Turing = new(

@@ -72,16 +72,8 @@ public sealed class EmulatedKernelTests
     [MemberData(nameof(KindsDtypesAndVariants))]
     public void Kernels_match_the_reference_ops_over_prefill_mixed_and_padded_steps_from_dirty_blocks(string kind, string dtypeName, string variants)
     {
-        var ops = variants switch
-        {
-            "opt-in" => EmulatedKernels.OptIn,
-            "row-warps" => EmulatedKernels.RowWarps,
-            "chunked" => EmulatedKernels.Chunked,
-            "tensor-cores" => EmulatedKernels.TensorCores,
-            "block-scan" => EmulatedKernels.BlockScan,
-            _ => EmulatedKernels.Ops,
-        };
-        var dtype = dtypeName switch { "bfloat16" => ScalarType.BFloat16, "float16" => ScalarType.Float16, _ => ScalarType.Float32 };
+        var ops = EmulatedKernels.Named(variants);
+        var dtype = Dtype(dtypeName);
         // bf16 / fp16: both round at the same points but sum in another order (one bf16 ulp is 0.4%, one fp16 ulp 0.05%).
         double tolerance = dtype == ScalarType.BFloat16 ? 3e-2 : dtype == ScalarType.Float16 ? 1e-2 : 2e-5;
         // The tensor-core SSD rounds its matrix operands to bf16 (as mamba_ssm does): its outputs are off by about an ulp of
@@ -149,16 +141,8 @@ public sealed class EmulatedKernelTests
         // shared memory filled with NaNs. A thread that reads what another writes with no barrier between sees the new
         // value in one order and the old in the other, and a block that reads shared memory it never wrote gets the last
         // block's values in one run and NaNs in the other; race-free kernels match bit for bit.
-        var ops = variants switch
-        {
-            "opt-in" => EmulatedKernels.OptIn,
-            "row-warps" => EmulatedKernels.RowWarps,
-            "chunked" => EmulatedKernels.Chunked,
-            "tensor-cores" => EmulatedKernels.TensorCores,
-            "block-scan" => EmulatedKernels.BlockScan,
-            _ => EmulatedKernels.Ops,
-        };
-        var dtype = dtypeName == "bfloat16" ? ScalarType.BFloat16 : ScalarType.Float32;
+        var ops = EmulatedKernels.Named(variants);
+        var dtype = Dtype(dtypeName);
         var inOrder = MixerUnderTest.Create(kind, seed: 5, dtype: dtype);
         var reversed = MixerUnderTest.Create(kind, seed: 5, dtype: dtype);
         using var cacheA = inOrder.Allocate(5);
@@ -177,16 +161,7 @@ public sealed class EmulatedKernelTests
             using var a = MixerUnderTest.Builder(kind, ops).Build(common);
             var yInOrder = ((IMambaMixer)inOrder.Layer).Forward(hidden, a);
             using var b = MixerUnderTest.Builder(kind, ops).Build(common);
-            KernelEmulator.RunThreadsInReverse(true);
-            Tensor yReversed;
-            try
-            {
-                yReversed = ((IMambaMixer)reversed.Layer).Forward(hidden, b);
-            }
-            finally
-            {
-                KernelEmulator.RunThreadsInReverse(false);
-            }
+            var yReversed = KernelEmulator.InReverseOrder(() => ((IMambaMixer)reversed.Layer).Forward(hidden, b));
 
             string what = $"{kind} {dtypeName} ({variants} kernels), step of {string.Join(" + ", requests.Select(r => r.NumScheduledTokens))} tokens";
             SameBits(yInOrder, yReversed, what + ": output");
@@ -219,16 +194,7 @@ public sealed class EmulatedKernelTests
         ];
 
         var inOrder = Run();
-        KernelEmulator.RunThreadsInReverse(true);
-        Tensor[] reversed;
-        try
-        {
-            reversed = Run();
-        }
-        finally
-        {
-            KernelEmulator.RunThreadsInReverse(false);
-        }
+        var reversed = KernelEmulator.InReverseOrder(Run);
 
         string[] names = { "add + RMSNorm", "gated RMSNorm", "RMSNorm + GEMV, one row", "RMSNorm + GEMV, five rows" };
         for (int i = 0; i < inOrder.Length; i++)
@@ -236,6 +202,9 @@ public sealed class EmulatedKernelTests
             SameBits(inOrder[i], reversed[i], names[i]);
         }
     }
+
+    private static ScalarType Dtype(string name) =>
+        name switch { "bfloat16" => ScalarType.BFloat16, "float16" => ScalarType.Float16, _ => ScalarType.Float32 };
 
     private static void SameBits(Tensor inOrder, Tensor reversed, string what) =>
         Assert.True(inOrder.eq(reversed).all().item<bool>(),
@@ -284,7 +253,7 @@ public sealed class EmulatedKernelTests
         // 128 rows x 8 heads fill the grid, so each block walks its head's 24 p rows three a warp (the row-warp update
         // loads the next row's state before it stores the current one); two padding rows; two groups.
         const int rows = 128, heads = 8, headDim = 24, stateDim = 16;
-        var ops = variants == "opt-in" ? EmulatedKernels.OptIn : EmulatedKernels.Ops;
+        var ops = EmulatedKernels.Named(variants);
         using var g = new Generator(8);
         var x = torch.randn(new long[] { rows, heads, headDim }, generator: g);
         var dt = torch.randn(new long[] { rows, heads }, generator: g);

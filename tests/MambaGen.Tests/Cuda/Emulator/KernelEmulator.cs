@@ -46,12 +46,25 @@ internal static class KernelEmulator
     }
 
     /// <summary>
-    /// Runs a block's threads between barriers in reverse index order and fills its shared memory with NaNs before it
-    /// starts (or, with false, neither). Race-free kernels give the same bits either way; a thread reading what another
-    /// writes without a barrier between does not, nor does a block reading shared memory it never wrote (which the
-    /// emulator otherwise leaves as the last block left it).
+    /// Runs <paramref name="run"/> with every block's threads between barriers in reverse index order and its shared
+    /// memory filled with NaNs before it starts. Race-free kernels give the same bits as in order; a thread reading what
+    /// another writes without a barrier between does not, nor does a block reading shared memory it never wrote (which
+    /// the emulator otherwise leaves as the last block left it).
     /// </summary>
-    public static void RunThreadsInReverse(bool on)
+    public static T InReverseOrder<T>(Func<T> run)
+    {
+        SetReverseOrder(true);
+        try
+        {
+            return run();
+        }
+        finally
+        {
+            SetReverseOrder(false);
+        }
+    }
+
+    private static void SetReverseOrder(bool on)
     {
         lock (Gate)
         {
