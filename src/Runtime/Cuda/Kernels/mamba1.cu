@@ -248,16 +248,11 @@ __device__ __forceinline__ void selective_scan_channels(const T* u, const T* del
 {
     ChannelScanStage& shared = channel_scan_stage();
     mg_f4 *tile_b = shared.b, *tile_c = shared.c;
-    int d = blockIdx.x * blockDim.x + threadIdx.x, s = blockIdx.y, chunk = 0;
-    if (MODE != 0) mg_chunk_of(chunk_table, seqs, blockIdx.y, s, chunk);
-    if (s >= seqs) return;
-    i64 t0 = query_start[s], t1 = query_start[s + 1];
-    if (MODE != 0)
-    {
-        t0 += (i64)chunk * chunk_len;
-        if (t0 >= t1) return;
-        if (t0 + chunk_len < t1) t1 = t0 + chunk_len;
-    }
+    int d = blockIdx.x * blockDim.x + threadIdx.x, s = blockIdx.y;
+    if (MODE == 0 && s >= seqs) return;
+    i64 t0, t1;
+    if (MODE == 0) t0 = query_start[s], t1 = query_start[s + 1];
+    else mg_chunk_of(chunk_table, query_start, seqs, blockIdx.y, chunk_len, s, t0, t1);
     bool active = d < a.channels;
     i64 slot = slots[s];
     bool initial = MODE == 0 && slot >= 0 && has_initial[s];
@@ -356,6 +351,20 @@ __device__ __forceinline__ void selective_scan_channels(const T* u, const T* del
     }
 }
 
+// Channel d's A = -exp(A_log) and the state a prefill starts from: its cached state where `initial`, else zeros (both
+// zero past the state dim).
+template <typename T, typename S>
+__device__ __forceinline__ void channel_start(const T* a_log, const S* st, int d, int state_dim, bool initial, float* A, float* h)
+{
+#pragma unroll
+    for (int n = 0; n < CHANNEL_NPT; n++)
+    {
+        bool in = n < state_dim;
+        A[n] = in ? -mg_exp(mg_load(a_log + (i64)d * state_dim + n)) : 0.0f;
+        h[n] = in && initial ? mg_load(st + n) : 0.0f;
+    }
+}
+
 // Prefill of few long sequences, a thread per channel over one chunk of a sequence, in three launches: (1) each chunk
 // scans from a zero state and keeps its final state and its channel's sum of dt in `carry` and `dt_sum`; (2) a thread
 // per (sequence, channel) carries the states across the chunks in order, h_in[k+1] = exp(A * sum_dt[k]) * h_in[k] +
@@ -374,13 +383,7 @@ __device__ __forceinline__ void selective_scan_chunk_carry(const T* a_log, S* st
     bool initial = slot >= 0 && has_initial[s];
     S* st = states + (slot < 0 ? 0 : slot) * block_stride + (i64)d * state_dim;
     float h[CHANNEL_NPT], A[CHANNEL_NPT];
-#pragma unroll
-    for (int n = 0; n < CHANNEL_NPT; n++)
-    {
-        bool in = n < state_dim;
-        A[n] = in ? -mg_exp(mg_load(a_log + (i64)d * state_dim + n)) : 0.0f;
-        h[n] = (in && initial) ? mg_load(st + n) : 0.0f;
-    }
+    channel_start(a_log, st, d, state_dim, initial, A, h);
     for (i64 c = chunk_table[s]; c < chunk_table[s + 1]; c++)
     {
         i64 at = (c * channels + d) * CHANNEL_NPT;
@@ -445,13 +448,7 @@ __device__ __forceinline__ void selective_scan_block(const T* u, const T* delta,
     bool initial = slot >= 0 && has_initial[s];
     S* st = states + (slot < 0 ? 0 : slot) * block_stride + (i64)d * a.state_dim;
     float A[CHANNEL_NPT], h_in[CHANNEL_NPT];
-#pragma unroll
-    for (int n = 0; n < CHANNEL_NPT; n++)
-    {
-        bool in = n < a.state_dim;
-        A[n] = in ? -mg_exp(mg_load(a_log + (i64)d * a.state_dim + n)) : 0.0f;
-        h_in[n] = in && initial ? mg_load(st + n) : 0.0f;
-    }
+    channel_start(a_log, st, d, a.state_dim, initial, A, h_in);
     float dskip = D ? mg_load(D + d) : 0.0f;
     int last = blockDim.x - 1;
     for (i64 base = t0; base < t1; base += (i64)blockDim.x * ITEMS)

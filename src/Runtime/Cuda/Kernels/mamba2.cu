@@ -229,16 +229,11 @@ __device__ __forceinline__ void ssd_scan_varlen(const T* x, const T* B, const T*
     SsdScanStage& shared = ssd_scan_stage();
     float *tile_dt = shared.dt, *tile_decay = shared.decay, *stage_b = shared.b, *stage_c = shared.c, *stage_x = shared.x;
     int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
-    int p = blockIdx.x * SSD_WARPS + warp, h = blockIdx.y, s = blockIdx.z, k = 0;
-    if (MODE != 0) mg_chunk_of(chunk_table, seqs, blockIdx.z, s, k);
-    if (s >= seqs) return;
-    i64 t0 = query_start[s], t1 = query_start[s + 1];
-    if (MODE != 0)
-    {
-        t0 += (i64)k * chunk_len;
-        if (t0 >= t1) return;
-        if (t0 + chunk_len < t1) t1 = t0 + chunk_len;
-    }
+    int p = blockIdx.x * SSD_WARPS + warp, h = blockIdx.y, s = blockIdx.z;
+    if (MODE == 0 && s >= seqs) return;
+    i64 t0, t1;
+    if (MODE == 0) t0 = query_start[s], t1 = query_start[s + 1];
+    else mg_chunk_of(chunk_table, query_start, seqs, blockIdx.z, chunk_len, s, t0, t1);
     bool active = p < a.head_dim;
     int g = h / (a.heads / a.groups);
     i64 slot = slots[s];
@@ -545,11 +540,10 @@ __device__ __forceinline__ void ssd_chunk_state(const T* x, const T* B, const T*
     MmaStateStage& st = mma_state_stage();
     int p_tiles = (a.head_dim + MMA_TILE - 1) / MMA_TILE;
     int p0 = (blockIdx.x % p_tiles) * MMA_TILE, n0 = (blockIdx.x / p_tiles) * MMA_TILE;
-    int h = blockIdx.y, s, k;
-    mg_chunk_of(chunk_table, seqs, blockIdx.z, s, k);
-    i64 t0 = query_start[s] + (i64)k * MMA_L, t1 = query_start[s + 1];
-    if (t0 >= t1) return;
-    int len = (int)(t1 - t0 < MMA_L ? t1 - t0 : MMA_L);
+    int h = blockIdx.y, s;
+    i64 t0, t1;
+    mg_chunk_of(chunk_table, query_start, seqs, blockIdx.z, MMA_L, s, t0, t1);
+    int len = (int)(t1 - t0);
     int g = h / (a.heads / a.groups), warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
     float A = -mg_exp(mg_load(a_log + h));
     ssd_chunk_dt(dt, dt_bias, softplus, a, h, A, t0, len, st.dt, st.cum);
@@ -613,11 +607,10 @@ __device__ __forceinline__ void ssd_chunk_scan(const T* x, const T* B, const T* 
     const i64* slots, const i64* query_start, const i64* chunk_table, T* y, int seqs, int softplus, SsdArgs a, const float* carry)
 {
     MmaScanStage& st = mma_scan_stage();
-    int p0 = blockIdx.x * MMA_TILE, h = blockIdx.y, s, k;
-    mg_chunk_of(chunk_table, seqs, blockIdx.z, s, k);
-    i64 t0 = query_start[s] + (i64)k * MMA_L, t1 = query_start[s + 1];
-    if (t0 >= t1) return;
-    int len = (int)(t1 - t0 < MMA_L ? t1 - t0 : MMA_L);
+    int p0 = blockIdx.x * MMA_TILE, h = blockIdx.y, s;
+    i64 t0, t1;
+    mg_chunk_of(chunk_table, query_start, seqs, blockIdx.z, MMA_L, s, t0, t1);
+    int len = (int)(t1 - t0);
     int g = h / (a.heads / a.groups), warp = threadIdx.x >> 5, lane = threadIdx.x & 31, group = lane >> 2, quad = lane & 3;
     float A = -mg_exp(mg_load(a_log + h));
     ssd_chunk_dt(dt, dt_bias, softplus, a, h, A, t0, len, st.dt, st.cum);

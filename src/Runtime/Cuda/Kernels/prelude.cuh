@@ -248,11 +248,12 @@ __device__ __forceinline__ void mg_stage_rows(const T* __restrict__ src, i64 str
 }
 
 // Chunk c of a prefill's chunk table (PrefillChunks: table[s] is sequence s's first chunk, table[seqs] their count, then
-// each chunk's sequence): its sequence s and its place k among that sequence's chunks.
-__device__ __forceinline__ void mg_chunk_of(const i64* table, int seqs, int c, int& s, int& k)
+// each chunk's sequence): its sequence s and its tokens [t0, t1), at most chunk_len from its sequence's first token on.
+__device__ __forceinline__ void mg_chunk_of(const i64* table, const i64* query_start, int seqs, int c, int chunk_len, int& s, i64& t0, i64& t1)
 {
     s = (int)table[seqs + 1 + c];
-    k = c - (int)table[s];
+    t0 = query_start[s] + (i64)(c - (int)table[s]) * chunk_len;
+    t1 = query_start[s + 1] < t0 + chunk_len ? query_start[s + 1] : t0 + chunk_len;
 }
 
 // The widest depthwise conv the kernels take (Mamba and LFM2 use 3 or 4).
