@@ -16,9 +16,14 @@
 #define GEMV_MAX_SCALES 64  // rows x norm groups
 #define GEMV_BATCH 4        // chunks of 256 inputs whose weights a warp loads at once
 
-template <typename T> __device__ __forceinline__ float mg_16_to_f32(u16 bits);
-template <> __device__ __forceinline__ float mg_16_to_f32<bf16>(u16 bits) { return mg_bits_to_float(((unsigned)bits) << 16); }
-template <> __device__ __forceinline__ float mg_16_to_f32<f16>(u16 bits) { return mg_f16_to_f32(bits); }
+// A 16-bit value's raw bits as fp32, by the prelude's reading of T.
+template <typename T>
+__device__ __forceinline__ float mg_16_to_f32(u16 bits)
+{
+    T t;
+    t.bits = bits;
+    return mg_load(&t);
+}
 
 // Eight consecutive elements of 16-byte-aligned memory, as fp32.
 __device__ __forceinline__ void mg_load8(const float* p, float* v)
