@@ -19,6 +19,7 @@ internal static class MmaProbe
         // A [16][16] (row-major) and B [8 n][16 k] as bf16 in global memory; D [16][8] fp32 as the accumulator holds it.
         extern "C" __global__ void mma_probe(const u16* a, const u16* b, float* d)
         {
+            mg_after_previous_grid();
             unsigned af[4], bf[2];
             float acc[4] = {0.0f, 0.0f, 0.0f, 0.0f};
             mg_mma_load_a(af, a, 16);
@@ -43,7 +44,7 @@ internal static class MmaProbe
             return true;
         }
 
-        var source = new KernelSource("mma_probe.cu", Code, new[] { new KernelSpec("mma_probe", Ptr, Ptr, Ptr) });
+        var source = new KernelSource("mma_probe.cu", Code, new[] { new KernelSpec("mma_probe", Ptr, Ptr, Ptr) }, AwaitsPreviousGrid: true);
         var module = runtime.TryLoad(source, out reason);
         if (module is null)
         {

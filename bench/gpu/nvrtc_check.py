@@ -3,7 +3,8 @@ named header, CudaRuntime.CompileOptions' options), to a CUBIN for one architect
 without a GPU. A module NVRTC refuses on the GPU machine costs a call; this finds it here.
 
 On Debian 12 (non-free): apt-get download libnvrtc11.2 libnvrtc-builtins11.8 && for d in *.deb; do dpkg -x $d /opt/nvrtc; done
-Usage: LD_LIBRARY_PATH=/opt/nvrtc/usr/lib/x86_64-linux-gnu python3 bench/gpu/nvrtc_check.py [--arch sm_90] [file.cu ...]
+Usage: LD_LIBRARY_PATH=/opt/nvrtc/usr/lib/x86_64-linux-gnu python3 bench/gpu/nvrtc_check.py [--arch sm_90] [--ptx-out DIR] [file.cu ...]
+--ptx-out writes each file's PTX (what NVRTC made for the architecture, e.g. to read its griddepcontrol or mma lines).
 """
 import argparse
 import ctypes
@@ -18,6 +19,7 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--arch", default="sm_90")
     parser.add_argument("--lib", default=os.environ.get("NVRTC", "libnvrtc.so.11.2"))
+    parser.add_argument("--ptx-out")
     parser.add_argument("files", nargs="*")
     args = parser.parse_args()
     nvrtc = ctypes.CDLL(args.lib)
@@ -42,6 +44,13 @@ def main():
         if log.value.strip():
             print(log.value.decode(errors="replace").rstrip())
         failed += result != 0
+        if result == 0 and args.ptx_out:
+            os.makedirs(args.ptx_out, exist_ok=True)
+            nvrtc.nvrtcGetPTXSize(program, ctypes.byref(size))
+            ptx = ctypes.create_string_buffer(size.value)
+            nvrtc.nvrtcGetPTX(program, ptx)
+            with open(os.path.join(args.ptx_out, name.replace(".cu", ".ptx")), "wb") as f:
+                f.write(ptx.value)
         nvrtc.nvrtcDestroyProgram(ctypes.byref(program))
     sys.exit(1 if failed else 0)
 

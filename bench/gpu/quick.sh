@@ -12,9 +12,12 @@
 # 4. The other prefill scans forced (row-warps, tiled, chunked) at 1x2048, 4x2048 and 32x512 (scans.md), and the
 #    chunked scans' check.
 # Beside them, the Nemotron-H MoE fixture is made with transformers (tools/oracle/hybrid_fixtures.py, into the logs).
-# Usage: [REPS=3] [BUDGET=560] bench/gpu/quick.sh ; logs in $OUT/logs.tgz (parts cut or skipped for time in its
-# skipped.txt), the tables in $OUT/summary.md, $OUT/hybrid.md and
-# $OUT/scans.md.
+# Sections, in this order unless SECTIONS names others: checks figures pdl fused profiles hybrids scans. A call runs
+# what fits its budget; a second call can take the rest, e.g. SECTIONS="hybrids scans".
+# pdl: the kernels launched as programmatic dependents (MAMBAGEN_PDL=1), checked and timed at decode, with cuBLAS and
+# with the fused projections.
+# Usage: [REPS=3] [BUDGET=560] [SECTIONS="..."] bench/gpu/quick.sh ; logs in $OUT/logs.tgz (parts cut or skipped for
+# time in its skipped.txt), the tables in $OUT/summary.md, $OUT/hybrid.md and $OUT/scans.md.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 OUT=${OUT:-/tmp/out}; mkdir -p "$OUT"
@@ -44,30 +47,7 @@ python3 bench/gpu/hybrid_models.py /tmp/hybrid > $LOGS/hybrid-models.log 2>&1 &
 # The Nemotron-H MoE fixture (transformers' outputs on the CPU), the reference for running 'moe' layers next.
 OUT=$LOGS/fixtures ONLY=dev-nemotron-h-moe python3 tools/oracle/hybrid_fixtures.py > $LOGS/fixtures.log 2>&1 &
 
-H="tests/fixtures/dev-lfm2 tests/fixtures/dev-lfm2-attn tests/fixtures/dev-granite-hybrid-dense tests/fixtures/dev-granite-hybrid-dense-rope tests/fixtures/dev-nemotron-h tests/fixtures/dev-falcon-h1"
-# Issue 7's parts first: its checks, its figures beside mamba_ssm, then what explains them; the hybrids after.
-part 120 $BENCH verify --device cuda tests/fixtures/dev-mamba1 tests/fixtures/dev-mamba2 models/default > $LOGS/verify.log 2>&1
-# The SSD on tensor cores (bf16 Mamba-2 prefills; the layer pairs' bf16 rows and the fixtures take it).
-part 60 env MAMBAGEN_PREFILL_SCAN=tensor-cores $BENCH verify --device cuda tests/fixtures/dev-mamba2 > $LOGS/verify-tensor-cores.log 2>&1
-# Mamba-1's block-wide scan (the layer pairs' Mamba1Mixer rows and the fixture take it).
-part 60 env MAMBAGEN_PREFILL_SCAN=block-scan $BENCH verify --device cuda tests/fixtures/dev-mamba1 > $LOGS/verify-block-scan.log 2>&1
-wait
-
-B="--batches 1,32,128 --tokens 128"
-for m in mamba2-130m mamba-130m; do
-  part 90 $BENCH model --model /tmp/models/$m --device cuda --dtype bfloat16 --reps $reps --shapes 1x2048,4x2048,32x512 $B >> $LOGS/mambagen.log 2>&1
-done
-part 45 env MAMBAGEN_PREFILL_SCAN=tensor-cores $BENCH model --model /tmp/models/mamba2-130m --device cuda --dtype bfloat16 --reps $reps \
-  --shapes 1x2048,4x2048,32x512 --batches "" >> $LOGS/scans-tensor-cores.log 2>&1
-part 45 env MAMBAGEN_PREFILL_SCAN=block-scan $BENCH model --model /tmp/models/mamba-130m --device cuda --dtype bfloat16 --reps $reps \
-  --shapes 1x2048,4x2048,32x512 --batches "" >> $LOGS/scans-block-scan.log 2>&1
-mkdir -p /tmp/kb /tmp/peer && tar -C /tmp/peer -xJf $P/peer-src.tar.xz && tar -C /tmp/kb -xJf $P/peer-ext-sm90.tar.xz
-[ -f $P/peer-triton-cache.tar.xz ] && tar -C /tmp -xJf $P/peer-triton-cache.tar.xz; export TRITON_CACHE_DIR=/tmp/tc
-KP=/tmp/peer/mamba:/tmp/peer/causal-conv1d:/tmp/kb/so
-for m in mamba2-130m mamba-130m; do
-  part 90 env PYTHONPATH=$KP python3 $P/ssm_bench.py --label mamba_ssm+ext --model /tmp/models/$m --reps $reps $B >> $LOGS/ssm.log 2>&1
-done
-python3 $P/summarize.py $LOGS --md > "$OUT/summary.md" 2>&1
+summary() { python3 $P/summarize.py $LOGS --md > "$OUT/summary.md" 2>&1; }
 scans() {
   for f in $LOGS/mambagen.log $LOGS/scans-*.log; do
     grep -h '"prefill_forward"' $f 2>/dev/null | python3 -c "
@@ -76,20 +56,84 @@ for l in sys.stdin:
     r=json.loads(l); print(f'$(basename $f .log): {r[\"model\"]} {r[\"batch\"]}x{r[\"prompt\"]}: {r[\"tok_s_median\"]:,.0f} tokens/s')"
   done > "$OUT/scans.md"
 }
-scans
 
+H="tests/fixtures/dev-lfm2 tests/fixtures/dev-lfm2-attn tests/fixtures/dev-granite-hybrid-dense tests/fixtures/dev-granite-hybrid-dense-rope tests/fixtures/dev-nemotron-h tests/fixtures/dev-falcon-h1"
+# Issue 7's parts first: its checks, its figures beside mamba_ssm, then what explains them; the hybrids after.
+checks() {
+part 120 $BENCH verify --device cuda tests/fixtures/dev-mamba1 tests/fixtures/dev-mamba2 models/default > $LOGS/verify.log 2>&1
+# The SSD on tensor cores (bf16 Mamba-2 prefills; the layer pairs' bf16 rows and the fixtures take it).
+part 60 env MAMBAGEN_PREFILL_SCAN=tensor-cores $BENCH verify --device cuda tests/fixtures/dev-mamba2 > $LOGS/verify-tensor-cores.log 2>&1
+# Mamba-1's block-wide scan (the layer pairs' Mamba1Mixer rows and the fixture take it).
+part 60 env MAMBAGEN_PREFILL_SCAN=block-scan $BENCH verify --device cuda tests/fixtures/dev-mamba1 > $LOGS/verify-block-scan.log 2>&1
+}
+
+B="--batches 1,32,128 --tokens 128"
+figures() {
+for m in mamba2-130m mamba-130m; do
+  part 90 $BENCH model --model /tmp/models/$m --device cuda --dtype bfloat16 --reps $reps --shapes 1x2048,4x2048,32x512 $B >> $LOGS/mambagen.log 2>&1
+done
+part 45 env MAMBAGEN_PREFILL_SCAN=tensor-cores $BENCH model --model /tmp/models/mamba2-130m --device cuda --dtype bfloat16 --reps $reps \
+  --shapes 1x2048,4x2048,32x512 --batches "" >> $LOGS/scans-tensor-cores.log 2>&1
+part 45 env MAMBAGEN_PREFILL_SCAN=block-scan $BENCH model --model /tmp/models/mamba-130m --device cuda --dtype bfloat16 --reps $reps \
+  --shapes 1x2048,4x2048,32x512 --batches "" >> $LOGS/scans-block-scan.log 2>&1
+peers
+summary
+scans
+}
+
+# mamba_ssm and causal_conv1d with their CUDA extensions, unpacked once: KP is their PYTHONPATH.
+KP=/tmp/peer/mamba:/tmp/peer/causal-conv1d:/tmp/kb/so
+unpack_peers() {
+  [ -d /tmp/kb/so ] && return 0
+  mkdir -p /tmp/kb /tmp/peer && tar -C /tmp/peer -xJf $P/peer-src.tar.xz && tar -C /tmp/kb -xJf $P/peer-ext-sm90.tar.xz
+  [ -f $P/peer-triton-cache.tar.xz ] && tar -C /tmp -xJf $P/peer-triton-cache.tar.xz
+  return 0
+}
+export TRITON_CACHE_DIR=/tmp/tc
+
+peers() {
+unpack_peers
+for m in mamba2-130m mamba-130m; do
+  part 90 env PYTHONPATH=$KP python3 $P/ssm_bench.py --label mamba_ssm+ext --model /tmp/models/$m --reps $reps $B >> $LOGS/ssm.log 2>&1
+done
+}
+
+profiles() {
 for m in mamba2-130m mamba-130m; do
   part 60 python3 bench/gpu/ncu_profile.py .gpu/app/MambaGen.Bench.dll --model /tmp/models/$m --device cuda --dtype bfloat16 --reps 1 \
     --tokens 4 --shapes "" --batches 128 > $LOGS/profile-ncu-b128-$m.txt 2>&1
 done
+}
 
 # The fused small-step projections (opt-in: 3 kernels a Mamba-2 decode layer instead of 6) at the small batches.
+fused() {
 for m in mamba2-130m mamba-130m; do
   part 45 env MAMBAGEN_SMALL_STEP_PROJECTIONS=fused $BENCH model --model /tmp/models/$m --device cuda --dtype bfloat16 --reps $reps \
     --shapes "" --batches 1,8 --tokens 128 >> $LOGS/fused-projections.log 2>&1
 done
+}
+
+# Programmatic dependent launch (opt-in until this checks and times it): the checks with the default kernels and with
+# the fused projections (whose GEMVs load weights before they wait), then decode with each, beside the rows above.
+pdl() {
+part 90 env MAMBAGEN_PDL=1 $BENCH verify --device cuda tests/fixtures/dev-mamba1 tests/fixtures/dev-mamba2 > $LOGS/verify-pdl.log 2>&1
+part 60 env MAMBAGEN_PDL=1 MAMBAGEN_SMALL_STEP_PROJECTIONS=fused $BENCH verify --device cuda tests/fixtures/dev-mamba2 \
+  > $LOGS/verify-pdl-fused.log 2>&1
+for m in mamba2-130m mamba-130m; do
+  part 45 env MAMBAGEN_PDL=1 $BENCH model --model /tmp/models/$m --device cuda --dtype bfloat16 --reps $reps \
+    --shapes "" $B >> $LOGS/pdl.log 2>&1
+  part 45 env MAMBAGEN_PDL=1 MAMBAGEN_SMALL_STEP_PROJECTIONS=fused $BENCH model --model /tmp/models/$m --device cuda --dtype bfloat16 \
+    --reps $reps --shapes "" --batches 1,8 --tokens 128 >> $LOGS/pdl-fused.log 2>&1
+done
+grep -h '"decode_engine"' $LOGS/pdl.log $LOGS/pdl-fused.log $LOGS/fused-projections.log 2>/dev/null | python3 -c "
+import json,sys
+for l in sys.stdin:
+    r=json.loads(l); print(f'{r[\"model\"]} decode batch {r[\"batch\"]}: {r[\"tok_s_median\"]:,.0f} tokens/s ({r.get(\"note\", \"\")[-160:]})')" > "$OUT/pdl.md"
+}
 
 # The hybrid decode graphs are opt-in until this checks them.
+hybrids() {
+unpack_peers
 part 150 env MAMBAGEN_HYBRID_DECODE_GRAPHS=1 $BENCH verify --device cuda $H > $LOGS/hybrid-verify.log 2>&1
 for m in lfm2-350m granite-4.0-h-350m; do
   part 60 env MAMBAGEN_HYBRID_DECODE_GRAPHS=1 $BENCH model --model /tmp/hybrid/$m --device cuda --dtype bfloat16 --reps $reps --shapes "" \
@@ -108,8 +152,10 @@ for l in sys.stdin:
     r=json.loads(l)
     if 'tok_s_median' in r: print(f'{r[\"system\"]}: {r[\"model\"]} decode batch {r[\"batch\"]}: {r[\"tok_s_median\"]:,.0f} tokens/s ({r.get(\"note\", \"\")[:60]})')
     elif 'model_forward_us' in r: print(f'{r[\"system\"]}: {r[\"model\"]} batch {r[\"batch\"]}: step {r[\"engine_step_us\"]:,.0f} us, model forward {r[\"model_forward_us\"]:,.0f} us')" > "$OUT/hybrid.md"
+}
 
 # The other prefill scans forced, beside auto's, and the chunked scans' check.
+older_scans() {
 for v in row-warps tiled chunked; do
   for m in mamba2-130m mamba-130m; do
     part 45 env MAMBAGEN_PREFILL_SCAN=$v $BENCH model --model /tmp/models/$m --device cuda --dtype bfloat16 --reps $reps \
@@ -118,5 +164,21 @@ for v in row-warps tiled chunked; do
 done
 scans
 part 60 env MAMBAGEN_PREFILL_SCAN=chunked $BENCH verify --device cuda tests/fixtures/dev-mamba1 tests/fixtures/dev-mamba2 > $LOGS/verify-chunked.log 2>&1
+}
+
+for section in ${SECTIONS:-checks figures pdl fused profiles hybrids scans}; do
+  case $section in
+    checks) checks; wait ;;
+    figures) wait; figures ;;
+    pdl) wait; pdl ;;
+    fused) wait; fused ;;
+    profiles) wait; profiles ;;
+    hybrids) wait; hybrids ;;
+    scans) wait; older_scans ;;
+    *) echo "unknown section '$section'" >> $LOGS/skipped.txt ;;
+  esac
+done
+summary
+scans
 pack
-cat "$OUT/summary.md" "$OUT/hybrid.md" "$OUT/scans.md" $LOGS/skipped.txt 2>/dev/null
+cat "$OUT/summary.md" "$OUT/hybrid.md" "$OUT/scans.md" "$OUT/pdl.md" $LOGS/skipped.txt 2>/dev/null

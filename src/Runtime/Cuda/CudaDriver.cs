@@ -56,8 +56,16 @@ public interface ICudaDriver
     /// <summary><c>cuFuncSetAttribute(CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES)</c>.</summary>
     void SetMaxDynamicSharedMemory(IntPtr function, int bytes);
 
-    /// <summary><c>cuLaunchKernel</c>; <paramref name="args"/> is the <c>void**</c> array of one pointer per kernel parameter to its value.</summary>
-    void LaunchKernel(IntPtr function, in LaunchGrid grid, IntPtr stream, IntPtr args);
+    /// <summary>
+    /// <c>cuLaunchKernel</c>; <paramref name="args"/> is the <c>void**</c> array of one pointer per kernel parameter to
+    /// its value. <paramref name="programmatic"/>: <c>cuLaunchKernelEx</c> with programmatic stream serialization, so
+    /// the grid may start before the previous one in the stream ends (only where
+    /// <see cref="SupportsProgrammaticLaunch"/>, and only for kernels that wait on the previous grid themselves).
+    /// </summary>
+    void LaunchKernel(IntPtr function, in LaunchGrid grid, IntPtr stream, IntPtr args, bool programmatic);
+
+    /// <summary>Whether <c>cuLaunchKernelEx</c> is there and the driver captures programmatic launches into graphs (CUDA 12.3 and later).</summary>
+    bool SupportsProgrammaticLaunch { get; }
 
     /// <summary><c>cuStreamCreate</c> (<c>CU_STREAM_NON_BLOCKING</c> when asked).</summary>
     IntPtr CreateStream(bool nonBlocking);
@@ -90,6 +98,10 @@ public sealed unsafe class CudaDriver : ICudaDriver
     private const int JitErrorLogBuffer = 5;
     private const int JitErrorLogBufferSizeBytes = 6;
     private const int JitLogBytes = 16 * 1024;
+    private const int LaunchAttributeProgrammaticStreamSerialization = 6;
+
+    /// <summary>The first driver that turns programmatic launches inside a stream capture into graph edges.</summary>
+    internal const int ProgrammaticLaunchDriverVersion = 12030;
 
     private static readonly object SharedLock = new();
     private static (CudaDriver? Driver, string Reason)? _shared;
@@ -107,6 +119,7 @@ public sealed unsafe class CudaDriver : ICudaDriver
     private readonly delegate* unmanaged<IntPtr, int> _cuModuleUnload;
     private readonly delegate* unmanaged<IntPtr, int, int, int> _cuFuncSetAttribute;
     private readonly delegate* unmanaged<IntPtr, uint, uint, uint, uint, uint, uint, uint, IntPtr, void**, void**, int> _cuLaunchKernel;
+    private readonly delegate* unmanaged<LaunchConfig*, IntPtr, void**, void**, int> _cuLaunchKernelEx;
     private readonly delegate* unmanaged<IntPtr*, uint, int> _cuStreamCreate;
     private readonly delegate* unmanaged<IntPtr, int> _cuStreamDestroy;
     private readonly delegate* unmanaged<IntPtr, int> _cuStreamSynchronize;
@@ -132,6 +145,7 @@ public sealed unsafe class CudaDriver : ICudaDriver
         _cuModuleUnload = (delegate* unmanaged<IntPtr, int>)symbols["cuModuleUnload"];
         _cuFuncSetAttribute = (delegate* unmanaged<IntPtr, int, int, int>)symbols["cuFuncSetAttribute"];
         _cuLaunchKernel = (delegate* unmanaged<IntPtr, uint, uint, uint, uint, uint, uint, uint, IntPtr, void**, void**, int>)symbols["cuLaunchKernel"];
+        _cuLaunchKernelEx = (delegate* unmanaged<LaunchConfig*, IntPtr, void**, void**, int>)symbols.GetValueOrDefault("cuLaunchKernelEx");
         _cuStreamCreate = (delegate* unmanaged<IntPtr*, uint, int>)symbols["cuStreamCreate"];
         _cuStreamDestroy = (delegate* unmanaged<IntPtr, int>)symbols["cuStreamDestroy_v2"];
         _cuStreamSynchronize = (delegate* unmanaged<IntPtr, int>)symbols["cuStreamSynchronize"];
@@ -152,8 +166,29 @@ public sealed unsafe class CudaDriver : ICudaDriver
         "cuStreamIsCapturing", "cuStreamEndCapture", "cuGraphDestroy",
     };
 
-    /// <summary>Used when present: the JIT's error log on a refused PTX, and the driver's own error names.</summary>
-    internal static readonly string[] OptionalSymbols = { "cuModuleLoadDataEx", "cuGetErrorName", "cuGetErrorString" };
+    /// <summary>Used when present: the JIT's error log on a refused PTX, the driver's own error names, launches with attributes.</summary>
+    internal static readonly string[] OptionalSymbols = { "cuModuleLoadDataEx", "cuGetErrorName", "cuGetErrorString", "cuLaunchKernelEx" };
+
+    /// <summary><c>CUlaunchAttribute</c>: the attribute's id, padding to 8 bytes, and a 64-byte value union (here an int).</summary>
+    [StructLayout(LayoutKind.Explicit, Size = 72)]
+    internal struct LaunchAttribute
+    {
+        [FieldOffset(0)]
+        public int Id;
+
+        [FieldOffset(8)]
+        public int Value;
+    }
+
+    /// <summary><c>CUlaunchConfig</c>: grid, block, dynamic shared memory, stream and the attributes.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    internal struct LaunchConfig
+    {
+        public uint GridX, GridY, GridZ, BlockX, BlockY, BlockZ, SharedBytes;
+        public IntPtr Stream;
+        public LaunchAttribute* Attributes;
+        public uint AttributeCount;
+    }
 
     public string Location { get; }
 
@@ -383,8 +418,28 @@ public sealed unsafe class CudaDriver : ICudaDriver
     public void SetMaxDynamicSharedMemory(IntPtr function, int bytes) =>
         Check(_cuFuncSetAttribute(function, FuncAttributeMaxDynamicSharedSizeBytes, bytes), "cuFuncSetAttribute(MAX_DYNAMIC_SHARED_SIZE_BYTES)", $"{bytes} bytes");
 
-    public void LaunchKernel(IntPtr function, in LaunchGrid grid, IntPtr stream, IntPtr args)
+    public bool SupportsProgrammaticLaunch => _cuLaunchKernelEx != null && DriverVersion >= ProgrammaticLaunchDriverVersion;
+
+    public void LaunchKernel(IntPtr function, in LaunchGrid grid, IntPtr stream, IntPtr args, bool programmatic)
     {
+        if (programmatic && SupportsProgrammaticLaunch)
+        {
+            var attribute = new LaunchAttribute { Id = LaunchAttributeProgrammaticStreamSerialization, Value = 1 };
+            var config = new LaunchConfig
+            {
+                GridX = (uint)grid.GridX, GridY = (uint)grid.GridY, GridZ = (uint)grid.GridZ,
+                BlockX = (uint)grid.BlockX, BlockY = (uint)grid.BlockY, BlockZ = (uint)grid.BlockZ,
+                SharedBytes = (uint)grid.SharedBytes, Stream = stream, Attributes = &attribute, AttributeCount = 1,
+            };
+            int ex = _cuLaunchKernelEx(&config, function, (void**)args, null);
+            if (ex != CudaResult.Success)
+            {
+                throw Error(ex, "cuLaunchKernelEx(PROGRAMMATIC_STREAM_SERIALIZATION)", grid.ToString());
+            }
+
+            return;
+        }
+
         int result = _cuLaunchKernel(function, (uint)grid.GridX, (uint)grid.GridY, (uint)grid.GridZ,
             (uint)grid.BlockX, (uint)grid.BlockY, (uint)grid.BlockZ, (uint)grid.SharedBytes, stream, (void**)args, null);
         if (result != CudaResult.Success)

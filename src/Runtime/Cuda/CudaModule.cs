@@ -68,9 +68,10 @@ public sealed class CudaFunction
     private readonly object _sharedGate = new();
     private int _sharedLimit = LaunchGrid.DefaultMaxSharedBytes;
 
-    internal CudaFunction(CudaRuntime runtime, string sourceFileName, KernelSpec spec, IntPtr handle)
+    internal CudaFunction(CudaRuntime runtime, string sourceFileName, KernelSpec spec, IntPtr handle, bool programmatic = false)
     {
         _runtime = runtime;
+        Programmatic = programmatic;
         SourceFileName = sourceFileName;
         Spec = spec;
         Handle = handle;
@@ -89,6 +90,9 @@ public sealed class CudaFunction
 
     /// <summary>The driver's <c>CUfunction</c>.</summary>
     public IntPtr Handle { get; }
+
+    /// <summary>Whether its launches go out as programmatic dependents of the kernel before them (<see cref="CudaRuntime.ProgrammaticLaunch"/>).</summary>
+    public bool Programmatic { get; }
 
     /// <summary>
     /// Launches on <paramref name="stream"/> (libtorch's current stream: <see cref="TorchCuda.CurrentStream"/>). The
@@ -127,13 +131,13 @@ public sealed class CudaFunction
 
         try
         {
-            _runtime.Driver.LaunchKernel(Handle, grid, stream, (IntPtr)pointers);
+            _runtime.Driver.LaunchKernel(Handle, grid, stream, (IntPtr)pointers, Programmatic);
         }
         catch (CudaException e) when (e.Result == CudaResult.ErrorInvalidContext)
         {
             // A thread that never ran libtorch's CUDA code has no current context: use the device's and launch again.
             _runtime.MakeCurrent();
-            _runtime.Driver.LaunchKernel(Handle, grid, stream, (IntPtr)pointers);
+            _runtime.Driver.LaunchKernel(Handle, grid, stream, (IntPtr)pointers, Programmatic);
         }
     }
 

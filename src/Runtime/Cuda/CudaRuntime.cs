@@ -52,7 +52,7 @@ public sealed class CudaRuntime
     private readonly ConcurrentDictionary<(string FileName, string Code), Lazy<LoadResult>> _modules = new();
 
     private CudaRuntime(int deviceIndex, ICudaDriver driver, int device, (int, int) capability, IntPtr context,
-        Func<(INvrtc?, string)> loadNvrtc, KernelCache cache, KernelAssets assets, Action<string>? log)
+        Func<(INvrtc?, string)> loadNvrtc, KernelCache cache, KernelAssets assets, Action<string>? log, bool programmaticLaunch)
     {
         DeviceIndex = deviceIndex;
         Driver = driver;
@@ -63,7 +63,29 @@ public sealed class CudaRuntime
         _assets = assets;
         _log = log;
         _nvrtc = new Lazy<(INvrtc?, string)>(loadNvrtc, LazyThreadSafetyMode.ExecutionAndPublication);
+        (ProgrammaticLaunch, ProgrammaticLaunchReason) = !programmaticLaunch
+            ? (false, $"off ({ProgrammaticLaunchVariable}=1 turns it on)")
+            : capability.Item1 < 9
+                ? (false, $"asked for, but {Arch} has none (sm_90 and later)")
+                : !driver.SupportsProgrammaticLaunch
+                    ? (false, $"asked for, but the driver (CUDA {CudaDriver.FormatVersion(driver.DriverVersion)}) lacks cuLaunchKernelEx or is older than CUDA {CudaDriver.FormatVersion(CudaDriver.ProgrammaticLaunchDriverVersion)}")
+                    : (true, "on");
     }
+
+    /// <summary>Set to 1 to launch the kernels as programmatic dependents (<see cref="ProgrammaticLaunch"/>).</summary>
+    public const string ProgrammaticLaunchVariable = "MAMBAGEN_PDL";
+
+    /// <summary>
+    /// Whether kernels go out as programmatic dependents of the kernel before them (Hopper's programmatic dependent
+    /// launch): a grid may start while the previous one ends, its blocks waiting on it in <c>mg_after_previous_grid()</c>
+    /// (GEMVs load their weights first), which hides most of a launch's latency between the small kernels of a decode
+    /// step. Asked for with <see cref="ProgrammaticLaunchVariable"/>=1; needs sm_90 or later and CUDA 12.3 or later, and
+    /// applies to modules NVRTC compiled for the device (<see cref="CudaFunction.Programmatic"/>).
+    /// </summary>
+    public bool ProgrammaticLaunch { get; }
+
+    /// <summary>"on", or why not.</summary>
+    public string ProgrammaticLaunchReason { get; }
 
     /// <summary>The CUDA device ordinal, as in TorchSharp's <c>cuda:N</c>.</summary>
     public int DeviceIndex { get; }
@@ -96,7 +118,8 @@ public sealed class CudaRuntime
                 return (null, why);
             }
 
-            var runtime = TryCreate(index, driver, LoadNvrtc, KernelCache.FromEnvironment(log), KernelAssets.Embedded, log, out why);
+            bool programmatic = Environment.GetEnvironmentVariable(ProgrammaticLaunchVariable)?.Trim() == "1";
+            var runtime = TryCreate(index, driver, LoadNvrtc, KernelCache.FromEnvironment(log), KernelAssets.Embedded, log, out why, programmatic);
             return (runtime, why);
         }, LazyThreadSafetyMode.ExecutionAndPublication));
         reason = entry.Value.Reason;
@@ -105,11 +128,11 @@ public sealed class CudaRuntime
 
     /// <summary>A runtime over given parts (tests: a fake driver, a fake or missing NVRTC, a cache folder, fake PTX).</summary>
     internal static CudaRuntime? TryCreate(int deviceIndex, ICudaDriver driver, INvrtc? nvrtc, string nvrtcMissingReason,
-        KernelCache cache, KernelAssets assets, Action<string>? log, out string reason) =>
-        TryCreate(deviceIndex, driver, () => (nvrtc, nvrtc is null ? nvrtcMissingReason : ""), cache, assets, log, out reason);
+        KernelCache cache, KernelAssets assets, Action<string>? log, out string reason, bool programmaticLaunch = false) =>
+        TryCreate(deviceIndex, driver, () => (nvrtc, nvrtc is null ? nvrtcMissingReason : ""), cache, assets, log, out reason, programmaticLaunch);
 
     internal static CudaRuntime? TryCreate(int deviceIndex, ICudaDriver driver, Func<(INvrtc?, string)> loadNvrtc,
-        KernelCache cache, KernelAssets assets, Action<string>? log, out string reason)
+        KernelCache cache, KernelAssets assets, Action<string>? log, out string reason, bool programmaticLaunch = false)
     {
         try
         {
@@ -124,7 +147,7 @@ public sealed class CudaRuntime
             }
 
             reason = "";
-            return new CudaRuntime(deviceIndex, driver, device, capability, primary, loadNvrtc, cache, assets, log);
+            return new CudaRuntime(deviceIndex, driver, device, capability, primary, loadNvrtc, cache, assets, log, programmaticLaunch);
         }
         catch (CudaException e)
         {
@@ -188,6 +211,7 @@ public sealed class CudaRuntime
         }
 
         text.Append(Cache.Directory is { } folder ? $"; kernel cache {folder}" : "; kernel cache off");
+        text.Append("; programmatic dependent launch ").Append(ProgrammaticLaunchReason);
         foreach (var entry in _modules.OrderBy(m => m.Key.FileName, StringComparer.Ordinal))
         {
             if (!entry.Value.IsValueCreated)
@@ -341,7 +365,9 @@ public sealed class CudaRuntime
         {
             try
             {
-                functions.Add(new CudaFunction(this, source.FileName, spec, Driver.GetFunction(handle, spec.Name)));
+                // The build's PTX targets sm_80, where mg_after_previous_grid() is empty: its grids must not start early.
+                bool programmatic = ProgrammaticLaunch && source.AwaitsPreviousGrid && origin != ModuleOrigin.BuildPtx;
+                functions.Add(new CudaFunction(this, source.FileName, spec, Driver.GetFunction(handle, spec.Name), programmatic));
             }
             catch (CudaException e)
             {

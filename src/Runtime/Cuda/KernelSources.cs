@@ -73,5 +73,7 @@ public static class KernelSources
     /// <summary>Every kernel source of the runtime.</summary>
     public static IReadOnlyList<KernelSource> All { get; } = new[] { Conv, Mamba2, Mamba1, Norm, Gemv };
 
-    private static KernelSource Load(string fileName, IEnumerable<KernelSpec> kernels) => new(fileName, KernelResources.ReadSource(fileName), kernels.ToArray());
+    // Every entry of the runtime's files waits on the previous grid first (a test reads each entry's body to check it).
+    private static KernelSource Load(string fileName, IEnumerable<KernelSpec> kernels) =>
+        new(fileName, KernelResources.ReadSource(fileName), kernels.ToArray(), AwaitsPreviousGrid: true);
 }

@@ -31,5 +31,8 @@ public sealed record KernelSpec(string Name, IReadOnlyList<KernelParam> Params)
 /// <summary>
 /// One CUDA C file embedded in the runtime (one module): its text and the entries the C# side launches. The file is
 /// written without CUDA headers (bf16 as raw 16-bit words), so NVRTC and clang-14 both compile it.
+/// <paramref name="AwaitsPreviousGrid"/>: every entry calls the prelude's <c>mg_after_previous_grid()</c> before it
+/// touches memory a kernel writes, so the runtime may launch it as a programmatic dependent
+/// (<see cref="CudaRuntime.ProgrammaticLaunch"/>); a source that does not say so is always launched the ordinary way.
 /// </summary>
-public sealed record KernelSource(string FileName, string Code, IReadOnlyList<KernelSpec> Kernels);
+public sealed record KernelSource(string FileName, string Code, IReadOnlyList<KernelSpec> Kernels, bool AwaitsPreviousGrid = false);

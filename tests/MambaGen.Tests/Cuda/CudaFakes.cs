@@ -10,8 +10,8 @@ using static MambaGen.Cuda.KernelParam;
 
 namespace MambaGen.Tests.Cuda;
 
-/// <summary>One recorded launch: the function's entry name, the shape, the stream and each parameter's 8-byte slot.</summary>
-internal sealed record FakeLaunch(string Function, LaunchGrid Grid, IntPtr Stream, long[] Slots);
+/// <summary>One recorded launch: the function's entry name, the shape, the stream, each parameter's 8-byte slot, and whether it went out as a programmatic dependent.</summary>
+internal sealed record FakeLaunch(string Function, LaunchGrid Grid, IntPtr Stream, long[] Slots, bool Programmatic = false);
 
 /// <summary>A CUDA driver in memory: modules are byte images, functions are names, launches are recorded.</summary>
 internal sealed class FakeCudaDriver : ICudaDriver
@@ -22,6 +22,11 @@ internal sealed class FakeCudaDriver : ICudaDriver
     public string Location => "fake libcuda.so.1";
 
     public int DriverVersion { get; set; } = 13000;
+
+    /// <summary>Whether the fake has cuLaunchKernelEx (as a CUDA 12.3+ driver does, by default).</summary>
+    public bool HasLaunchKernelEx { get; set; } = true;
+
+    public bool SupportsProgrammaticLaunch => HasLaunchKernelEx && DriverVersion >= CudaDriver.ProgrammaticLaunchDriverVersion;
 
     public (int Major, int Minor) Capability { get; set; } = (9, 0);
 
@@ -108,7 +113,7 @@ internal sealed class FakeCudaDriver : ICudaDriver
 
     public void SetMaxDynamicSharedMemory(IntPtr function, int bytes) => SharedOptIns.Add((function, bytes));
 
-    public void LaunchKernel(IntPtr function, in LaunchGrid grid, IntPtr stream, IntPtr args)
+    public void LaunchKernel(IntPtr function, in LaunchGrid grid, IntPtr stream, IntPtr args, bool programmatic)
     {
         if (RequireContextForLaunch && Current.Value == IntPtr.Zero)
         {
@@ -130,7 +135,7 @@ internal sealed class FakeCudaDriver : ICudaDriver
             slots[i] = Marshal.ReadInt64(Marshal.ReadIntPtr(args, i * IntPtr.Size));
         }
 
-        Launches.Add(new FakeLaunch(name, grid, stream, slots));
+        Launches.Add(new FakeLaunch(name, grid, stream, slots, programmatic));
     }
 
     public IntPtr CreateStream(bool nonBlocking) => (IntPtr)Interlocked.Increment(ref _next);
@@ -208,8 +213,10 @@ internal static class CudaFakes
         return driver;
     }
 
-    public static CudaRuntime Runtime(FakeCudaDriver driver, INvrtc? nvrtc, KernelCache? cache = null, string? ptx = Ptx, List<string>? log = null) =>
+    public static CudaRuntime Runtime(FakeCudaDriver driver, INvrtc? nvrtc, KernelCache? cache = null, string? ptx = Ptx, List<string>? log = null,
+        bool programmaticLaunch = false) =>
         CudaRuntime.TryCreate(0, driver, nvrtc, "libnvrtc.so.13 not found (fake)", cache ?? KernelCache.Disabled,
-            new KernelAssets(Prelude, _ => ptx, _ => "no PTX fallback in this build (fake)"), log is null ? null : line => { lock (log) { log.Add(line); } }, out var reason)
+            new KernelAssets(Prelude, _ => ptx, _ => "no PTX fallback in this build (fake)"), log is null ? null : line => { lock (log) { log.Add(line); } }, out var reason,
+            programmaticLaunch)
         ?? throw new InvalidOperationException("fake runtime not created: " + reason);
 }

@@ -108,16 +108,16 @@ __device__ __forceinline__ void conv_varlen_states(const T* x, i64 x_row_stride,
 #define CONV_KERNELS(T, S, sfx) \
     extern "C" __global__ void conv_update_##sfx(const T* x, i64 x_row_stride, const T* weight, const T* bias, S* states, \
         i64 block_stride, const i64* slots, T* out, int rows, int dim, int width, int silu) \
-    { conv_update<T, S>(x, x_row_stride, weight, bias, states, block_stride, slots, out, rows, dim, width, silu); } \
+    { mg_after_previous_grid(); conv_update<T, S>(x, x_row_stride, weight, bias, states, block_stride, slots, out, rows, dim, width, silu); } \
     extern "C" __global__ void conv_varlen_##sfx(const T* x, i64 x_row_stride, const T* weight, const T* bias, const S* states, \
         i64 block_stride, const i64* slots, const u8* has_initial, const i64* query_start, T* out, int chunk_tokens, int seqs, \
         int dim, int width, int silu) \
-    { conv_varlen<T, S>(x, x_row_stride, weight, bias, states, block_stride, slots, has_initial, query_start, out, chunk_tokens, seqs, dim, width, silu); } \
+    { mg_after_previous_grid(); conv_varlen<T, S>(x, x_row_stride, weight, bias, states, block_stride, slots, has_initial, query_start, out, chunk_tokens, seqs, dim, width, silu); } \
     extern "C" __global__ void conv_varlen_states_##sfx(const T* x, i64 x_row_stride, S* states, i64 block_stride, \
         const i64* slots, const u8* has_initial, const i64* query_start, int seqs, int dim, int width) \
-    { conv_varlen_states<T, S>(x, x_row_stride, states, block_stride, slots, has_initial, query_start, seqs, dim, width); } \
+    { mg_after_previous_grid(); conv_varlen_states<T, S>(x, x_row_stride, states, block_stride, slots, has_initial, query_start, seqs, dim, width); } \
     extern "C" __global__ void short_conv_update_##sfx(const T* bcx, i64 bcx_stride, const T* weight, const T* bias, S* states, \
         i64 block_stride, const i64* slots, T* out, int rows, int dim, int width) \
-    { short_conv_update<T, S>(bcx, bcx_stride, weight, bias, states, block_stride, slots, out, rows, dim, width); }
+    { mg_after_previous_grid(); short_conv_update<T, S>(bcx, bcx_stride, weight, bias, states, block_stride, slots, out, rows, dim, width); }
 
 MG_FOR_T_S(CONV_KERNELS)

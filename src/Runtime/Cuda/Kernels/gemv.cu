@@ -135,6 +135,8 @@ __device__ __forceinline__ void gemv(const T* x, i64 x_stride, const T* z, i64 z
         }
     };
     if (o < out) load_batch(lane * 8);
+    // Weights only above: no kernel writes them, so they load while the previous grid finishes (see the prelude).
+    mg_after_previous_grid();
     // The norms' scales, once per block: every row (and group) of the step.
     if (MODE == 1)
     {

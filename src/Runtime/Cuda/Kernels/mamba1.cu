@@ -565,14 +565,14 @@ __device__ __forceinline__ void selective_scan_block(const T* u, const T* delta,
     extern "C" __global__ void selective_update_##sfx(const T* u, const T* delta, const T* a_log, const T* B, const T* C, \
         const T* D, const T* z, const T* delta_bias, S* states, i64 block_stride, const i64* slots, T* y, int rows, int softplus, \
         i64 u_stride, i64 delta_stride, i64 bc_stride, i64 z_stride, int channels, int state_dim, int lanes, const T* delta_w, int rank) \
-    { \
+    { mg_after_previous_grid(); \
         ScanArgs a = {u_stride, delta_stride, bc_stride, z_stride, channels, state_dim, lanes}; \
         selective_update<T, S>(u, delta, a_log, B, C, D, z, delta_bias, states, block_stride, slots, y, rows, softplus, a, delta_w, rank); \
     } \
     extern "C" __global__ void selective_update_channels_##sfx(const T* u, const T* delta, const T* a_log, const T* B, const T* C, \
         const T* D, const T* z, const T* delta_bias, S* states, i64 block_stride, const i64* slots, T* y, int rows, int softplus, \
         i64 u_stride, i64 delta_stride, i64 bc_stride, i64 z_stride, int channels, int state_dim, int lanes, const T* delta_w, int rank) \
-    { \
+    { mg_after_previous_grid(); \
         ScanArgs a = {u_stride, delta_stride, bc_stride, z_stride, channels, state_dim, 1}; \
         selective_update_channels<T, S>(u, delta, a_log, B, C, D, z, delta_bias, states, block_stride, slots, y, softplus, a, delta_w, rank); \
     } \
@@ -580,7 +580,7 @@ __device__ __forceinline__ void selective_scan_block(const T* u, const T* delta,
         const T* D, const T* z, const T* delta_bias, S* states, i64 block_stride, const i64* slots, const u8* has_initial, \
         const i64* query_start, T* y, int seqs, int softplus, i64 u_stride, i64 delta_stride, i64 bc_stride, i64 z_stride, \
         int channels, int state_dim, int lanes) \
-    { \
+    { mg_after_previous_grid(); \
         ScanArgs a = {u_stride, delta_stride, bc_stride, z_stride, channels, state_dim, lanes}; \
         selective_scan_varlen<T, S>(u, delta, a_log, B, C, D, z, delta_bias, states, block_stride, slots, has_initial, query_start, y, seqs, softplus, a); \
     } \
@@ -588,7 +588,7 @@ __device__ __forceinline__ void selective_scan_block(const T* u, const T* delta,
         const T* D, const T* z, const T* delta_bias, S* states, i64 block_stride, const i64* slots, const u8* has_initial, \
         const i64* query_start, T* y, int seqs, int softplus, i64 u_stride, i64 delta_stride, i64 bc_stride, i64 z_stride, \
         int channels, int state_dim) \
-    { \
+    { mg_after_previous_grid(); \
         ScanArgs a = {u_stride, delta_stride, bc_stride, z_stride, channels, state_dim, 1}; \
         selective_scan_channels<T, S, 0>(u, delta, a_log, B, C, D, z, delta_bias, states, block_stride, slots, has_initial, query_start, y, seqs, softplus, a); \
     } \
@@ -596,7 +596,7 @@ __device__ __forceinline__ void selective_scan_block(const T* u, const T* delta,
         const T* D, const T* z, const T* delta_bias, S* states, i64 block_stride, const i64* slots, const u8* has_initial, \
         const i64* query_start, T* y, int seqs, int softplus, i64 u_stride, i64 delta_stride, i64 bc_stride, i64 z_stride, \
         int channels, int state_dim) \
-    { \
+    { mg_after_previous_grid(); \
         ScanArgs a = {u_stride, delta_stride, bc_stride, z_stride, channels, state_dim, 1}; \
         selective_scan_block<T, S, BLOCK_SCAN_ITEMS>(u, delta, a_log, B, C, D, z, delta_bias, states, block_stride, slots, has_initial, query_start, y, seqs, softplus, a); \
     } \
@@ -604,14 +604,14 @@ __device__ __forceinline__ void selective_scan_block(const T* u, const T* delta,
         const T* D, const T* z, const T* delta_bias, S* states, i64 block_stride, const i64* slots, const u8* has_initial, \
         const i64* query_start, T* y, int seqs, int softplus, i64 u_stride, i64 delta_stride, i64 bc_stride, i64 z_stride, \
         int channels, int state_dim, int chunk_len, const i64* chunk_table, float* carry, float* dt_sum, int outputs) \
-    { \
+    { mg_after_previous_grid(); \
         ScanArgs a = {u_stride, delta_stride, bc_stride, z_stride, channels, state_dim, 1}; \
         if (outputs) selective_scan_channels<T, S, 2>(u, delta, a_log, B, C, D, z, delta_bias, states, block_stride, slots, has_initial, query_start, y, seqs, softplus, a, chunk_len, chunk_table, carry, dt_sum); \
         else selective_scan_channels<T, S, 1>(u, delta, a_log, B, C, D, z, delta_bias, states, block_stride, slots, has_initial, query_start, y, seqs, softplus, a, chunk_len, chunk_table, carry, dt_sum); \
     } \
     extern "C" __global__ void selective_scan_chunk_carry_##sfx(const T* a_log, S* states, i64 block_stride, const i64* slots, \
         const u8* has_initial, const i64* chunk_table, int seqs, int channels, int state_dim, float* carry, const float* dt_sum) \
-    { \
+    { mg_after_previous_grid(); \
         selective_scan_chunk_carry<T, S>(a_log, states, block_stride, slots, has_initial, chunk_table, seqs, channels, state_dim, carry, dt_sum); \
     }
 

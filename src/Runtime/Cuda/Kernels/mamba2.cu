@@ -713,7 +713,7 @@ __device__ __forceinline__ void ssd_chunk_scan(const T* x, const T* B, const T* 
     extern "C" __global__ void ssd_chunk_state_##sfx(const T* x, const T* B, const T* dt, const T* a_log, const T* dt_bias, \
         const i64* query_start, const i64* chunk_table, int seqs, int softplus, i64 x_stride, i64 bc_stride, i64 dt_stride, \
         int heads, int head_dim, int groups, int state_dim, float dt_min, float dt_max, float* carry, float* dt_sum) \
-    { \
+    { mg_after_previous_grid(); \
         SsdArgs a = {x_stride, bc_stride, dt_stride, heads, head_dim, groups, state_dim, 0, dt_min, dt_max}; \
         ssd_chunk_state<T>(x, B, dt, a_log, dt_bias, query_start, chunk_table, seqs, softplus, a, carry, dt_sum); \
     } \
@@ -721,7 +721,7 @@ __device__ __forceinline__ void ssd_chunk_scan(const T* x, const T* B, const T* 
         const T* dt_bias, const i64* slots, const i64* query_start, const i64* chunk_table, T* y, int seqs, int softplus, \
         i64 x_stride, i64 bc_stride, i64 dt_stride, int heads, int head_dim, int groups, int state_dim, int d_per_p, float dt_min, \
         float dt_max, const float* carry) \
-    { \
+    { mg_after_previous_grid(); \
         SsdArgs a = {x_stride, bc_stride, dt_stride, heads, head_dim, groups, state_dim, d_per_p, dt_min, dt_max}; \
         ssd_chunk_scan<T>(x, B, C, dt, a_log, D, dt_bias, slots, query_start, chunk_table, y, seqs, softplus, a, carry); \
     }
@@ -732,14 +732,14 @@ MG_FOR_T(SSD_MMA_KERNELS)
     extern "C" __global__ void ssd_update_##sfx(const T* x, const T* B, const T* C, const T* dt, const T* a_log, const T* D, \
         const T* dt_bias, S* states, i64 block_stride, const i64* slots, T* y, int rows, int softplus, i64 x_stride, \
         i64 bc_stride, i64 dt_stride, int heads, int head_dim, int groups, int state_dim, int d_per_p, float dt_min, float dt_max) \
-    { \
+    { mg_after_previous_grid(); \
         SsdArgs a = {x_stride, bc_stride, dt_stride, heads, head_dim, groups, state_dim, d_per_p, dt_min, dt_max}; \
         ssd_update<T, S>(x, B, C, dt, a_log, D, dt_bias, states, block_stride, slots, y, rows, softplus, a); \
     } \
     extern "C" __global__ void ssd_update_vec_##sfx(const T* x, const T* B, const T* C, const T* dt, const T* a_log, const T* D, \
         const T* dt_bias, S* states, i64 block_stride, const i64* slots, T* y, int rows, int softplus, i64 x_stride, \
         i64 bc_stride, i64 dt_stride, int heads, int head_dim, int groups, int state_dim, int d_per_p, float dt_min, float dt_max) \
-    { \
+    { mg_after_previous_grid(); \
         SsdArgs a = {x_stride, bc_stride, dt_stride, heads, head_dim, groups, state_dim, d_per_p, dt_min, dt_max}; \
         if (state_dim <= 128) ssd_update_vec<T, S, 4>(x, B, C, dt, a_log, D, dt_bias, states, block_stride, slots, y, softplus, a); \
         else ssd_update_vec<T, S, 8>(x, B, C, dt, a_log, D, dt_bias, states, block_stride, slots, y, softplus, a); \
@@ -748,7 +748,7 @@ MG_FOR_T(SSD_MMA_KERNELS)
         const T* dt_bias, S* states, i64 block_stride, const i64* slots, const u8* has_initial, const i64* query_start, T* y, \
         int seqs, int softplus, i64 x_stride, i64 bc_stride, i64 dt_stride, int heads, int head_dim, int groups, int state_dim, \
         int d_per_p, float dt_min, float dt_max) \
-    { \
+    { mg_after_previous_grid(); \
         SsdArgs a = {x_stride, bc_stride, dt_stride, heads, head_dim, groups, state_dim, d_per_p, dt_min, dt_max}; \
         ssd_scan_varlen<T, S, 0>(x, B, C, dt, a_log, D, dt_bias, states, block_stride, slots, has_initial, query_start, y, seqs, softplus, a); \
     } \
@@ -756,7 +756,7 @@ MG_FOR_T(SSD_MMA_KERNELS)
         const T* dt_bias, S* states, i64 block_stride, const i64* slots, const u8* has_initial, const i64* query_start, T* y, \
         int seqs, int softplus, i64 x_stride, i64 bc_stride, i64 dt_stride, int heads, int head_dim, int groups, int state_dim, \
         int d_per_p, float dt_min, float dt_max, int chunk_len, const i64* chunk_table, float* carry, float* dt_sum, int outputs) \
-    { \
+    { mg_after_previous_grid(); \
         SsdArgs a = {x_stride, bc_stride, dt_stride, heads, head_dim, groups, state_dim, d_per_p, dt_min, dt_max}; \
         if (outputs) ssd_scan_varlen<T, S, 2>(x, B, C, dt, a_log, D, dt_bias, states, block_stride, slots, has_initial, query_start, y, seqs, softplus, a, chunk_len, chunk_table, carry, dt_sum); \
         else ssd_scan_varlen<T, S, 1>(x, B, C, dt, a_log, D, dt_bias, states, block_stride, slots, has_initial, query_start, y, seqs, softplus, a, chunk_len, chunk_table, carry, dt_sum); \
@@ -764,14 +764,14 @@ MG_FOR_T(SSD_MMA_KERNELS)
     extern "C" __global__ void ssd_scan_chunk_carry_##sfx(const T* a_log, S* states, i64 block_stride, const i64* slots, \
         const u8* has_initial, const i64* chunk_table, int seqs, int heads, int head_dim, int state_dim, float* carry, \
         const float* dt_sum) \
-    { \
+    { mg_after_previous_grid(); \
         ssd_scan_chunk_carry<T, S>(a_log, states, block_stride, slots, has_initial, chunk_table, seqs, heads, head_dim, state_dim, carry, dt_sum); \
     } \
     extern "C" __global__ void ssd_scan_tiled_##sfx(const T* x, const T* B, const T* C, const T* dt, const T* a_log, const T* D, \
         const T* dt_bias, S* states, i64 block_stride, const i64* slots, const u8* has_initial, const i64* query_start, T* y, \
         int seqs, int softplus, i64 x_stride, i64 bc_stride, i64 dt_stride, int heads, int head_dim, int groups, int state_dim, \
         int d_per_p, float dt_min, float dt_max, int tpr) \
-    { \
+    { mg_after_previous_grid(); \
         SsdArgs a = {x_stride, bc_stride, dt_stride, heads, head_dim, groups, state_dim, d_per_p, dt_min, dt_max}; \
         ssd_scan_tiled<T, S>(x, B, C, dt, a_log, D, dt_bias, states, block_stride, slots, has_initial, query_start, y, seqs, softplus, a, tpr); \
     }

@@ -122,12 +122,12 @@ __device__ __forceinline__ void gated_rmsnorm(const T* __restrict__ x, i64 x_str
 #define ADD_NORM_KERNEL(T, R, sfx) \
     extern "C" __global__ void add_rmsnorm_##sfx(R* residual, const T* delta, const T* weight, T* out, int width, float eps, \
         int round_input) \
-    { add_rmsnorm<R, T>(residual, delta, weight, out, width, eps, round_input); }
+    { mg_after_previous_grid(); add_rmsnorm<R, T>(residual, delta, weight, out, width, eps, round_input); }
 
 #define GATED_NORM_KERNEL(T, sfx) \
     extern "C" __global__ void gated_rmsnorm_##sfx(const T* x, i64 x_stride, const T* z, i64 z_stride, const T* weight, T* out, \
         int width, int group_size, float eps) \
-    { gated_rmsnorm<T>(x, x_stride, z, z_stride, weight, out, width, group_size, eps); }
+    { mg_after_previous_grid(); gated_rmsnorm<T>(x, x_stride, z, z_stride, weight, out, width, group_size, eps); }
 
 MG_FOR_T_S(ADD_NORM_KERNEL)
 MG_FOR_T(GATED_NORM_KERNEL)

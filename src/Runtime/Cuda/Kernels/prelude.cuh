@@ -88,6 +88,23 @@ __device__ __forceinline__ float mg_bits_to_float(unsigned u) { return __nvvm_bi
 __device__ __forceinline__ unsigned mg_float_to_bits(float f) { return (unsigned)__nvvm_bitcast_f2i(f); }
 #endif
 
+// Programmatic dependent launch (sm_90 and later): a grid the host launches as the previous grid's programmatic
+// dependent may start while that grid still runs. This waits until the previous grid has ended and its writes are
+// visible, then lets the next grid start in turn. Every entry calls it before touching memory that a kernel writes
+// (GEMVs load their weights first); for a grid launched the ordinary way, and on older targets, it does nothing.
+#if defined(MG_EMU)
+extern "C" void mg_emu_after_previous_grid();
+inline void mg_after_previous_grid() { mg_emu_after_previous_grid(); }
+#elif defined(MG_NVRTC) && defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+__device__ __forceinline__ void mg_after_previous_grid()
+{
+    asm volatile("griddepcontrol.wait;" ::: "memory");
+    asm volatile("griddepcontrol.launch_dependents;" ::: "memory");
+}
+#else
+__device__ __forceinline__ void mg_after_previous_grid() {}
+#endif
+
 // Sixteen bytes read in one access: four floats, or eight 16-bit values as four words.
 struct __attribute__((aligned(16))) mg_f4 { float x, y, z, w; };
 struct __attribute__((aligned(16))) mg_u4 { unsigned x, y, z, w; };

@@ -50,7 +50,10 @@ internal sealed class EmulatedCudaDriver : ICudaDriver
 
     private int _launches;
 
-    public void LaunchKernel(IntPtr function, in LaunchGrid grid, IntPtr stream, IntPtr args)
+    /// <summary>The emulator runs one grid at a time, and its modules are the build's PTX path, never launched early.</summary>
+    public bool SupportsProgrammaticLaunch => false;
+
+    public void LaunchKernel(IntPtr function, in LaunchGrid grid, IntPtr stream, IntPtr args, bool programmatic)
     {
         Interlocked.Increment(ref _launches);
         KernelEmulator.Launch(function, grid, args);

@@ -4,7 +4,9 @@
 // their value. Blocks run one after another. It checks what the hardware would not forgive: a barrier some threads of
 // a block never reach, or a warp whose lanes wait at different barriers, is reported as a deadlock, not hung on. Threads
 // run between barriers in index order, or in reverse (mg_emu_set_reverse): a kernel whose threads read what another
-// writes without a barrier between gives different results in the two orders.
+// writes without a barrier between gives different results in the two orders. A thread that ends without calling
+// mg_after_previous_grid() is reported too: launched as a programmatic dependent on a GPU, it could read its inputs
+// before the kernel that writes them has finished.
 #include <setjmp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +29,7 @@ struct Thread
     ucontext_t boot;
     State state;
     bool started;
+    bool waited;  // called mg_after_previous_grid()
     unsigned parity;  // which half of the shuffle slots this lane writes next (lanes of a warp shuffle in step)
     mg_dim3 index;
 };
@@ -42,6 +45,7 @@ unsigned mma_slots[2][MaxThreads][6];
 jmp_buf scheduler;
 bool reverse_order = false;
 bool poison_shared = false;
+int unwaited = -1;  // the first thread of the block that ended without mg_after_previous_grid()
 void (*entry_function)(void**) = nullptr;
 void** entry_args = nullptr;
 char error[512];
@@ -59,6 +63,7 @@ void yield(State state)
 void boot()
 {
     entry_function(entry_args);
+    if (!threads[current].waited && unwaited < 0) unwaited = (int)current;
     threads[current].state = Finished;
     _longjmp(scheduler, 1);
 }
@@ -73,10 +78,12 @@ bool run_block(unsigned count)
         Thread& t = threads[i];
         t.state = Runnable;
         t.started = false;
+        t.waited = false;
         t.parity = 0;
         t.index = {i % blockDim.x, (i / blockDim.x) % blockDim.y, i / (blockDim.x * blockDim.y)};
     }
 
+    unwaited = -1;
     for (;;)
     {
         for (unsigned k = 0; k < count; k++)
@@ -125,6 +132,12 @@ bool run_block(unsigned count)
             if (threads[i].state != Finished) { live++; all_finished = false; }
             if (threads[i].state == AtBlockBarrier) at_barrier++;
         }
+        if (all_finished && unwaited >= 0)
+        {
+            snprintf(error, sizeof error, "thread %d of block (%u, %u, %u) ended without calling mg_after_previous_grid(): launched as a programmatic dependent, it would not wait for the kernel before it",
+                     unwaited, blockIdx.x, blockIdx.y, blockIdx.z);
+            return false;
+        }
         if (all_finished) return true;
         if (at_barrier == live)
         {
@@ -140,6 +153,8 @@ bool run_block(unsigned count)
 }  // namespace
 
 extern "C" void mg_emu_sync() { yield(AtBlockBarrier); }
+
+extern "C" void mg_emu_after_previous_grid() { threads[current].waited = true; }
 
 extern "C" void mg_emu_set_reverse(int on) { reverse_order = on != 0; }
 
