@@ -25,37 +25,6 @@ __device__ __forceinline__ float mg_16_to_f32(u16 bits)
     return mg_load(&t);
 }
 
-// Eight consecutive elements of 16-byte-aligned memory, as fp32.
-__device__ __forceinline__ void mg_load8(const float* p, float* v)
-{
-    mg_f4 a = *(const mg_f4*)p, b = *(const mg_f4*)(p + 4);
-    v[0] = a.x; v[1] = a.y; v[2] = a.z; v[3] = a.w; v[4] = b.x; v[5] = b.y; v[6] = b.z; v[7] = b.w;
-}
-
-__device__ __forceinline__ void mg_load8(const bf16* p, float* v)
-{
-    mg_u4 w = *(const mg_u4*)p;
-    unsigned words[4] = {w.x, w.y, w.z, w.w};
-#pragma unroll
-    for (int i = 0; i < 4; i++)
-    {
-        v[2 * i] = mg_bits_to_float(words[i] << 16);
-        v[2 * i + 1] = mg_bits_to_float(words[i] & 0xffff0000u);
-    }
-}
-
-__device__ __forceinline__ void mg_load8(const f16* p, float* v)
-{
-    mg_u4 w = *(const mg_u4*)p;
-    unsigned words[4] = {w.x, w.y, w.z, w.w};
-#pragma unroll
-    for (int i = 0; i < 4; i++)
-    {
-        v[2 * i] = mg_f16_to_f32((u16)(words[i] & 0xffffu));
-        v[2 * i + 1] = mg_f16_to_f32((u16)(words[i] >> 16));
-    }
-}
-
 // Eight consecutive 16-byte-aligned elements as loaded, converted to fp32 where used: 16-bit types keep four registers,
 // not eight, while their loads are in flight.
 template <typename T>

@@ -93,14 +93,36 @@ __device__ __forceinline__ void selective_update_channels(const T* __restrict__ 
     // Every load in flight before the first store: a load issued after a store the compiler cannot rule out as an alias
     // waits for it, and a channel's 16 state values would cost 16 memory latencies one after another.
     float h[CHANNEL_NPT], A[CHANNEL_NPT], bv[CHANNEL_NPT], cv[CHANNEL_NPT];
-#pragma unroll
-    for (int n = 0; n < CHANNEL_NPT; n++)
+    const T* a_row = a_log + (i64)d * a.state_dim;
+    // A state dim of 16 (every Mamba-1 checkpoint) in 16-byte accesses: a thread's state, A, B and C rows are each
+    // contiguous, so 2 (16-bit) or 4 (fp32) accesses a row where 16 scalar ones, 32 bytes apart across the warp, each
+    // touched a sector per lane for 2 or 4 bytes of it.
+    bool vector = a.state_dim == CHANNEL_NPT && mg_aligned16(st) && mg_aligned16(a_row) && mg_aligned16(b) && mg_aligned16(c);
+    if (vector)
     {
-        bool in = n < a.state_dim;
-        A[n] = in ? mg_load(a_log + (i64)d * a.state_dim + n) : 0.0f;
-        h[n] = in && slot >= 0 ? mg_load(st + n) : 0.0f;
-        bv[n] = in ? mg_load(b + n) : 0.0f;
-        cv[n] = in ? mg_load(c + n) : 0.0f;
+#pragma unroll
+        for (int n = 0; n < CHANNEL_NPT; n += 8)
+        {
+            mg_load8(a_row + n, A + n);
+            mg_load8(b + n, bv + n);
+            mg_load8(c + n, cv + n);
+            if (slot >= 0) mg_load8(st + n, h + n);
+#pragma unroll
+            for (int e = 0; e < 8; e++)
+                if (slot < 0) h[n + e] = 0.0f;
+        }
+    }
+    else
+    {
+#pragma unroll
+        for (int n = 0; n < CHANNEL_NPT; n++)
+        {
+            bool in = n < a.state_dim;
+            A[n] = in ? mg_load(a_row + n) : 0.0f;
+            h[n] = in && slot >= 0 ? mg_load(st + n) : 0.0f;
+            bv[n] = in ? mg_load(b + n) : 0.0f;
+            cv[n] = in ? mg_load(c + n) : 0.0f;
+        }
     }
     float dt = scan_dt_of(decode_dt_raw(delta + row * a.delta_stride, delta_w, rank, d, 0, 1), delta_bias, softplus, d);
     float uv = mg_load(u + row * a.u_stride + d), du = dt * uv;
@@ -116,7 +138,12 @@ __device__ __forceinline__ void selective_update_channels(const T* __restrict__ 
             acc += h[n] * cv[n];
         }
     }
-    if (slot >= 0)
+    if (slot >= 0 && vector)
+    {
+#pragma unroll
+        for (int n = 0; n < CHANNEL_NPT; n += 8) mg_store8(st + n, h + n);
+    }
+    else if (slot >= 0)
     {
 #pragma unroll
         for (int n = 0; n < CHANNEL_NPT; n++)

@@ -161,6 +161,60 @@ __device__ __forceinline__ u16 mg_bf16_bits(float v)
 __device__ __forceinline__ void mg_store(bf16* p, float v) { p->bits = mg_bf16_bits(v); }
 __device__ __forceinline__ void mg_store(f16* p, float v) { p->bits = mg_f32_to_f16(v); }
 
+// Eight consecutive elements of 16-byte-aligned memory, as fp32.
+__device__ __forceinline__ void mg_load8(const float* p, float* v)
+{
+    mg_f4 a = *(const mg_f4*)p, b = *(const mg_f4*)(p + 4);
+    v[0] = a.x; v[1] = a.y; v[2] = a.z; v[3] = a.w; v[4] = b.x; v[5] = b.y; v[6] = b.z; v[7] = b.w;
+}
+
+__device__ __forceinline__ void mg_load8(const bf16* p, float* v)
+{
+    mg_u4 w = *(const mg_u4*)p;
+    unsigned words[4] = {w.x, w.y, w.z, w.w};
+#pragma unroll
+    for (int i = 0; i < 4; i++)
+    {
+        v[2 * i] = mg_bits_to_float(words[i] << 16);
+        v[2 * i + 1] = mg_bits_to_float(words[i] & 0xffff0000u);
+    }
+}
+
+__device__ __forceinline__ void mg_load8(const f16* p, float* v)
+{
+    mg_u4 w = *(const mg_u4*)p;
+    unsigned words[4] = {w.x, w.y, w.z, w.w};
+#pragma unroll
+    for (int i = 0; i < 4; i++)
+    {
+        v[2 * i] = mg_f16_to_f32((u16)(words[i] & 0xffffu));
+        v[2 * i + 1] = mg_f16_to_f32((u16)(words[i] >> 16));
+    }
+}
+
+// Eight consecutive elements of 16-byte-aligned memory from fp32, rounded as mg_store rounds each.
+__device__ __forceinline__ void mg_store8(float* p, const float* v)
+{
+    *(mg_f4*)p = mg_f4{v[0], v[1], v[2], v[3]};
+    *(mg_f4*)(p + 4) = mg_f4{v[4], v[5], v[6], v[7]};
+}
+
+__device__ __forceinline__ void mg_store8(bf16* p, const float* v)
+{
+    *(mg_u4*)p = mg_u4{(unsigned)mg_bf16_bits(v[0]) | ((unsigned)mg_bf16_bits(v[1]) << 16), (unsigned)mg_bf16_bits(v[2]) | ((unsigned)mg_bf16_bits(v[3]) << 16),
+                       (unsigned)mg_bf16_bits(v[4]) | ((unsigned)mg_bf16_bits(v[5]) << 16), (unsigned)mg_bf16_bits(v[6]) | ((unsigned)mg_bf16_bits(v[7]) << 16)};
+}
+
+__device__ __forceinline__ void mg_store8(f16* p, const float* v)
+{
+    *(mg_u4*)p = mg_u4{(unsigned)mg_f32_to_f16(v[0]) | ((unsigned)mg_f32_to_f16(v[1]) << 16), (unsigned)mg_f32_to_f16(v[2]) | ((unsigned)mg_f32_to_f16(v[3]) << 16),
+                       (unsigned)mg_f32_to_f16(v[4]) | ((unsigned)mg_f32_to_f16(v[5]) << 16), (unsigned)mg_f32_to_f16(v[6]) | ((unsigned)mg_f32_to_f16(v[7]) << 16)};
+}
+
+// Whether a pointer allows 16-byte accesses.
+template <typename T>
+__device__ __forceinline__ bool mg_aligned16(const T* p) { return ((unsigned long long)p & 15) == 0; }
+
 // The value a stored element would read back as: what a cast to T and back gives (for PyTorch's rounding points).
 template <typename T>
 __device__ __forceinline__ float mg_round(float v)

@@ -275,6 +275,45 @@ public sealed class EmulatedKernelTests
         OpsAssert.Close(statesReference, statesKernels, 2e-5, 2e-5, $"{variants} decode update states");
     }
 
+    [EmulatorTheory]
+    [InlineData("float32", "float32", false)]
+    [InlineData("bfloat16", "bfloat16", false)]
+    [InlineData("bfloat16", "float32", false)]
+    [InlineData("float16", "bfloat16", false)]
+    [InlineData("bfloat16", "bfloat16", true)]
+    public void Mamba1_decode_update_of_state_dim_16_matches_the_reference_in_vector_and_scalar_accesses(string activations, string stateDtype, bool misalignedBc)
+    {
+        // A state dim of 16 takes 16-byte accesses where every row is aligned; B and C at an odd offset in their row take
+        // the scalar ones. 128 rows over 40 channels (a partial block), two padding rows, states in any dtype.
+        const int rows = 128, channels = 40, stateDim = 16;
+        var (dtype, sdtype) = (Dtype(activations), Dtype(stateDtype));
+        using var g = new Generator(9);
+        var x = torch.randn(new long[] { rows, channels }, generator: g).to(dtype);
+        var delta = torch.randn(new long[] { rows, channels }, generator: g).to(dtype);
+        var z = torch.randn(new long[] { rows, channels }, generator: g).to(dtype);
+        var aLog = torch.randn(new long[] { channels, stateDim }, generator: g).mul_(0.5).to(dtype);
+        // Rows of 40 keep every row 16-byte aligned in any dtype; one element in, none is.
+        var bc = torch.randn(new long[] { rows, 40 }, generator: g).to(dtype);
+        int offset = misalignedBc ? 1 : 0;
+        var (b, c) = (bc.narrow(1, offset, stateDim), bc.narrow(1, offset + stateDim, stateDim));
+        var d = torch.randn(new long[] { channels }, generator: g).to(dtype);
+        var deltaBias = torch.randn(new long[] { channels }, generator: g).to(dtype);
+        var states = torch.randn(new long[] { rows + 1, channels, stateDim }, generator: g).to(sdtype);
+        var blocks = Enumerable.Range(0, rows).Select(r => r is 9 or 100 ? -1 : (r * 53 + 7) % (rows + 1)).ToArray();
+        using var batch = new DecodeBatch(blocks, torch.tensor(blocks.Select(v => (long)v).ToArray()));
+        var (statesReference, statesKernels) = (states.clone(), states.clone());
+
+        var yReference = MambaOps.Reference.SelectiveScan.Update(statesReference, x, delta, aLog, b, c, d, z, deltaBias, true, batch);
+        var yKernels = EmulatedKernels.Ops.SelectiveScan.Update(statesKernels, x, delta, aLog, b, c, d, z, deltaBias, true, batch);
+
+        double tolerance = dtype == ScalarType.Float32 && sdtype == ScalarType.Float32 ? 2e-5 : 3e-2;
+        var real = torch.tensor(Enumerable.Range(0, rows).Where(r => blocks[r] >= 0).Select(r => (long)r).ToArray());
+        OpsAssert.Close(yReference.index_select(0, real), yKernels.index_select(0, real), tolerance, tolerance, "decode update output");
+        OpsAssert.Close(statesReference, statesKernels, tolerance, tolerance, "decode update states");
+        int unused = Enumerable.Range(0, rows + 1).First(k => !blocks.Contains(k));
+        OpsAssert.Same(states[unused], statesKernels[unused], "a block no row names");
+    }
+
     [EmulatorFact]
     public void Tensor_core_choice_on_a_device_without_bf16_mma_runs_the_exact_scans()
     {
