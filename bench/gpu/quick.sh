@@ -12,12 +12,12 @@
 # 4. The other prefill scans forced (row-warps, tiled, chunked) at 1x2048, 4x2048 and 32x512 (scans.md), and the
 #    chunked scans' check.
 # Beside them, the Nemotron-H MoE fixture is made with transformers (tools/oracle/hybrid_fixtures.py, into the logs).
-# Sections, in this order unless SECTIONS names others: checks figures pdl fused profiles hybrids scans. A call runs
+# Sections, in this order unless SECTIONS names others: checks figures pdl variants profiles hybrids scans. A call runs
 # what fits its budget; a second call can take the rest, e.g. SECTIONS="hybrids scans".
 # pdl: the kernels launched as programmatic dependents (MAMBAGEN_PDL=1), checked and timed at decode, with cuBLAS and
 # with the fused projections.
 # Usage: [REPS=3] [BUDGET=560] [SECTIONS="..."] bench/gpu/quick.sh ; logs in $OUT/logs.tgz (parts cut or skipped for
-# time in its skipped.txt), the tables in $OUT/summary.md, $OUT/hybrid.md and $OUT/scans.md.
+# time in its skipped.txt), the tables in $OUT/summary.md, $OUT/hybrid.md, $OUT/scans.md and $OUT/decode.md.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 OUT=${OUT:-/tmp/out}; mkdir -p "$OUT"
@@ -48,6 +48,13 @@ python3 bench/gpu/hybrid_models.py /tmp/hybrid > $LOGS/hybrid-models.log 2>&1 &
 OUT=$LOGS/fixtures ONLY=dev-nemotron-h-moe python3 tools/oracle/hybrid_fixtures.py > $LOGS/fixtures.log 2>&1 &
 
 summary() { python3 $P/summarize.py $LOGS --md > "$OUT/summary.md" 2>&1; }
+# The opt-in decode paths' rows (PDL, fused projections, vector update), beside the default ones in summary.md.
+decode_table() {
+grep -h '"decode_engine"' $LOGS/pdl.log $LOGS/pdl-fused.log $LOGS/fused-projections.log $LOGS/vector-update.log 2>/dev/null | python3 -c "
+import json,sys
+for l in sys.stdin:
+    r=json.loads(l); print(f'{r[\"model\"]} decode batch {r[\"batch\"]}: {r[\"tok_s_median\"]:,.0f} tokens/s ({r.get(\"note\", \"\")[-160:]})')" > "$OUT/decode.md"
+}
 scans() {
   for f in $LOGS/mambagen.log $LOGS/scans-*.log; do
     grep -h '"prefill_forward"' $f 2>/dev/null | python3 -c "
@@ -105,12 +112,16 @@ for m in mamba2-130m mamba-130m; do
 done
 }
 
-# The fused small-step projections (opt-in: 3 kernels a Mamba-2 decode layer instead of 6) at the small batches.
-fused() {
+# The opt-in decode kernels: the fused small-step projections (3 kernels a Mamba-2 decode layer instead of 6) at the
+# small batches, Mamba-2's vector state update (4 values a lane in one access, 64 registers) at the large ones.
+variants() {
 for m in mamba2-130m mamba-130m; do
   part 45 env MAMBAGEN_SMALL_STEP_PROJECTIONS=fused $BENCH model --model /tmp/models/$m --device cuda --dtype bfloat16 --reps $reps \
     --shapes "" --batches 1,8 --tokens 128 >> $LOGS/fused-projections.log 2>&1
 done
+part 45 env MAMBAGEN_DECODE_SSM=vector $BENCH verify --device cuda tests/fixtures/dev-mamba2 > $LOGS/verify-vector-update.log 2>&1
+part 45 env MAMBAGEN_DECODE_SSM=vector $BENCH model --model /tmp/models/mamba2-130m --device cuda --dtype bfloat16 --reps $reps \
+  --shapes "" --batches 32,128 --tokens 128 >> $LOGS/vector-update.log 2>&1
 }
 
 # Programmatic dependent launch (opt-in until this checks and times it): the checks with the default kernels and with
@@ -125,10 +136,6 @@ for m in mamba2-130m mamba-130m; do
   part 45 env MAMBAGEN_PDL=1 MAMBAGEN_SMALL_STEP_PROJECTIONS=fused $BENCH model --model /tmp/models/$m --device cuda --dtype bfloat16 \
     --reps $reps --shapes "" --batches 1,8 --tokens 128 >> $LOGS/pdl-fused.log 2>&1
 done
-grep -h '"decode_engine"' $LOGS/pdl.log $LOGS/pdl-fused.log $LOGS/fused-projections.log 2>/dev/null | python3 -c "
-import json,sys
-for l in sys.stdin:
-    r=json.loads(l); print(f'{r[\"model\"]} decode batch {r[\"batch\"]}: {r[\"tok_s_median\"]:,.0f} tokens/s ({r.get(\"note\", \"\")[-160:]})')" > "$OUT/pdl.md"
 }
 
 # The hybrid decode graphs are opt-in until this checks them.
@@ -166,12 +173,12 @@ scans
 part 60 env MAMBAGEN_PREFILL_SCAN=chunked $BENCH verify --device cuda tests/fixtures/dev-mamba1 tests/fixtures/dev-mamba2 > $LOGS/verify-chunked.log 2>&1
 }
 
-for section in ${SECTIONS:-checks figures pdl fused profiles hybrids scans}; do
+for section in ${SECTIONS:-checks figures pdl variants profiles hybrids scans}; do
   case $section in
     checks) checks; wait ;;
     figures) wait; figures ;;
     pdl) wait; pdl ;;
-    fused) wait; fused ;;
+    variants) wait; variants ;;
     profiles) wait; profiles ;;
     hybrids) wait; hybrids ;;
     scans) wait; older_scans ;;
@@ -180,5 +187,7 @@ for section in ${SECTIONS:-checks figures pdl fused profiles hybrids scans}; do
 done
 summary
 scans
+decode_table
 pack
-cat "$OUT/summary.md" "$OUT/hybrid.md" "$OUT/scans.md" "$OUT/pdl.md" $LOGS/skipped.txt 2>/dev/null
+cat "$OUT/summary.md" "$OUT/hybrid.md" "$OUT/scans.md" "$OUT/decode.md" $LOGS/skipped.txt 2>/dev/null
+exit 0

@@ -285,9 +285,9 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
             return y;
         }
 
-        if (_choices.VectorMamba2Update && stateDim % (stateDim <= 128 ? 4 : 8) == 0 && ssmStates.stride(0) % 8 == 0 && Aligned(ssmStates))
+        if (_choices.VectorMamba2Update && stateDim % 4 == 0 && stateDim <= 128 && ssmStates.stride(0) % 8 == 0 && Aligned(ssmStates))
         {
-            // Four warps of four p rows a block, each lane a few consecutive state values read and written at once.
+            // Four warps of four p rows a block, each lane four consecutive state values read and written at once.
             _ssdUpdateVec.For(x.dtype, ssmStates.dtype).Launch(
                 new LaunchGrid(Blocks(headDim, VectorSsmRowsPerBlock), (int)heads, batch.Count, 32 * VectorSsmWarps, 1, 1), Stream,
                 Arg(x), Arg(b), Arg(c), Arg(dt), Arg(aLog), OptionalArg(d),

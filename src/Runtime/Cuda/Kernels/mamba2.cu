@@ -106,32 +106,15 @@ __device__ __forceinline__ void ssd_update(const T* __restrict__ x, const T* __r
 }
 
 // Decode, for many rows: a block of 4 warps per (row, head, group of 16 p rows); each warp updates 4 p rows at once,
-// each lane holding VPL consecutive state values of each (n = lane * VPL ...), read and written as one 8- or 16-byte
+// each lane holding 4 consecutive state values of each (n = lane * 4 ...), read and written as one 8- or 16-byte
 // access, so a warp keeps 4 state reads in flight instead of one row's: the state traffic (the whole cache of the
-// batch's rows, read and written) is what a large decode step waits for. Same arithmetic as ssd_update.
+// batch's rows, read and written) is what a large decode step waits for. State dims up to 128 (the host takes the
+// row-warp update past that): one lane's 4 values a row keep the entry at 64 registers, 8 blocks an SM, where an
+// entry that also took 8 values a lane for wider states needed 95 for both. Same arithmetic as ssd_update.
 #define SSD_VEC_WARPS 4
 #define SSD_VEC_ROWS 4
-template <typename S, int VPL>
-__device__ __forceinline__ void ssd_load_vec(const S* p, float* v)
-{
-#pragma unroll
-    for (int i = 0; i < VPL; i++) v[i] = mg_load(p + i);
-}
-template <>
-__device__ __forceinline__ void ssd_load_vec<bf16, 4>(const bf16* p, float* v)
-{
-    mg_u2 w = *(const mg_u2*)p;
-    v[0] = mg_bits_to_float(w.x << 16); v[1] = mg_bits_to_float(w.x & 0xffff0000u);
-    v[2] = mg_bits_to_float(w.y << 16); v[3] = mg_bits_to_float(w.y & 0xffff0000u);
-}
-template <>
-__device__ __forceinline__ void ssd_load_vec<float, 4>(const float* p, float* v)
-{
-    mg_f4 w = *(const mg_f4*)p;
-    v[0] = w.x; v[1] = w.y; v[2] = w.z; v[3] = w.w;
-}
-
-template <typename T, typename S, int VPL>
+#define SSD_VEC_VALUES 4  // state values a lane holds of each row
+template <typename T, typename S>
 __device__ __forceinline__ void ssd_update_vec(const T* __restrict__ x, const T* __restrict__ B, const T* __restrict__ C, const T* __restrict__ dt,
                            const T* __restrict__ a_log, const T* __restrict__ D, const T* __restrict__ dt_bias,
                            S* __restrict__ states, i64 block_stride, const i64* __restrict__ slots, T* __restrict__ y, int softplus, SsdArgs a)
@@ -142,28 +125,28 @@ __device__ __forceinline__ void ssd_update_vec(const T* __restrict__ x, const T*
     float decay = mg_exp(step * -mg_exp(mg_load(a_log + h)));
     int g = h / (a.heads / a.groups);
     i64 slot = slots[row];
-    int n0 = lane * VPL;
+    int n0 = lane * SSD_VEC_VALUES;
     bool lane_in = n0 < a.state_dim;
-    float bv[VPL], cv[VPL];
+    float bv[SSD_VEC_VALUES], cv[SSD_VEC_VALUES];
 #pragma unroll
-    for (int i = 0; i < VPL; i++)
+    for (int i = 0; i < SSD_VEC_VALUES; i++)
     {
         bv[i] = lane_in ? mg_load(B + row * a.bc_stride + (i64)g * a.state_dim + n0 + i) : 0.0f;
         cv[i] = lane_in ? mg_load(C + row * a.bc_stride + (i64)g * a.state_dim + n0 + i) : 0.0f;
     }
     S* head = states + (slot < 0 ? 0 : slot) * block_stride + (i64)h * a.head_dim * a.state_dim;
     int p0 = (blockIdx.x * SSD_VEC_WARPS + warp) * SSD_VEC_ROWS;
-    float sv[SSD_VEC_ROWS][VPL];
+    float sv[SSD_VEC_ROWS][SSD_VEC_VALUES];
     // Every row's state is in flight before the first one is used.
 #pragma unroll
     for (int r = 0; r < SSD_VEC_ROWS; r++)
     {
         int p = p0 + r;
-        if (p < a.head_dim && lane_in && slot >= 0) ssd_load_vec<S, VPL>(head + (i64)p * a.state_dim + n0, sv[r]);
+        if (p < a.head_dim && lane_in && slot >= 0) mg_load4(head + (i64)p * a.state_dim + n0, sv[r]);
         else
         {
 #pragma unroll
-            for (int i = 0; i < VPL; i++) sv[r][i] = 0.0f;
+            for (int i = 0; i < SSD_VEC_VALUES; i++) sv[r][i] = 0.0f;
         }
     }
 #pragma unroll
@@ -174,16 +157,14 @@ __device__ __forceinline__ void ssd_update_vec(const T* __restrict__ x, const T*
         float xv = row_in ? mg_load(x + row * a.x_stride + (i64)h * a.head_dim + p) : 0.0f;
         float acc = 0.0f, dx = step * xv;
 #pragma unroll
-        for (int i = 0; i < VPL; i++)
+        for (int i = 0; i < SSD_VEC_VALUES; i++)
         {
             sv[r][i] = sv[r][i] * decay + dx * bv[i];
             acc += sv[r][i] * cv[i];
         }
         if (row_in && lane_in && slot >= 0)
         {
-            S* st = head + (i64)p * a.state_dim + n0;
-#pragma unroll
-            for (int i = 0; i < VPL; i++) mg_store(st + i, sv[r][i]);
+            mg_store4(head + (i64)p * a.state_dim + n0, sv[r]);
         }
         acc = mg_warp_sum(acc, 32);
         if (lane == 0 && row_in)
@@ -741,8 +722,7 @@ MG_FOR_T(SSD_MMA_KERNELS)
         i64 bc_stride, i64 dt_stride, int heads, int head_dim, int groups, int state_dim, int d_per_p, float dt_min, float dt_max) \
     { mg_after_previous_grid(); \
         SsdArgs a = {x_stride, bc_stride, dt_stride, heads, head_dim, groups, state_dim, d_per_p, dt_min, dt_max}; \
-        if (state_dim <= 128) ssd_update_vec<T, S, 4>(x, B, C, dt, a_log, D, dt_bias, states, block_stride, slots, y, softplus, a); \
-        else ssd_update_vec<T, S, 8>(x, B, C, dt, a_log, D, dt_bias, states, block_stride, slots, y, softplus, a); \
+        ssd_update_vec<T, S>(x, B, C, dt, a_log, D, dt_bias, states, block_stride, slots, y, softplus, a); \
     } \
     extern "C" __global__ void ssd_scan_varlen_##sfx(const T* x, const T* B, const T* C, const T* dt, const T* a_log, const T* D, \
         const T* dt_bias, S* states, i64 block_stride, const i64* slots, const u8* has_initial, const i64* query_start, T* y, \

@@ -211,6 +211,43 @@ __device__ __forceinline__ void mg_store8(f16* p, const float* v)
                        (unsigned)mg_f32_to_f16(v[4]) | ((unsigned)mg_f32_to_f16(v[5]) << 16), (unsigned)mg_f32_to_f16(v[6]) | ((unsigned)mg_f32_to_f16(v[7]) << 16)};
 }
 
+// Four consecutive elements in one access (8 bytes for 16-bit types, 16 for fp32; the address aligned to it), as fp32.
+__device__ __forceinline__ void mg_load4(const float* p, float* v)
+{
+    mg_f4 a = *(const mg_f4*)p;
+    v[0] = a.x; v[1] = a.y; v[2] = a.z; v[3] = a.w;
+}
+
+__device__ __forceinline__ void mg_load4(const bf16* p, float* v)
+{
+    mg_u2 w = *(const mg_u2*)p;
+    v[0] = mg_bits_to_float(w.x << 16); v[1] = mg_bits_to_float(w.x & 0xffff0000u);
+    v[2] = mg_bits_to_float(w.y << 16); v[3] = mg_bits_to_float(w.y & 0xffff0000u);
+}
+
+__device__ __forceinline__ void mg_load4(const f16* p, float* v)
+{
+    mg_u2 w = *(const mg_u2*)p;
+    v[0] = mg_f16_to_f32((u16)(w.x & 0xffffu)); v[1] = mg_f16_to_f32((u16)(w.x >> 16));
+    v[2] = mg_f16_to_f32((u16)(w.y & 0xffffu)); v[3] = mg_f16_to_f32((u16)(w.y >> 16));
+}
+
+// Four consecutive elements from fp32 in one access, rounded as mg_store rounds each.
+__device__ __forceinline__ void mg_store4(float* p, const float* v) { *(mg_f4*)p = mg_f4{v[0], v[1], v[2], v[3]}; }
+
+// (One 64-bit integer: NVRTC splits an 8-byte struct's store into two 4-byte ones.)
+__device__ __forceinline__ void mg_store4(bf16* p, const float* v)
+{
+    *(unsigned long long*)p = (unsigned long long)mg_bf16_bits(v[0]) | ((unsigned long long)mg_bf16_bits(v[1]) << 16)
+                              | ((unsigned long long)mg_bf16_bits(v[2]) << 32) | ((unsigned long long)mg_bf16_bits(v[3]) << 48);
+}
+
+__device__ __forceinline__ void mg_store4(f16* p, const float* v)
+{
+    *(unsigned long long*)p = (unsigned long long)mg_f32_to_f16(v[0]) | ((unsigned long long)mg_f32_to_f16(v[1]) << 16)
+                              | ((unsigned long long)mg_f32_to_f16(v[2]) << 32) | ((unsigned long long)mg_f32_to_f16(v[3]) << 48);
+}
+
 // Whether a pointer allows 16-byte accesses.
 template <typename T>
 __device__ __forceinline__ bool mg_aligned16(const T* p) { return ((unsigned long long)p & 15) == 0; }
