@@ -11,7 +11,7 @@ namespace MambaGen.Cuda;
 /// (a state dim above 256, weights in another dtype than the activations, a state view whose rows are not contiguous)
 /// go to the reference ops, so the set is correct for any input the reference accepts.
 /// </summary>
-internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INormOps, ILinearOps, IFusedProjectionOps
+internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INormOps, ILinearOps, IFusedProjectionOps, IGreedyOps
 {
     private const int SsdWarps = 8;
 
@@ -44,9 +44,13 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
     private readonly KernelFamily _convUpdate, _convVarlen, _convVarlenStates, _shortConvUpdate, _ssdUpdate, _ssdUpdateVec, _ssdScanVarlen, _ssdScanTiled, _ssdScanChunk, _ssdScanChunkCarry,
         _ssdChunkState, _ssdChunkScan, _selectiveUpdate, _selectiveUpdateChannels, _selectiveScanVarlen, _selectiveScanChannels, _selectiveScanBlock, _selectiveScanChunk, _selectiveScanChunkCarry, _addRmsNorm, _gatedRmsNorm;
     private readonly GemvFamily _gemv, _rmsNormGemv, _gatedGemv, _rmsNormGemvConv;
+    private readonly KernelFamily _greedyRows;
+    // A block of 1024 threads per row of logits (sample.cu's GREEDY_THREADS).
+    private const int GreedyThreads = 1024;
     private readonly ComposedProjections _composed;
 
-    private CudaMambaOps(KernelTarget target, KernelChoices choices, bool tensorCores, CudaModule conv, CudaModule mamba2, CudaModule mamba1, CudaModule norm, CudaModule gemv)
+    private CudaMambaOps(KernelTarget target, KernelChoices choices, bool tensorCores, CudaModule conv, CudaModule mamba2, CudaModule mamba1, CudaModule norm, CudaModule gemv,
+        CudaModule sample)
     {
         (_target, _choices, _tensorCores) = (target, choices, tensorCores);
         (_convUpdate, _convVarlen, _convVarlenStates, _shortConvUpdate) =
@@ -62,6 +66,7 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
         (_addRmsNorm, _gatedRmsNorm) = (new(norm, "add_rmsnorm"), new(norm, "gated_rmsnorm", perState: false));
         (_gemv, _rmsNormGemv, _gatedGemv, _rmsNormGemvConv) =
             (new(gemv, "gemv"), new(gemv, "rmsnorm_gemv"), new(gemv, "gated_gemv"), new(gemv, "rmsnorm_gemv_conv"));
+        _greedyRows = new(sample, "greedy_rows", perState: false);
         _composed = new ComposedProjections(this, this, this, this);
     }
 
@@ -88,7 +93,7 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
         }
 
         reason = "";
-        return new CudaMambaOps(target, choices, runtime.ComputeCapability.Major >= 8, modules[0], modules[1], modules[2], modules[3], modules[4]);
+        return new CudaMambaOps(target, choices, runtime.ComputeCapability.Major >= 8, modules[0], modules[1], modules[2], modules[3], modules[4], modules[5]);
     }
 
     // ---- conv -------------------------------------------------------------------------------------------------
@@ -535,6 +540,22 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
             Arg(x), KernelArg.I64(x.stride(0)), Arg(z), KernelArg.I64(z.stride(0)), Arg(weight), Arg(output),
             KernelArg.I32((int)width), KernelArg.I32(groupSize), KernelArg.F32((float)eps));
         return output;
+    }
+
+    // ---- greedy picks -------------------------------------------------------------------------------------------
+
+    public Tensor? Pick(Tensor logits)
+    {
+        if (logits.dim() != 2 || logits.shape[0] == 0 || logits.shape[1] is 0 or > int.MaxValue || logits.stride(1) != 1
+            || Suffix(logits.dtype) is null || !OnThisDevice(logits))
+        {
+            return null;
+        }
+
+        var picks = torch.empty(logits.shape[0], 2, dtype: ScalarType.Int64, device: logits.device);
+        _greedyRows.For(logits.dtype).Launch(new LaunchGrid((int)logits.shape[0], 1, 1, GreedyThreads, 1, 1), Stream,
+            Arg(logits), KernelArg.I64(logits.stride(0)), KernelArg.I32((int)logits.shape[1]), Arg(picks));
+        return picks;
     }
 
     // ---- projections: own GEMV for a few rows, else cuBLAS through libtorch ------------------------------------

@@ -70,8 +70,11 @@ public static class KernelSources
             .Select(kind => new KernelSpec($"{kind}_{rows}{s}", Ptr, I64, Ptr, I64, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, I32, I32, I32, I32, F32))
             .Append(new KernelSpec($"rmsnorm_gemv_conv_{rows}{s}", Ptr, Ptr, Ptr, Ptr, Ptr, I32, I32, I32, F32, Ptr, Ptr, Ptr, I64, Ptr, I32, I32, I32, I32)))));
 
+    /// <summary>Greedy picks of a step's logits: each row's argmax and whether it can be sampled (per activation dtype).</summary>
+    public static KernelSource Sample { get; } = Load("sample.cu", ActivationSuffixes.Select(t => new KernelSpec($"greedy_rows_{t}", Ptr, I64, I32, Ptr)));
+
     /// <summary>Every kernel source of the runtime.</summary>
-    public static IReadOnlyList<KernelSource> All { get; } = new[] { Conv, Mamba2, Mamba1, Norm, Gemv };
+    public static IReadOnlyList<KernelSource> All { get; } = new[] { Conv, Mamba2, Mamba1, Norm, Gemv, Sample };
 
     // Every entry of the runtime's files waits on the previous grid first (a test reads each entry's body to check it).
     private static KernelSource Load(string fileName, IEnumerable<KernelSpec> kernels) =>

@@ -183,7 +183,8 @@ public sealed class GenerationEngine
         // Most steps sample every row (all decodes): no gather, no upload of row indices.
         var picked = rows.Count == chunks.Count ? logits : logits.index_select(0, torch.tensor(rows.Select(r => (long)r).ToArray(), device: logits.device));
         var requests = rows.Select(r => chunks[r].Request).ToArray();
-        var tokens = Sampler.Sample(picked, requests.Select(r => r.Sampling).ToArray(), requests.Select(r => r.Generator).ToArray(), requests.Select(r => r.Id).ToArray());
+        var tokens = Sampler.Sample(picked, requests.Select(r => r.Sampling).ToArray(), requests.Select(r => r.Generator).ToArray(), requests.Select(r => r.Id).ToArray(),
+            _model.Greedy);
         var outputs = new RequestOutput[requests.Length];
         for (int i = 0; i < requests.Length; i++)
         {

@@ -1,4 +1,5 @@
 using MambaGen.Backends;
+using MambaGen.Ops;
 using static TorchSharp.torch;
 
 namespace MambaGen.Generation;
@@ -15,6 +16,9 @@ public interface ICausalLanguageModel
     /// <param name="step">The batch: decodes first, then prefills, with their state blocks.</param>
     /// <returns>[num_reqs, vocab].</returns>
     Tensor Forward(Tensor inputIds, CommonAttentionMetadata step);
+
+    /// <summary>Greedy picks of this model's logits on its device (one kernel where the fused ops have it); null: the sampler's own calls.</summary>
+    IGreedyOps? Greedy => null;
 
     /// <summary>The most positions a sequence may hold (a prompt plus its MaxTokens); null when unbounded.</summary>
     int? MaxSequenceLength => null;

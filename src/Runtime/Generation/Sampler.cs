@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Linq;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -12,10 +13,11 @@ public static class Sampler
     /// <param name="parameters">One per row.</param>
     /// <param name="generators">One per row: the request's own generator (on any device; on the logits' device its draws need no copy), or null for greedy rows.</param>
     /// <param name="requestIds">One per row, to name the request when its logits are not finite; null names rows by index.</param>
+    /// <param name="greedy">Where every row is greedy: the picks in one call on the logits' device (the fused kernels'), instead of the calls below.</param>
     /// <exception cref="InvalidOperationException">A row's logits hold NaN or +Inf, or are all -Inf: the model's output is
     /// garbage, and a token picked from it would be too.</exception>
     public static int[] Sample(Tensor logits, IReadOnlyList<SamplingParams> parameters, IReadOnlyList<Generator?> generators,
-        IReadOnlyList<string>? requestIds = null)
+        IReadOnlyList<string>? requestIds = null, Ops.IGreedyOps? greedy = null)
     {
         if (logits.dim() != 2 || logits.size(0) != parameters.Count || generators.Count != parameters.Count ||
             (requestIds is not null && requestIds.Count != parameters.Count))
@@ -26,6 +28,11 @@ public static class Sampler
         if (GreedyOnHost(logits, parameters, requestIds) is { } picked)
         {
             return picked;
+        }
+
+        if (greedy is not null && parameters.All(p => p.Temperature == 0) && PickedOnDevice(logits, greedy, requestIds) is { } onDevice)
+        {
+            return onDevice;
         }
 
         using var scope = torch.NewDisposeScope();
@@ -44,6 +51,31 @@ public static class Sampler
             }
 
             tokens[r] = (int)rows[3 * r + (parameters[r].Temperature == 0 ? 0 : 2)];
+        }
+
+        return tokens;
+    }
+
+    /// <summary>Greedy rows picked by <paramref name="greedy"/>: [rows, 2] (token, healthy) back to the host in one copy; null where it does not take the logits.</summary>
+    private static int[]? PickedOnDevice(Tensor logits, Ops.IGreedyOps greedy, IReadOnlyList<string>? requestIds)
+    {
+        using var scope = torch.NewDisposeScope();
+        var picks = greedy.Pick(logits);
+        if (picks is null)
+        {
+            return null;
+        }
+
+        var rows = picks.cpu().data<long>().ToArray();
+        var tokens = new int[rows.Length / 2];
+        for (int r = 0; r < tokens.Length; r++)
+        {
+            if (rows[2 * r + 1] == 0)
+            {
+                throw Unhealthy(logits, r, requestIds);
+            }
+
+            tokens[r] = (int)rows[2 * r];
         }
 
         return tokens;

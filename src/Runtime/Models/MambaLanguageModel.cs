@@ -216,6 +216,9 @@ public sealed class MambaLanguageModel : nn.Module, ICausalLanguageModel
     /// </summary>
     public int DecodeGraphBatch { get; set; } = 256;
 
+    /// <summary>The op set's greedy picks of the logits (the fused kernels' one launch on CUDA), if it has them.</summary>
+    public Ops.IGreedyOps? Greedy => Builder.Ops.Greedy;
+
     /// <summary>How this model runs its steps on its device: the ops, and whether decode steps replay CUDA graphs.</summary>
     public string ExecutionPath
     {

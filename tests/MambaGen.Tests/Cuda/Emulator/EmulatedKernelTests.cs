@@ -320,6 +320,44 @@ public sealed class EmulatedKernelTests
         OpsAssert.Same(states[unused], statesKernels[unused], "a block no row names");
     }
 
+    [EmulatorTheory]
+    [InlineData("float32", 5000)]
+    [InlineData("bfloat16", 2100)]
+    [InlineData("float16", 37)]
+    public void Greedy_picks_are_each_rows_first_argmax_and_whether_it_can_be_sampled(string dtypeName, int vocab)
+    {
+        // Rows: plain; two equal maxima far apart (the first wins); masked with -Inf around a finite maximum; one NaN; one
+        // +Inf; all -Inf. The last three cannot be sampled (isfinite(amax) is false); rows of a wider buffer (a stride).
+        var dtype = Dtype(dtypeName);
+        using var g = new Generator(12);
+        var buffer = torch.randn(new long[] { 6, vocab + 5 }, generator: g).mul_(3);
+        var logits = buffer.narrow(1, 0, vocab);
+        logits[1, vocab / 3] = torch.tensor(40f);
+        logits[1, vocab - 1] = torch.tensor(40f);
+        logits[2].fill_(float.NegativeInfinity);
+        logits[2, vocab / 2] = torch.tensor(-1f);
+        logits[3, vocab / 4] = torch.tensor(float.NaN);
+        logits[4, 0] = torch.tensor(float.PositiveInfinity);
+        logits[5].fill_(float.NegativeInfinity);
+        logits = logits.to(dtype);
+
+        var picks = EmulatedKernels.Ops.Greedy!.Pick(logits) ?? throw new InvalidOperationException("the kernels declined the logits");
+
+        var expectedTokens = logits.argmax(-1);
+        var expectedHealth = logits.amax(-1).isfinite().to(ScalarType.Int64);
+        for (int r = 0; r < 6; r++)
+        {
+            Assert.Equal(expectedHealth[r].item<long>(), picks[r, 1].item<long>());
+            if (r < 3)
+            {
+                Assert.Equal(expectedTokens[r].item<long>(), picks[r, 0].item<long>());
+            }
+        }
+
+        Assert.Equal(vocab / 3, picks[1, 0].item<long>());
+        Assert.Equal(vocab / 2, picks[2, 0].item<long>());
+    }
+
     [EmulatorFact]
     public void Tensor_core_choice_on_a_device_without_bf16_mma_runs_the_exact_scans()
     {
