@@ -72,6 +72,7 @@ public static class CudaResult
     public const int ErrorUnsupportedPtxVersion = 222;
     public const int ErrorJitCompilerNotFound = 221;
     public const int ErrorNotFound = 500;
+    public const int ErrorNotSupported = 801;
     public const int ErrorLaunchOutOfResources = 701;
     public const int ErrorStreamCaptureInvalidated = 901;
 

@@ -71,7 +71,7 @@ public sealed class CudaFunction
     internal CudaFunction(CudaRuntime runtime, string sourceFileName, KernelSpec spec, IntPtr handle, bool programmatic = false)
     {
         _runtime = runtime;
-        Programmatic = programmatic;
+        _programmatic = programmatic;
         SourceFileName = sourceFileName;
         Spec = spec;
         Handle = handle;
@@ -91,8 +91,10 @@ public sealed class CudaFunction
     /// <summary>The driver's <c>CUfunction</c>.</summary>
     public IntPtr Handle { get; }
 
+    private readonly bool _programmatic;
+
     /// <summary>Whether its launches go out as programmatic dependents of the kernel before them (<see cref="CudaRuntime.ProgrammaticLaunch"/>).</summary>
-    public bool Programmatic { get; }
+    public bool Programmatic => _programmatic && _runtime.ProgrammaticLaunch;
 
     /// <summary>
     /// Launches on <paramref name="stream"/> (libtorch's current stream: <see cref="TorchCuda.CurrentStream"/>). The
@@ -132,6 +134,12 @@ public sealed class CudaFunction
         try
         {
             _runtime.Driver.LaunchKernel(Handle, grid, stream, (IntPtr)pointers, Programmatic);
+        }
+        catch (CudaException e) when (Programmatic && e.Result is CudaResult.ErrorInvalidValue or CudaResult.ErrorNotSupported)
+        {
+            // The driver refused the launch attribute itself: ordinary launches from now on, this one included.
+            _runtime.TurnOffProgrammaticLaunch($"{e.Message} (kernel '{Name}')");
+            _runtime.Driver.LaunchKernel(Handle, grid, stream, (IntPtr)pointers, false);
         }
         catch (CudaException e) when (e.Result == CudaResult.ErrorInvalidContext)
         {

@@ -82,10 +82,24 @@ public sealed class CudaRuntime
     /// step. Asked for with <see cref="ProgrammaticLaunchVariable"/>=1; needs sm_90 or later and CUDA 12.3 or later, and
     /// applies to modules NVRTC compiled for the device (<see cref="CudaFunction.Programmatic"/>).
     /// </summary>
-    public bool ProgrammaticLaunch { get; }
+    public bool ProgrammaticLaunch { get; private set; }
 
     /// <summary>"on", or why not.</summary>
-    public string ProgrammaticLaunchReason { get; }
+    public string ProgrammaticLaunchReason { get; private set; }
+
+    /// <summary>
+    /// Turns programmatic launches off for the rest of the process after the driver refused one (its own
+    /// <c>cuLaunchKernelEx</c> support, not the kernel's), so launches go on the ordinary way instead of failing.
+    /// </summary>
+    internal void TurnOffProgrammaticLaunch(string reason)
+    {
+        if (ProgrammaticLaunch)
+        {
+            ProgrammaticLaunch = false;
+            ProgrammaticLaunchReason = "turned off: " + reason;
+            _log?.Invoke($"CUDA kernels: programmatic dependent launch turned off: {reason}");
+        }
+    }
 
     /// <summary>The CUDA device ordinal, as in TorchSharp's <c>cuda:N</c>.</summary>
     public int DeviceIndex { get; }

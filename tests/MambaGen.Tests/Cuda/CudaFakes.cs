@@ -28,6 +28,9 @@ internal sealed class FakeCudaDriver : ICudaDriver
 
     public bool SupportsProgrammaticLaunch => HasLaunchKernelEx && DriverVersion >= CudaDriver.ProgrammaticLaunchDriverVersion;
 
+    /// <summary>When set, a programmatic launch fails with this CUresult (as a driver that refuses the attribute would).</summary>
+    public int? RefuseProgrammaticLaunch { get; set; }
+
     public (int Major, int Minor) Capability { get; set; } = (9, 0);
 
     public IntPtr PrimaryContext { get; } = 0x51;
@@ -118,6 +121,11 @@ internal sealed class FakeCudaDriver : ICudaDriver
         if (RequireContextForLaunch && Current.Value == IntPtr.Zero)
         {
             throw new CudaException("cuLaunchKernel", CudaResult.ErrorInvalidContext);
+        }
+
+        if (programmatic && RefuseProgrammaticLaunch is int refused)
+        {
+            throw new CudaException("cuLaunchKernelEx(PROGRAMMATIC_STREAM_SERIALIZATION)", refused);
         }
 
         LaunchCount++;

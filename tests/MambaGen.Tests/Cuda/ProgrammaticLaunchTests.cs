@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.Runtime.InteropServices;
 using MambaGen.Cuda;
 
@@ -77,6 +78,42 @@ public class ProgrammaticLaunchTests
         Assert.False(runtime.ProgrammaticLaunch);
         Assert.Equal(why, runtime.ProgrammaticLaunchReason);
         Assert.False(LaunchScale(driver, runtime, Waiting).Programmatic);
+    }
+
+    [Theory]
+    [InlineData(CudaResult.ErrorInvalidValue)]
+    [InlineData(CudaResult.ErrorNotSupported)]
+    public void A_driver_that_refuses_the_attribute_turns_it_off_and_the_kernels_launch_the_ordinary_way(int refusal)
+    {
+        var driver = CudaFakes.Driver();
+        driver.RefuseProgrammaticLaunch = refusal;
+        var log = new List<string>();
+        var runtime = CudaFakes.Runtime(driver, new FakeNvrtc(), log: log, programmaticLaunch: true);
+        var scale = runtime.Load(Waiting).Function("scale");
+
+        scale.Launch(LaunchGrid.Linear(2, 64), 0x77, KernelArg.Ptr(0), KernelArg.I64(1), KernelArg.I32(2), KernelArg.F32(3));
+        scale.Launch(LaunchGrid.Linear(2, 64), 0x77, KernelArg.Ptr(0), KernelArg.I64(1), KernelArg.I32(2), KernelArg.F32(3));
+
+        Assert.Equal(2, driver.Launches.Count);
+        Assert.All(driver.Launches, l => Assert.False(l.Programmatic));
+        Assert.False(runtime.ProgrammaticLaunch);
+        Assert.StartsWith("turned off: cuLaunchKernelEx(PROGRAMMATIC_STREAM_SERIALIZATION) failed", runtime.ProgrammaticLaunchReason);
+        Assert.Contains("kernel 'scale'", runtime.ProgrammaticLaunchReason);
+        Assert.Single(log, l => l.Contains("programmatic dependent launch turned off", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Another_launch_error_is_not_taken_for_the_attributes_and_reaches_the_caller()
+    {
+        var driver = CudaFakes.Driver();
+        driver.RefuseProgrammaticLaunch = 700;  // CUDA_ERROR_ILLEGAL_ADDRESS: an earlier kernel's fault, sticky
+        var runtime = CudaFakes.Runtime(driver, new FakeNvrtc(), programmaticLaunch: true);
+        var scale = runtime.Load(Waiting).Function("scale");
+
+        var e = Assert.Throws<CudaException>(() => scale.Launch(LaunchGrid.Linear(2, 64), 0x77, KernelArg.Ptr(0), KernelArg.I64(1), KernelArg.I32(2), KernelArg.F32(3)));
+
+        Assert.Equal(700, e.Result);
+        Assert.True(runtime.ProgrammaticLaunch);
     }
 
     [Fact]
