@@ -13,7 +13,8 @@
 #    chunked scans' check.
 # Beside them, the Nemotron-H MoE fixture is made with transformers (tools/oracle/hybrid_fixtures.py, into the logs).
 # Sections, in this order unless SECTIONS names others: checks figures pdl variants profiles hybrids scans. A call runs
-# what fits its budget; a second call can take the rest, e.g. SECTIONS="hybrids scans".
+# what fits its budget (what it cut or skipped is in skipped.txt); the next call takes the rest, e.g.
+# SECTIONS="pdl variants profiles", then SECTIONS="hybrids scans" (each call makes the checkpoints again, ~1 min).
 # pdl: the kernels launched as programmatic dependents (MAMBAGEN_PDL=1), checked and timed at decode, with cuBLAS and
 # with the fused projections.
 # Usage: [REPS=3] [BUDGET=560] [SECTIONS="..."] bench/gpu/quick.sh ; logs in $OUT/logs.tgz (parts cut or skipped for
