@@ -131,6 +131,7 @@ pdl() {
 part 90 env MAMBAGEN_PDL=1 $BENCH verify --device cuda tests/fixtures/dev-mamba1 tests/fixtures/dev-mamba2 > $LOGS/verify-pdl.log 2>&1
 part 60 env MAMBAGEN_PDL=1 MAMBAGEN_SMALL_STEP_PROJECTIONS=fused $BENCH verify --device cuda tests/fixtures/dev-mamba2 \
   > $LOGS/verify-pdl-fused.log 2>&1
+wait
 for m in mamba2-130m mamba-130m; do
   part 45 env MAMBAGEN_PDL=1 $BENCH model --model /tmp/models/$m --device cuda --dtype bfloat16 --reps $reps \
     --shapes "" $B >> $LOGS/pdl.log 2>&1
@@ -178,7 +179,7 @@ for section in ${SECTIONS:-checks figures pdl variants profiles hybrids scans}; 
   case $section in
     checks) checks; wait ;;
     figures) wait; figures ;;
-    pdl) wait; pdl ;;
+    pdl) pdl ;;
     variants) wait; variants ;;
     profiles) wait; profiles ;;
     hybrids) wait; hybrids ;;
