@@ -51,7 +51,7 @@ OUT=$LOGS/fixtures ONLY=dev-nemotron-h-moe python3 tools/oracle/hybrid_fixtures.
 summary() { python3 $P/summarize.py $LOGS --md > "$OUT/summary.md" 2>&1; }
 # The opt-in decode paths' rows (PDL, fused projections, vector update), beside the default ones in summary.md.
 decode_table() {
-grep -h '"decode_engine"' $LOGS/pdl.log $LOGS/pdl-fused.log $LOGS/fused-projections.log $LOGS/vector-update.log 2>/dev/null | python3 -c "
+grep -h '"decode_engine"' $LOGS/decode-default.log $LOGS/pdl.log $LOGS/fused-projections.log $LOGS/pdl-fused.log $LOGS/vector-update.log 2>/dev/null | python3 -c "
 import json,sys
 for l in sys.stdin:
     r=json.loads(l); print(f'{r[\"model\"]} decode batch {r[\"batch\"]}: {r[\"tok_s_median\"]:,.0f} tokens/s ({r.get(\"note\", \"\")[-160:]})')" > "$OUT/decode.md"
@@ -113,28 +113,27 @@ for m in mamba2-130m mamba-130m; do
 done
 }
 
-# The opt-in decode kernels: the fused small-step projections (3 kernels a Mamba-2 decode layer instead of 6) at the
-# small batches, Mamba-2's vector state update (4 values a lane in one access, 64 registers) at the large ones.
+# Mamba-2's vector state update (opt-in: 4 values a lane in one access, 64 registers) at the large batches.
 variants() {
-for m in mamba2-130m mamba-130m; do
-  part 45 env MAMBAGEN_SMALL_STEP_PROJECTIONS=fused $BENCH model --model /tmp/models/$m --device cuda --dtype bfloat16 --reps $reps \
-    --shapes "" --batches 1,8 --tokens 128 >> $LOGS/fused-projections.log 2>&1
-done
 part 45 env MAMBAGEN_DECODE_SSM=vector $BENCH verify --device cuda tests/fixtures/dev-mamba2 > $LOGS/verify-vector-update.log 2>&1
 part 45 env MAMBAGEN_DECODE_SSM=vector $BENCH model --model /tmp/models/mamba2-130m --device cuda --dtype bfloat16 --reps $reps \
   --shapes "" --batches 32,128 --tokens 128 >> $LOGS/vector-update.log 2>&1
 }
 
 # Programmatic dependent launch (opt-in until this checks and times it): the checks with the default kernels and with
-# the fused projections (whose GEMVs load weights before they wait), then decode with each, beside the rows above.
+# the fused projections (whose GEMVs load weights before they wait), then decode in the same call without and with
+# it, with cuBLAS and with the fused small-step projections (3 kernels a Mamba-2 decode layer instead of 6).
 pdl() {
 part 90 env MAMBAGEN_PDL=1 $BENCH verify --device cuda tests/fixtures/dev-mamba1 tests/fixtures/dev-mamba2 > $LOGS/verify-pdl.log 2>&1
 part 60 env MAMBAGEN_PDL=1 MAMBAGEN_SMALL_STEP_PROJECTIONS=fused $BENCH verify --device cuda tests/fixtures/dev-mamba2 \
   > $LOGS/verify-pdl-fused.log 2>&1
 wait
 for m in mamba2-130m mamba-130m; do
+  part 45 $BENCH model --model /tmp/models/$m --device cuda --dtype bfloat16 --reps $reps --shapes "" $B >> $LOGS/decode-default.log 2>&1
   part 45 env MAMBAGEN_PDL=1 $BENCH model --model /tmp/models/$m --device cuda --dtype bfloat16 --reps $reps \
     --shapes "" $B >> $LOGS/pdl.log 2>&1
+  part 45 env MAMBAGEN_SMALL_STEP_PROJECTIONS=fused $BENCH model --model /tmp/models/$m --device cuda --dtype bfloat16 --reps $reps \
+    --shapes "" --batches 1,8 --tokens 128 >> $LOGS/fused-projections.log 2>&1
   part 45 env MAMBAGEN_PDL=1 MAMBAGEN_SMALL_STEP_PROJECTIONS=fused $BENCH model --model /tmp/models/$m --device cuda --dtype bfloat16 \
     --reps $reps --shapes "" --batches 1,8 --tokens 128 >> $LOGS/pdl-fused.log 2>&1
 done
