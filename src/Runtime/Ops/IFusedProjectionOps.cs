@@ -8,7 +8,8 @@ namespace MambaGen.Ops;
 /// before the in-projection (and a decode step's conv update after it), Mamba-1's dt_proj inside the state update,
 /// and the out-projection added into the residual stream (Mamba-2's gated norm before it). A block takes this path
 /// for a step when <see cref="Takes"/> says so, else the plain ops with the residual add fused into the next norm;
-/// both compute the same function (<see cref="ComposedProjections"/> is the reference).
+/// both compute the same function (<see cref="ComposedProjections"/> is the reference). Its weights and norm weights
+/// must not be written by any kernel of the step, as <see cref="ILinearOps"/>'s.
 /// </summary>
 public interface IFusedProjectionOps
 {
