@@ -662,7 +662,7 @@ __device__ __forceinline__ void ssd_chunk_scan(const T* x, const T* B, const T* 
                 m[half][e] = j <= i ? cb[2 * kk + half][e] * mg_exp((e < 2 ? cum_lo : cum_hi) - st.cum[j]) * st.dt[j] : 0.0f;
             }
         }
-        unsigned mf[4] = {mg_pack_bf16(m[0][0], m[0][1]), mg_pack_bf16(m[0][2], m[0][3]), mg_pack_bf16(m[1][0], m[1][1]), mg_pack_bf16(m[1][2], m[1][3])};
+        unsigned mf[4] = {mg_pack2<bf16>(m[0][0], m[0][1]), mg_pack2<bf16>(m[0][2], m[0][3]), mg_pack2<bf16>(m[1][0], m[1][1]), mg_pack2<bf16>(m[1][2], m[1][3])};
 #pragma unroll
         for (int nt = 0; nt < 8; nt++)
         {

@@ -161,91 +161,79 @@ __device__ __forceinline__ u16 mg_bf16_bits(float v)
 __device__ __forceinline__ void mg_store(bf16* p, float v) { p->bits = mg_bf16_bits(v); }
 __device__ __forceinline__ void mg_store(f16* p, float v) { p->bits = mg_f32_to_f16(v); }
 
-// Eight consecutive elements of 16-byte-aligned memory, as fp32.
+// Two 16-bit values of a 32-bit word (the lower address in the low half) as fp32, and two fp32 values rounded into a
+// word as mg_store rounds each: the 16-bit types' side of the wide loads and stores below, and of the mma operands.
+template <typename T> __device__ __forceinline__ void mg_unpack2(unsigned w, float* v);
+template <> __device__ __forceinline__ void mg_unpack2<bf16>(unsigned w, float* v)
+{
+    v[0] = mg_bits_to_float(w << 16);
+    v[1] = mg_bits_to_float(w & 0xffff0000u);
+}
+template <> __device__ __forceinline__ void mg_unpack2<f16>(unsigned w, float* v)
+{
+    v[0] = mg_f16_to_f32((u16)(w & 0xffffu));
+    v[1] = mg_f16_to_f32((u16)(w >> 16));
+}
+template <typename T> __device__ __forceinline__ u16 mg_bits16(float v);
+template <> __device__ __forceinline__ u16 mg_bits16<bf16>(float v) { return mg_bf16_bits(v); }
+template <> __device__ __forceinline__ u16 mg_bits16<f16>(float v) { return mg_f32_to_f16(v); }
+template <typename T>
+__device__ __forceinline__ unsigned mg_pack2(float lo, float hi) { return (unsigned)mg_bits16<T>(lo) | ((unsigned)mg_bits16<T>(hi) << 16); }
+
+// Eight consecutive elements of 16-byte-aligned memory in one or two accesses, as fp32; and from fp32.
 __device__ __forceinline__ void mg_load8(const float* p, float* v)
 {
     mg_f4 a = *(const mg_f4*)p, b = *(const mg_f4*)(p + 4);
     v[0] = a.x; v[1] = a.y; v[2] = a.z; v[3] = a.w; v[4] = b.x; v[5] = b.y; v[6] = b.z; v[7] = b.w;
 }
 
-__device__ __forceinline__ void mg_load8(const bf16* p, float* v)
+template <typename T>
+__device__ __forceinline__ void mg_load8(const T* p, float* v)
 {
     mg_u4 w = *(const mg_u4*)p;
-    unsigned words[4] = {w.x, w.y, w.z, w.w};
-#pragma unroll
-    for (int i = 0; i < 4; i++)
-    {
-        v[2 * i] = mg_bits_to_float(words[i] << 16);
-        v[2 * i + 1] = mg_bits_to_float(words[i] & 0xffff0000u);
-    }
+    mg_unpack2<T>(w.x, v);
+    mg_unpack2<T>(w.y, v + 2);
+    mg_unpack2<T>(w.z, v + 4);
+    mg_unpack2<T>(w.w, v + 6);
 }
 
-__device__ __forceinline__ void mg_load8(const f16* p, float* v)
-{
-    mg_u4 w = *(const mg_u4*)p;
-    unsigned words[4] = {w.x, w.y, w.z, w.w};
-#pragma unroll
-    for (int i = 0; i < 4; i++)
-    {
-        v[2 * i] = mg_f16_to_f32((u16)(words[i] & 0xffffu));
-        v[2 * i + 1] = mg_f16_to_f32((u16)(words[i] >> 16));
-    }
-}
-
-// Eight consecutive elements of 16-byte-aligned memory from fp32, rounded as mg_store rounds each.
 __device__ __forceinline__ void mg_store8(float* p, const float* v)
 {
     *(mg_f4*)p = mg_f4{v[0], v[1], v[2], v[3]};
     *(mg_f4*)(p + 4) = mg_f4{v[4], v[5], v[6], v[7]};
 }
 
-__device__ __forceinline__ void mg_store8(bf16* p, const float* v)
+template <typename T>
+__device__ __forceinline__ void mg_store8(T* p, const float* v)
 {
-    *(mg_u4*)p = mg_u4{(unsigned)mg_bf16_bits(v[0]) | ((unsigned)mg_bf16_bits(v[1]) << 16), (unsigned)mg_bf16_bits(v[2]) | ((unsigned)mg_bf16_bits(v[3]) << 16),
-                       (unsigned)mg_bf16_bits(v[4]) | ((unsigned)mg_bf16_bits(v[5]) << 16), (unsigned)mg_bf16_bits(v[6]) | ((unsigned)mg_bf16_bits(v[7]) << 16)};
+    *(mg_u4*)p = mg_u4{mg_pack2<T>(v[0], v[1]), mg_pack2<T>(v[2], v[3]), mg_pack2<T>(v[4], v[5]), mg_pack2<T>(v[6], v[7])};
 }
 
-__device__ __forceinline__ void mg_store8(f16* p, const float* v)
-{
-    *(mg_u4*)p = mg_u4{(unsigned)mg_f32_to_f16(v[0]) | ((unsigned)mg_f32_to_f16(v[1]) << 16), (unsigned)mg_f32_to_f16(v[2]) | ((unsigned)mg_f32_to_f16(v[3]) << 16),
-                       (unsigned)mg_f32_to_f16(v[4]) | ((unsigned)mg_f32_to_f16(v[5]) << 16), (unsigned)mg_f32_to_f16(v[6]) | ((unsigned)mg_f32_to_f16(v[7]) << 16)};
-}
-
-// Four consecutive elements in one access (8 bytes for 16-bit types, 16 for fp32; the address aligned to it), as fp32.
+// Four consecutive elements in one access (8 bytes for 16-bit types, 16 for fp32; the address aligned to it), as fp32;
+// and from fp32.
 __device__ __forceinline__ void mg_load4(const float* p, float* v)
 {
     mg_f4 a = *(const mg_f4*)p;
     v[0] = a.x; v[1] = a.y; v[2] = a.z; v[3] = a.w;
 }
 
-__device__ __forceinline__ void mg_load4(const bf16* p, float* v)
+template <typename T>
+__device__ __forceinline__ void mg_load4(const T* p, float* v)
 {
     mg_u2 w = *(const mg_u2*)p;
-    v[0] = mg_bits_to_float(w.x << 16); v[1] = mg_bits_to_float(w.x & 0xffff0000u);
-    v[2] = mg_bits_to_float(w.y << 16); v[3] = mg_bits_to_float(w.y & 0xffff0000u);
+    mg_unpack2<T>(w.x, v);
+    mg_unpack2<T>(w.y, v + 2);
 }
 
-__device__ __forceinline__ void mg_load4(const f16* p, float* v)
-{
-    mg_u2 w = *(const mg_u2*)p;
-    v[0] = mg_f16_to_f32((u16)(w.x & 0xffffu)); v[1] = mg_f16_to_f32((u16)(w.x >> 16));
-    v[2] = mg_f16_to_f32((u16)(w.y & 0xffffu)); v[3] = mg_f16_to_f32((u16)(w.y >> 16));
-}
-
-// Four consecutive elements from fp32 in one access, rounded as mg_store rounds each.
 __device__ __forceinline__ void mg_store4(float* p, const float* v) { *(mg_f4*)p = mg_f4{v[0], v[1], v[2], v[3]}; }
 
-// (One 64-bit integer: NVRTC splits an 8-byte struct's store into two 4-byte ones.)
-__device__ __forceinline__ void mg_store4(bf16* p, const float* v)
+// One 64-bit integer of the four values: NVRTC splits an 8-byte struct's store into two 4-byte ones, and from two
+// packed words the vector Mamba-2 update took 62 registers where this takes 54.
+template <typename T>
+__device__ __forceinline__ void mg_store4(T* p, const float* v)
 {
-    *(unsigned long long*)p = (unsigned long long)mg_bf16_bits(v[0]) | ((unsigned long long)mg_bf16_bits(v[1]) << 16)
-                              | ((unsigned long long)mg_bf16_bits(v[2]) << 32) | ((unsigned long long)mg_bf16_bits(v[3]) << 48);
-}
-
-__device__ __forceinline__ void mg_store4(f16* p, const float* v)
-{
-    *(unsigned long long*)p = (unsigned long long)mg_f32_to_f16(v[0]) | ((unsigned long long)mg_f32_to_f16(v[1]) << 16)
-                              | ((unsigned long long)mg_f32_to_f16(v[2]) << 32) | ((unsigned long long)mg_f32_to_f16(v[3]) << 48);
+    *(unsigned long long*)p = (unsigned long long)mg_bits16<T>(v[0]) | ((unsigned long long)mg_bits16<T>(v[1]) << 16)
+                              | ((unsigned long long)mg_bits16<T>(v[2]) << 32) | ((unsigned long long)mg_bits16<T>(v[3]) << 48);
 }
 
 // Whether a pointer allows 16-byte accesses.
@@ -294,7 +282,6 @@ __device__ __forceinline__ float mg_block_sum(float v, float* shared)
 // a[1] = row group + 8, same cols, a[2] = row group, cols + 8, a[3] = row group + 8, cols + 8; B (16 x 8, k x n)
 // b[0] = k 2quad and 2quad+1 of col group, b[1] = k + 8; D (16 x 8) d[0], d[1] = row group, cols 2quad and 2quad+1,
 // d[2], d[3] = row group + 8.
-__device__ __forceinline__ unsigned mg_pack_bf16(float lo, float hi) { return (unsigned)mg_bf16_bits(lo) | ((unsigned)mg_bf16_bits(hi) << 16); }
 #ifdef MG_EMU
 inline void mg_mma_bf16(float* d, const unsigned* a, const unsigned* b) { mg_emu_mma_bf16(d, a, b); }
 #else
