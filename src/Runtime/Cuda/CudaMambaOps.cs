@@ -116,14 +116,8 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
         }
 
         int threads = 128, blocksX = Blocks(dim, threads);
-        int longest = 0;
-        for (int i = 0; i < batch.Count; i++)
-        {
-            longest = Math.Max(longest, batch.QueryStartLoc[i + 1] - batch.QueryStartLoc[i]);
-        }
-
         var stream = Stream;
-        _convVarlen.For(x.dtype, convStates.dtype).Launch(new LaunchGrid(blocksX, batch.Count, Blocks(longest, ConvChunkTokens), threads, 1, 1), stream,
+        _convVarlen.For(x.dtype, convStates.dtype).Launch(new LaunchGrid(blocksX, batch.Count, Blocks(batch.LongestSequence, ConvChunkTokens), threads, 1, 1), stream,
             Arg(x), KernelArg.I64(x.stride(0)), Arg(weight), OptionalArg(bias), Arg(convStates),
             KernelArg.I64(convStates.stride(0)), Arg(batch.StateIndices), Arg(batch.HasInitialState),
             Arg(batch.QueryStartLocTensor), Arg(output), KernelArg.I32(ConvChunkTokens), KernelArg.I32(batch.Count),
@@ -348,7 +342,7 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
         if (_choices.BlockMamba1Scan && aLog.shape[1] <= ChannelScanMaxState)
         {
             // A block per (channel, sequence), 8 tokens a thread; 64 threads where the longest sequence fills no more.
-            int blockThreads = LongestSequence(batch) <= 512 ? 64 : BlockScanThreads;
+            int blockThreads = batch.LongestSequence <= 512 ? 64 : BlockScanThreads;
             _selectiveScanBlock.For(u.dtype, ssmStates.dtype).Launch(new LaunchGrid((int)channels, batch.Count, 1, blockThreads, 1, 1), Stream, scan);
             return y;
         }
@@ -455,17 +449,6 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
 
     // mamba1.cu's BLOCK_SCAN_THREADS: the block scan's shared maps hold this many threads.
     private const int BlockScanThreads = 128;
-
-    private static int LongestSequence(PrefillBatch batch)
-    {
-        int longest = 0;
-        for (int s = 0; s < batch.Count; s++)
-        {
-            longest = Math.Max(longest, batch.QueryStartLoc[s + 1] - batch.QueryStartLoc[s]);
-        }
-
-        return longest;
-    }
 
     /// <summary>The parameters both scan_chunk_carry entries start with: A, the states in place by slot, the sequences.</summary>
     private KernelArg[] CarryArgs(Tensor aLog, Tensor ssmStates, PrefillBatch batch, PrefillChunks chunks) =>

@@ -89,6 +89,10 @@ public sealed class PrefillBatch : IDisposable
         StateIndices = stateIndicesTensor ?? throw new ArgumentNullException(nameof(stateIndicesTensor));
         HasInitialState = hasInitialState ?? throw new ArgumentNullException(nameof(hasInitialState));
         ChunkLayout = chunkLayout;
+        for (int s = 0; s < stateIndices.Length; s++)
+        {
+            LongestSequence = Math.Max(LongestSequence, queryStartLoc[s + 1] - queryStartLoc[s]);
+        }
     }
 
     /// <summary>Sequences in the batch.</summary>
@@ -98,6 +102,9 @@ public sealed class PrefillBatch : IDisposable
     internal int[] HostStateIndexArray => _stateIndices;
 
     public int NumTokens => QueryStartLoc[^1];
+
+    /// <summary>The most tokens one sequence has in this step (0 when there are none): kernels size grids and blocks by it.</summary>
+    public int LongestSequence { get; }
 
     /// <summary>The highest block a sequence addresses (-1 when all are padding): kernels check it against the cache.</summary>
     public int MaxStateIndex { get; }
