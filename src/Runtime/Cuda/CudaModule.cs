@@ -68,10 +68,10 @@ public sealed class CudaFunction
     private readonly object _sharedGate = new();
     private int _sharedLimit = LaunchGrid.DefaultMaxSharedBytes;
 
-    internal CudaFunction(CudaRuntime runtime, string sourceFileName, KernelSpec spec, IntPtr handle, bool programmatic = false)
+    internal CudaFunction(CudaRuntime runtime, string sourceFileName, KernelSpec spec, IntPtr handle, bool awaitsPreviousGrid = false)
     {
         _runtime = runtime;
-        _programmatic = programmatic;
+        _awaitsPreviousGrid = awaitsPreviousGrid;
         SourceFileName = sourceFileName;
         Spec = spec;
         Handle = handle;
@@ -91,10 +91,11 @@ public sealed class CudaFunction
     /// <summary>The driver's <c>CUfunction</c>.</summary>
     public IntPtr Handle { get; }
 
-    private readonly bool _programmatic;
+    // Whether the loaded code waits on the previous grid before touching memory (its source says so, and it was built for the device).
+    private readonly bool _awaitsPreviousGrid;
 
     /// <summary>Whether its launches go out as programmatic dependents of the kernel before them (<see cref="CudaRuntime.ProgrammaticLaunch"/>).</summary>
-    public bool Programmatic => _programmatic && _runtime.ProgrammaticLaunch;
+    public bool Programmatic => _awaitsPreviousGrid && _runtime.ProgrammaticLaunch;
 
     /// <summary>
     /// Launches on <paramref name="stream"/> (libtorch's current stream: <see cref="TorchCuda.CurrentStream"/>). The

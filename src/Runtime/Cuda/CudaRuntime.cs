@@ -380,8 +380,8 @@ public sealed class CudaRuntime
             try
             {
                 // The build's PTX targets sm_80, where mg_after_previous_grid() is empty: its grids must not start early.
-                bool programmatic = ProgrammaticLaunch && source.AwaitsPreviousGrid && origin != ModuleOrigin.BuildPtx;
-                functions.Add(new CudaFunction(this, source.FileName, spec, Driver.GetFunction(handle, spec.Name), programmatic));
+                bool awaits = source.AwaitsPreviousGrid && origin != ModuleOrigin.BuildPtx;
+                functions.Add(new CudaFunction(this, source.FileName, spec, Driver.GetFunction(handle, spec.Name), awaits));
             }
             catch (CudaException e)
             {
