@@ -66,10 +66,10 @@ public sealed class HybridLanguageModel : nn.Module, ICausalLanguageModel
 
     public string MaxSequenceLengthSource => $"{Config.SourcePath}: max_position_embeddings";
 
-    /// <summary>How this model runs its steps on its device: the mamba layers' ops, attention's path, and the dtypes.</summary>
     /// <summary>The device's op set's greedy picks of the logits (the fused kernels' one launch on CUDA), if it has them.</summary>
     public Ops.IGreedyOps? Greedy => OpsSelection.For(Device).Greedy;
 
+    /// <summary>How this model runs its steps on its device: the mamba layers' ops, attention's path, and the dtypes.</summary>
     public string ExecutionPath
     {
         get
