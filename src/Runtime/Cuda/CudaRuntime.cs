@@ -72,7 +72,7 @@ public sealed class CudaRuntime
                     : (true, "on");
     }
 
-    /// <summary>Set to 1 to launch the kernels as programmatic dependents (<see cref="ProgrammaticLaunch"/>).</summary>
+    /// <summary>Set to 1 (or true, on) to launch the kernels as programmatic dependents (<see cref="ProgrammaticLaunch"/>).</summary>
     public const string ProgrammaticLaunchVariable = "MAMBAGEN_PDL";
 
     /// <summary>
@@ -132,8 +132,8 @@ public sealed class CudaRuntime
                 return (null, why);
             }
 
-            bool programmatic = Environment.GetEnvironmentVariable(ProgrammaticLaunchVariable)?.Trim() == "1";
-            var runtime = TryCreate(index, driver, LoadNvrtc, KernelCache.FromEnvironment(log), KernelAssets.Embedded, log, out why, programmatic);
+            var runtime = TryCreate(index, driver, LoadNvrtc, KernelCache.FromEnvironment(log), KernelAssets.Embedded, log, out why,
+                Config.EnvironmentSwitch.IsOn(ProgrammaticLaunchVariable));
             return (runtime, why);
         }, LazyThreadSafetyMode.ExecutionAndPublication));
         reason = entry.Value.Reason;
