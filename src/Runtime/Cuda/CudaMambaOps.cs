@@ -397,23 +397,28 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
         return LaunchSelectiveUpdate(ssmStates, x, delta, null, aLog, b, c, d, z, deltaBias, deltaSoftplus, batch, lanes);
     }
 
-    public Tensor SelectiveUpdateProjected(Tensor ssmStates, Tensor x, Tensor deltaLow, Tensor deltaWeight, Tensor aLog, Tensor b, Tensor c, Tensor? d,
+    /// <summary>dt_proj in the decode update at every batch size: one launch a layer fewer than a GEMM of [rows, rank] by [rank, channels].</summary>
+    public Tensor? UpdateProjected(Tensor ssmStates, Tensor x, Tensor deltaLow, Tensor deltaWeight, Tensor aLog, Tensor b, Tensor c, Tensor? d,
         Tensor? z, Tensor? deltaBias, bool deltaSoftplus, DecodeBatch batch)
     {
         OpArgs.Dims(deltaWeight, nameof(deltaWeight), aLog.shape[0], -1);
         OpArgs.Dims(deltaLow, nameof(deltaLow), batch.Count, deltaWeight.shape[1]);
         int lanes = 0;
-        bool fits = _choices.GemvProjections && deltaLow.dtype == x.dtype && deltaLow.stride(1) == 1 && OnThisDevice(deltaLow)
+        bool fits = deltaLow.dtype == x.dtype && deltaLow.stride(1) == 1 && OnThisDevice(deltaLow)
             && Same(x, deltaWeight) && OnThisDevice(deltaWeight) && ScanKernel(x, x, aLog, b, c, d, z, deltaBias, ssmStates, out lanes);
         if (!fits)
         {
-            return _composed.SelectiveUpdateProjected(ssmStates, x, deltaLow, deltaWeight, aLog, b, c, d, z, deltaBias, deltaSoftplus, batch);
+            return null;
         }
 
         SelectiveScan.Check(x, x, aLog, b, c, d, z, deltaBias, ssmStates, batch.Count);
         OpArgs.CheckBlocks(batch.MaxStateIndex, ssmStates, nameof(ssmStates));
         return LaunchSelectiveUpdate(ssmStates, x, deltaLow, deltaWeight, aLog, b, c, d, z, deltaBias, deltaSoftplus, batch, lanes);
     }
+
+    public Tensor SelectiveUpdateProjected(Tensor ssmStates, Tensor x, Tensor deltaLow, Tensor deltaWeight, Tensor aLog, Tensor b, Tensor c, Tensor? d,
+        Tensor? z, Tensor? deltaBias, bool deltaSoftplus, DecodeBatch batch) =>
+        _composed.SelectiveUpdateProjected(ssmStates, x, deltaLow, deltaWeight, aLog, b, c, d, z, deltaBias, deltaSoftplus, batch);
 
     /// <summary>The decode state update; with <paramref name="deltaWeight"/>, <paramref name="delta"/> is dt_proj's input and the kernel projects it.</summary>
     private Tensor LaunchSelectiveUpdate(Tensor ssmStates, Tensor x, Tensor delta, Tensor? deltaWeight, Tensor aLog, Tensor b, Tensor c, Tensor? d,

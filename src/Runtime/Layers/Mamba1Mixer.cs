@@ -98,8 +98,10 @@ public sealed partial class Mamba1Mixer : MambaBase, IMambaMixer
     /// <summary>The selective state update of the step's decodes from their convolved x and gate z: y [decode tokens, d_inner].</summary>
     private Tensor Scan(Tensor xc, Tensor z, MambaAttentionMetadata metadata)
     {
-        var (dt, b, c) = Project(xc, metadata.Ops);
-        return metadata.Ops.SelectiveScan.Update(SsmStateTensor, xc, dt, A_log, b, c, D, z, dt_proj.bias, true, metadata.Decode);
+        var ops = metadata.Ops;
+        var (dtLow, b, c) = XProj(xc, ops);
+        return ComposedProjections.UpdateProjected(ops.SelectiveScan, ops.Linear, SsmStateTensor, xc, dtLow, dt_proj.weight!, A_log, b, c, D, z,
+            dt_proj.bias, true, metadata.Decode);
     }
 
     /// <summary>Conv, projections and selective scan of the in-projection's output (x and gate z): y [tokens, d_inner].</summary>

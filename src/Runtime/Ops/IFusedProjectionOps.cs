@@ -81,9 +81,14 @@ public sealed class ComposedProjections : IFusedProjectionOps
         Tensor? z, Tensor? deltaBias, bool deltaSoftplus, DecodeBatch batch)
     {
         using var scope = torch.NewDisposeScope();
-        var delta = _linear.Linear(deltaLow, deltaWeight, null);
-        return _scan.Update(ssmStates, x, delta, aLog, b, c, d, z, deltaBias, deltaSoftplus, batch).MoveToOuterDisposeScope();
+        return UpdateProjected(_scan, _linear, ssmStates, x, deltaLow, deltaWeight, aLog, b, c, d, z, deltaBias, deltaSoftplus, batch).MoveToOuterDisposeScope();
     }
+
+    /// <summary>Mamba-1's decode update with dt_proj: the scan ops' fused kernel where they have one, else the projection then the update.</summary>
+    public static Tensor UpdateProjected(ISelectiveScanOps scan, ILinearOps linear, Tensor ssmStates, Tensor x, Tensor deltaLow, Tensor deltaWeight,
+        Tensor aLog, Tensor b, Tensor c, Tensor? d, Tensor? z, Tensor? deltaBias, bool deltaSoftplus, DecodeBatch batch) =>
+        scan.UpdateProjected(ssmStates, x, deltaLow, deltaWeight, aLog, b, c, d, z, deltaBias, deltaSoftplus, batch)
+        ?? scan.Update(ssmStates, x, linear.Linear(deltaLow, deltaWeight, null), aLog, b, c, d, z, deltaBias, deltaSoftplus, batch);
 
     public void LinearAddInto(Tensor residual, Tensor x, Tensor weight, Tensor? bias)
     {

@@ -45,6 +45,26 @@ public sealed class OpSeamTests
         Assert.Equal(expected, recording.Calls);
     }
 
+    [Fact]
+    public void Mamba1_decode_leaves_dt_proj_to_the_state_update_where_the_op_set_fuses_them()
+    {
+        var viaReference = MixerUnderTest.Create(MixerUnderTest.Mamba1);
+        var viaRecording = MixerUnderTest.Create(MixerUnderTest.Mamba1);
+        using var cacheA = viaReference.Allocate(4);
+        using var cacheB = viaRecording.Allocate(4);
+        var recording = new RecordingOps { FusesDtProjection = true };
+        var step = new CommonAttentionMetadata(new[] { new ScheduledRequest(5, 1, 1), new ScheduledRequest(2, 1, 3) });
+        using var metadata = MixerUnderTest.Builder(MixerUnderTest.Mamba1, MambaOps.Of("recording", recording)).Build(step);
+        using var referenceMetadata = MixerUnderTest.Builder(MixerUnderTest.Mamba1, MambaOps.Reference).Build(step);
+
+        var y = ((IMambaMixer)viaRecording.Layer).Forward(viaRecording.Hidden(2, 2), metadata);
+        var expected = ((IMambaMixer)viaReference.Layer).Forward(viaReference.Hidden(2, 2), referenceMetadata);
+
+        // in_proj, the conv, x_proj, the update with dt_proj, out_proj: no GEMM of dt_proj's own.
+        Assert.Equal(new[] { "linear", "conv.decode", "linear", "scan.decode.projected", "linear" }, recording.Calls);
+        Assert.True(expected.allclose(y, 0, 0));
+    }
+
     [Theory]
     [MemberData(nameof(MixerUnderTest.AllKinds), MemberType = typeof(MixerUnderTest))]
     public void An_op_set_that_delegates_to_the_reference_gives_the_reference_outputs_and_states(string kind)
@@ -105,6 +125,15 @@ public sealed class OpSeamTests
 
         public Tensor Update(Tensor ssmStates, Tensor x, Tensor delta, Tensor aLog, Tensor b, Tensor c, Tensor? d, Tensor? z, Tensor? deltaBias, bool deltaSoftplus, DecodeBatch batch) =>
             Record("scan.decode", Reference.Update(ssmStates, x, delta, aLog, b, c, d, z, deltaBias, deltaSoftplus, batch));
+
+        /// <summary>Whether <see cref="UpdateProjected"/> takes dt_proj, as a fused kernel would; else null, as the default.</summary>
+        public bool FusesDtProjection { get; init; }
+
+        public Tensor? UpdateProjected(Tensor ssmStates, Tensor x, Tensor deltaLow, Tensor deltaWeight, Tensor aLog, Tensor b, Tensor c, Tensor? d,
+            Tensor? z, Tensor? deltaBias, bool deltaSoftplus, DecodeBatch batch) =>
+            FusesDtProjection
+                ? Record("scan.decode.projected", Reference.Update(ssmStates, x, Reference.Linear(deltaLow, deltaWeight, null), aLog, b, c, d, z, deltaBias, deltaSoftplus, batch))
+                : null;
 
         public Tensor AddRmsNorm(Tensor residual, Tensor? delta, Tensor weight, double eps, bool castInput) =>
             Record("norm.add", Reference.AddRmsNorm(residual, delta, weight, eps, castInput));

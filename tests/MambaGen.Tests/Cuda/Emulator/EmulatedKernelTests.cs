@@ -321,6 +321,42 @@ public sealed class EmulatedKernelTests
     }
 
     [EmulatorTheory]
+    [InlineData("float32", 48)]
+    [InlineData("bfloat16", 48)]
+    [InlineData("bfloat16", 5)]
+    public void Mamba1_decode_update_with_dt_proj_inside_matches_the_projection_then_the_update(string activations, int rank)
+    {
+        // Every decode batch size takes it (128 rows here, past the fused projections' 8): dt_proj's rows 8 values an
+        // access where the rank allows (48 is mamba-130m's), else one at a time; two padding rows.
+        const int rows = 128, channels = 40, stateDim = 16;
+        var dtype = Dtype(activations);
+        using var g = new Generator(11);
+        var x = torch.randn(new long[] { rows, channels }, generator: g).to(dtype);
+        // x_proj's output as the mixer slices it: [dt_rank | B | C] in one row.
+        var xdbl = torch.randn(new long[] { rows, rank + 2 * stateDim }, generator: g).to(dtype);
+        var (dtLow, b, c) = (xdbl.narrow(1, 0, rank), xdbl.narrow(1, rank, stateDim), xdbl.narrow(1, rank + stateDim, stateDim));
+        var dtWeight = torch.randn(new long[] { channels, rank }, generator: g).mul_(0.2).to(dtype);
+        var z = torch.randn(new long[] { rows, channels }, generator: g).to(dtype);
+        var aLog = torch.randn(new long[] { channels, stateDim }, generator: g).mul_(0.5).to(dtype);
+        var d = torch.randn(new long[] { channels }, generator: g).to(dtype);
+        var deltaBias = torch.randn(new long[] { channels }, generator: g).to(dtype);
+        var states = torch.randn(new long[] { rows + 1, channels, stateDim }, generator: g).to(dtype);
+        var blocks = Enumerable.Range(0, rows).Select(r => r is 3 or 77 ? -1 : (r * 29 + 5) % (rows + 1)).ToArray();
+        using var batch = new DecodeBatch(blocks, torch.tensor(blocks.Select(v => (long)v).ToArray()));
+        var (statesReference, statesKernels) = (states.clone(), states.clone());
+
+        var delta = MambaOps.Reference.Linear.Linear(dtLow, dtWeight, null);
+        var yReference = MambaOps.Reference.SelectiveScan.Update(statesReference, x, delta, aLog, b, c, d, z, deltaBias, true, batch);
+        var yKernels = EmulatedKernels.Ops.SelectiveScan.UpdateProjected(statesKernels, x, dtLow, dtWeight, aLog, b, c, d, z, deltaBias, true, batch);
+
+        Assert.NotNull(yKernels);
+        double tolerance = dtype == ScalarType.Float32 ? 2e-5 : 3e-2;
+        var real = torch.tensor(Enumerable.Range(0, rows).Where(r => blocks[r] >= 0).Select(r => (long)r).ToArray());
+        OpsAssert.Close(yReference.index_select(0, real), yKernels!.index_select(0, real), tolerance, tolerance, "decode update output");
+        OpsAssert.Close(statesReference, statesKernels, tolerance, tolerance, "decode update states");
+    }
+
+    [EmulatorTheory]
     [InlineData("float32", 5000)]
     [InlineData("bfloat16", 2100)]
     [InlineData("float16", 37)]
