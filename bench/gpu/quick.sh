@@ -6,7 +6,8 @@
 #    kernels, the SSD on tensor cores and Mamba-1's block-wide scan.
 # 2. mamba2-130m and mamba-130m, MambaGen (and the prefills with the SSD on tensor cores and the block-wide scan) then
 #    mamba_ssm + its CUDA extensions, same weights (run.sh's bench); Nsight Compute kernel times (real clocks, warm
-#    caches) of the batch-128 decode; the fused small-step projections' decode at batch 1 and 8.
+#    caches) of the batch-128 decode, and its sections (throughput, occupancy, stalls) for a decode layer's kernels at
+#    batch 128 and, fused, at batch 1; the fused small-step projections' decode at batch 1 and 8.
 # 3. The hybrids: their fixtures through the hybrid decode graphs, their decode with graphs and eager beside
 #    transformers with mamba_ssm's and causal_conv1d's kernels (LFM2-350M and granite-4.0-h-350m shapes).
 # 4. The other prefill scans forced (row-warps, tiled, chunked) at 1x2048, 4x2048 and 32x512 (scans.md), and the
@@ -106,11 +107,23 @@ for m in mamba2-130m mamba-130m; do
 done
 }
 
+# Nsight Compute's sections for a few decode launches of the kernels REGEX matches (after SKIP of them: the prompt's
+# and the eager warm-up's): what bounds each (throughput against the peak, occupancy, where its warps stall).
+NCU_SECTIONS="--section SpeedOfLight --section MemoryWorkloadAnalysis --section Occupancy --section LaunchStats --section WarpStateStats --section SchedulerStats"
+detail() { # OUTFILE REGEX SKIP MODEL BATCH [ENV=VALUE...]
+  local file=$1 regex=$2 skip=$3 m=$4 b=$5; shift 5
+  part 90 env "$@" ncu --clock-control none --cache-control none -k "regex:$regex" --launch-skip $skip --launch-count 8 $NCU_SECTIONS \
+    $BENCH model --model /tmp/models/$m --device cuda --dtype bfloat16 --reps 1 --tokens 4 --shapes "" --batches $b > $LOGS/$file 2>&1
+}
 profiles() {
 for m in mamba2-130m mamba-130m; do
   part 60 python3 bench/gpu/ncu_profile.py .gpu/app/MambaGen.Bench.dll --model /tmp/models/$m --device cuda --dtype bfloat16 --reps 1 \
     --tokens 4 --shapes "" --batches 128 > $LOGS/profile-ncu-b128-$m.txt 2>&1
 done
+# A decode layer's kernels at batch 128 (the state updates' bandwidth), and at batch 1 in the fused flow (the GEMVs' latency).
+detail ncu-detail-b128-mamba2-130m.txt 'ssd_update|rmsnorm|conv_update' 48 mamba2-130m 128 MAMBAGEN_PDL=0
+detail ncu-detail-b128-mamba-130m.txt 'selective_update|rmsnorm|conv_update' 48 mamba-130m 128 MAMBAGEN_PDL=0
+detail ncu-detail-b1-fused-mamba2-130m.txt 'gemv|ssd_update|greedy' 24 mamba2-130m 1 MAMBAGEN_SMALL_STEP_PROJECTIONS=fused
 }
 
 # Mamba-2's vector state update (opt-in: 4 values a lane in one access, 64 registers) at the large batches.
