@@ -104,8 +104,24 @@ __device__ __forceinline__ void gemv(const T* x, i64 x_stride, const T* z, i64 z
         }
     };
     if (o < out) load_batch(lane * 8);
+    // The epilogue's bias too, as a prefetch: a load would hold a register through the dot products.
+    bool conv_column = CONV && o >= conv.start && o < conv.start + conv.dim;
+    if (bias && o < out && lane == 0) mg_prefetch(bias + o);
     // Weights only above: no kernel writes them, so they load while the previous grid finishes (see the prelude).
     mg_after_previous_grid();
+    // Lane r stores row r (below); what that needs is on its way to L1 while the norms and the dot products run: its
+    // conv state, or the residual it adds into, would otherwise be a memory latency after the last shuffle.
+    if (o < out && lane < rows)
+    {
+        if (residual_out) mg_prefetch(residual_out + (i64)lane * out + o);
+        else if (conv_column)
+        {
+            int c = o - conv.start;
+            if (lane == 0) mg_prefetch(conv.weight + (i64)c * conv.width);
+            i64 slot = conv.slots[lane];
+            for (int j = 0; slot >= 0 && j < conv.width - 1; j++) mg_prefetch(conv.states + slot * conv.block_stride + c + (i64)j * conv.dim);
+        }
+    }
     // The norms' scales, once per block: every row (and group) of the step.
     if (MODE == 1)
     {
@@ -190,33 +206,35 @@ __device__ __forceinline__ void gemv(const T* x, i64 x_stride, const T* z, i64 z
             }
         }
     }
-    float b = bias ? mg_load(bias + o) : 0.0f;
-    // Every lane runs every row's reduction: the shuffles need the whole warp.
+    // Every lane runs every row's reduction (the shuffles need the whole warp) and lane r keeps row r's sum: the rows'
+    // stores then run side by side, where lane 0 took them one after another, each waiting on its own loads.
+    float v = 0.0f;
 #pragma unroll
     for (int r = 0; r < ROWS; r++)
     {
         if (r < rows)
         {
-            float v = mg_warp_sum(acc[r], 32);
-            if (lane == 0)
-            {
-                if (residual_out)
-                {
-                    R* at = residual_out + (i64)r * out + o;
-                    mg_store(at, mg_load(at) + mg_round<T>(v + b));
-                }
-                else if (CONV && o >= conv.start && o < conv.start + conv.dim)
-                {
-                    float a = mg_conv_step<T, T>(mg_round<T>(v + b), conv.weight, conv.bias, conv.states, conv.block_stride, conv.slots[r],
-                                                 o - conv.start, conv.dim, conv.width);
-                    mg_store(y + (i64)r * out + o, conv.silu ? mg_silu(a) : a);
-                }
-                else
-                {
-                    mg_store(y + (i64)r * out + o, v + b);
-                }
-            }
+            float sum = mg_warp_sum(acc[r], 32);
+            if (lane == r) v = sum;
         }
+    }
+    if (lane >= rows) return;
+    int r = ROWS == 1 ? 0 : lane;
+    float b = bias ? mg_load(bias + o) : 0.0f;
+    if (residual_out)
+    {
+        R* at = residual_out + (i64)r * out + o;
+        mg_store(at, mg_load(at) + mg_round<T>(v + b));
+    }
+    else if (conv_column)
+    {
+        float a = mg_conv_step<T, T>(mg_round<T>(v + b), conv.weight, conv.bias, conv.states, conv.block_stride, conv.slots[r],
+                                     o - conv.start, conv.dim, conv.width);
+        mg_store(y + (i64)r * out + o, conv.silu ? mg_silu(a) : a);
+    }
+    else
+    {
+        mg_store(y + (i64)r * out + o, v + b);
     }
 }
 
