@@ -84,6 +84,18 @@ public interface ICudaDriver
 
     /// <summary><c>cuGraphDestroy</c>.</summary>
     void DestroyGraph(IntPtr graph);
+
+    /// <summary><c>cuEventCreate</c> without timing: a mark in a stream that the host can wait for alone.</summary>
+    IntPtr CreateEvent();
+
+    /// <summary><c>cuEventRecord</c>: marks the end of the work queued on <paramref name="stream"/> so far.</summary>
+    void RecordEvent(IntPtr cudaEvent, IntPtr stream);
+
+    /// <summary><c>cuEventSynchronize</c>: waits until the work before the event's record has run, not the work queued after it.</summary>
+    void SynchronizeEvent(IntPtr cudaEvent);
+
+    /// <summary><c>cuEventDestroy_v2</c>.</summary>
+    void DestroyEvent(IntPtr cudaEvent);
 }
 
 /// <summary>
@@ -126,6 +138,10 @@ public sealed unsafe class CudaDriver : ICudaDriver
     private readonly delegate* unmanaged<IntPtr, int*, int> _cuStreamIsCapturing;
     private readonly delegate* unmanaged<IntPtr, IntPtr*, int> _cuStreamEndCapture;
     private readonly delegate* unmanaged<IntPtr, int> _cuGraphDestroy;
+    private readonly delegate* unmanaged<IntPtr*, uint, int> _cuEventCreate;
+    private readonly delegate* unmanaged<IntPtr, IntPtr, int> _cuEventRecord;
+    private readonly delegate* unmanaged<IntPtr, int> _cuEventSynchronize;
+    private readonly delegate* unmanaged<IntPtr, int> _cuEventDestroy;
 
     private CudaDriver(string location, IntPtr library, Dictionary<string, IntPtr> symbols, int driverVersion)
     {
@@ -152,6 +168,10 @@ public sealed unsafe class CudaDriver : ICudaDriver
         _cuStreamIsCapturing = (delegate* unmanaged<IntPtr, int*, int>)symbols["cuStreamIsCapturing"];
         _cuStreamEndCapture = (delegate* unmanaged<IntPtr, IntPtr*, int>)symbols["cuStreamEndCapture"];
         _cuGraphDestroy = (delegate* unmanaged<IntPtr, int>)symbols["cuGraphDestroy"];
+        _cuEventCreate = (delegate* unmanaged<IntPtr*, uint, int>)symbols["cuEventCreate"];
+        _cuEventRecord = (delegate* unmanaged<IntPtr, IntPtr, int>)symbols["cuEventRecord"];
+        _cuEventSynchronize = (delegate* unmanaged<IntPtr, int>)symbols["cuEventSynchronize"];
+        _cuEventDestroy = (delegate* unmanaged<IntPtr, int>)symbols["cuEventDestroy_v2"];
     }
 
     /// <summary>
@@ -163,7 +183,8 @@ public sealed unsafe class CudaDriver : ICudaDriver
         "cuInit", "cuDriverGetVersion", "cuDeviceGet", "cuDeviceGetAttribute", "cuDevicePrimaryCtxRetain",
         "cuCtxGetCurrent", "cuCtxSetCurrent", "cuModuleLoadData", "cuModuleGetFunction", "cuModuleUnload",
         "cuFuncSetAttribute", "cuLaunchKernel", "cuStreamCreate", "cuStreamDestroy_v2", "cuStreamSynchronize",
-        "cuStreamIsCapturing", "cuStreamEndCapture", "cuGraphDestroy",
+        "cuStreamIsCapturing", "cuStreamEndCapture", "cuGraphDestroy", "cuEventCreate", "cuEventRecord", "cuEventSynchronize",
+        "cuEventDestroy_v2",
     };
 
     /// <summary>Used when present: the JIT's error log on a refused PTX, the driver's own error names, launches with attributes.</summary>
@@ -480,4 +501,18 @@ public sealed unsafe class CudaDriver : ICudaDriver
     }
 
     public void DestroyGraph(IntPtr graph) => Check(_cuGraphDestroy(graph), "cuGraphDestroy");
+
+    public IntPtr CreateEvent()
+    {
+        const uint DisableTiming = 2;
+        IntPtr cudaEvent;
+        Check(_cuEventCreate(&cudaEvent, DisableTiming), "cuEventCreate");
+        return cudaEvent;
+    }
+
+    public void RecordEvent(IntPtr cudaEvent, IntPtr stream) => Check(_cuEventRecord(cudaEvent, stream), "cuEventRecord");
+
+    public void SynchronizeEvent(IntPtr cudaEvent) => Check(_cuEventSynchronize(cudaEvent), "cuEventSynchronize");
+
+    public void DestroyEvent(IntPtr cudaEvent) => Check(_cuEventDestroy(cudaEvent), "cuEventDestroy_v2");
 }

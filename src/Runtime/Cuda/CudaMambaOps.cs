@@ -33,6 +33,7 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
     private const int ChannelScanMaxState = 16;
 
     private readonly KernelTarget _target;
+    private readonly ICudaDriver _driver;
     private readonly KernelChoices _choices;
     // mma.sync with bf16 operands: compute capability 8.0 and later.
     private readonly bool _tensorCores;
@@ -49,10 +50,10 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
     private const int GreedyThreads = 1024;
     private readonly ComposedProjections _composed;
 
-    private CudaMambaOps(KernelTarget target, KernelChoices choices, bool tensorCores, CudaModule conv, CudaModule mamba2, CudaModule mamba1, CudaModule norm, CudaModule gemv,
+    private CudaMambaOps(KernelTarget target, ICudaDriver driver, KernelChoices choices, bool tensorCores, CudaModule conv, CudaModule mamba2, CudaModule mamba1, CudaModule norm, CudaModule gemv,
         CudaModule sample)
     {
-        (_target, _choices, _tensorCores) = (target, choices, tensorCores);
+        (_target, _driver, _choices, _tensorCores) = (target, driver, choices, tensorCores);
         (_convUpdate, _convVarlen, _convVarlenStates, _shortConvUpdate) =
             (new(conv, "conv_update"), new(conv, "conv_varlen"), new(conv, "conv_varlen_states"), new(conv, "short_conv_update"));
         (_ssdUpdate, _ssdUpdateVec, _ssdScanVarlen, _ssdScanTiled) =
@@ -93,7 +94,7 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
         }
 
         reason = "";
-        return new CudaMambaOps(target, choices, runtime.ComputeCapability.Major >= 8, modules[0], modules[1], modules[2], modules[3], modules[4], modules[5]);
+        return new CudaMambaOps(target, runtime.Driver, choices, runtime.ComputeCapability.Major >= 8, modules[0], modules[1], modules[2], modules[3], modules[4], modules[5]);
     }
 
     // ---- conv -------------------------------------------------------------------------------------------------
@@ -544,6 +545,36 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
         _greedyRows.For(logits.dtype).Launch(new LaunchGrid((int)logits.shape[0], 1, 1, GreedyThreads, 1, 1), Stream,
             Arg(logits), KernelArg.I64(logits.stride(0)), KernelArg.I32((int)logits.shape[1]), Arg(picks));
         return picks;
+    }
+
+    /// <summary>The picks, their tokens as the next step's ids on the device, and a copy to pinned host memory marked by an event.</summary>
+    public PendingPicks? PickAsync(Tensor logits)
+    {
+        using var scope = torch.NewDisposeScope();
+        var picks = Pick(logits);
+        if (picks is null)
+        {
+            return null;
+        }
+
+        var tokens = picks.select(1, 0).contiguous();
+        var host = torch.empty(picks.shape, dtype: ScalarType.Int64);
+        // Pinned, so the copy is queued on the stream rather than waited for (the emulator's tensors are the host's).
+        host = _target.Type == DeviceType.CUDA ? host.pin_memory() : host;
+        host.copy_(picks, true);
+        var stream = Stream;
+        var arrived = _driver.CreateEvent();
+        try
+        {
+            _driver.RecordEvent(arrived, stream);
+        }
+        catch
+        {
+            _driver.DestroyEvent(arrived);
+            throw;
+        }
+
+        return new PendingPicks(tokens, host, () => _driver.SynchronizeEvent(arrived), () => _driver.DestroyEvent(arrived));
     }
 
     // ---- projections: own GEMV for a few rows, else cuBLAS through libtorch ------------------------------------

@@ -13,4 +13,11 @@ public interface IGreedyOps
     /// <summary>[rows, 2] int64 on the logits' device (token, 1 or 0), or null where this set does not take these logits.</summary>
     /// <param name="logits">[rows, vocab].</param>
     Tensor? Pick(Tensor logits);
+
+    /// <summary>
+    /// <see cref="Pick"/> with the copy to the host queued behind it instead of waited for, so the host can queue the
+    /// next decode step (from <see cref="PendingPicks.Tokens"/>) before it reads these; null where this set does not
+    /// take these logits or cannot wait for one copy alone.
+    /// </summary>
+    PendingPicks? PickAsync(Tensor logits) => null;
 }

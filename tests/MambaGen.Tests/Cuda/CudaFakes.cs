@@ -164,6 +164,22 @@ internal sealed class FakeCudaDriver : ICudaDriver
     {
     }
 
+    /// <summary>Event calls in order ("create 0x..", "record 0x.. on 0x..", "wait 0x..", "destroy 0x..").</summary>
+    public List<string> EventCalls { get; } = new();
+
+    public IntPtr CreateEvent()
+    {
+        var cudaEvent = (IntPtr)Interlocked.Add(ref _next, 16);
+        EventCalls.Add($"create {cudaEvent}");
+        return cudaEvent;
+    }
+
+    public void RecordEvent(IntPtr cudaEvent, IntPtr stream) => EventCalls.Add($"record {cudaEvent} on {stream}");
+
+    public void SynchronizeEvent(IntPtr cudaEvent) => EventCalls.Add($"wait {cudaEvent}");
+
+    public void DestroyEvent(IntPtr cudaEvent) => EventCalls.Add($"destroy {cudaEvent}");
+
     /// <summary>Whether an image is the NUL-terminated PTX text the runtime hands the driver's JIT.</summary>
     public static bool IsPtx(byte[] image) => image.Length > 0 && image[^1] == 0 && Encoding.UTF8.GetString(image).StartsWith("//", StringComparison.Ordinal);
 }

@@ -395,6 +395,30 @@ public sealed class EmulatedKernelTests
     }
 
     [EmulatorFact]
+    public void Pending_picks_carry_the_same_picks_to_the_host_and_their_tokens_as_next_ids()
+    {
+        // What async scheduling reads a step later: the same [rows, 2] as Pick, and the tokens as a contiguous [rows]
+        // int64 (the next step's input ids), one row too (its column is already contiguous).
+        foreach (int rows in new[] { 5, 1 })
+        {
+            using var g = new Generator(13);
+            var logits = torch.randn(new long[] { rows, 300 }, generator: g).to(ScalarType.BFloat16);
+            var picks = EmulatedKernels.Ops.Greedy!.Pick(logits)!;
+            int events = EmulatedCudaDriver.LiveEvents;
+            var pending = EmulatedKernels.Ops.Greedy.PickAsync(logits) ?? throw new InvalidOperationException("the kernels declined the logits");
+
+            Assert.Equal(events + 1, EmulatedCudaDriver.LiveEvents);
+            Assert.Equal(picks.flatten().data<long>().ToArray(), pending.Read());
+            Assert.True(pending.Tokens.is_contiguous());
+            Assert.Equal(picks.select(1, 0).data<long>().ToArray(), pending.Tokens.data<long>().ToArray());
+            Assert.Equal(rows, pending.Count);
+            pending.Dispose();
+            pending.Dispose();
+            Assert.Equal(events, EmulatedCudaDriver.LiveEvents);
+        }
+    }
+
+    [EmulatorFact]
     public void Tensor_core_choice_on_a_device_without_bf16_mma_runs_the_exact_scans()
     {
         // sm_75 has no bf16 mma.sync: its kernels are the default ones, bit for bit; on sm_80 the same inputs take the
