@@ -27,8 +27,9 @@ internal sealed class DecodeGraphs : IDisposable
     private readonly IReadOnlyList<MambaBase> _mixers;
     private readonly int _device;
     private readonly int[] _buckets;
-    private readonly Tensor _inputs;      // int64 [2 * largest]: token ids, then state blocks
-    private readonly Tensor _hostInputs;  // the same, pinned on the host
+    private readonly Tensor _inputs;         // int64 [2 * largest]: token ids, then state blocks
+    private readonly Tensor[] _hostInputs;   // the same, pinned on the host: two, used in turn
+    private int _turn;
     private readonly CapturedGraphs<int, Captured> _graphs = new();
 
     private DecodeGraphs(Func<Tensor, MambaAttentionMetadata, Tensor> decode, MambaMetadataBuilder builder, IReadOnlyList<MambaBase> mixers, int device, int largest)
@@ -38,8 +39,10 @@ internal sealed class DecodeGraphs : IDisposable
         // Outside any dispose scope: the buffers live as long as the graphs that read them, not as the step that made them.
         using var scope = torch.NewDisposeScope();
         _inputs = torch.zeros(2L * largest, dtype: ScalarType.Int64, device: builder.Device).DetachFromDisposeScope();
-        _hostInputs = torch.zeros(2L * largest, dtype: ScalarType.Int64).pin_memory().DetachFromDisposeScope();
+        _hostInputs = [NewHostInputs(largest), NewHostInputs(largest)];
     }
+
+    private static Tensor NewHostInputs(int largest) => torch.zeros(2L * largest, dtype: ScalarType.Int64).pin_memory().DetachFromDisposeScope();
 
     /// <summary>Why graphs are off, once they are; null while they are on.</summary>
     public string? Disabled => _graphs.Disabled;
@@ -70,9 +73,20 @@ internal sealed class DecodeGraphs : IDisposable
     /// </summary>
     /// <param name="tokenIds">The step's token ids (host).</param>
     /// <param name="stateBlocks">Each row's state block (host).</param>
-    public Tensor? TryRun(ReadOnlySpan<long> tokenIds, ReadOnlySpan<int> stateBlocks)
+    public Tensor? TryRun(ReadOnlySpan<long> tokenIds, ReadOnlySpan<int> stateBlocks) => TryRun(tokenIds, null, stateBlocks);
+
+    /// <summary>As <see cref="TryRun(ReadOnlySpan{long}, ReadOnlySpan{int})"/> with the token ids on the device (the last step's picks), copied in there.</summary>
+    /// <param name="tokenIds">[rows] int64 on the graphs' device.</param>
+    /// <param name="stateBlocks">Each row's state block (host).</param>
+    public Tensor? TryRun(Tensor tokenIds, ReadOnlySpan<int> stateBlocks) =>
+        tokenIds.dim() == 1 && tokenIds.shape[0] == stateBlocks.Length && tokenIds.dtype == ScalarType.Int64
+            && tokenIds.device_type == _inputs.device_type && tokenIds.device_index == _inputs.device_index
+            ? TryRun(default, tokenIds, stateBlocks)
+            : null;
+
+    private Tensor? TryRun(ReadOnlySpan<long> hostIds, Tensor? deviceIds, ReadOnlySpan<int> stateBlocks)
     {
-        int rows = tokenIds.Length;
+        int rows = stateBlocks.Length;
         if (Disabled is not null || rows == 0 || rows > LargestBatch)
         {
             return null;
@@ -93,15 +107,24 @@ internal sealed class DecodeGraphs : IDisposable
         }
 
         int largest = LargestBatch;
-        var host = _hostInputs.data<long>();
+        // Two pinned buffers in turn: the copy from this one two steps ago has run, since the engine read that step's
+        // tokens before queuing this step (even with async scheduling, which queues one step ahead of its reads).
+        var pinned = _hostInputs[_turn];
+        _turn ^= 1;
+        var host = pinned.data<long>();
         for (int i = 0; i < bucket; i++)
         {
-            host[i] = i < rows ? tokenIds[i] : 0;
+            host[i] = deviceIds is null && i < rows ? hostIds[i] : 0;
             host[largest + i] = i < rows ? stateBlocks[i] : Ops.StateSlots.PadSlotId;
         }
 
-        // The previous step's copy from this pinned buffer has finished: the engine read that step's tokens back.
-        _inputs.copy_(_hostInputs, true);
+        _inputs.copy_(pinned, true);
+        if (deviceIds is not null)
+        {
+            // After the host copy, which wrote zeros there: padding rows keep id 0.
+            _inputs.narrow(0, 0, rows).copy_(deviceIds, true);
+        }
+
         captured.Graph.Replay();
         return captured.Logits.narrow(0, 0, rows);
     }
@@ -154,7 +177,10 @@ internal sealed class DecodeGraphs : IDisposable
     {
         _graphs.Dispose();
         _inputs.Dispose();
-        _hostInputs.Dispose();
+        foreach (var pinned in _hostInputs)
+        {
+            pinned.Dispose();
+        }
     }
 
     private sealed record Captured(CudaGraph Graph, Tensor Logits, MambaAttentionMetadata Metadata) : IDisposable

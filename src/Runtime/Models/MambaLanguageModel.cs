@@ -187,9 +187,11 @@ public sealed class MambaLanguageModel : nn.Module, ICausalLanguageModel
             return logits;
         }
 
-        if (!allTokens && step.NumPrefills == 0 && inputIds.device_type == DeviceType.CPU && Graphs is { } graphs)
+        if (!allTokens && step.NumPrefills == 0 && Graphs is { } graphs)
         {
-            using var view = graphs.TryRun(inputIds.data<long>().ToArray(), step.StateBlockIds);
+            // Host ids, or (async scheduling) the last step's picks still on the device.
+            using var view = inputIds.device_type == DeviceType.CPU ? graphs.TryRun(inputIds.data<long>().ToArray(), step.StateBlockIds)
+                : graphs.TryRun(inputIds, step.StateBlockIds);
             if (view is not null)
             {
                 // A copy: the graph's output buffer is overwritten by the next replay.
