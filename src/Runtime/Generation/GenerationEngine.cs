@@ -4,6 +4,7 @@ using System.Linq;
 using System.Runtime.InteropServices;
 using MambaGen.Backends;
 using MambaGen.Cache;
+using MambaGen.Ops;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -20,7 +21,10 @@ public sealed class GenerationEngine
     private readonly IRequestBlocks _blocks;
     private readonly Scheduler _scheduler;
     private readonly Dictionary<string, GenerationRequest> _requests = new(StringComparer.Ordinal);
+    private readonly bool _asyncScheduling;
     private int _nextId;
+    // A decode step queued from the previous step's picks on the device, not yet read (async scheduling).
+    private InFlightStep? _inflight;
 
     public GenerationEngine(ICausalLanguageModel model, MambaStateCache cache, SchedulerOptions? options = null)
         : this(model, new StateCacheBlocks(cache ?? throw new ArgumentNullException(nameof(cache))), options)
@@ -38,7 +42,9 @@ public sealed class GenerationEngine
     {
         _model = model ?? throw new ArgumentNullException(nameof(model));
         _blocks = blocks;
-        _scheduler = new Scheduler(options ?? new SchedulerOptions());
+        options ??= new SchedulerOptions();
+        _scheduler = new Scheduler(options);
+        _asyncScheduling = options.AsyncScheduling;
     }
 
     public bool HasUnfinishedRequests => _scheduler.HasUnfinished;
@@ -126,18 +132,31 @@ public sealed class GenerationEngine
         }
 
         _scheduler.Remove(r);
+        // A step in flight may still write its block: the block's next user is queued on the device after that step.
         _blocks.Free(r);
 
         r.Generator?.Dispose();
+        DropInFlightWithoutRequests();
         return true;
     }
 
     /// <summary>Whether a request with this id is in the engine (waiting or running).</summary>
     public bool Contains(string requestId) => _requests.ContainsKey(requestId);
 
-    /// <summary>Runs one step; returns a token for every request whose known tokens were all computed in it.</summary>
+    /// <summary>
+    /// Runs one step; returns a token for every request whose known tokens were all computed in it. With
+    /// <see cref="SchedulerOptions.AsyncScheduling"/>, a step of greedy decodes of every running request also queues the
+    /// next one from its picks on the device before it reads them, so the device runs it while the host reads, commits
+    /// and returns these tokens; the next call then returns that step's.
+    /// </summary>
     public IReadOnlyList<RequestOutput> Step()
     {
+        if (_inflight is { } queued)
+        {
+            _inflight = null;
+            return Complete(queued);
+        }
+
         if (!_scheduler.HasUnfinished)
         {
             return Array.Empty<RequestOutput>();
@@ -183,12 +202,109 @@ public sealed class GenerationEngine
         // Most steps sample every row (all decodes): no gather, no upload of row indices.
         var picked = rows.Count == chunks.Count ? logits : logits.index_select(0, torch.tensor(rows.Select(r => (long)r).ToArray(), device: logits.device));
         var requests = rows.Select(r => chunks[r].Request).ToArray();
+        if (rows.Count == chunks.Count && Pipelines(requests) && _model.Greedy!.PickAsync(picked) is { } pending)
+        {
+            return Complete(new InFlightStep(requests, pending, picked.DetachFromDisposeScope()));
+        }
+
         var tokens = Sampler.Sample(picked, requests.Select(r => r.Sampling).ToArray(), requests.Select(r => r.Generator).ToArray(), requests.Select(r => r.Id).ToArray(),
             _model.Greedy);
-        var outputs = new RequestOutput[requests.Length];
-        for (int i = 0; i < requests.Length; i++)
+        return Commit(requests, tokens);
+    }
+
+    /// <summary>
+    /// Whether a step of these requests can feed the next one from its picks on the device: the switch is on, the
+    /// model picks on its device, every running request is in the step and decodes greedily, and none waits to join
+    /// (a step with a newcomer's prefill is scheduled the ordinary way).
+    /// </summary>
+    private bool Pipelines(IReadOnlyList<GenerationRequest> requests) =>
+        _asyncScheduling && _model.Greedy is not null && _scheduler.NumWaiting == 0 && requests.Count == _scheduler.NumRunning
+        && requests.All(r => r.Sampling.Temperature == 0);
+
+    /// <summary>Queues the step after <paramref name="step"/> where all of its requests go on to it, then reads and commits <paramref name="step"/>.</summary>
+    private IReadOnlyList<RequestOutput> Complete(InFlightStep step)
+    {
+        using (step)
+        {
+            try
+            {
+                _inflight = Continues(step) ? Launch(step) : null;
+                var tokens = Sampler.TokensOfPicks(step.Picks.Read(), step.Logits, step.Requests.Select(r => r.Id).ToArray());
+                var outputs = Commit(step.Requests, tokens);
+                DropInFlightWithoutRequests();
+                return outputs;
+            }
+            catch
+            {
+                _inflight?.Dispose();
+                _inflight = null;
+                throw;
+            }
+        }
+    }
+
+    /// <summary>Whether every request of <paramref name="step"/> goes on to the next step whatever token it picked (a stop
+    /// token shows only when read: that row's next token is then dropped), and the cache has room for it.</summary>
+    private bool Continues(InFlightStep step) =>
+        step.Requests.All(Running) && Pipelines(step.Requests)
+        && step.Requests.All(r => r.NumOutputTokens + 1 < r.Sampling.MaxTokens)
+        && step.Requests.All(r => _blocks.TryGrow(r, r.NumComputedTokens + 1));
+
+    /// <summary>The decode step after <paramref name="step"/>, its input ids being <paramref name="step"/>'s picks still on the device.</summary>
+    private InFlightStep? Launch(InFlightStep step)
+    {
+        var requests = step.Requests;
+        var metadata = _blocks.Describe(requests.Select(r => new ScheduledChunk(r, 1)).ToArray());
+        using var scope = torch.NewDisposeScope();
+        var logits = _model.Forward(step.Picks.Tokens, metadata);
+        foreach (var r in requests)
+        {
+            r.NumComputedTokens++;
+        }
+
+        // The same model and shapes took the last step's picks; should its greedy op not take these, stop pipelining:
+        // the step is read the ordinary way next call.
+        var pending = _model.Greedy!.PickAsync(logits) ?? PickedNow(logits);
+        return new InFlightStep(requests, pending, logits.DetachFromDisposeScope());
+    }
+
+    /// <summary>Picks read at once, in the form of pending ones (for an op set that took one step's logits and not the next's).</summary>
+    private PendingPicks PickedNow(Tensor logits)
+    {
+        var picks = _model.Greedy!.Pick(logits) ?? GreedyRows(logits);
+        var host = picks.cpu();
+        return new PendingPicks(picks.select(1, 0).contiguous(), host, () => { });
+    }
+
+    /// <summary>[rows, 2] (argmax, healthy) by TorchSharp calls, as <see cref="IGreedyOps.Pick"/> gives them.</summary>
+    private static Tensor GreedyRows(Tensor logits) =>
+        torch.stack(new[] { logits.argmax(-1), logits.amax(-1).isfinite().to(ScalarType.Int64) }, 1);
+
+    private bool Running(GenerationRequest r) => _requests.TryGetValue(r.Id, out var live) && ReferenceEquals(live, r);
+
+    /// <summary>A queued step none of whose requests is left (all finished or aborted) is not waited for: its picks are dropped.</summary>
+    private void DropInFlightWithoutRequests()
+    {
+        if (_inflight is { } queued && !queued.Requests.Any(Running))
+        {
+            queued.Dispose();
+            _inflight = null;
+        }
+    }
+
+    /// <summary>Adds each live request's token, ends those that stop or reach their length, and says what each got.</summary>
+    private IReadOnlyList<RequestOutput> Commit(IReadOnlyList<GenerationRequest> requests, int[] tokens)
+    {
+        var outputs = new List<RequestOutput>(requests.Count);
+        for (int i = 0; i < requests.Count; i++)
         {
             var r = requests[i];
+            // Aborted (or ended by a stop token read after this step was queued): its token goes nowhere.
+            if (!Running(r))
+            {
+                continue;
+            }
+
             r.Tokens.Add(tokens[i]);
             FinishReason? finish = r.Sampling.StopTokenIds.Contains(tokens[i]) ? FinishReason.Stop
                 : r.NumOutputTokens >= r.Sampling.MaxTokens ? FinishReason.Length : null;
@@ -200,10 +316,20 @@ public sealed class GenerationEngine
                 r.Generator?.Dispose();
             }
 
-            outputs[i] = new RequestOutput(r.Id, tokens[i], finish);
+            outputs.Add(new RequestOutput(r.Id, tokens[i], finish));
         }
 
         return outputs;
+    }
+
+    /// <summary>A step queued on the device whose picks the host has not read yet.</summary>
+    private sealed record InFlightStep(IReadOnlyList<GenerationRequest> Requests, PendingPicks Picks, Tensor Logits) : IDisposable
+    {
+        public void Dispose()
+        {
+            Picks.Dispose();
+            Logits.Dispose();
+        }
     }
 
     /// <summary>Steps until every request has finished, yielding each new token as it comes.</summary>

@@ -66,7 +66,12 @@ public static class Sampler
             return null;
         }
 
-        var rows = picks.cpu().data<long>().ToArray();
+        return TokensOfPicks(picks.cpu().data<long>().ToArray(), logits, requestIds);
+    }
+
+    /// <summary>The tokens of <see cref="Ops.IGreedyOps.Pick"/>'s rows (token, healthy), or the error naming the first row that cannot be sampled.</summary>
+    internal static int[] TokensOfPicks(long[] rows, Tensor logits, IReadOnlyList<string>? requestIds)
+    {
         var tokens = new int[rows.Length / 2];
         for (int r = 0; r < tokens.Length; r++)
         {

@@ -7,6 +7,19 @@ namespace MambaGen.Generation;
 /// <param name="MaxNumSeqs">Most requests in one step.</param>
 public sealed record SchedulerOptions(int MaxNumBatchedTokens = 2048, int MaxNumSeqs = 64)
 {
+    /// <summary>The environment variable that turns <see cref="AsyncScheduling"/> on (1, true or on) where the options do not say.</summary>
+    public const string AsyncSchedulingVariable = "MAMBAGEN_ASYNC_SCHEDULING";
+
+    /// <summary>
+    /// vLLM's async scheduling: while every running request decodes greedily and none waits, each step's next step is
+    /// queued on the device from its picks before the host reads them, so the host's work between steps (reading the
+    /// tokens, the engine's bookkeeping, the caller's) runs beside the device's instead of in its gaps. A request that
+    /// picks a stop token has had one more step queued, whose token is dropped. Off unless set here or by
+    /// <see cref="AsyncSchedulingVariable"/> (opt-in until timed on a GPU); only op sets that pick on the device
+    /// (the CUDA kernels) take it, others step as before.
+    /// </summary>
+    public bool AsyncScheduling { get; init; } = Config.EnvironmentSwitch.IsOn(AsyncSchedulingVariable);
+
     internal void Validate()
     {
         if (MaxNumBatchedTokens < 1 || MaxNumSeqs < 1)

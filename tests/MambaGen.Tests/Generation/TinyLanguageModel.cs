@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
+using MambaGen;
 using MambaGen.Cache;
 using MambaGen.Checkpoints;
 using MambaGen.Generation;
@@ -56,9 +57,14 @@ internal static class TinyLanguageModel
     }
 
     /// <summary>Runs every prompt to the end in one engine and returns each one's outputs, in prompt order.</summary>
-    public static RequestOutput[][] Run(MambaLanguageModel model, int numBlocks, IReadOnlyList<int[]> prompts, IReadOnlyList<SamplingParams> sampling, SchedulerOptions? options = null)
+    public static RequestOutput[][] Run(MambaLanguageModel model, int numBlocks, IReadOnlyList<int[]> prompts, IReadOnlyList<SamplingParams> sampling, SchedulerOptions? options = null) =>
+        Run(model, model.Mixers, numBlocks, prompts, sampling, options);
+
+    /// <summary>As above for any model over the state cache of <paramref name="mixers"/> (a wrapper of a tiny model).</summary>
+    public static RequestOutput[][] Run(ICausalLanguageModel model, IReadOnlyList<MambaBase> mixers, int numBlocks, IReadOnlyList<int[]> prompts,
+        IReadOnlyList<SamplingParams> sampling, SchedulerOptions? options = null)
     {
-        using var cache = MambaStateCache.Allocate(model.Mixers, numBlocks, model.Device);
+        using var cache = MambaStateCache.Allocate(mixers, numBlocks, model.Device);
         var engine = new GenerationEngine(model, cache, options);
         var ids = prompts.Select((p, i) => engine.AddRequest(p, sampling[i])).ToArray();
         var outputs = ids.ToDictionary(id => id, _ => new List<RequestOutput>());
