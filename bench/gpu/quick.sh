@@ -13,9 +13,10 @@
 # 4. The other prefill scans forced (row-warps, tiled, chunked) at 1x2048, 4x2048 and 32x512 (scans.md), and the
 #    chunked scans' check.
 # Beside them, the Nemotron-H MoE fixture is made with transformers (tools/oracle/hybrid_fixtures.py, into the logs).
-# Sections, in this order unless SECTIONS names others: checks figures pdl variants profiles hybrids scans. A call runs
-# what fits its budget (what it cut or skipped is in skipped.txt); the next call takes the rest, e.g.
-# SECTIONS="pdl variants profiles", then SECTIONS="hybrids scans" (each call makes the checkpoints again, ~1 min).
+# Sections, in this order unless SECTIONS names others: checks figures pdl async variants profiles hybrids scans. A call
+# runs what fits its budget (what it cut or skipped is in skipped.txt); the next call takes the rest, e.g.
+# SECTIONS="pdl async profiles", then SECTIONS="variants hybrids scans" (each call makes the checkpoints again, ~1 min).
+# async: the engine's async scheduling (MAMBAGEN_ASYNC_SCHEDULING=1), checked and timed at decode.
 # pdl: the kernels launched as programmatic dependents (MAMBAGEN_PDL=1), checked and timed at decode, with cuBLAS and
 # with the fused projections.
 # Usage: [REPS=3] [BUDGET=560] [SECTIONS="..."] bench/gpu/quick.sh ; logs in $OUT/logs.tgz (parts cut or skipped for
@@ -52,7 +53,8 @@ OUT=$LOGS/fixtures ONLY=dev-nemotron-h-moe python3 tools/oracle/hybrid_fixtures.
 summary() { python3 $P/summarize.py $LOGS --md > "$OUT/summary.md" 2>&1; }
 # The opt-in decode paths' rows (PDL, fused projections, vector update), beside the default ones in summary.md.
 decode_table() {
-grep -h '"decode_engine"' $LOGS/decode-default.log $LOGS/pdl.log $LOGS/fused-projections.log $LOGS/pdl-fused.log $LOGS/vector-update.log 2>/dev/null | python3 -c "
+grep -h '"decode_engine"' $LOGS/decode-default.log $LOGS/pdl.log $LOGS/fused-projections.log $LOGS/pdl-fused.log $LOGS/vector-update.log \
+  $LOGS/async.log $LOGS/async-pdl-fused.log 2>/dev/null | python3 -c "
 import json,sys
 for l in sys.stdin:
     r=json.loads(l); print(f'{r[\"model\"]} decode batch {r[\"batch\"]}: {r[\"tok_s_median\"]:,.0f} tokens/s ({r.get(\"note\", \"\")[-160:]})')" > "$OUT/decode.md"
@@ -152,6 +154,18 @@ for m in mamba2-130m mamba-130m; do
 done
 }
 
+# Async scheduling (opt-in until this checks and times it): greedy tokens through the engine with it (verify's
+# reference check runs the engine), then decode with it, alone and with PDL and the fused projections at batch 1 and 8.
+async_scheduling() {
+part 90 env MAMBAGEN_ASYNC_SCHEDULING=1 $BENCH verify --device cuda tests/fixtures/dev-mamba1 tests/fixtures/dev-mamba2 > $LOGS/verify-async.log 2>&1
+for m in mamba2-130m mamba-130m; do
+  part 45 env MAMBAGEN_ASYNC_SCHEDULING=1 $BENCH model --model /tmp/models/$m --device cuda --dtype bfloat16 --reps $reps --shapes "" $B \
+    >> $LOGS/async.log 2>&1
+  part 45 env MAMBAGEN_ASYNC_SCHEDULING=1 MAMBAGEN_PDL=1 MAMBAGEN_SMALL_STEP_PROJECTIONS=fused $BENCH model --model /tmp/models/$m --device cuda \
+    --dtype bfloat16 --reps $reps --shapes "" --batches 1,8 --tokens 128 >> $LOGS/async-pdl-fused.log 2>&1
+done
+}
+
 # The hybrid decode graphs are opt-in until this checks them.
 hybrids() {
 unpack_peers
@@ -187,11 +201,12 @@ scans
 part 60 env MAMBAGEN_PREFILL_SCAN=chunked $BENCH verify --device cuda tests/fixtures/dev-mamba1 tests/fixtures/dev-mamba2 > $LOGS/verify-chunked.log 2>&1
 }
 
-for section in ${SECTIONS:-checks figures pdl variants profiles hybrids scans}; do
+for section in ${SECTIONS:-checks figures pdl async variants profiles hybrids scans}; do
   case $section in
     checks) checks; wait ;;
     figures) wait; figures ;;
     pdl) pdl ;;
+    async) wait; async_scheduling ;;
     variants) wait; variants ;;
     profiles) wait; profiles ;;
     hybrids) wait; hybrids ;;
