@@ -262,23 +262,17 @@ public sealed class GenerationEngine
             r.NumComputedTokens++;
         }
 
-        // The same model and shapes took the last step's picks; should its greedy op not take these, stop pipelining:
-        // the step is read the ordinary way next call.
+        // The same op set took the last step's logits of this shape; were it to decline these, their picks are read at once.
         var pending = _model.Greedy!.PickAsync(logits) ?? PickedNow(logits);
         return new InFlightStep(requests, pending, logits.DetachFromDisposeScope());
     }
 
-    /// <summary>Picks read at once, in the form of pending ones (for an op set that took one step's logits and not the next's).</summary>
+    /// <summary>Picks read at once, in the form of pending ones.</summary>
     private PendingPicks PickedNow(Tensor logits)
     {
-        var picks = _model.Greedy!.Pick(logits) ?? GreedyRows(logits);
-        var host = picks.cpu();
-        return new PendingPicks(picks.select(1, 0).contiguous(), host, () => { });
+        var picks = _model.Greedy!.Pick(logits) ?? Sampler.GreedyRows(logits);
+        return new PendingPicks(picks.select(1, 0).contiguous(), picks.cpu(), () => { });
     }
-
-    /// <summary>[rows, 2] (argmax, healthy) by TorchSharp calls, as <see cref="IGreedyOps.Pick"/> gives them.</summary>
-    private static Tensor GreedyRows(Tensor logits) =>
-        torch.stack(new[] { logits.argmax(-1), logits.amax(-1).isfinite().to(ScalarType.Int64) }, 1);
 
     private bool Running(GenerationRequest r) => _requests.TryGetValue(r.Id, out var live) && ReferenceEquals(live, r);
 
