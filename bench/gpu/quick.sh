@@ -170,6 +170,9 @@ done
 hybrids() {
 unpack_peers
 part 150 env MAMBAGEN_HYBRID_DECODE_GRAPHS=1 $BENCH verify --device cuda $H > $LOGS/hybrid-verify.log 2>&1
+# With async scheduling too: the graphs fed the last step's picks on the device.
+part 60 env MAMBAGEN_HYBRID_DECODE_GRAPHS=1 MAMBAGEN_ASYNC_SCHEDULING=1 $BENCH verify --device cuda tests/fixtures/dev-lfm2-attn \
+  tests/fixtures/dev-granite-hybrid-dense > $LOGS/hybrid-verify-async.log 2>&1
 for m in lfm2-350m granite-4.0-h-350m; do
   part 60 env MAMBAGEN_HYBRID_DECODE_GRAPHS=1 $BENCH model --model /tmp/hybrid/$m --device cuda --dtype bfloat16 --reps $reps --shapes "" \
     --batches 1,32 --tokens 128 >> $LOGS/hybrid-throughput.log 2>&1

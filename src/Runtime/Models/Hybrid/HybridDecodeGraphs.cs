@@ -77,9 +77,21 @@ internal sealed class HybridDecodeGraphs : IDisposable
     /// </summary>
     /// <param name="tokenIds">The step's token ids (host).</param>
     /// <param name="step">The step, with each cache group's block tables.</param>
-    public Tensor? TryRun(ReadOnlySpan<long> tokenIds, CommonAttentionMetadata step)
+    public Tensor? TryRun(ReadOnlySpan<long> tokenIds, CommonAttentionMetadata step) =>
+        tokenIds.Length == step.NumReqs ? TryRun(tokenIds, null, step) : null;
+
+    /// <summary>As <see cref="TryRun(ReadOnlySpan{long}, CommonAttentionMetadata)"/> with the token ids on the device (the last step's picks), copied in there.</summary>
+    /// <param name="tokenIds">[rows] int64 on the graphs' device.</param>
+    /// <param name="step">The step, with each cache group's block tables.</param>
+    public Tensor? TryRun(Tensor tokenIds, CommonAttentionMetadata step) =>
+        tokenIds.dim() == 1 && tokenIds.shape[0] == step.NumReqs && tokenIds.dtype == ScalarType.Int64
+            && tokenIds.device_type == _device.type && tokenIds.device_index == _device.index
+            ? TryRun(default, tokenIds, step)
+            : null;
+
+    private Tensor? TryRun(ReadOnlySpan<long> hostIds, Tensor? deviceIds, CommonAttentionMetadata step)
     {
-        int rows = tokenIds.Length;
+        int rows = step.NumReqs;
         var tables = step.GroupBlockTables;
         if (Disabled is not null || rows == 0 || rows > LargestBatch || tables is null || tables.Count != _layout.Groups.Count || step.NumPrefills != 0)
         {
@@ -107,7 +119,7 @@ internal sealed class HybridDecodeGraphs : IDisposable
         }
 
         var inputs = InputsFor(width);
-        inputs.Fill(tokenIds, step, tables, bucket, _layout.Groups, _mambaGroups, _attentionGroups);
+        inputs.Fill(hostIds, deviceIds, step, tables, bucket, _layout.Groups, _mambaGroups, _attentionGroups);
         captured.Replay();
         return captured.Logits!.narrow(0, 0, rows);
     }
@@ -278,7 +290,10 @@ internal sealed class HybridDecodeGraphs : IDisposable
     {
         private readonly int _largest, _mambaGroups, _width;
         private readonly Tensor _device;
-        private readonly Tensor _host;
+        // Two host buffers in turn: the copy from this one two steps ago has run, since the engine read that step's tokens
+        // before queuing this step (even with async scheduling, which queues one step ahead of its reads).
+        private readonly Tensor[] _hosts;
+        private int _filled = 1;
 
         public Inputs(int largest, int mambaGroups, int attentionGroups, int width, Device device)
         {
@@ -287,8 +302,13 @@ internal sealed class HybridDecodeGraphs : IDisposable
             // Outside any dispose scope: the buffers live as long as the graphs that read them.
             using var scope = torch.NewDisposeScope();
             _device = torch.zeros(length, dtype: ScalarType.Int64, device: device).DetachFromDisposeScope();
+            _hosts = [HostBuffer(length, device), HostBuffer(length, device)];
+        }
+
+        private static Tensor HostBuffer(long length, Device device)
+        {
             var host = torch.zeros(length, dtype: ScalarType.Int64);
-            _host = (device.type == DeviceType.CUDA ? host.pin_memory() : host).DetachFromDisposeScope();
+            return (device.type == DeviceType.CUDA ? host.pin_memory() : host).DetachFromDisposeScope();
         }
 
         private readonly Dictionary<(string, int, int), Tensor> _views = new();
@@ -315,7 +335,7 @@ internal sealed class HybridDecodeGraphs : IDisposable
             _device.narrow(0, TableStart(group), (long)_largest * _width).view(_largest, _width).narrow(0, 0, rows));
 
         /// <summary>Row <paramref name="row"/>'s state block in mamba group <paramref name="group"/>, as last filled.</summary>
-        public int HostStateBlock(int group, int row) => (int)_host.data<long>()[(long)_largest * (2 + group) + row];
+        public int HostStateBlock(int group, int row) => (int)_hosts[_filled].data<long>()[(long)_largest * (2 + group) + row];
 
         private long TableStart(int group) => (long)_largest * (2 + _mambaGroups) + (long)group * _largest * _width;
 
@@ -332,16 +352,19 @@ internal sealed class HybridDecodeGraphs : IDisposable
             // Tables fill with block 0 (zeros from allocation and Fill), which padding rows and table tails point at.
         }
 
-        /// <summary>The step's rows, then padding up to the bucket, copied to the device in one transfer.</summary>
-        public void Fill(ReadOnlySpan<long> tokenIds, CommonAttentionMetadata step, IReadOnlyList<IReadOnlyList<int[]>> tables, int bucket,
+        /// <summary>The step's rows, then padding up to the bucket, copied to the device in one transfer; the rows' token
+        /// ids from <paramref name="hostIds"/>, or from <paramref name="deviceIds"/> on the device when given.</summary>
+        public void Fill(ReadOnlySpan<long> hostIds, Tensor? deviceIds, CommonAttentionMetadata step, IReadOnlyList<IReadOnlyList<int[]>> tables, int bucket,
             IReadOnlyList<KvCacheGroup> groups, int[] mambaGroups, int[] attentionGroups)
         {
-            int rows = tokenIds.Length;
-            var host = _host.data<long>();
+            int rows = step.NumReqs;
+            _filled ^= 1;
+            var buffer = _hosts[_filled];
+            var host = buffer.data<long>();
             for (int i = 0; i < bucket; i++)
             {
                 bool real = i < rows;
-                host[i] = real ? tokenIds[i] : 0;
+                host[i] = real && deviceIds is null ? hostIds[i] : 0;
                 host[_largest + i] = real ? step.SeqLens[i] : 0;
                 for (int k = 0; k < mambaGroups.Length; k++)
                 {
@@ -360,8 +383,12 @@ internal sealed class HybridDecodeGraphs : IDisposable
                 }
             }
 
-            // The previous step's copy from this host buffer has finished: the engine read that step's tokens back.
-            _device.copy_(_host, _host.is_pinned());
+            _device.copy_(buffer, buffer.is_pinned());
+            if (deviceIds is not null)
+            {
+                // After the host copy, which wrote zeros there.
+                TokenIds(rows).copy_(deviceIds, true);
+            }
         }
 
         public void Dispose()
@@ -372,7 +399,10 @@ internal sealed class HybridDecodeGraphs : IDisposable
             }
 
             _device.Dispose();
-            _host.Dispose();
+            foreach (var host in _hosts)
+            {
+                host.Dispose();
+            }
         }
     }
 

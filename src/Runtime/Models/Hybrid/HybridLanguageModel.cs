@@ -342,9 +342,11 @@ public sealed class HybridLanguageModel : nn.Module, ICausalLanguageModel
         }
 
         using var noGrad = torch.no_grad();
-        if (!allTokens && step.NumPrefills == 0 && inputIds.device_type == DeviceType.CPU && Graphs(layout) is { } graphs)
+        if (!allTokens && step.NumPrefills == 0 && Graphs(layout) is { } graphs)
         {
-            using var view = graphs.TryRun(inputIds.to(ScalarType.Int64).data<long>().ToArray(), step);
+            // Host ids, or (async scheduling) the last step's picks still on the device.
+            using var view = inputIds.device_type == DeviceType.CPU ? graphs.TryRun(inputIds.to(ScalarType.Int64).data<long>().ToArray(), step)
+                : graphs.TryRun(inputIds, step);
             if (view is not null)
             {
                 // A copy: the graph's output buffer is overwritten by the next replay.
