@@ -1,4 +1,5 @@
 using System;
+using System.Runtime.InteropServices;
 using MambaGen.Ops;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -547,7 +548,11 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
         return picks;
     }
 
-    /// <summary>The picks, their tokens as the next step's ids on the device, and a copy to pinned host memory marked by an event.</summary>
+    /// <summary>
+    /// The picks, their tokens as the next step's ids on the device, and a copy to pinned host memory marked by an
+    /// event; null (the engine then reads the picks the ordinary way) where the logits are not the kernel's or the event
+    /// or the pinned memory cannot be had.
+    /// </summary>
     public PendingPicks? PickAsync(Tensor logits)
     {
         using var scope = torch.NewDisposeScope();
@@ -557,24 +562,28 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
             return null;
         }
 
-        var tokens = picks.select(1, 0).contiguous();
-        var host = torch.empty(picks.shape, dtype: ScalarType.Int64);
-        // Pinned, so the copy is queued on the stream rather than waited for (the emulator's tensors are the host's).
-        host = _target.Type == DeviceType.CUDA ? host.pin_memory() : host;
-        host.copy_(picks, true);
-        var stream = Stream;
-        var arrived = _driver.CreateEvent();
+        IntPtr arrived = IntPtr.Zero;
         try
         {
-            _driver.RecordEvent(arrived, stream);
+            var tokens = picks.select(1, 0).contiguous();
+            var host = torch.empty(picks.shape, dtype: ScalarType.Int64);
+            // Pinned, so the copy is queued on the stream rather than waited for (the emulator's tensors are the host's).
+            host = _target.Type == DeviceType.CUDA ? host.pin_memory() : host;
+            host.copy_(picks, true);
+            arrived = _driver.CreateEvent();
+            _driver.RecordEvent(arrived, Stream);
+            var marked = arrived;
+            return new PendingPicks(tokens, host, () => _driver.SynchronizeEvent(marked), () => _driver.DestroyEvent(marked));
         }
-        catch
+        catch (Exception e) when (e is CudaException or ExternalException)
         {
-            _driver.DestroyEvent(arrived);
-            throw;
-        }
+            if (arrived != IntPtr.Zero)
+            {
+                _driver.DestroyEvent(arrived);
+            }
 
-        return new PendingPicks(tokens, host, () => _driver.SynchronizeEvent(arrived), () => _driver.DestroyEvent(arrived));
+            return null;
+        }
     }
 
     // ---- projections: own GEMV for a few rows, else cuBLAS through libtorch ------------------------------------

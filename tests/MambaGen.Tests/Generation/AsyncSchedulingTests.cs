@@ -117,6 +117,23 @@ public sealed class AsyncSchedulingTests
     }
 
     [Fact]
+    public void Picks_the_op_set_declines_now_and_then_are_read_at_once_with_the_same_tokens()
+    {
+        using var model = TinyLanguageModel.Create("mamba1");
+        var log = new List<string>();
+        var prompts = TinyLanguageModel.Prompts(9, 3, 8);
+        var sampling = new[] { SamplingParams.Greedy(9), SamplingParams.Greedy(7) };
+
+        var expected = TinyLanguageModel.Run(model, 2, prompts, sampling);
+        // Every third pick declined: after a queued step (its picks then read at once) and at a step's own start.
+        var actual = TinyLanguageModel.Run(new PickingModel(model, log) { DeclineEvery = 3 }, model.Mixers, 2, prompts, sampling, Async);
+
+        Assert.Equal(expected.Select(TinyLanguageModel.Tokens), actual.Select(TinyLanguageModel.Tokens));
+        Assert.Contains("declined 3", log);
+        Assert.Contains(log, l => l.StartsWith("forward picks", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void The_switch_is_off_unless_set()
     {
         Assert.False(new SchedulerOptions().AsyncScheduling || Environment.GetEnvironmentVariable(SchedulerOptions.AsyncSchedulingVariable) is "1" or "true" or "on");
@@ -177,10 +194,19 @@ public sealed class AsyncSchedulingTests
         public Tensor? Pick(Tensor logits) =>
             torch.stack(new[] { logits.argmax(-1), logits.amax(-1).isfinite().to(ScalarType.Int64) }, 1);
 
+        /// <summary>Every this many calls PickAsync declines (as an op set out of events would); 0 never.</summary>
+        public int DeclineEvery { get; init; }
+
         public PendingPicks? PickAsync(Tensor logits)
         {
             using var scope = torch.NewDisposeScope();
             int step = ++_steps;
+            if (DeclineEvery > 0 && step % DeclineEvery == 0)
+            {
+                log.Add($"declined {step}");
+                return null;
+            }
+
             log.Add($"pick {step}");
             var picks = Pick(logits)!;
             var pending = new PendingPicks(picks.select(1, 0).contiguous(), picks.clone(), () => log.Add($"read {step}"));

@@ -80,9 +80,17 @@ internal sealed class EmulatedCudaDriver : ICudaDriver
     /// <summary>Events created and not yet destroyed, by every emulated driver (only the pending picks' test makes them).</summary>
     public static int LiveEvents;
 
+    /// <summary>When set, cuEventCreate fails with this CUresult (as a driver out of resources would).</summary>
+    public int? RefuseEvents { get; init; }
+
     // The emulator runs every launch to its end before it returns: an event has always been reached.
     public IntPtr CreateEvent()
     {
+        if (RefuseEvents is int result)
+        {
+            throw new CudaException("cuEventCreate", result);
+        }
+
         Interlocked.Increment(ref LiveEvents);
         return (IntPtr)Interlocked.Add(ref _next, 16);
     }
@@ -155,6 +163,13 @@ internal static class EmulatedKernels
 
     /// <summary>The tensor-core choice on an sm_75 device, which has no bf16 mma.</summary>
     public static MambaOps TensorCoresOnSm75 => Turing.Value;
+
+    private static readonly Lazy<MambaOps> NoEvents = new(
+        () => Create(KernelChoices.Default, CreateRuntime(new EmulatedCudaDriver { RefuseEvents = CudaResult.ErrorOutOfMemory })),
+        LazyThreadSafetyMode.ExecutionAndPublication);
+
+    /// <summary>The default kernels over a driver whose cuEventCreate fails.</summary>
+    public static MambaOps WithoutEvents => NoEvents.Value;
 
     /// <summary>Kernel launches so far through any of these op sets.</summary>
     public static int Launches => Driver.Launches;

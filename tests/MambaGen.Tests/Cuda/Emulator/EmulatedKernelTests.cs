@@ -419,6 +419,15 @@ public sealed class EmulatedKernelTests
     }
 
     [EmulatorFact]
+    public void Pending_picks_are_declined_not_thrown_where_the_driver_has_no_event_to_give()
+    {
+        // The engine then reads the step's picks the ordinary way; Pick itself still works.
+        var logits = torch.randn(new long[] { 3, 100 }, generator: new Generator(14));
+        Assert.Null(EmulatedKernels.WithoutEvents.Greedy!.PickAsync(logits));
+        Assert.Equal(logits.argmax(-1).data<long>().ToArray(), EmulatedKernels.WithoutEvents.Greedy.Pick(logits)!.select(1, 0).data<long>().ToArray());
+    }
+
+    [EmulatorFact]
     public void Tensor_core_choice_on_a_device_without_bf16_mma_runs_the_exact_scans()
     {
         // sm_75 has no bf16 mma.sync: its kernels are the default ones, bit for bit; on sm_80 the same inputs take the
