@@ -53,7 +53,7 @@ OUT=$LOGS/fixtures ONLY=dev-nemotron-h-moe python3 tools/oracle/hybrid_fixtures.
 summary() { python3 $P/summarize.py $LOGS --md > "$OUT/summary.md" 2>&1; }
 # The opt-in decode paths' rows (PDL, fused projections, vector update), beside the default ones in summary.md.
 decode_table() {
-grep -h '"decode_engine"' $LOGS/decode-default.log $LOGS/pdl.log $LOGS/fused-projections.log $LOGS/pdl-fused.log $LOGS/vector-update.log \
+grep -h '"decode_engine"' $LOGS/decode-default.log $LOGS/pdl.log $LOGS/fused-projections.log $LOGS/pdl-fused.log $LOGS/vector-update.log $LOGS/wide-update.log \
   $LOGS/async.log $LOGS/async-pdl-fused.log 2>/dev/null | python3 -c "
 import json,sys
 for l in sys.stdin:
@@ -126,13 +126,17 @@ done
 detail ncu-detail-b128-mamba2-130m.txt 'ssd_update|rmsnorm|conv_update' 48 mamba2-130m 128 MAMBAGEN_PDL=0
 detail ncu-detail-b128-mamba-130m.txt 'selective_update|rmsnorm|conv_update' 48 mamba-130m 128 MAMBAGEN_PDL=0
 detail ncu-detail-b1-fused-mamba2-130m.txt 'gemv|ssd_update|greedy' 24 mamba2-130m 1 MAMBAGEN_SMALL_STEP_PROJECTIONS=fused
+detail ncu-detail-b128-wide-mamba2-130m.txt 'ssd_update' 24 mamba2-130m 128 MAMBAGEN_DECODE_SSM=wide
 }
 
-# Mamba-2's vector state update (opt-in: 4 values a lane in one access, 64 registers) at the large batches.
+# Mamba-2's opt-in state updates at the large batches: vector (4 values a lane in one access, 64 registers) and wide (a
+# block per (row, head) with the head's whole state in flight).
 variants() {
-part 45 env MAMBAGEN_DECODE_SSM=vector $BENCH verify --device cuda tests/fixtures/dev-mamba2 > $LOGS/verify-vector-update.log 2>&1
-part 45 env MAMBAGEN_DECODE_SSM=vector $BENCH model --model /tmp/models/mamba2-130m --device cuda --dtype bfloat16 --reps $reps \
-  --shapes "" --batches 32,128 --tokens 128 >> $LOGS/vector-update.log 2>&1
+for v in wide vector; do
+  part 45 env MAMBAGEN_DECODE_SSM=$v $BENCH verify --device cuda tests/fixtures/dev-mamba2 > $LOGS/verify-$v-update.log 2>&1
+  part 45 env MAMBAGEN_DECODE_SSM=$v $BENCH model --model /tmp/models/mamba2-130m --device cuda --dtype bfloat16 --reps $reps \
+    --shapes "" --batches 32,128 --tokens 128 >> $LOGS/$v-update.log 2>&1
+done
 }
 
 # Programmatic dependent launch (opt-in until this checks and times it): the checks with the default kernels and with

@@ -19,6 +19,9 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
     // The vector decode update: 4 warps of 4 p rows a block.
     private const int VectorSsmWarps = 4;
     private const int VectorSsmRowsPerBlock = 16;
+    // The wide Mamba-2 update's state values a thread (mamba2.cu's SSD_WIDE_SEG) and its largest state dim.
+    private const int WideSsmSegment = 32;
+    private const int WideSsmMaxState = 256;
 
     // About the blocks an H100/H200 keeps resident (132 SMs, several blocks each): below it, work is split finer.
     private const int FillBlocks = 1024;
@@ -43,7 +46,7 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
     private const int GemvWarps = 8;
     private const int GemvMaxScales = 64;
 
-    private readonly KernelFamily _convUpdate, _convVarlen, _convVarlenStates, _shortConvUpdate, _ssdUpdate, _ssdUpdateVec, _ssdScanVarlen, _ssdScanTiled, _ssdScanChunk, _ssdScanChunkCarry,
+    private readonly KernelFamily _convUpdate, _convVarlen, _convVarlenStates, _shortConvUpdate, _ssdUpdate, _ssdUpdateVec, _ssdUpdateWide, _ssdScanVarlen, _ssdScanTiled, _ssdScanChunk, _ssdScanChunkCarry,
         _ssdChunkState, _ssdChunkScan, _selectiveUpdate, _selectiveUpdateChannels, _selectiveScanVarlen, _selectiveScanChannels, _selectiveScanBlock, _selectiveScanChunk, _selectiveScanChunkCarry, _addRmsNorm, _gatedRmsNorm;
     private readonly GemvFamily _gemv, _rmsNormGemv, _gatedGemv, _rmsNormGemvConv;
     private readonly KernelFamily _greedyRows;
@@ -60,6 +63,7 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
         (_ssdUpdate, _ssdUpdateVec, _ssdScanVarlen, _ssdScanTiled) =
             (new(mamba2, "ssd_update"), new(mamba2, "ssd_update_vec"), new(mamba2, "ssd_scan_varlen"), new(mamba2, "ssd_scan_tiled"));
         (_ssdScanChunk, _ssdScanChunkCarry) = (new(mamba2, "ssd_scan_chunk"), new(mamba2, "ssd_scan_chunk_carry"));
+        _ssdUpdateWide = new(mamba2, "ssd_update_wide");
         (_ssdChunkState, _ssdChunkScan) = (new(mamba2, "ssd_chunk_state", perState: false), new(mamba2, "ssd_chunk_scan", perState: false));
         (_selectiveUpdate, _selectiveUpdateChannels, _selectiveScanVarlen, _selectiveScanChannels) =
             (new(mamba1, "selective_update"), new(mamba1, "selective_update_channels"), new(mamba1, "selective_scan_varlen"), new(mamba1, "selective_scan_channels"));
@@ -283,6 +287,22 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
         var y = torch.empty(batch.Count, heads, headDim, dtype: x.dtype, device: x.device);
         if (batch.Count == 0)
         {
+            return y;
+        }
+
+        // The wide update: a thread per 32 state values of a p row, a power of two of them a row, whole warps a block.
+        long segments = stateDim / WideSsmSegment;
+        if (_choices.WideMamba2Update && stateDim % WideSsmSegment == 0 && stateDim <= WideSsmMaxState && (segments & (segments - 1)) == 0
+            && headDim * segments is var threads && threads % 32 == 0 && threads <= 1024 && ssmStates.stride(0) % 8 == 0 && Aligned(ssmStates))
+        {
+            _ssdUpdateWide.For(x.dtype, ssmStates.dtype).Launch(
+                new LaunchGrid((int)heads, batch.Count, 1, (int)threads, 1, 1), Stream,
+                Arg(x), Arg(b), Arg(c), Arg(dt), Arg(aLog), OptionalArg(d),
+                OptionalArg(dtBias), Arg(ssmStates), KernelArg.I64(ssmStates.stride(0)), Arg(batch.StateIndices),
+                Arg(y), KernelArg.I32(batch.Count), KernelArg.I32(dtSoftplus ? 1 : 0), KernelArg.I64(x.stride(0)),
+                KernelArg.I64(b.stride(0)), KernelArg.I64(dt.stride(0)), KernelArg.I32((int)heads), KernelArg.I32((int)headDim),
+                KernelArg.I32((int)b.shape[1]), KernelArg.I32((int)stateDim), KernelArg.I32(d is not null && d.dim() == 2 ? 1 : 0),
+                KernelArg.F32((float)dtLimit.Min), KernelArg.F32((float)dtLimit.Max));
             return y;
         }
 

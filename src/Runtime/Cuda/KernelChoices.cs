@@ -28,6 +28,8 @@ public enum PrefillScan
 /// <summary>
 /// Which decode state updates run. <see cref="RowWarps"/>: Mamba-2 a warp per p row, Mamba-1 a lane group per channel.
 /// <see cref="Vector"/>: Mamba-2 four p rows a warp in 8- or 16-byte accesses, Mamba-1 a thread per channel.
+/// <see cref="Wide"/>: Mamba-2 a block per (row, head) with the head's whole state loaded at once, 32 values a thread
+/// (state dims a power-of-two multiple of 32; opt-in: not yet timed), Mamba-1 a thread per channel.
 /// <see cref="Auto"/>: Mamba-2 row warps, Mamba-1 a thread per channel (the two measured faster on the H200).
 /// </summary>
 public enum DecodeSsm
@@ -35,6 +37,7 @@ public enum DecodeSsm
     Auto,
     RowWarps,
     Vector,
+    Wide,
 }
 
 /// <summary>
@@ -43,7 +46,7 @@ public enum DecodeSsm
 /// faster at 32 x 512 and 2.4x and 1.4x slower at 1 x 2048, so <see cref="PrefillScan.Auto"/> picks by the step's
 /// sequences; Mamba-1's per-channel decode update is 13-25% faster at batch 32-128; the own GEMV projections for steps
 /// of up to 8 tokens (<c>MAMBAGEN_SMALL_STEP_PROJECTIONS=fused</c>) were not faster than cuBLAS at batch 1 and stay
-/// opt-in. <c>MAMBAGEN_PREFILL_SCAN=row-warps|tiled</c> and <c>MAMBAGEN_DECODE_SSM=row-warps|vector</c> force one.
+/// opt-in. <c>MAMBAGEN_PREFILL_SCAN=row-warps|tiled</c> and <c>MAMBAGEN_DECODE_SSM=row-warps|vector|wide</c> force one.
 /// </summary>
 public sealed record KernelChoices(PrefillScan PrefillScan, bool GemvProjections, DecodeSsm DecodeSsm = DecodeSsm.Auto)
 {
@@ -82,6 +85,9 @@ public sealed record KernelChoices(PrefillScan PrefillScan, bool GemvProjections
     /// <summary>Whether Mamba-2's decode update runs four p rows a warp.</summary>
     public bool VectorMamba2Update => DecodeSsm == DecodeSsm.Vector;
 
+    /// <summary>Whether Mamba-2's decode update runs a block per (row, head) with the head's state in flight at once.</summary>
+    public bool WideMamba2Update => DecodeSsm == DecodeSsm.Wide;
+
     /// <summary>Whether Mamba-1's decode update runs a thread per channel.</summary>
     public bool ChannelMamba1Update => DecodeSsm != DecodeSsm.RowWarps;
 
@@ -119,7 +125,8 @@ public sealed record KernelChoices(PrefillScan PrefillScan, bool GemvProjections
             null or "" or "auto" => DecodeSsm.Auto,
             "row-warps" => DecodeSsm.RowWarps,
             "vector" => DecodeSsm.Vector,
-            _ => throw new ArgumentException($"{DecodeSsmVariable}={decodeSsm}: expected auto, row-warps or vector."),
+            "wide" => DecodeSsm.Wide,
+            _ => throw new ArgumentException($"{DecodeSsmVariable}={decodeSsm}: expected auto, row-warps, vector or wide."),
         });
 
     public override string ToString() =>
@@ -136,6 +143,7 @@ public sealed record KernelChoices(PrefillScan PrefillScan, bool GemvProjections
         + DecodeSsm switch
         {
             DecodeSsm.Vector => "vector Mamba-2 and per-channel Mamba-1 decode SSM",
+            DecodeSsm.Wide => "wide Mamba-2 and per-channel Mamba-1 decode SSM",
             DecodeSsm.RowWarps => "row-warp decode SSM",
             _ => "row-warp Mamba-2 and per-channel Mamba-1 decode SSM",
         };

@@ -27,7 +27,8 @@ public static class KernelSources
         new KernelSpec($"short_conv_update_{s}", Ptr, I64, Ptr, Ptr, Ptr, I64, Ptr, Ptr, I32, I32, I32),
     }));
 
-    /// <summary>Mamba-2's SSM: decode state update (a warp per p row, or four with vector accesses), varlen prefill scan (a
+    /// <summary>Mamba-2's SSM: decode state update (a warp per p row, four with vector accesses, or a block per head with
+    /// its whole state in flight), varlen prefill scan (a
     /// warp per p row, tiled, or chunked: chunk states, their carry, the outputs; or the chunk states and outputs as
     /// matrix products on tensor cores, per activation dtype).</summary>
     public static KernelSource Mamba2 { get; } = Load("mamba2.cu", ActivationSuffixes.SelectMany(t => new[]
@@ -38,6 +39,7 @@ public static class KernelSources
     {
         new KernelSpec($"ssd_update_{s}", Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, I64, Ptr, Ptr, I32, I32, I64, I64, I64, I32, I32, I32, I32, I32, F32, F32),
         new KernelSpec($"ssd_update_vec_{s}", Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, I64, Ptr, Ptr, I32, I32, I64, I64, I64, I32, I32, I32, I32, I32, F32, F32),
+        new KernelSpec($"ssd_update_wide_{s}", Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, I64, Ptr, Ptr, I32, I32, I64, I64, I64, I32, I32, I32, I32, I32, F32, F32),
         new KernelSpec($"ssd_scan_varlen_{s}", Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, I64, Ptr, Ptr, Ptr, Ptr, I32, I32, I64, I64, I64, I32, I32, I32, I32, I32, F32, F32),
         new KernelSpec($"ssd_scan_tiled_{s}", Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, I64, Ptr, Ptr, Ptr, Ptr, I32, I32, I64, I64, I64, I32, I32, I32, I32, I32, F32, F32, I32),
         new KernelSpec($"ssd_scan_chunk_{s}", Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, I64, Ptr, Ptr, Ptr, Ptr, I32, I32, I64, I64, I64, I32, I32, I32, I32, I32, F32, F32, I32, Ptr, Ptr, Ptr, I32),

@@ -175,6 +175,78 @@ __device__ __forceinline__ void ssd_update_vec(const T* __restrict__ x, const T*
     }
 }
 
+// Decode, wide: a block per (row, head), a thread per 32 consecutive state values of one p row (state_dim / 32 threads a
+// row, a power of two), all of them loaded in 16-byte accesses as the block's first act, so a block has its head's
+// whole state in flight (16 KB in bf16 for mamba2-130m's 64 x 128) where the other updates keep a row or four of it:
+// at batch 128 the state traffic is 100 MB a layer, and an update that holds little of it in flight waits a memory
+// latency per little. B and C go through shared memory as fp32 (a 32-value segment padded by one, so the threads of
+// a warp reading their segments' n-th values hit different banks); the row's sum over its threads is a shuffle.
+// Same arithmetic as ssd_update.
+#define SSD_WIDE_SEG 32
+#define SSD_WIDE_MAX_STATE 256
+template <typename T, typename S>
+__device__ __forceinline__ void ssd_update_wide(const T* __restrict__ x, const T* __restrict__ B, const T* __restrict__ C, const T* __restrict__ dt,
+                           const T* __restrict__ a_log, const T* __restrict__ D, const T* __restrict__ dt_bias,
+                           S* __restrict__ states, i64 block_stride, const i64* __restrict__ slots, T* __restrict__ y, int softplus, SsdArgs a)
+{
+    __shared__ float bc[2 * (SSD_WIDE_MAX_STATE + SSD_WIDE_MAX_STATE / SSD_WIDE_SEG)];
+    __shared__ float xs[1024];  // the head's x, a value per p row (at most a block's threads)
+    __shared__ float shared_step, shared_decay;
+    int h = blockIdx.x, row = blockIdx.y;
+    int segs = a.state_dim / SSD_WIDE_SEG;
+    int p = threadIdx.x / segs, seg = threadIdx.x % segs;
+    i64 slot = slots[row];
+    S* st = states + (slot < 0 ? 0 : slot) * block_stride + ((i64)h * a.head_dim + p) * a.state_dim + seg * SSD_WIDE_SEG;
+    float sv[SSD_WIDE_SEG];
+#pragma unroll
+    for (int e = 0; e < SSD_WIDE_SEG; e += 8)
+    {
+        if (slot >= 0) mg_load8(st + e, sv + e);
+        else
+        {
+#pragma unroll
+            for (int k = 0; k < 8; k++) sv[e + k] = 0.0f;
+        }
+    }
+    int g = h / (a.heads / a.groups);
+    int padded = a.state_dim + segs;
+    for (int n = threadIdx.x; n < a.state_dim; n += blockDim.x)
+    {
+        bc[n + n / SSD_WIDE_SEG] = mg_load(B + row * a.bc_stride + (i64)g * a.state_dim + n);
+        bc[padded + n + n / SSD_WIDE_SEG] = mg_load(C + row * a.bc_stride + (i64)g * a.state_dim + n);
+    }
+    if (threadIdx.x == 0)
+    {
+        float step = ssd_dt(dt + row * a.dt_stride + h, dt_bias, softplus, a.dt_min, a.dt_max, h);
+        shared_step = step;
+        shared_decay = mg_exp(step * -mg_exp(mg_load(a_log + h)));
+    }
+    // x through shared memory too: a load left for after the barrier (where the compiler put it) is one more latency.
+    for (int i = threadIdx.x; i < a.head_dim; i += blockDim.x) xs[i] = mg_load(x + row * a.x_stride + (i64)h * a.head_dim + i);
+    float skip = D && seg == 0 ? mg_load(D + (a.d_per_p ? (i64)h * a.head_dim + p : h)) : 0.0f;
+    mg_sync();
+    float xv = xs[p], decay = shared_decay, dx = shared_step * xv, acc = 0.0f;
+    const float* bs = bc + seg * (SSD_WIDE_SEG + 1);
+    const float* cs = bs + padded;
+#pragma unroll
+    for (int e = 0; e < SSD_WIDE_SEG; e++)
+    {
+        sv[e] = sv[e] * decay + dx * bs[e];
+        acc += sv[e] * cs[e];
+    }
+    if (slot >= 0)
+    {
+#pragma unroll
+        for (int e = 0; e < SSD_WIDE_SEG; e += 8) mg_store8(st + e, sv + e);
+    }
+    acc = mg_warp_sum(acc, segs);
+    if (seg == 0)
+    {
+        if (D) acc += xv * skip;
+        mg_store(y + (i64)row * a.heads * a.head_dim + (i64)h * a.head_dim + p, slot < 0 ? 0.0f : acc);
+    }
+}
+
 // Prefill: each sequence scanned token by token from its initial state (the cache's where has_initial, else zeros);
 // the final state is written back. Exact recurrence, so no chunk layout is needed. The block's threads first compute
 // dt and exp(dt * A) of a tile of tokens into shared memory (once per block, not once per lane), then B, C and x of
@@ -723,6 +795,13 @@ MG_FOR_T(SSD_MMA_KERNELS)
     { mg_after_previous_grid(); \
         SsdArgs a = {x_stride, bc_stride, dt_stride, heads, head_dim, groups, state_dim, d_per_p, dt_min, dt_max}; \
         ssd_update_vec<T, S>(x, B, C, dt, a_log, D, dt_bias, states, block_stride, slots, y, softplus, a); \
+    } \
+    extern "C" __global__ void ssd_update_wide_##sfx(const T* x, const T* B, const T* C, const T* dt, const T* a_log, const T* D, \
+        const T* dt_bias, S* states, i64 block_stride, const i64* slots, T* y, int rows, int softplus, i64 x_stride, \
+        i64 bc_stride, i64 dt_stride, int heads, int head_dim, int groups, int state_dim, int d_per_p, float dt_min, float dt_max) \
+    { mg_after_previous_grid(); \
+        SsdArgs a = {x_stride, bc_stride, dt_stride, heads, head_dim, groups, state_dim, d_per_p, dt_min, dt_max}; \
+        ssd_update_wide<T, S>(x, B, C, dt, a_log, D, dt_bias, states, block_stride, slots, y, softplus, a); \
     } \
     extern "C" __global__ void ssd_scan_varlen_##sfx(const T* x, const T* B, const T* C, const T* dt, const T* a_log, const T* D, \
         const T* dt_bias, S* states, i64 block_stride, const i64* slots, const u8* has_initial, const i64* query_start, T* y, \

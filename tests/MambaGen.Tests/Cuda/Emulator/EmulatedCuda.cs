@@ -144,7 +144,7 @@ internal static class EmulatedKernels
     /// <summary>Every opt-in variant (<see cref="KernelChoices.OptIn"/>).</summary>
     public static MambaOps OptIn => Newest.Value;
 
-    /// <summary>The op set a test names: opt-in, row-warps, chunked, tensor-cores, block-scan, or the default kernels.</summary>
+    /// <summary>The op set a test names: opt-in, row-warps, chunked, tensor-cores, block-scan, wide, or the default kernels.</summary>
     public static MambaOps Named(string variants) => variants switch
     {
         "opt-in" => OptIn,
@@ -152,8 +152,14 @@ internal static class EmulatedKernels
         "chunked" => Chunked,
         "tensor-cores" => TensorCores,
         "block-scan" => BlockScan,
+        "wide" => Wide,
         _ => Ops,
     };
+
+    private static readonly Lazy<MambaOps> WideUpdates = new(() => Create(KernelChoices.Default with { DecodeSsm = DecodeSsm.Wide }), LazyThreadSafetyMode.ExecutionAndPublication);
+
+    /// <summary>Mamba-2's decode update a block per (row, head), the rest as <see cref="Ops"/>.</summary>
+    public static MambaOps Wide => WideUpdates.Value;
 
     private static readonly EmulatedCudaDriver Driver = new();
 

@@ -57,6 +57,8 @@ public sealed class EmulatedKernelTests
             data.Add(MixerUnderTest.Mamba2FullTiles, "bfloat16", "tensor-cores");
             data.Add(MixerUnderTest.Mamba2FullTiles, "float32", "tensor-cores");
             data.Add(MixerUnderTest.Mamba2FullTiles, "bfloat16", "default");
+            // The wide decode update: 80 p rows x 4 threads of 32 state values a block.
+            data.Add(MixerUnderTest.Mamba2FullTiles, "float32", "wide");
             data.Add(MixerUnderTest.Mamba2, "float32", "tensor-cores");
             // Mamba-1's block-wide scan: the 261-token prefill over one chunk of 64 threads x 8 tokens.
             data.Add(MixerUnderTest.Mamba1, "float32", "block-scan");
@@ -131,6 +133,7 @@ public sealed class EmulatedKernelTests
         { MixerUnderTest.Mamba1, "float32", "row-warps" },
         { MixerUnderTest.Mamba1, "float32", "chunked" },
         { MixerUnderTest.ShortConvKind, "float32", "default" },
+        { MixerUnderTest.Mamba2FullTiles, "float32", "wide" },
     };
 
     [EmulatorTheory]
@@ -279,6 +282,44 @@ public sealed class EmulatedKernelTests
         double tolerance = stateDtype == "float32" ? 2e-5 : 3e-2;
         OpsAssert.Close(yReference.index_select(0, real), yKernels.index_select(0, real), tolerance, tolerance, $"{variants} decode update output");
         OpsAssert.Close(statesReference, statesKernels, tolerance, tolerance, $"{variants} decode update states");
+    }
+
+    [EmulatorTheory]
+    [InlineData(128, "float32", "float32")]
+    [InlineData(128, "bfloat16", "bfloat16")]
+    [InlineData(256, "bfloat16", "float32")]
+    [InlineData(64, "float16", "float16")]
+    public void Mamba2_wide_decode_update_matches_the_reference_over_whole_heads_in_flight(int stateDim, string activations, string stateDtype)
+    {
+        // A block per (row, head): 32 state values a thread, state_dim / 32 threads a p row (4, 8 and 2 here), each
+        // segment's B and C read from padded shared memory; 40 rows x 6 heads of 16 p rows, two groups, two padding
+        // rows, D per p row. A state dim of 64 with 16 p rows is a block of 32 threads; 128 and 256 are 64 and 128.
+        const int rows = 40, heads = 6, headDim = 16;
+        var (dtype, sdtype) = (Dtype(activations), Dtype(stateDtype));
+        using var g = new Generator(15);
+        var x = torch.randn(new long[] { rows, heads, headDim }, generator: g).to(dtype);
+        var dt = torch.randn(new long[] { rows, heads }, generator: g).to(dtype);
+        var aLog = torch.randn(new long[] { heads }, generator: g).to(dtype);
+        var b = torch.randn(new long[] { rows, 2, stateDim }, generator: g).to(dtype);
+        var c = torch.randn(new long[] { rows, 2, stateDim }, generator: g).to(dtype);
+        var d = torch.randn(new long[] { heads, headDim }, generator: g).to(dtype);
+        var dtBias = torch.randn(new long[] { heads }, generator: g).to(dtype);
+        var states = torch.randn(new long[] { rows + 1, heads, headDim, stateDim }, generator: g).to(sdtype);
+        var blocks = Enumerable.Range(0, rows).Select(r => r is 2 or 31 ? -1 : (r * 17 + 3) % (rows + 1)).ToArray();
+        using var batch = new DecodeBatch(blocks, torch.tensor(blocks.Select(v => (long)v).ToArray()));
+        var (statesReference, statesKernels) = (states.clone(), states.clone());
+        int launches = EmulatedKernels.Launches;
+
+        var yReference = MambaOps.Reference.Ssd.StateUpdate(statesReference, x, dt, aLog, b, c, d, dtBias, true, (0, double.PositiveInfinity), batch);
+        var yKernels = EmulatedKernels.Wide.Ssd.StateUpdate(statesKernels, x, dt, aLog, b, c, d, dtBias, true, (0, double.PositiveInfinity), batch);
+
+        Assert.True(EmulatedKernels.Launches > launches, "the kernels declined the step");
+        var real = torch.tensor(Enumerable.Range(0, rows).Where(r => blocks[r] >= 0).Select(r => (long)r).ToArray());
+        double tolerance = dtype == ScalarType.Float32 && sdtype == ScalarType.Float32 ? 2e-5 : 3e-2;
+        OpsAssert.Close(yReference.index_select(0, real), yKernels.index_select(0, real), tolerance, tolerance, "wide decode update output");
+        OpsAssert.Close(statesReference, statesKernels, tolerance, tolerance, "wide decode update states");
+        int unused = Enumerable.Range(0, rows + 1).First(k => !blocks.Contains(k));
+        OpsAssert.Same(states[unused], statesKernels[unused], "a block no row names");
     }
 
     [EmulatorTheory]
@@ -564,8 +605,10 @@ public sealed class EmulatedKernelTests
         Assert.Contains(KernelChoices.PrefillScanVariable + "=parallel", error.Message);
         error = Assert.Throws<System.ArgumentException>(() => KernelChoices.Parse(null, "yes"));
         Assert.Contains(KernelChoices.ProjectionsVariable + "=yes", error.Message);
-        error = Assert.Throws<System.ArgumentException>(() => KernelChoices.Parse(null, null, "wide"));
-        Assert.Contains(KernelChoices.DecodeSsmVariable + "=wide", error.Message);
+        Assert.True(KernelChoices.Parse(null, null, "wide").WideMamba2Update);
+        Assert.False(KernelChoices.Default.WideMamba2Update);
+        error = Assert.Throws<System.ArgumentException>(() => KernelChoices.Parse(null, null, "scalar"));
+        Assert.Contains(KernelChoices.DecodeSsmVariable + "=scalar", error.Message);
     }
 
     [Fact]
