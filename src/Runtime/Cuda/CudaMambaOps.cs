@@ -290,46 +290,37 @@ internal sealed class CudaMambaOps : IConvOps, ISsdOps, ISelectiveScanOps, INorm
             return y;
         }
 
+        // Every update's entry takes the same arguments.
+        KernelArg[] args =
+        [
+            Arg(x), Arg(b), Arg(c), Arg(dt), Arg(aLog), OptionalArg(d), OptionalArg(dtBias), Arg(ssmStates), KernelArg.I64(ssmStates.stride(0)),
+            Arg(batch.StateIndices), Arg(y), KernelArg.I32(batch.Count), KernelArg.I32(dtSoftplus ? 1 : 0), KernelArg.I64(x.stride(0)),
+            KernelArg.I64(b.stride(0)), KernelArg.I64(dt.stride(0)), KernelArg.I32((int)heads), KernelArg.I32((int)headDim),
+            KernelArg.I32((int)b.shape[1]), KernelArg.I32((int)stateDim), KernelArg.I32(d is not null && d.dim() == 2 ? 1 : 0),
+            KernelArg.F32((float)dtLimit.Min), KernelArg.F32((float)dtLimit.Max),
+        ];
+
         // The wide update: a thread per 32 state values of a p row, a power of two of them a row, whole warps a block.
         long segments = stateDim / WideSsmSegment;
+        bool rowsAligned = ssmStates.stride(0) % 8 == 0 && Aligned(ssmStates);
         if (_choices.WideMamba2Update && stateDim % WideSsmSegment == 0 && stateDim <= WideSsmMaxState && (segments & (segments - 1)) == 0
-            && headDim * segments is var threads && threads % 32 == 0 && threads <= 1024 && ssmStates.stride(0) % 8 == 0 && Aligned(ssmStates))
+            && headDim * segments is var threads && threads % 32 == 0 && threads <= 1024 && rowsAligned)
         {
-            _ssdUpdateWide.For(x.dtype, ssmStates.dtype).Launch(
-                new LaunchGrid((int)heads, batch.Count, 1, (int)threads, 1, 1), Stream,
-                Arg(x), Arg(b), Arg(c), Arg(dt), Arg(aLog), OptionalArg(d),
-                OptionalArg(dtBias), Arg(ssmStates), KernelArg.I64(ssmStates.stride(0)), Arg(batch.StateIndices),
-                Arg(y), KernelArg.I32(batch.Count), KernelArg.I32(dtSoftplus ? 1 : 0), KernelArg.I64(x.stride(0)),
-                KernelArg.I64(b.stride(0)), KernelArg.I64(dt.stride(0)), KernelArg.I32((int)heads), KernelArg.I32((int)headDim),
-                KernelArg.I32((int)b.shape[1]), KernelArg.I32((int)stateDim), KernelArg.I32(d is not null && d.dim() == 2 ? 1 : 0),
-                KernelArg.F32((float)dtLimit.Min), KernelArg.F32((float)dtLimit.Max));
+            _ssdUpdateWide.For(x.dtype, ssmStates.dtype).Launch(new LaunchGrid((int)heads, batch.Count, 1, (int)threads, 1, 1), Stream, args);
             return y;
         }
 
-        if (_choices.VectorMamba2Update && stateDim % 4 == 0 && stateDim <= 128 && ssmStates.stride(0) % 8 == 0 && Aligned(ssmStates))
+        if (_choices.VectorMamba2Update && stateDim % 4 == 0 && stateDim <= 128 && rowsAligned)
         {
             // Four warps of four p rows a block, each lane four consecutive state values read and written at once.
             _ssdUpdateVec.For(x.dtype, ssmStates.dtype).Launch(
-                new LaunchGrid(Blocks(headDim, VectorSsmRowsPerBlock), (int)heads, batch.Count, 32 * VectorSsmWarps, 1, 1), Stream,
-                Arg(x), Arg(b), Arg(c), Arg(dt), Arg(aLog), OptionalArg(d),
-                OptionalArg(dtBias), Arg(ssmStates), KernelArg.I64(ssmStates.stride(0)), Arg(batch.StateIndices),
-                Arg(y), KernelArg.I32(batch.Count), KernelArg.I32(dtSoftplus ? 1 : 0), KernelArg.I64(x.stride(0)),
-                KernelArg.I64(b.stride(0)), KernelArg.I64(dt.stride(0)), KernelArg.I32((int)heads), KernelArg.I32((int)headDim),
-                KernelArg.I32((int)b.shape[1]), KernelArg.I32((int)stateDim), KernelArg.I32(d is not null && d.dim() == 2 ? 1 : 0),
-                KernelArg.F32((float)dtLimit.Min), KernelArg.F32((float)dtLimit.Max));
+                new LaunchGrid(Blocks(headDim, VectorSsmRowsPerBlock), (int)heads, batch.Count, 32 * VectorSsmWarps, 1, 1), Stream, args);
             return y;
         }
 
         // A block per (row, head) walks the head's p rows; split a head over more blocks only while the grid is small.
         int split = (int)Math.Clamp((FillBlocks + heads * batch.Count - 1) / (heads * batch.Count), 1, Blocks(headDim, SsdWarps));
-        _ssdUpdate.For(x.dtype, ssmStates.dtype).Launch(
-            new LaunchGrid(split, (int)heads, batch.Count, 32 * SsdWarps, 1, 1), Stream,
-            Arg(x), Arg(b), Arg(c), Arg(dt), Arg(aLog), OptionalArg(d),
-            OptionalArg(dtBias), Arg(ssmStates), KernelArg.I64(ssmStates.stride(0)), Arg(batch.StateIndices),
-            Arg(y), KernelArg.I32(batch.Count), KernelArg.I32(dtSoftplus ? 1 : 0), KernelArg.I64(x.stride(0)),
-            KernelArg.I64(b.stride(0)), KernelArg.I64(dt.stride(0)), KernelArg.I32((int)heads), KernelArg.I32((int)headDim),
-            KernelArg.I32((int)b.shape[1]), KernelArg.I32((int)stateDim), KernelArg.I32(d is not null && d.dim() == 2 ? 1 : 0),
-            KernelArg.F32((float)dtLimit.Min), KernelArg.F32((float)dtLimit.Max));
+        _ssdUpdate.For(x.dtype, ssmStates.dtype).Launch(new LaunchGrid(split, (int)heads, batch.Count, 32 * SsdWarps, 1, 1), Stream, args);
         return y;
     }
 
