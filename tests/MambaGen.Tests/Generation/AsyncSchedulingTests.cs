@@ -5,7 +5,9 @@ using MambaGen.Backends;
 using MambaGen.Cache;
 using MambaGen.Generation;
 using MambaGen.Models;
+using MambaGen.Models.Hybrid;
 using MambaGen.Ops;
+using MambaGen.Tests.Checkpoints;
 using TorchSharp;
 using Xunit;
 using static TorchSharp.torch;
@@ -133,6 +135,45 @@ public sealed class AsyncSchedulingTests
         Assert.Contains(log, l => l.StartsWith("forward picks", StringComparison.Ordinal));
     }
 
+    [Theory]
+    [InlineData(64)]
+    [InlineData(0)]
+    public void A_hybrid_model_whose_attention_blocks_grow_each_step_gets_the_same_tokens(int numBlocks)
+    {
+        // LFM2 with attention: each queued step first grows every request's attention blocks; 0 blocks is a pool so
+        // tight that requests wait and are preempted (the growth for a queued step fails, and the step is ordinary).
+        using var model = HybridLanguageModel.Load(CheckpointFixtures.Folder("dev-lfm2-attn"), CPU);
+        var prompts = Enumerable.Range(0, 3).Select(r => Enumerable.Range(0, 6 + 5 * r).Select(i => (i * 7 + r * 13 + 1) % model.VocabSize).ToArray()).ToArray();
+        const int maxTokens = 20;
+        var layout = model.PlanCache();
+        int blocks = numBlocks > 0 ? numBlocks : layout.BlocksFor(prompts.Max(p => p.Length) + maxTokens) + layout.BlocksFor(1);
+        var options = new SchedulerOptions(MaxNumBatchedTokens: 16);
+        var log = new List<string>();
+
+        var expected = Generate(model, prompts, maxTokens, blocks, options, out _);
+        var actual = Generate(new PickingModel(model, log), prompts, maxTokens, blocks, options with { AsyncScheduling = true }, out int preemptions);
+
+        Assert.Equal(expected, actual);
+        Assert.Contains(log, l => l.StartsWith("forward picks", StringComparison.Ordinal));
+        Assert.True(numBlocks > 0 || preemptions > 0, $"{blocks} blocks should force a preemption");
+
+        int[][] Generate(ICausalLanguageModel stepped, int[][] prompts, int maxTokens, int blocks, SchedulerOptions options, out int preempted)
+        {
+            using var cache = model.AllocateCache(blocks);
+            var engine = new GenerationEngine(stepped, cache, options);
+            var ids = prompts.Select(p => engine.AddRequest(p, SamplingParams.Greedy(maxTokens))).ToArray();
+            var outputs = ids.ToDictionary(id => id, _ => new List<int>());
+            foreach (var o in engine.Run())
+            {
+                outputs[o.RequestId].Add(o.Token);
+            }
+
+            Assert.Equal(blocks, cache.Blocks.NumFreeBlocks);
+            preempted = engine.NumPreemptions;
+            return ids.Select(id => outputs[id].ToArray()).ToArray();
+        }
+    }
+
     [Fact]
     public void The_switch_is_off_unless_set()
     {
@@ -174,7 +215,7 @@ public sealed class AsyncSchedulingTests
     /// The tiny model with greedy picks that stay "on the device" until read: each forward logs where its ids came
     /// from (the host, or the last step's picks), each pick and each read its step's number.
     /// </summary>
-    private sealed class PickingModel(MambaLanguageModel inner, List<string> log) : ICausalLanguageModel, IGreedyOps
+    private sealed class PickingModel(ICausalLanguageModel inner, List<string> log) : ICausalLanguageModel, IGreedyOps
     {
         private readonly HashSet<IntPtr> _picks = new();
         private int _steps;
