@@ -15,7 +15,7 @@
 # Beside them, the Nemotron-H MoE fixture is made with transformers (tools/oracle/hybrid_fixtures.py, into the logs).
 # Sections, in this order unless SECTIONS names others: checks figures pdl async variants profiles hybrids scans. A call
 # runs what fits its budget (what it cut or skipped is in skipped.txt); the next call takes the rest, e.g.
-# SECTIONS="pdl async profiles", then SECTIONS="variants hybrids scans" (each call makes the checkpoints again, ~1 min).
+# SECTIONS="pdl async variants", then SECTIONS="profiles hybrids scans" (each call makes the checkpoints again, ~1 min).
 # async: the engine's async scheduling (MAMBAGEN_ASYNC_SCHEDULING=1), checked and timed at decode.
 # pdl: the kernels launched as programmatic dependents (MAMBAGEN_PDL=1), checked and timed at decode, with cuBLAS and
 # with the fused projections.
