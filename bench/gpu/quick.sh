@@ -16,7 +16,8 @@
 # Sections, in this order unless SECTIONS names others: checks figures pdl async variants profiles hybrids scans. A call
 # runs what fits its budget (what it cut or skipped is in skipped.txt); the next call takes the rest, e.g.
 # SECTIONS="pdl async variants", then SECTIONS="profiles hybrids scans" (each call makes the checkpoints again, ~1 min).
-# async: the engine's async scheduling (MAMBAGEN_ASYNC_SCHEDULING=1), checked and timed at decode.
+# async: the engine's async scheduling (MAMBAGEN_ASYNC_SCHEDULING=1), checked and timed at decode. decode (not in the
+# default order): for a short call, decode alone with the default kernels and the newest opt-ins, beside mamba_ssm.
 # pdl: the kernels launched as programmatic dependents (MAMBAGEN_PDL=1), checked and timed at decode, with cuBLAS and
 # with the fused projections.
 # Usage: [REPS=3] [BUDGET=560] [SECTIONS="..."] bench/gpu/quick.sh ; logs in $OUT/logs.tgz (parts cut or skipped for
@@ -46,6 +47,7 @@ part() {
 { nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader; date -u; } > $LOGS/gpu.txt
 # The checkpoints, made while the checks run.
 python3 $P/make_models.py /tmp/models > $LOGS/models.log 2>&1 &
+MODELS_PID=$!
 python3 bench/gpu/hybrid_models.py /tmp/hybrid > $LOGS/hybrid-models.log 2>&1 &
 # The Nemotron-H MoE fixture (transformers' outputs on the CPU), the reference for running 'moe' layers next.
 OUT=$LOGS/fixtures ONLY=dev-nemotron-h-moe python3 tools/oracle/hybrid_fixtures.py > $LOGS/fixtures.log 2>&1 &
@@ -170,6 +172,24 @@ for m in mamba2-130m mamba-130m; do
 done
 }
 
+# For a short call: decode alone, the default kernels and the newest opt-ins (async scheduling with PDL and the fused
+# projections at batch 1 and 8, the wide Mamba-2 update at 32 and 128) checked and timed, beside mamba_ssm.
+decode_only() {
+part 60 env MAMBAGEN_ASYNC_SCHEDULING=1 MAMBAGEN_PDL=1 MAMBAGEN_SMALL_STEP_PROJECTIONS=fused $BENCH verify --device cuda \
+  tests/fixtures/dev-mamba1 tests/fixtures/dev-mamba2 > $LOGS/verify-async-pdl-fused.log 2>&1
+part 45 env MAMBAGEN_DECODE_SSM=wide $BENCH verify --device cuda tests/fixtures/dev-mamba2 > $LOGS/verify-wide-update.log 2>&1
+wait $MODELS_PID  # the benchmark models only, not the hybrids'
+for m in mamba2-130m mamba-130m; do
+  part 45 $BENCH model --model /tmp/models/$m --device cuda --dtype bfloat16 --reps $reps --shapes "" $B >> $LOGS/mambagen.log 2>&1
+  part 45 env MAMBAGEN_ASYNC_SCHEDULING=1 MAMBAGEN_PDL=1 MAMBAGEN_SMALL_STEP_PROJECTIONS=fused $BENCH model --model /tmp/models/$m --device cuda \
+    --dtype bfloat16 --reps $reps --shapes "" --batches 1,8 --tokens 128 >> $LOGS/async-pdl-fused.log 2>&1
+done
+part 45 env MAMBAGEN_DECODE_SSM=wide $BENCH model --model /tmp/models/mamba2-130m --device cuda --dtype bfloat16 --reps $reps \
+  --shapes "" --batches 32,128 --tokens 128 >> $LOGS/wide-update.log 2>&1
+peers
+summary
+}
+
 # The hybrid decode graphs are opt-in until this checks them.
 hybrids() {
 unpack_peers
@@ -214,6 +234,7 @@ for section in ${SECTIONS:-checks figures pdl async variants profiles hybrids sc
     figures) wait; figures ;;
     pdl) pdl ;;
     async) wait; async_scheduling ;;
+    decode) decode_only ;;
     variants) wait; variants ;;
     profiles) wait; profiles ;;
     hybrids) wait; hybrids ;;
