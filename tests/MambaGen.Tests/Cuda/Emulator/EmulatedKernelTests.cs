@@ -606,7 +606,9 @@ public sealed class EmulatedKernelTests
         error = Assert.Throws<System.ArgumentException>(() => KernelChoices.Parse(null, "yes"));
         Assert.Contains(KernelChoices.ProjectionsVariable + "=yes", error.Message);
         Assert.True(KernelChoices.Parse(null, null, "wide").WideMamba2Update);
-        Assert.False(KernelChoices.Default.WideMamba2Update);
+        Assert.True(KernelChoices.Default.WideMamba2Update);
+        Assert.False(KernelChoices.Parse(null, null, "row-warps").WideMamba2Update);
+        Assert.False(KernelChoices.Parse(null, null, "vector").WideMamba2Update);
         error = Assert.Throws<System.ArgumentException>(() => KernelChoices.Parse(null, null, "scalar"));
         Assert.Contains(KernelChoices.DecodeSsmVariable + "=scalar", error.Message);
     }
