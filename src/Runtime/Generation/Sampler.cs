@@ -37,10 +37,10 @@ public static class Sampler
 
         using var scope = torch.NewDisposeScope();
         // Everything happens on the logits' device and only [rows, 3] crosses to the host, in one copy, not [rows, vocab]:
-        // each row's argmax, its health (GreedyRows) and its sampled token (the argmax for greedy rows).
-        var argmaxAndHealth = GreedyRows(logits);
-        var sampled = SampleRows(logits, parameters, generators) ?? argmaxAndHealth.select(1, 0);
-        var rows = torch.cat(new[] { argmaxAndHealth, sampled.unsqueeze(1) }, 1).cpu().data<long>().ToArray();
+        // each row's argmax, its health and its sampled token (the argmax for greedy rows), stacked in one call.
+        var argmax = logits.argmax(-1);
+        var sampled = SampleRows(logits, parameters, generators) ?? argmax;
+        var rows = torch.stack(new[] { argmax, Health(logits), sampled }, 1).cpu().data<long>().ToArray();
         var tokens = new int[parameters.Count];
         for (int r = 0; r < parameters.Count; r++)
         {
@@ -68,11 +68,12 @@ public static class Sampler
         return TokensOfPicks(picks.cpu().data<long>().ToArray(), logits, requestIds);
     }
 
-    /// <summary>[rows, 2] int64 by TorchSharp calls, as <see cref="Ops.IGreedyOps.Pick"/> gives them: each row's argmax and
-    /// whether it can be sampled (its maximum is NaN when any logit is, since max propagates NaN, +Inf when one is, -Inf
-    /// when all are; -Inf alone is a masked token, not a fault).</summary>
-    internal static Tensor GreedyRows(Tensor logits) =>
-        torch.stack(new[] { logits.argmax(-1), logits.amax(-1).isfinite().to(ScalarType.Int64) }, 1);
+    /// <summary>[rows, 2] int64 by TorchSharp calls, as <see cref="Ops.IGreedyOps.Pick"/> gives them: each row's argmax and <see cref="Health"/>.</summary>
+    internal static Tensor GreedyRows(Tensor logits) => torch.stack(new[] { logits.argmax(-1), Health(logits) }, 1);
+
+    /// <summary>[rows] int64, 1 where a row can be sampled: its maximum is NaN when any logit is (max propagates NaN),
+    /// +Inf when one is, -Inf when all are; -Inf alone is a masked token, not a fault.</summary>
+    private static Tensor Health(Tensor logits) => logits.amax(-1).isfinite().to(ScalarType.Int64);
 
     /// <summary>The tokens of <see cref="Ops.IGreedyOps.Pick"/>'s rows (token, healthy), or the error naming the first row that cannot be sampled.</summary>
     internal static int[] TokensOfPicks(long[] rows, Tensor logits, IReadOnlyList<string>? requestIds)
