@@ -73,7 +73,8 @@ internal sealed class DecodeGraphs : IDisposable
     /// </summary>
     /// <param name="tokenIds">The step's token ids (host).</param>
     /// <param name="stateBlocks">Each row's state block (host).</param>
-    public Tensor? TryRun(ReadOnlySpan<long> tokenIds, ReadOnlySpan<int> stateBlocks) => TryRun(tokenIds, null, stateBlocks);
+    public Tensor? TryRun(ReadOnlySpan<long> tokenIds, ReadOnlySpan<int> stateBlocks) =>
+        tokenIds.Length == stateBlocks.Length ? TryRun(tokenIds, null, stateBlocks) : null;
 
     /// <summary>As <see cref="TryRun(ReadOnlySpan{long}, ReadOnlySpan{int})"/> with the token ids on the device (the last step's picks), copied in there.</summary>
     /// <param name="tokenIds">[rows] int64 on the graphs' device.</param>
