@@ -8,6 +8,7 @@ using MambaGen.Models;
 using MambaGen.Models.Hybrid;
 using MambaGen.Ops;
 using MambaGen.Tests.Checkpoints;
+using MambaGen.Tests.Models.Hybrid;
 using TorchSharp;
 using Xunit;
 using static TorchSharp.torch;
@@ -150,28 +151,13 @@ public sealed class AsyncSchedulingTests
         var options = new SchedulerOptions(MaxNumBatchedTokens: 16);
         var log = new List<string>();
 
-        var expected = Generate(model, prompts, maxTokens, blocks, options, out _);
-        var actual = Generate(new PickingModel(model, log), prompts, maxTokens, blocks, options with { AsyncScheduling = true }, out int preemptions);
+        var expected = HybridGeneration.Greedy(model, prompts, maxTokens, blocks, options, out _);
+        var actual = HybridGeneration.Greedy(model, prompts, maxTokens, blocks, options with { AsyncScheduling = true }, out int preemptions,
+            new PickingModel(model, log));
 
         Assert.Equal(expected, actual);
         Assert.Contains(log, l => l.StartsWith("forward picks", StringComparison.Ordinal));
         Assert.True(numBlocks > 0 || preemptions > 0, $"{blocks} blocks should force a preemption");
-
-        int[][] Generate(ICausalLanguageModel stepped, int[][] prompts, int maxTokens, int blocks, SchedulerOptions options, out int preempted)
-        {
-            using var cache = model.AllocateCache(blocks);
-            var engine = new GenerationEngine(stepped, cache, options);
-            var ids = prompts.Select(p => engine.AddRequest(p, SamplingParams.Greedy(maxTokens))).ToArray();
-            var outputs = ids.ToDictionary(id => id, _ => new List<int>());
-            foreach (var o in engine.Run())
-            {
-                outputs[o.RequestId].Add(o.Token);
-            }
-
-            Assert.Equal(blocks, cache.Blocks.NumFreeBlocks);
-            preempted = engine.NumPreemptions;
-            return ids.Select(id => outputs[id].ToArray()).ToArray();
-        }
     }
 
     [Fact]

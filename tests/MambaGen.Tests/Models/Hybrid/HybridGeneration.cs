@@ -9,10 +9,12 @@ namespace MambaGen.Tests.Models.Hybrid;
 internal static class HybridGeneration
 {
     /// <summary>Each prompt's new tokens, in prompt order; the pool must hold all its blocks free again at the end.</summary>
-    public static int[][] Greedy(HybridLanguageModel model, IReadOnlyList<int[]> prompts, int maxTokens, int numBlocks, SchedulerOptions options, out int preemptions)
+    /// <param name="stepped">What the engine steps, where not <paramref name="model"/> itself (a wrapper of it).</param>
+    public static int[][] Greedy(HybridLanguageModel model, IReadOnlyList<int[]> prompts, int maxTokens, int numBlocks, SchedulerOptions options, out int preemptions,
+        ICausalLanguageModel? stepped = null)
     {
         using var cache = model.AllocateCache(numBlocks);
-        var engine = new GenerationEngine(model, cache, options);
+        var engine = new GenerationEngine(stepped ?? model, cache, options);
         var ids = prompts.Select(p => engine.AddRequest(p, SamplingParams.Greedy(maxTokens))).ToArray();
         var outputs = ids.ToDictionary(id => id, _ => new List<int>());
         foreach (var o in engine.Run())
