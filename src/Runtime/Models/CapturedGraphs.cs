@@ -59,7 +59,7 @@ internal sealed class CapturedGraphs<TKey, TGraph> : IDisposable
     public void Dispose() => Drop();
 }
 
-/// <summary>What the pure and the hybrid models' decode graphs decide alike: whether they can run, and their buckets.</summary>
+/// <summary>What the pure and the hybrid models' decode graphs decide alike: whether they can run, their buckets, and which ids they take.</summary>
 internal static class CapturedGraphs
 {
     /// <summary>
@@ -96,6 +96,10 @@ internal static class CapturedGraphs
 
         return TorchCuda.TryUseSideStream(cudaDevice, out _, out reason);
     }
+
+    /// <summary>Whether <paramref name="ids"/> are a step's <paramref name="rows"/> token ids on the graphs' device (the last step's picks), which a replay copies in.</summary>
+    public static bool TakesDeviceIds(Tensor ids, long rows, DeviceType type, int index) =>
+        ids.dim() == 1 && ids.shape[0] == rows && ids.dtype == ScalarType.Int64 && ids.device_type == type && ids.device_index == index;
 
     /// <summary>Batch buckets 1, 2, 4, ... below <paramref name="largest"/>, then <paramref name="largest"/>.</summary>
     public static int[] BatchBuckets(int largest)

@@ -27,9 +27,8 @@ internal sealed class DecodeGraphs : IDisposable
     private readonly IReadOnlyList<MambaBase> _mixers;
     private readonly int _device;
     private readonly int[] _buckets;
-    private readonly Tensor _inputs;         // int64 [2 * largest]: token ids, then state blocks
-    private readonly Tensor[] _hostInputs;   // the same, pinned on the host: two, used in turn
-    private int _turn;
+    private readonly Tensor _inputs;             // int64 [2 * largest]: token ids, then state blocks
+    private readonly HostInputsInTurn _hostInputs;  // the same, pinned on the host
     private readonly CapturedGraphs<int, Captured> _graphs = new();
 
     private DecodeGraphs(Func<Tensor, MambaAttentionMetadata, Tensor> decode, MambaMetadataBuilder builder, IReadOnlyList<MambaBase> mixers, int device, int largest)
@@ -39,10 +38,8 @@ internal sealed class DecodeGraphs : IDisposable
         // Outside any dispose scope: the buffers live as long as the graphs that read them, not as the step that made them.
         using var scope = torch.NewDisposeScope();
         _inputs = torch.zeros(2L * largest, dtype: ScalarType.Int64, device: builder.Device).DetachFromDisposeScope();
-        _hostInputs = [NewHostInputs(largest), NewHostInputs(largest)];
+        _hostInputs = new HostInputsInTurn(2L * largest, pinned: true);
     }
-
-    private static Tensor NewHostInputs(int largest) => torch.zeros(2L * largest, dtype: ScalarType.Int64).pin_memory().DetachFromDisposeScope();
 
     /// <summary>Why graphs are off, once they are; null while they are on.</summary>
     public string? Disabled => _graphs.Disabled;
@@ -80,10 +77,7 @@ internal sealed class DecodeGraphs : IDisposable
     /// <param name="tokenIds">[rows] int64 on the graphs' device.</param>
     /// <param name="stateBlocks">Each row's state block (host).</param>
     public Tensor? TryRun(Tensor tokenIds, ReadOnlySpan<int> stateBlocks) =>
-        tokenIds.dim() == 1 && tokenIds.shape[0] == stateBlocks.Length && tokenIds.dtype == ScalarType.Int64
-            && tokenIds.device_type == _inputs.device_type && tokenIds.device_index == _inputs.device_index
-            ? TryRun(default, tokenIds, stateBlocks)
-            : null;
+        CapturedGraphs.TakesDeviceIds(tokenIds, stateBlocks.Length, _inputs.device_type, _inputs.device_index) ? TryRun(default, tokenIds, stateBlocks) : null;
 
     private Tensor? TryRun(ReadOnlySpan<long> hostIds, Tensor? deviceIds, ReadOnlySpan<int> stateBlocks)
     {
@@ -108,10 +102,7 @@ internal sealed class DecodeGraphs : IDisposable
         }
 
         int largest = LargestBatch;
-        // Two pinned buffers in turn: the copy from this one two steps ago has run, since the engine read that step's
-        // tokens before queuing this step (even with async scheduling, which queues one step ahead of its reads).
-        var pinned = _hostInputs[_turn];
-        _turn ^= 1;
+        var pinned = _hostInputs.Next();
         var host = pinned.data<long>();
         for (int i = 0; i < bucket; i++)
         {
@@ -178,10 +169,7 @@ internal sealed class DecodeGraphs : IDisposable
     {
         _graphs.Dispose();
         _inputs.Dispose();
-        foreach (var pinned in _hostInputs)
-        {
-            pinned.Dispose();
-        }
+        _hostInputs.Dispose();
     }
 
     private sealed record Captured(CudaGraph Graph, Tensor Logits, MambaAttentionMetadata Metadata) : IDisposable

@@ -84,10 +84,7 @@ internal sealed class HybridDecodeGraphs : IDisposable
     /// <param name="tokenIds">[rows] int64 on the graphs' device.</param>
     /// <param name="step">The step, with each cache group's block tables.</param>
     public Tensor? TryRun(Tensor tokenIds, CommonAttentionMetadata step) =>
-        tokenIds.dim() == 1 && tokenIds.shape[0] == step.NumReqs && tokenIds.dtype == ScalarType.Int64
-            && tokenIds.device_type == _device.type && tokenIds.device_index == _device.index
-            ? TryRun(default, tokenIds, step)
-            : null;
+        CapturedGraphs.TakesDeviceIds(tokenIds, step.NumReqs, _device.type, _device.index) ? TryRun(default, tokenIds, step) : null;
 
     private Tensor? TryRun(ReadOnlySpan<long> hostIds, Tensor? deviceIds, CommonAttentionMetadata step)
     {
@@ -290,10 +287,7 @@ internal sealed class HybridDecodeGraphs : IDisposable
     {
         private readonly int _largest, _mambaGroups, _width;
         private readonly Tensor _device;
-        // Two host buffers in turn: the copy from this one two steps ago has run, since the engine read that step's tokens
-        // before queuing this step (even with async scheduling, which queues one step ahead of its reads).
-        private readonly Tensor[] _hosts;
-        private int _filled = 1;
+        private readonly HostInputsInTurn _hosts;
 
         public Inputs(int largest, int mambaGroups, int attentionGroups, int width, Device device)
         {
@@ -302,13 +296,7 @@ internal sealed class HybridDecodeGraphs : IDisposable
             // Outside any dispose scope: the buffers live as long as the graphs that read them.
             using var scope = torch.NewDisposeScope();
             _device = torch.zeros(length, dtype: ScalarType.Int64, device: device).DetachFromDisposeScope();
-            _hosts = [HostBuffer(length, device), HostBuffer(length, device)];
-        }
-
-        private static Tensor HostBuffer(long length, Device device)
-        {
-            var host = torch.zeros(length, dtype: ScalarType.Int64);
-            return (device.type == DeviceType.CUDA ? host.pin_memory() : host).DetachFromDisposeScope();
+            _hosts = new HostInputsInTurn(length, pinned: device.type == DeviceType.CUDA);
         }
 
         private readonly Dictionary<(string, int, int), Tensor> _views = new();
@@ -335,7 +323,7 @@ internal sealed class HybridDecodeGraphs : IDisposable
             _device.narrow(0, TableStart(group), (long)_largest * _width).view(_largest, _width).narrow(0, 0, rows));
 
         /// <summary>Row <paramref name="row"/>'s state block in mamba group <paramref name="group"/>, as last filled.</summary>
-        public int HostStateBlock(int group, int row) => (int)_hosts[_filled].data<long>()[(long)_largest * (2 + group) + row];
+        public int HostStateBlock(int group, int row) => (int)_hosts.Current.data<long>()[(long)_largest * (2 + group) + row];
 
         private long TableStart(int group) => (long)_largest * (2 + _mambaGroups) + (long)group * _largest * _width;
 
@@ -358,8 +346,7 @@ internal sealed class HybridDecodeGraphs : IDisposable
             IReadOnlyList<KvCacheGroup> groups, int[] mambaGroups, int[] attentionGroups)
         {
             int rows = step.NumReqs;
-            _filled ^= 1;
-            var buffer = _hosts[_filled];
+            var buffer = _hosts.Next();
             var host = buffer.data<long>();
             for (int i = 0; i < bucket; i++)
             {
@@ -399,10 +386,7 @@ internal sealed class HybridDecodeGraphs : IDisposable
             }
 
             _device.Dispose();
-            foreach (var host in _hosts)
-            {
-                host.Dispose();
-            }
+            _hosts.Dispose();
         }
     }
 
